@@ -1,0 +1,92 @@
+#pragma once
+// One RNG for the whole code: counter-based Philox4x32-10 (Random123), keyed by the
+// work item -- never by rank or thread -- so that data do not depend on how work is
+// spread (DESIGN §2).
+//
+// Key (2 x 32 bit)      = the user's seed.
+// Counter (4 x 32 bit)  = { block, sub, item_lo, purpose<<24 | level<<16 | item_hi }
+//   purpose : what the numbers are for (initial state, small run, relax, ...)
+//   level   : upsampling level (0 elsewhere)
+//   item    : run / snapshot id (48 bits)
+//   sub     : window / patch id inside the item
+//   block   : running block index inside the stream (2^32 blocks of 4 numbers)
+#include <Random123/philox.h>
+
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+
+namespace macrodyn {
+
+enum class Purpose : std::uint32_t {
+  initial_state = 1,
+  small_dynamics = 2,
+  truth_dynamics = 3,
+  draw = 4,
+  relax = 5,
+  patch_choice = 6,
+  partial_evolution = 7,
+  random_config = 8,
+  benchmark = 9,
+  test = 10,
+};
+
+struct WorkItem {
+  std::uint64_t seed = 0;
+  Purpose purpose = Purpose::test;
+  std::uint32_t level = 0;
+  std::uint64_t item = 0;
+  std::uint32_t sub = 0;
+};
+
+class Rng {
+ public:
+  using Philox = r123::Philox4x32;
+
+  explicit Rng(const WorkItem& w) {
+    if (w.item >> 48) throw std::invalid_argument("Rng: work item id exceeds 48 bits");
+    if (w.level > 0xff) throw std::invalid_argument("Rng: level exceeds 8 bits");
+    key_ = {{static_cast<std::uint32_t>(w.seed), static_cast<std::uint32_t>(w.seed >> 32)}};
+    ctr_ = {{0u, w.sub, static_cast<std::uint32_t>(w.item),
+             (static_cast<std::uint32_t>(w.purpose) << 24) | (w.level << 16) |
+                 static_cast<std::uint32_t>(w.item >> 32)}};
+  }
+
+  std::uint32_t next_u32() {
+    if (used_ == 4) refill();
+    return buf_[used_++];
+  }
+
+  // Uniform double in the open interval (0, 1) with 53 random bits.
+  double uniform() {
+    const std::uint64_t a = next_u32() >> 5;  // 27 bits
+    const std::uint64_t b = next_u32() >> 6;  // 26 bits
+    return (static_cast<double>((a << 26) | b) + 0.5) * 0x1.0p-53;
+  }
+
+  // Exp(1) variate.
+  double exponential() { return -std::log(uniform()); }
+
+  // Uniform integer in [0, n), n >= 1; 64-bit multiply-shift (bias below n / 2^64).
+  std::uint64_t below(std::uint64_t n) {
+    const std::uint64_t r = (static_cast<std::uint64_t>(next_u32()) << 32) | next_u32();
+    return static_cast<std::uint64_t>((static_cast<unsigned __int128>(r) * n) >> 64);
+  }
+
+ private:
+  void refill() {
+    if (ctr_[0] == 0xffffffffu) throw std::runtime_error("Rng: stream exhausted (2^34 numbers)");
+    Philox::ctr_type out = philox_(ctr_, key_);
+    ++ctr_[0];
+    for (int i = 0; i < 4; ++i) buf_[i] = out[i];
+    used_ = 0;
+  }
+
+  Philox philox_;
+  Philox::key_type key_;
+  Philox::ctr_type ctr_;
+  std::uint32_t buf_[4] = {0, 0, 0, 0};
+  int used_ = 4;
+};
+
+}  // namespace macrodyn

@@ -1,0 +1,77 @@
+#pragma once
+// The uniform surface of a microscopic simulator (DESIGN §2).
+//
+// A System is an immutable description (name, dimension, parameters, observables);
+// an Evolver is a per-thread worker that holds one box (a window, a patch or the whole
+// lattice) and evolves it. Virtual calls happen per box, never per site or event:
+// the hot loops live in the concrete evolvers (ising.hpp, curie_weiss.hpp).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/boundary.hpp"
+#include "core/geometry.hpp"
+#include "core/rng.hpp"
+
+namespace macrodyn {
+
+struct SystemParams {
+  double T = 1.0;  // temperature (k_B = J = 1)
+  double h = 0.0;  // external field
+};
+
+class Evolver {
+ public:
+  virtual ~Evolver() = default;
+
+  // Load the side-w box with origin o (wrapping mod L) of the side-L lattice x.
+  // `periodic`: the box is an isolated torus. `frozen`: neighbours outside are read
+  // from `stage_copy` (the lattice as it was when the stage started) and never change.
+  // `global`: the box feels the magnetisation of the rest of `stage_copy`.
+  virtual void load(const std::int8_t* x, int L, const Coord& o, int w, Boundary b,
+                    const std::int8_t* stage_copy) = 0;
+
+  // Continuous-time rejection-free dynamics for n events; returns the physical time
+  // elapsed (sum of Exp(R) waiting times, R the total rate before each event).
+  virtual double run_events(std::uint64_t n, Rng& rng) = 0;
+
+  // One discrete-time heat-bath sweep in raster order, one uniform per site.
+  virtual void heatbath_sweep(Rng& rng) = 0;
+
+  // The box's sites, row-major, side^dim of them.
+  virtual const std::int8_t* box() const = 0;
+  virtual int side() const = 0;
+
+  // Patch observables g of the box as it is evolved (size = System::observables()).
+  virtual void observables(double* g) const = 0;
+
+  // Write the box back into the lattice at the origin it was loaded from.
+  virtual void store(std::int8_t* x, int L, const Coord& o) const = 0;
+};
+
+class System {
+ public:
+  virtual ~System() = default;
+  virtual std::string name() const = 0;
+  virtual int dim() const = 0;
+  virtual const SystemParams& params() const = 0;
+  virtual std::vector<std::string> observable_names() const = 0;
+  virtual bool supports(Boundary b) const = 0;
+  virtual std::unique_ptr<Evolver> make_evolver() const = 0;
+
+  // g of the side-p box at origin o of the side-L lattice x, computed exactly as the
+  // box is evolved under boundary b (as a torus for `periodic`, with its real
+  // neighbours for `frozen`); DESIGN §1.4.
+  virtual void patch_observables(const std::int8_t* x, int L, const Coord& o, int p, Boundary b,
+                                 double* g) const = 0;
+
+  int num_observables() const { return static_cast<int>(observable_names().size()); }
+};
+
+// Registry: the one place that maps a config's system name to a simulator.
+std::unique_ptr<System> make_system(const std::string& name, const SystemParams& params);
+std::vector<std::string> system_names();
+bool is_system_name(const std::string& name);
+
+}  // namespace macrodyn
