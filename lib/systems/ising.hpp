@@ -27,6 +27,7 @@ class IsingEvolver final : public Evolver {
       const int nsum = 2 * (c % (Z + 1)) - Z;
       const double dE = 2.0 * s * (nsum + h);
       rate_[c] = 1.0 / (1.0 + std::exp(beta * dE));
+      inv_rate_[c] = 1.0 / rate_[c];
     }
   }
 
@@ -62,18 +63,21 @@ class IsingEvolver final : public Evolver {
   double run(std::uint64_t n, Rng& rng, OnWait&& on_wait) {
     double t = 0.0;
     for (std::uint64_t e = 0; e < n; ++e) {
+      // Cumulative class weights; R is the last one. Selection is branchless: the class
+      // is the number of cumulative weights <= x (empty classes are skipped because
+      // their cumulative weight equals the previous one).
+      double cum[NC];
       double R = 0.0;
-      double a[NC];
-      for (int c = 0; c < NC; ++c) { a[c] = count_[c] * rate_[c]; R += a[c]; }
+      for (int c = 0; c < NC; ++c) {
+        R += weight_count_[c] * rate_[c];
+        cum[c] = R;
+      }
       const double x = rng.uniform() * R;
       int c = 0;
-      double acc = 0.0;
-      for (; c < NC - 1; ++c) {
-        if (count_[c] > 0 && x < acc + a[c]) break;
-        acc += a[c];
-      }
+      for (int k = 0; k < NC - 1; ++k) c += x >= cum[k];
       while (count_[c] == 0) --c;  // rounding at the top end: last non-empty class
-      std::int64_t k = static_cast<std::int64_t>((x - acc) / rate_[c]);
+      const double acc = c > 0 ? cum[c - 1] : 0.0;
+      std::int64_t k = static_cast<std::int64_t>((x - acc) * inv_rate_[c]);
       if (k >= count_[c]) k = count_[c] - 1;
       if (k < 0) k = 0;
       const std::int32_t site = slot_[c * n_ + k];
@@ -113,7 +117,7 @@ class IsingEvolver final : public Evolver {
   double energy() const { return -static_cast<double>(bonds_) - h_ * static_cast<double>(M_); }
   double total_rate() const {
     double R = 0.0;
-    for (int c = 0; c < NC; ++c) R += count_[c] * rate_[c];
+    for (int c = 0; c < NC; ++c) R += weight_count_[c] * rate_[c];
     return R;
   }
 
@@ -163,6 +167,7 @@ class IsingEvolver final : public Evolver {
 
   void rebuild() {
     for (int c = 0; c < NC; ++c) count_[c] = 0;
+    for (int c = 0; c < NC; ++c) weight_count_[c] = 0.0;
     M_ = 0;
     std::int64_t bonds2 = 0;
     for (std::int64_t i = 0; i < n_; ++i) {
@@ -179,6 +184,7 @@ class IsingEvolver final : public Evolver {
       cls_[i] = static_cast<std::uint8_t>(c);
       pos_[i] = count_[c];
       slot_[c * n_ + count_[c]++] = static_cast<std::int32_t>(i);
+      weight_count_[c] += 1.0;
     }
     bonds_ = bonds2 / 2;
   }
@@ -186,6 +192,8 @@ class IsingEvolver final : public Evolver {
   void move(std::int32_t i, int to) {
     const int from = cls_[i];
     const std::int32_t last = slot_[from * n_ + --count_[from]];
+    weight_count_[from] -= 1.0;
+    weight_count_[to] += 1.0;
     slot_[from * n_ + pos_[i]] = last;
     pos_[last] = pos_[i];
     pos_[i] = count_[to];
@@ -221,6 +229,8 @@ class IsingEvolver final : public Evolver {
   std::vector<std::int32_t> nb_;      // Z neighbours per site
   std::vector<Coord> halo_coord_;     // box-relative coordinates of halo entries
   std::int64_t count_[NC] = {};
+  double weight_count_[NC] = {};      // count_ as doubles (exact), for the rate sums
+  double inv_rate_[NC];
   std::int64_t M_ = 0;
   std::int64_t bonds_ = 0;
 };

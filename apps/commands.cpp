@@ -1,0 +1,126 @@
+#include "commands.hpp"
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "core/error.hpp"
+#include "io/inspect.hpp"
+#include "jobs/bench.hpp"
+#include "jobs/jobs.hpp"
+#include "options.hpp"
+
+namespace macrodyn::app {
+
+namespace po = boost::program_options;
+
+namespace {
+
+void print_summary(const JobSummary& s, const Config& c) {
+  std::printf("wrote %s in %.2f s (%d threads)\n", s.path.c_str(), s.seconds, c.resolved_threads());
+  if (s.small_frames) std::printf("  small frames   %lld\n", static_cast<long long>(s.small_frames));
+  if (s.snapshots) std::printf("  snapshots      %lld\n", static_cast<long long>(s.snapshots));
+  if (s.pairs) std::printf("  pairs          %lld\n", static_cast<long long>(s.pairs));
+  if (s.trajectories) std::printf("  trajectories   %lld\n", static_cast<long long>(s.trajectories));
+}
+
+// --help handled by parse_config; unknown options throw InputError.
+template <class Run>
+int config_command(const char* name, const char* summary, Job job, int argc, char** argv, Run run) {
+  Config c;
+  if (!parse_config(name, summary, argc, argv, c)) return 0;
+  validate(c, job);
+  const JobSummary s = run(c);
+  print_summary(s, c);
+  io::inspect(s.path, std::cout);
+  return 0;
+}
+
+}  // namespace
+
+int cmd_generate(int argc, char** argv) {
+  return config_command(
+      "generate",
+      "Simulate small systems from random initial states, build large snapshots by hierarchical\n"
+      "upsampling (UPSAMPLE + LOCALRELAX), partially evolve one patch (or every patch) of each,\n"
+      "and write the training pairs (DESIGN §4) to output.path. Without --config it runs a small\n"
+      "built-in 2D Ising example (seconds).",
+      Job::generate, argc, argv, [](const Config& c) { return generate(c); });
+}
+
+int cmd_simulate(int argc, char** argv) {
+  return config_command(
+      "simulate",
+      "Run full-size (large.side) ground-truth trajectories and write them to /trajectories of\n"
+      "output.path: observables per frame, durations, m0, and the states when closure.kind is\n"
+      "autoencoder (phi of the truth is recomputed per patch tiling).",
+      Job::simulate, argc, argv, [](const Config& c) { return simulate(c); });
+}
+
+int cmd_inspect(int argc, char** argv) {
+  po::options_description desc("Options");
+  desc.add_options()("help", "print this help")("file", po::value<std::string>(), "the HDF5 dataset");
+  po::positional_options_description pos;
+  pos.add("file", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(desc).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw InputError(e.what());
+  }
+  if (vm.count("help")) {
+    std::cout << "usage: macrodyn inspect FILE\n\nPrint the groups, shapes, parameters and simple statistics "
+                 "of a macrodyn dataset.\n\n"
+              << desc << "\n";
+    return 0;
+  }
+  if (!vm.count("file")) throw InputError("inspect needs a FILE argument");
+  io::inspect(vm["file"].as<std::string>(), std::cout);
+  return 0;
+}
+
+namespace {
+bool g_json = false;
+void print_result(const BenchResult& r) {
+  if (g_json)
+    std::printf("{\"name\": \"%s\", \"params\": %s, \"value\": %.6g, \"unit\": \"%s\"}\n", r.name.c_str(),
+                r.params.c_str(), r.value, r.unit.c_str());
+  else
+    std::printf("%-32s %14.4g %-12s %s\n", r.name.c_str(), r.value, r.unit.c_str(), r.params.c_str());
+  std::fflush(stdout);
+}
+}  // namespace
+
+int cmd_bench(int argc, char** argv) {
+  BenchOptions o;
+  po::options_description desc("Options");
+  desc.add_options()("help", "print this help")("json", po::bool_switch(&g_json), "one JSON object per line")(
+      "seconds", po::value<double>(&o.seconds)->default_value(1.0), "minimum measured time per figure")(
+      "filter", po::value<std::string>(&o.filter), "only figures whose name contains this");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw InputError(e.what());
+  }
+  if (vm.count("help")) {
+    std::cout << "usage: macrodyn bench [--json] [--seconds S] [--filter NAME]\n\n"
+                 "Single-thread throughput of the kernels through the code paths of generate:\n"
+                 "glauber_ct_flips_per_s, partial_evolution_pairs_per_s, upsample_snapshots_per_s.\n\n"
+              << desc << "\n";
+    return 0;
+  }
+  if (!(o.seconds > 0)) throw InputError("--seconds must be positive");
+  if (!g_json) std::printf("%-32s %14s %-12s %s\n", "name", "value", "unit", "params");
+  run_benchmarks(o, print_result);
+  return 0;
+}
+
+int cmd_config_reference() {
+  std::cout << config_reference_markdown();
+  return 0;
+}
+
+}  // namespace macrodyn::app

@@ -1,0 +1,56 @@
+// macrodyn: learn the macroscopic stochastic dynamics of large lattice systems from
+// small simulations. This file only dispatches to the subcommands.
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "commands.hpp"
+#include "core/error.hpp"
+
+namespace {
+
+void usage(std::FILE* to) {
+  std::fprintf(to,
+               "usage: macrodyn <command> [options]   (macrodyn <command> --help for details)\n\n"
+               "commands:\n"
+               "  generate   small trajectories -> hierarchical upsampling -> partial evolution, into one HDF5 dataset\n"
+               "  simulate   full-size ground-truth runs into /trajectories\n"
+               "  inspect    print the groups, shapes, parameters and statistics of a dataset\n"
+               "  bench      throughput of the kernels (flips/s, pairs/s, snapshots/s)\n"
+               "  config-reference  print every configuration key, its default and meaning (Markdown)\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    usage(stdout);
+    return 0;
+  }
+  try {
+    // Subcommands see argv from their own name on (argv[0] = subcommand).
+    if (cmd == "generate") return macrodyn::app::cmd_generate(argc - 1, argv + 1);
+    if (cmd == "simulate") return macrodyn::app::cmd_simulate(argc - 1, argv + 1);
+    if (cmd == "inspect") return macrodyn::app::cmd_inspect(argc - 1, argv + 1);
+    if (cmd == "bench") return macrodyn::app::cmd_bench(argc - 1, argv + 1);
+    if (cmd == "config-reference") return macrodyn::app::cmd_config_reference();
+  } catch (const macrodyn::InputError& e) {
+    std::fprintf(stderr, "macrodyn %s: error: %s\n", cmd.c_str(), e.what());
+    return 2;
+  } catch (const macrodyn::FileError& e) {
+    std::fprintf(stderr, "macrodyn %s: error: %s\n", cmd.c_str(), e.what());
+    return 3;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "macrodyn %s: failed: %s\n", cmd.c_str(), e.what());
+    return 1;
+  }
+  std::fprintf(stderr, "macrodyn: unknown command '%s'\n", cmd.c_str());
+  usage(stderr);
+  return 2;
+}

@@ -1,0 +1,208 @@
+#include "options.hpp"
+
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <sstream>
+
+#include "core/error.hpp"
+
+namespace macrodyn::app {
+
+namespace po = boost::program_options;
+
+namespace {
+
+// One configuration key: how to declare it (bound to a Config) and how to print it.
+struct Key {
+  std::string name;
+  std::string help;
+  std::function<void(po::options_description&, Config&, std::vector<std::function<void(Config&)>>&)> declare;
+  std::function<std::string(const Config&)> show;
+};
+
+template <class T>
+std::string fmt(const T& v) {
+  std::ostringstream s;
+  s.precision(17);
+  s << std::boolalpha << v;
+  return s.str();
+}
+
+template <class T>
+Key plain(const char* name, T Config::*field, const char* help) {
+  return Key{name, help,
+             [name, field, help](po::options_description& d, Config& c, auto&) {
+               d.add_options()(name, po::value<T>(&(c.*field))->default_value(c.*field, fmt(c.*field)), help);
+             },
+             [field](const Config& c) { return fmt(c.*field); }};
+}
+
+// A key whose value is one of a few words, converted into a typed Config field.
+template <class E>
+Key choice(const char* name, E Config::*field, std::vector<std::pair<std::string, E>> words, const char* help) {
+  auto word_of = [words, field](const Config& c) {
+    for (auto& w : words)
+      if (w.second == c.*field) return w.first;
+    return std::string("?");
+  };
+  return Key{name, help,
+             [=](po::options_description& d, Config& c, std::vector<std::function<void(Config&)>>& post) {
+               auto raw = std::make_shared<std::string>(word_of(c));
+               d.add_options()(name, po::value<std::string>(raw.get())->default_value(*raw), help);
+               post.push_back([=](Config& cfg) {
+                 std::string allowed;
+                 for (auto& w : words) {
+                   if (w.first == *raw) { cfg.*field = w.second; return; }
+                   allowed += (allowed.empty() ? "" : ", ") + w.first;
+                 }
+                 throw InputError(std::string(name) + " = '" + *raw + "' is not one of: " + allowed);
+               });
+             },
+             word_of};
+}
+
+const std::vector<std::pair<std::string, Boundary>> kBoundaries{
+    {"periodic", Boundary::periodic}, {"frozen", Boundary::frozen}, {"global", Boundary::global}};
+const std::vector<std::pair<std::string, Dynamics>> kDynamics{{"ct", Dynamics::continuous_time},
+                                                              {"heatbath", Dynamics::heat_bath}};
+const std::vector<std::pair<std::string, InitialKind>> kInit{
+    {"random", InitialKind::random_m0}, {"m0", InitialKind::given_m0}, {"all_up", InitialKind::all_up}};
+
+Key m0_list() {
+  const char* name = "truth.m0";
+  const char* help = "comma-separated initial magnetisations for truth.init = m0 (truth.runs runs each)";
+  auto show = [](const Config& c) {
+    std::string s;
+    for (double m : c.truth_m0) s += (s.empty() ? "" : ",") + fmt(m);
+    return s;
+  };
+  return Key{name, help,
+             [=](po::options_description& d, Config& c, std::vector<std::function<void(Config&)>>& post) {
+               auto raw = std::make_shared<std::string>(show(c));
+               d.add_options()(name, po::value<std::string>(raw.get())->default_value(*raw), help);
+               post.push_back([=](Config& cfg) {
+                 cfg.truth_m0.clear();
+                 std::stringstream ss(*raw);
+                 std::string item;
+                 while (std::getline(ss, item, ',')) {
+                   if (item.find_first_not_of(" \t") == std::string::npos) continue;
+                   try {
+                     std::size_t used = 0;
+                     cfg.truth_m0.push_back(std::stod(item, &used));
+                     if (item.find_first_not_of(" \t", used) != std::string::npos) throw std::invalid_argument("");
+                   } catch (const std::exception&) {
+                     throw InputError(std::string(name) + ": '" + item + "' is not a number");
+                   }
+                 }
+               });
+             },
+             show};
+}
+
+std::vector<Key> keys() {
+  return {
+      plain("system.name", &Config::system, "microscopic system: ising2d, ising3d or curie_weiss"),
+      plain("system.T", &Config::T, "temperature (k_B = J = 1), > 0"),
+      plain("system.h", &Config::h, "external field"),
+      plain("small.side", &Config::small_side, "side L_s of the small systems; 0 = partial.patch (the paper's L_s = p)"),
+      plain("small.runs", &Config::small_runs, "number of small trajectories"),
+      plain("small.sweeps", &Config::small_sweeps, "sweeps per small trajectory (frames = sweeps + 1)"),
+      choice("small.dynamics", &Config::small_dynamics, kDynamics,
+             "ct (continuous-time rejection-free Glauber) or heatbath (raster sweeps, duration 1)"),
+      choice("small.init", &Config::small_init, kInit, "initial states: random (m0 ~ U(-1,1)), m0 (small.m0) or all_up"),
+      plain("small.m0", &Config::small_m0, "initial magnetisation when small.init = m0"),
+      plain("large.side", &Config::large_side, "side L of the large system"),
+      plain("large.snapshots", &Config::snapshots, "upsampled snapshots at each level"),
+      plain("large.random_configs", &Config::random_configs,
+            "also add as many uniformly-random-magnetisation configurations (only when small.side < large.side)"),
+      plain("upsample.factor", &Config::factor, "block replication factor per axis: 2 or 3"),
+      plain("upsample.window", &Config::relax_window, "LocalRelax window side w (clamped to the level side)"),
+      plain("upsample.stride", &Config::relax_stride, "LocalRelax window stride; 0 = w / 2"),
+      plain("upsample.events", &Config::relax_events, "events per window; 0 = one window sweep (w^D)"),
+      choice("upsample.boundary", &Config::relax_boundary, kBoundaries, "LocalRelax window boundary: periodic or frozen"),
+      plain("partial.patch", &Config::patch, "patch side p (divides large.side); K = (L/p)^D"),
+      choice("partial.boundary", &Config::partial_boundary, kBoundaries,
+             "partial-evolution boundary: periodic, frozen (Ising) or global (Curie-Weiss)"),
+      choice("partial.pairs", &Config::pairs, {{"one", PairsMode::one}, {"all", PairsMode::all}},
+             "one (one uniformly chosen patch per snapshot, the paper) or all (every patch)"),
+      plain("partial.events", &Config::partial_events, "events per partial evolution; 0 = one patch sweep (p^D)"),
+      plain("closure.kind", &Config::closure,
+            "autoencoder (store snapshot and patch states for a learned closure) or none"),
+      plain("truth.runs", &Config::truth_runs, "ground-truth runs (per truth.m0 value when truth.init = m0)"),
+      plain("truth.sweeps", &Config::truth_sweeps, "sweeps per ground-truth run"),
+      choice("truth.dynamics", &Config::truth_dynamics, kDynamics, "ct or heatbath"),
+      choice("truth.init", &Config::truth_init, kInit, "random, m0 (truth.m0 list) or all_up"),
+      m0_list(),
+      plain("output.path", &Config::output, "output HDF5 file"),
+      plain("output.overwrite", &Config::overwrite, "replace output.path if it exists"),
+      plain("run.seed", &Config::seed, "seed of every random number (Philox key)"),
+      plain("run.threads", &Config::threads, "worker threads; 0 = all cores (data do not depend on it)"),
+      plain("run.progress", &Config::progress, "report progress (rate, ETA) on stderr"),
+  };
+}
+
+}  // namespace
+
+bool parse_config(const std::string& subcommand, const std::string& summary, int argc, char** argv,
+                  Config& out) {
+  Config c;
+  std::vector<std::function<void(Config&)>> post;
+  po::options_description generic("Options");
+  std::string config_file;
+  generic.add_options()("help", "print this help")("config", po::value<std::string>(&config_file),
+                                                   "INI file with [section] key = value lines");
+  po::options_description file_keys("Configuration keys (INI [section] key, or --section.key on the command line)");
+  for (const Key& k : keys()) k.declare(file_keys, c, post);
+  po::options_description all;
+  all.add(generic).add(file_keys);
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
+    if (vm.count("help")) {
+      std::cout << "usage: macrodyn " << subcommand << " [--config FILE] [--section.key VALUE ...]\n\n"
+                << summary << "\n\n" << all << "\n";
+      return false;
+    }
+    if (vm.count("config")) {
+      const std::string path = vm["config"].as<std::string>();
+      std::ifstream in(path);
+      if (!in) throw InputError("--config '" + path + "' cannot be read");
+      po::store(po::parse_config_file(in, file_keys, false), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::string msg = e.what();
+    if (vm.count("config")) msg += " (command line or " + vm["config"].as<std::string>() + ")";
+    throw InputError(msg);
+  }
+  for (auto& f : post) f(c);
+  c.ini_text = to_ini(c);
+  out = c;
+  return true;
+}
+
+std::string to_ini(const Config& c) {
+  std::string text, section;
+  for (const Key& k : keys()) {
+    const auto dot = k.name.find('.');
+    const std::string sec = k.name.substr(0, dot), key = k.name.substr(dot + 1);
+    if (sec != section) {
+      text += (section.empty() ? "" : "\n") + ("[" + sec + "]\n");
+      section = sec;
+    }
+    text += key + " = " + k.show(c) + "\n";
+  }
+  return text;
+}
+
+std::string config_reference_markdown() {
+  const Config defaults;
+  std::string md = "| key | default | meaning |\n|---|---|---|\n";
+  for (const Key& k : keys()) md += "| `" + k.name + "` | `" + k.show(defaults) + "` | " + k.help + " |\n";
+  return md;
+}
+
+}  // namespace macrodyn::app

@@ -1,0 +1,42 @@
+#pragma once
+// Threads over work items. Each item's result depends only on the item (its RNG is
+// keyed by the item), and results go to slots indexed by the item, so the data do not
+// depend on the number of threads.
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace macrodyn {
+
+// Calls body(item, worker) for item in [begin, end) on `threads` workers; worker is in
+// [0, threads) and lets the body use per-worker scratch. The first exception thrown by
+// any body is rethrown here after all workers stopped.
+template <class Body>
+void parallel_for(std::int64_t begin, std::int64_t end, int threads, Body&& body) {
+  if (threads <= 1 || end - begin <= 1) {
+    for (std::int64_t i = begin; i < end; ++i) body(i, 0);
+    return;
+  }
+  std::atomic<std::int64_t> next{begin};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto work = [&](int worker) {
+    try {
+      for (std::int64_t i = next++; i < end; i = next++) body(i, worker);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+      next = end;
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int w = 1; w < threads; ++w) pool.emplace_back(work, w);
+  work(0);
+  for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace macrodyn

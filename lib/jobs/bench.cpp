@@ -1,0 +1,143 @@
+#include "jobs/bench.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <sstream>
+
+#include "sampling/hierarchy.hpp"
+#include "sampling/initial_state.hpp"
+#include "sampling/partial_evolution.hpp"
+#include "systems/system.hpp"
+
+namespace macrodyn {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+constexpr std::uint64_t kSeed = 12345;
+
+std::string json_params(const std::string& system, int L, double T, double h, const std::string& extra = "") {
+  std::ostringstream s;
+  s << "{\"system\": \"" << system << "\", \"L\": " << L << ", \"T\": " << T << ", \"h\": " << h << extra << "}";
+  return s.str();
+}
+
+// Accepted flips per second of continuous-time Glauber dynamics on a whole periodic
+// lattice, each with its Exp(R) time draw, through Evolver::run_events with the
+// generate key (small_dynamics). Equilibrated for 20 sweeps first.
+BenchResult flips_per_s(const std::string& system, int L, double T, double h, double seconds) {
+  const auto sys = make_system(system, SystemParams{T, h});
+  const std::int64_t n = ipow(L, sys->dim());
+  std::vector<std::int8_t> x(static_cast<std::size_t>(n));
+  Rng init({kSeed, Purpose::initial_state, 0, 0, 0});
+  make_initial_state(x.data(), n, InitialKind::random_m0, 0.0, init);
+  auto ev = sys->make_evolver();
+  ev->load(x.data(), L, Coord{0, 0, 0}, L, Boundary::periodic, nullptr);
+  Rng rng({kSeed, Purpose::small_dynamics, 0, 0, 0});
+  ev->run_events(static_cast<std::uint64_t>(20 * n), rng);
+  const std::uint64_t chunk = static_cast<std::uint64_t>(std::max<std::int64_t>(n, 1 << 20));
+  std::uint64_t events = 0;
+  const auto t0 = Clock::now();
+  double el = 0.0;
+  do {
+    ev->run_events(chunk, rng);
+    events += chunk;
+    el = since(t0);
+  } while (el < seconds);
+  return {"glauber_ct_flips_per_s", json_params(system, L, T, h), events / el, "flips/s"};
+}
+
+// A side-64 snapshot relaxed for 20 sweeps from a random state.
+std::vector<std::int8_t> equilibrated_snapshot(const System& sys, int L) {
+  const std::int64_t n = ipow(L, sys.dim());
+  std::vector<std::int8_t> x(static_cast<std::size_t>(n));
+  Rng init({kSeed, Purpose::initial_state, 0, 1, 0});
+  make_initial_state(x.data(), n, InitialKind::random_m0, 0.0, init);
+  auto ev = sys.make_evolver();
+  ev->load(x.data(), L, Coord{0, 0, 0}, L, Boundary::periodic, nullptr);
+  Rng rng({kSeed, Purpose::small_dynamics, 0, 1, 0});
+  ev->run_events(static_cast<std::uint64_t>(20 * n), rng);
+  ev->store(x.data(), L, Coord{0, 0, 0});
+  return x;
+}
+
+// Pairs per second of partial evolution (pairs = one, patch states kept, as generate
+// does with a closure) on a side-64 snapshot, patch 16.
+BenchResult pairs_per_s(const std::string& system, double T, double h, Boundary b, double seconds) {
+  const int L = 64, p = 16;
+  const auto sys = make_system(system, SystemParams{T, h});
+  const auto x = equilibrated_snapshot(*sys, L);
+  auto ev = sys->make_evolver();
+  const PartialSpec spec{p, b, PairsMode::one, 0};
+  std::vector<PairRecord> out;
+  std::int64_t pairs = 0;
+  const auto t0 = Clock::now();
+  double el = 0.0;
+  do {
+    for (int k = 0; k < 256; ++k) partial_evolution(*sys, *ev, x.data(), L, spec, kSeed, pairs++, true, out);
+    el = since(t0);
+  } while (el < seconds);
+  return {"partial_evolution_pairs_per_s",
+          json_params(system, L, T, h, ", \"patch\": 16, \"boundary\": \"" + std::string(to_string(b)) + "\""),
+          pairs / el, "pairs/s"};
+}
+
+// Snapshots per second of hierarchical upsampling 16 -> 32 -> 64 (UPSAMPLE x2 +
+// LOCALRELAX periodic, w = 16, stride 8, one window sweep) for 2D Ising.
+BenchResult upsample_per_s(double seconds) {
+  const double T = 2.5, h = 0.1;
+  const auto sys = make_system("ising2d", SystemParams{T, h});
+  const int pool_count = 64;
+  std::vector<std::int8_t> pool(static_cast<std::size_t>(pool_count * 256));
+  for (int r = 0; r < pool_count; ++r) {
+    Rng init({kSeed, Purpose::initial_state, 0, static_cast<std::uint64_t>(r), 0});
+    make_initial_state(pool.data() + r * 256, 256, InitialKind::random_m0, 0.0, init);
+  }
+  HierarchySpec spec{{16, 32, 64}, 2, RelaxSpec{16, 8, 0, Boundary::periodic}, kSeed};
+  auto ev = sys->make_evolver();
+  std::vector<std::int8_t> mid(32 * 32), big(64 * 64), stage;
+  std::int64_t snapshots = 0;
+  const auto t0 = Clock::now();
+  double el = 0.0;
+  do {
+    // One snapshot per level per item: the per-snapshot cost of a 2-level hierarchy.
+    for (int k = 0; k < 16; ++k, ++snapshots) {
+      build_level_snapshot(*sys, *ev, spec, 1, pool.data(), pool_count, snapshots, mid.data(), stage);
+      build_level_snapshot(*sys, *ev, spec, 2, mid.data(), 1, snapshots, big.data(), stage);
+    }
+    el = since(t0);
+  } while (el < seconds);
+  return {"upsample_snapshots_per_s",
+          json_params("ising2d", 64, T, h, ", \"from\": 16, \"levels\": 2, \"window\": 16, \"stride\": 8"),
+          snapshots / el, "snapshots/s"};
+}
+
+}  // namespace
+
+std::vector<BenchResult> run_benchmarks(const BenchOptions& o, void (*report)(const BenchResult&)) {
+  std::vector<BenchResult> results;
+  auto want = [&](const char* name) { return o.filter.empty() || std::string(name).find(o.filter) != std::string::npos; };
+  auto add = [&](BenchResult r) {
+    if (report) report(r);
+    results.push_back(std::move(r));
+  };
+  if (want("glauber_ct_flips_per_s")) {
+    for (int L : {16, 64, 256, 1024})
+      for (double T : {2.0, 2.27, 2.5}) add(flips_per_s("ising2d", L, T, 0.1, o.seconds));
+    add(flips_per_s("ising3d", 64, 4.5, 0.0, o.seconds));
+    add(flips_per_s("curie_weiss", 64, 1.1, 0.1, o.seconds));
+  }
+  if (want("partial_evolution_pairs_per_s")) {
+    add(pairs_per_s("ising2d", 2.5, 0.1, Boundary::periodic, o.seconds));
+    add(pairs_per_s("ising2d", 2.5, 0.1, Boundary::frozen, o.seconds));
+    add(pairs_per_s("curie_weiss", 1.1, 0.1, Boundary::periodic, o.seconds));
+    add(pairs_per_s("curie_weiss", 1.1, 0.1, Boundary::global, o.seconds));
+  }
+  if (want("upsample_snapshots_per_s")) add(upsample_per_s(o.seconds));
+  return results;
+}
+
+}  // namespace macrodyn

@@ -1,0 +1,130 @@
+#include "jobs/config.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <sstream>
+#include <thread>
+
+#include "core/error.hpp"
+#include "systems/system.hpp"
+
+namespace macrodyn {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& msg) { throw InputError(msg); }
+
+std::string str(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+void check_output(const Config& c) {
+  if (c.output.empty()) fail("output.path is empty");
+  const auto slash = c.output.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : c.output.substr(0, slash));
+  if (access(dir.c_str(), F_OK) != 0)
+    fail("output.path '" + c.output + "': directory '" + dir + "' does not exist");
+  if (access(dir.c_str(), W_OK) != 0)
+    fail("output.path '" + c.output + "': directory '" + dir + "' is not writable");
+  if (access(c.output.c_str(), F_OK) == 0) {
+    if (!c.overwrite)
+      fail("output.path '" + c.output + "' already exists; remove it or set output.overwrite = true");
+    if (access(c.output.c_str(), W_OK) != 0)
+      fail("output.path '" + c.output + "' exists and is not writable");
+  }
+}
+
+void check_boundary(const System& sys, Boundary b, const char* key) {
+  if (!sys.supports(b))
+    fail(std::string(key) + " = " + to_string(b) + " is not supported by system " + sys.name() +
+         (sys.name() == "curie_weiss" ? " (use periodic or global)" : " (use periodic or frozen)"));
+}
+
+}  // namespace
+
+int Config::resolved_threads() const {
+  if (threads > 0) return threads;
+  const unsigned n = std::thread::hardware_concurrency();
+  return n ? static_cast<int>(n) : 1;
+}
+
+std::vector<int> upsampling_sides(const Config& c) {
+  std::vector<int> sides{c.resolved_small_side()};
+  while (sides.back() < c.large_side) sides.push_back(sides.back() * c.factor);
+  return sides;
+}
+
+void validate(const Config& c, Job job) {
+  if (!is_system_name(c.system)) {
+    std::string names;
+    for (const auto& n : system_names()) names += (names.empty() ? "" : ", ") + n;
+    fail("system.name = '" + c.system + "' is not a known system (one of: " + names + ")");
+  }
+  if (!(c.T > 0.0) || !std::isfinite(c.T)) fail("system.T = " + str(c.T) + " must be a positive temperature");
+  if (!std::isfinite(c.h)) fail("system.h = " + str(c.h) + " must be finite");
+  const auto sys = make_system(c.system, SystemParams{c.T, c.h});
+  if (c.threads < 0) fail("run.threads = " + std::to_string(c.threads) + " must be >= 0 (0 = all cores)");
+  if (c.closure != "autoencoder" && c.closure != "none")
+    fail("closure.kind = '" + c.closure + "' must be autoencoder or none");
+
+  if (c.large_side < 2) fail("large.side = " + std::to_string(c.large_side) + " must be at least 2");
+  if (c.patch < 2) fail("partial.patch = " + std::to_string(c.patch) + " must be at least 2");
+  if (c.large_side % c.patch != 0)
+    fail("partial.patch = " + std::to_string(c.patch) + " does not divide large.side = " +
+         std::to_string(c.large_side));
+
+  if (job == Job::simulate) {
+    if (c.truth_runs < 1) fail("truth.runs must be at least 1");
+    if (c.truth_sweeps < 1) fail("truth.sweeps must be at least 1");
+    if (c.truth_init == InitialKind::given_m0 && c.truth_m0.empty())
+      fail("truth.init = m0 needs truth.m0 (a comma-separated list of initial magnetisations)");
+    for (double m : c.truth_m0)
+      if (!(m >= -1.0 && m <= 1.0)) fail("truth.m0 value " + str(m) + " is outside [-1, 1]");
+    check_output(c);
+    return;
+  }
+
+  const int Ls = c.resolved_small_side();
+  if (Ls < 2) fail("small.side = " + std::to_string(Ls) + " must be at least 2");
+  if (c.small_runs < 1) fail("small.runs must be at least 1");
+  if (c.small_sweeps < 1) fail("small.sweeps must be at least 1");
+  if (c.small_init == InitialKind::given_m0 && !(c.small_m0 >= -1.0 && c.small_m0 <= 1.0))
+    fail("small.m0 = " + str(c.small_m0) + " is outside [-1, 1]");
+  if (c.snapshots < 1) fail("large.snapshots must be at least 1");
+  if (c.factor != 2 && c.factor != 3) fail("upsample.factor = " + std::to_string(c.factor) + " must be 2 or 3");
+  if (Ls > c.large_side)
+    fail("small.side = " + std::to_string(Ls) + " exceeds large.side = " + std::to_string(c.large_side));
+  {
+    std::int64_t s = Ls;
+    while (s < c.large_side) s *= c.factor;
+    if (s != c.large_side)
+      fail("large.side = " + std::to_string(c.large_side) + " is not small.side = " + std::to_string(Ls) +
+           " times a power of upsample.factor = " + std::to_string(c.factor));
+  }
+  if (Ls == c.large_side) {
+    const std::int64_t pool = c.small_runs * (c.small_sweeps + 1);
+    if (c.snapshots > pool)
+      fail("large.snapshots = " + std::to_string(c.snapshots) + " exceeds the " + std::to_string(pool) +
+           " small frames it is drawn from without replacement when small.side = large.side");
+  }
+  check_boundary(*sys, c.partial_boundary, "partial.boundary");
+  check_boundary(*sys, c.relax_boundary, "upsample.boundary");
+  if (c.relax_boundary == Boundary::global)
+    fail("upsample.boundary = global is not supported: windows of a colour phase evolve independently");
+  if (c.relax_window < 2) fail("upsample.window = " + std::to_string(c.relax_window) + " must be at least 2");
+  if (c.relax_stride < 0) fail("upsample.stride must be >= 0 (0 = window / 2)");
+  for (int side : upsampling_sides(c)) {
+    if (side == Ls) continue;
+    const int w = std::min(c.relax_window, side);
+    const int stride = c.relax_stride ? c.relax_stride : w / 2;
+    if (stride < 1 || side % stride != 0 || stride > w)
+      fail("upsample.stride = " + std::to_string(stride) + " must be between 1 and the window side and divide the level side " +
+           std::to_string(side));
+  }
+  check_output(c);
+}
+
+}  // namespace macrodyn

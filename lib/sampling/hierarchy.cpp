@@ -1,0 +1,50 @@
+#include "sampling/hierarchy.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <unordered_map>
+
+#include "sampling/upsample.hpp"
+
+namespace macrodyn {
+
+RelaxSpec relax_at_side(const RelaxSpec& relax, int side) {
+  RelaxSpec r = relax;
+  r.window = std::min(relax.window, side);
+  if (r.stride == 0) r.stride = r.window / 2;
+  return r;
+}
+
+void build_level_snapshot(const System& system, Evolver& evolver, const HierarchySpec& spec, int level,
+                          const std::int8_t* pool, std::int64_t pool_count, std::int64_t j,
+                          std::int8_t* out, std::vector<std::int8_t>& stage_copy) {
+  const int dim = system.dim();
+  const int src_side = spec.sides[level - 1];
+  const int side = spec.sides[level];
+  Rng draw({spec.seed, Purpose::draw, static_cast<std::uint32_t>(level), static_cast<std::uint64_t>(j), 0});
+  const auto src = static_cast<std::int64_t>(draw.below(static_cast<std::uint64_t>(pool_count)));
+  upsample_blocks(pool + src * ipow(src_side, dim), dim, src_side, spec.factor, out);
+  local_relax(system, evolver, out, side, relax_at_side(spec.relax, side), spec.seed,
+              static_cast<std::uint32_t>(level), static_cast<std::uint64_t>(j), stage_copy);
+}
+
+std::vector<std::int64_t> draw_without_replacement(std::int64_t pool_count, std::int64_t count,
+                                                   std::uint64_t seed) {
+  // Partial Fisher-Yates on a sparse map: O(count) memory and time.
+  Rng rng({seed, Purpose::draw, 0, 0, 0});
+  std::unordered_map<std::int64_t, std::int64_t> moved;
+  auto at = [&](std::int64_t i) {
+    auto it = moved.find(i);
+    return it == moved.end() ? i : it->second;
+  };
+  std::vector<std::int64_t> out(static_cast<std::size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) {
+    const std::int64_t k = i + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(pool_count - i)));
+    const std::int64_t vi = at(i), vk = at(k);
+    out[static_cast<std::size_t>(i)] = vk;
+    moved[k] = vi;
+  }
+  return out;
+}
+
+}  // namespace macrodyn

@@ -1,0 +1,15 @@
+#pragma once
+// Initial spin states (method-notes §1): floor((1 + m0) n / 2) up spins at uniformly
+// random positions, the rest down; m0 ~ U(-1, 1) when not given; or all up.
+#include <cstdint>
+
+#include "core/rng.hpp"
+
+namespace macrodyn {
+
+enum class InitialKind { random_m0, given_m0, all_up };
+
+// Fills x[0..n) and returns the m0 used (1 for all up).
+double make_initial_state(std::int8_t* x, std::int64_t n, InitialKind kind, double m0, Rng& rng);
+
+}  // namespace macrodyn

@@ -1,0 +1,71 @@
+#include "sampling/local_relax.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace macrodyn {
+
+namespace {
+int colour_of(int a, int per_axis) {
+  if (per_axis % 2 == 1 && per_axis > 1 && a == per_axis - 1) return 2;
+  return a % 2;
+}
+}  // namespace
+
+std::vector<std::vector<RelaxWindow>> relax_phases(int dim, int L, int window, int stride) {
+  (void)window;
+  const int per_axis = L / stride;
+  const int colours = per_axis == 1 ? 1 : (per_axis % 2 == 0 ? 2 : 3);
+  std::vector<std::vector<RelaxWindow>> phases(static_cast<std::size_t>(ipow(colours, dim)));
+  const std::int64_t total = ipow(per_axis, dim);
+  for (std::int64_t id = 0; id < total; ++id) {
+    Coord a{0, 0, 0};
+    std::int64_t r = id;
+    for (int d = dim - 1; d >= 0; --d) {
+      a[d] = static_cast<int>(r % per_axis);
+      r /= per_axis;
+    }
+    std::int64_t phase = 0;
+    Coord origin{0, 0, 0};
+    for (int d = 0; d < dim; ++d) {
+      phase = phase * colours + colour_of(a[d], per_axis);
+      origin[d] = a[d] * stride;
+    }
+    phases[phase].push_back(RelaxWindow{origin, static_cast<std::uint32_t>(id)});
+  }
+  return phases;
+}
+
+void local_relax_in_order(const System& system, Evolver& evolver, std::int8_t* x, int L,
+                          const RelaxSpec& spec, std::uint64_t seed, std::uint32_t level,
+                          std::uint64_t item, std::vector<std::int8_t>& stage_copy,
+                          bool reverse_within_phase) {
+  const int dim = system.dim();
+  const std::int64_t n = ipow(L, dim);
+  const std::uint64_t events =
+      spec.events ? spec.events : static_cast<std::uint64_t>(ipow(spec.window, dim));
+  auto phases = relax_phases(dim, L, spec.window, spec.stride);
+  for (auto& phase : phases) {
+    if (reverse_within_phase) std::reverse(phase.begin(), phase.end());
+    const std::int8_t* frozen = nullptr;
+    if (spec.boundary == Boundary::frozen) {
+      stage_copy.resize(static_cast<std::size_t>(n));
+      std::memcpy(stage_copy.data(), x, static_cast<std::size_t>(n));
+      frozen = stage_copy.data();
+    }
+    for (const RelaxWindow& win : phase) {
+      evolver.load(x, L, win.origin, spec.window, spec.boundary, frozen);
+      Rng rng({seed, Purpose::relax, level, item, win.id});
+      evolver.run_events(events, rng);
+      evolver.store(x, L, win.origin);
+    }
+  }
+}
+
+void local_relax(const System& system, Evolver& evolver, std::int8_t* x, int L,
+                 const RelaxSpec& spec, std::uint64_t seed, std::uint32_t level,
+                 std::uint64_t item, std::vector<std::int8_t>& stage_copy) {
+  local_relax_in_order(system, evolver, x, L, spec, seed, level, item, stage_copy, false);
+}
+
+}  // namespace macrodyn

@@ -1,0 +1,48 @@
+#pragma once
+// Partial evolution (DESIGN §1.3, §1.5): from a snapshot x_t, evolve patch I for one
+// patch sweep (p^D events by default) while the rest stays frozen, and record what a
+// training pair needs (DESIGN §4). Every patch is evolved against the unchanged x_t,
+// so `pairs = all` yields K pairs whose work is independent.
+#include <cstdint>
+#include <vector>
+
+#include "core/geometry.hpp"
+#include "systems/system.hpp"
+
+namespace macrodyn {
+
+enum class PairsMode { one, all };
+
+struct PartialSpec {
+  int patch = 16;
+  Boundary boundary = Boundary::periodic;
+  PairsMode pairs = PairsMode::one;
+  std::uint64_t events = 0;  // 0 = one patch sweep (p^D events)
+};
+
+// One pair, d* observables; patch states are p^D sites each (kept only if asked).
+struct PairRecord {
+  std::int64_t snapshot_id = 0;
+  std::int32_t patch_index = 0;
+  double dt = 0.0;
+  std::vector<double> z_star, g_before, g_after;
+  std::vector<std::int8_t> patch_before, patch_after;
+};
+
+// phi(x) = mean over the K patches of g (computed under `boundary`), size d*.
+void macro_observables(const System& system, const std::int8_t* x, int L, int p,
+                       Boundary boundary, double* phi);
+
+// Number of pairs one snapshot yields.
+inline std::int64_t pairs_per_snapshot(const PartialSpec& spec, const Tiling& tiling) {
+  return spec.pairs == PairsMode::one ? 1 : tiling.patches();
+}
+
+// Evolves the snapshot's patch(es) and fills `out` (resized as needed). The patch is
+// drawn from WorkItem{seed, patch_choice, 0, snapshot_id}; patch I is evolved with
+// WorkItem{seed, partial_evolution, 0, snapshot_id, I}.
+void partial_evolution(const System& system, Evolver& evolver, const std::int8_t* x, int L,
+                       const PartialSpec& spec, std::uint64_t seed, std::int64_t snapshot_id,
+                       bool keep_states, std::vector<PairRecord>& out);
+
+}  // namespace macrodyn

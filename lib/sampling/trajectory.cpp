@@ -1,0 +1,36 @@
+#include "sampling/trajectory.hpp"
+
+#include <cstring>
+
+namespace macrodyn {
+
+void run_trajectory(const System& system, Evolver& evolver, const TrajectorySpec& spec,
+                    std::uint64_t seed, Purpose dynamics_purpose, std::uint64_t item,
+                    std::int8_t* scratch, TrajectoryOut& out) {
+  const int D = system.dim();
+  const std::int64_t n = ipow(spec.side, D);
+  const int d = system.num_observables();
+  // Small and truth runs draw their initial states from different levels of the stream.
+  const std::uint32_t init_level = dynamics_purpose == Purpose::truth_dynamics ? 1 : 0;
+  Rng init_rng({seed, Purpose::initial_state, init_level, item, 0});
+  out.m0 = make_initial_state(scratch, n, spec.initial, spec.m0, init_rng);
+  evolver.load(scratch, spec.side, Coord{0, 0, 0}, spec.side, Boundary::periodic, nullptr);
+
+  Rng rng({seed, dynamics_purpose, 0, item, 0});
+  for (std::uint64_t k = 0; k <= spec.sweeps; ++k) {
+    double dt = 0.0;
+    if (k > 0) {
+      if (spec.dynamics == Dynamics::continuous_time) {
+        dt = evolver.run_events(static_cast<std::uint64_t>(n), rng);
+      } else {
+        evolver.heatbath_sweep(rng);
+        dt = 1.0;
+      }
+    }
+    out.durations[k] = dt;
+    evolver.observables(out.observables + k * d);
+    if (out.states) std::memcpy(out.states + k * n, evolver.box(), static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace macrodyn

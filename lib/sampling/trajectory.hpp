@@ -1,0 +1,35 @@
+#pragma once
+// Full-system runs: frame k is the state after k sweeps (frame 0 = initial state);
+// duration[k] is the physical time of the sweep that led to frame k (duration[0] = 0).
+// A continuous-time sweep is side^D events; a heat-bath frame has duration 1 (sweep).
+#include <cstdint>
+
+#include "sampling/initial_state.hpp"
+#include "systems/system.hpp"
+
+namespace macrodyn {
+
+enum class Dynamics { continuous_time, heat_bath };
+
+struct TrajectorySpec {
+  int side = 16;
+  std::uint64_t sweeps = 200;  // frames = sweeps + 1
+  Dynamics dynamics = Dynamics::continuous_time;
+  InitialKind initial = InitialKind::random_m0;
+  double m0 = 0.0;             // used when initial == given_m0
+};
+
+struct TrajectoryOut {
+  std::int8_t* states = nullptr;  // [frames, side^D] or null (not kept)
+  double* durations = nullptr;    // [frames]
+  double* observables = nullptr;  // [frames, d*] of the whole lattice (periodic)
+  double m0 = 0.0;
+};
+
+// The run's numbers come from two streams keyed by `item`: Purpose::initial_state and
+// `dynamics_purpose` (small_dynamics or truth_dynamics).
+void run_trajectory(const System& system, Evolver& evolver, const TrajectorySpec& spec,
+                    std::uint64_t seed, Purpose dynamics_purpose, std::uint64_t item,
+                    std::int8_t* scratch, TrajectoryOut& out);
+
+}  // namespace macrodyn

@@ -1,0 +1,45 @@
+#pragma once
+// Runs the macrodyn binary with a shell command line and captures its exit code,
+// stdout and stderr (e2e tests).
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace macrodyn::e2e {
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+inline std::string tmp(const std::string& name) { return std::string(MACRODYN_E2E_TMPDIR) + "/" + name; }
+
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// args are appended to the binary path verbatim (shell syntax).
+inline Result run(const std::string& args) {
+  static int counter = 0;
+  const std::string base = tmp("run" + std::to_string(++counter));
+  const std::string cmd = std::string(MACRODYN_BIN) + " " + args + " >" + base + ".out 2>" + base + ".err";
+  const int status = std::system(cmd.c_str());
+  Result r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(base + ".out");
+  r.err = slurp(base + ".err");
+  return r;
+}
+
+// A small, fast configuration for tests (seconds).
+inline std::string tiny_config_args() {
+  return "--config " MACRODYN_SOURCE_DIR "/jobs/configs/quickstart.ini --run.progress false";
+}
+
+}  // namespace macrodyn::e2e

@@ -1,0 +1,77 @@
+// The macrodyn command: help, and bad input rejected with one sentence naming the
+// option or file, before any work, with a non-zero exit.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "run_binary.hpp"
+
+using namespace macrodyn::e2e;
+
+namespace {
+// One line on stderr that names `what`, non-zero exit, no output file.
+void expect_rejected(const std::string& args, const std::string& what) {
+  const Result r = run(args);
+  INFO("macrodyn " << args << "\nstderr: " << r.err);
+  CHECK(r.code != 0);
+  CHECK(r.code < 128);  // not a crash
+  CHECK(r.err.find(what) != std::string::npos);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+}
+}  // namespace
+
+TEST_CASE("every subcommand has --help", "[e2e][cli]") {
+  for (const char* cmd : {"generate", "simulate", "inspect", "bench"}) {
+    const Result r = run(std::string(cmd) + " --help");
+    INFO(cmd);
+    CHECK(r.code == 0);
+    CHECK(r.out.find("usage: macrodyn") != std::string::npos);
+  }
+  const Result g = run("generate --help");
+  CHECK(g.out.find("partial.boundary") != std::string::npos);
+  CHECK(run("--help").code == 0);
+  CHECK(run("frobnicate").code != 0);
+}
+
+TEST_CASE("bad options are rejected naming the option", "[e2e][cli]") {
+  const std::string out = " --output.path " + tmp("never.h5");
+  expect_rejected("generate --system.foo 1" + out, "system.foo");
+  expect_rejected("generate --system.T abc" + out, "system.T");
+  expect_rejected("generate --system.T 0" + out, "system.T");
+  expect_rejected("generate --system.T -1" + out, "system.T");
+  expect_rejected("generate --system.name potts" + out, "system.name");
+  expect_rejected("generate --partial.patch 12 --large.side 32" + out, "partial.patch");
+  expect_rejected("generate --partial.boundary global" + out, "partial.boundary");
+  expect_rejected("generate --system.name curie_weiss --partial.boundary frozen" + out, "partial.boundary");
+  expect_rejected("generate --partial.boundary sticky" + out, "partial.boundary");
+  expect_rejected("generate --upsample.factor 4" + out, "upsample.factor");
+  expect_rejected("generate --large.side 48 --small.side 16" + out, "large.side");
+  expect_rejected("generate --small.runs 0" + out, "small.runs");
+  expect_rejected("simulate --truth.init m0" + out, "truth.m0");
+  expect_rejected("simulate --truth.init m0 --truth.m0 0.5,x" + out, "truth.m0");
+  expect_rejected("generate --config /nonexistent.ini", "/nonexistent.ini");
+  expect_rejected("bench --seconds -1", "--seconds");
+  expect_rejected("inspect", "FILE");
+}
+
+TEST_CASE("unknown and malformed keys in a config file are rejected", "[e2e][cli]") {
+  const std::string ini = tmp("bad.ini");
+  {
+    std::ofstream f(ini);
+    f << "[system]\nname = ising2d\ncolour = blue\n";
+  }
+  expect_rejected("generate --config " + ini, "colour");
+  {
+    std::ofstream f(ini);
+    f << "[small]\nruns = many\n";
+  }
+  expect_rejected("generate --config " + ini, "small.runs");
+}
+
+TEST_CASE("unwritable or existing output paths are rejected before any work", "[e2e][cli]") {
+  expect_rejected(tiny_config_args() + " --output.path /nonexistent-dir/x.h5", "/nonexistent-dir");
+  expect_rejected(tiny_config_args() + " --output.path /proc/macrodyn-test.h5", "/proc/macrodyn-test.h5");
+  const std::string existing = tmp("existing.h5");
+  { std::ofstream(existing) << "x"; }
+  expect_rejected(tiny_config_args() + " --output.overwrite false --output.path " + existing, "already exists");
+}

@@ -1,0 +1,163 @@
+// Datasets written by the macrodyn binary: reproducibility across thread counts, the
+// stored configuration, crash safety (SIGKILLed writer) and clean errors on bad files.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <thread>
+#include <vector>
+
+#include "core/error.hpp"
+#include "io/dataset.hpp"
+#include "run_binary.hpp"
+
+using namespace macrodyn;
+using namespace macrodyn::e2e;
+
+namespace {
+
+// FNV-1a hash of every table's committed rows (the arrays, not the file: HDF5 files
+// carry timestamps).
+std::map<std::string, std::uint64_t> hash_tables(const std::string& path) {
+  io::DatasetReader r(path);
+  std::map<std::string, std::uint64_t> out;
+  for (const auto& obj : r.list()) {
+    if (obj.is_group) continue;
+    const std::string group = obj.path.substr(0, obj.path.rfind('/'));
+    const std::uint64_t rows = r.rows_committed(group);
+    std::uint64_t row_elems = 1;
+    for (std::size_t k = 1; k < obj.shape.size(); ++k) row_elems *= obj.shape[k];
+    std::vector<unsigned char> buf(rows * row_elems * io::dtype_size(obj.type));
+    if (rows) r.read_rows(obj.path, 0, rows, obj.type, buf.data());
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : buf) h = (h ^ c) * 1099511628211ull;
+    out[obj.path] = h;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("same seed gives bit-identical datasets with 1 and 2 threads; other seeds differ",
+          "[e2e][data]") {
+  const std::string a = tmp("t1.h5"), b = tmp("t2.h5"), c = tmp("s2.h5");
+  REQUIRE(run(tiny_config_args() + " --run.threads 1 --output.path " + a).code == 0);
+  REQUIRE(run(tiny_config_args() + " --run.threads 2 --output.path " + b).code == 0);
+  REQUIRE(run(tiny_config_args() + " --run.threads 2 --run.seed 2 --output.path " + c).code == 0);
+  const auto ha = hash_tables(a), hb = hash_tables(b), hc = hash_tables(c);
+  CHECK(ha.size() >= 10);
+  CHECK(ha.count("/pairs/dt") == 1);
+  CHECK(ha.count("/snapshots/states") == 1);
+  CHECK(ha == hb);
+  for (const char* name : {"/small/states", "/small/durations", "/snapshots/states", "/pairs/dt",
+                           "/pairs/z_star", "/pairs/patch_after"}) {
+    INFO(name);
+    CHECK(hc.at(name) != ha.at(name));
+  }
+}
+
+TEST_CASE("the resolved configuration and the schema are stored in the file", "[e2e][data]") {
+  const std::string path = tmp("cfg.h5");
+  const Result r = run(tiny_config_args() + " --system.T 2.3 --output.path " + path);
+  REQUIRE(r.code == 0);
+  io::DatasetReader reader(path);
+  CHECK(reader.attr_string("/", "schema") == "macrodyn-dataset");
+  CHECK(reader.attr_int("/", "schema_version") == 1);
+  CHECK(reader.attr_string("/", "system") == "ising2d");
+  const std::string config = reader.attr_string("/", "config");
+  CHECK(config.find("[system]") != std::string::npos);
+  CHECK(config.find("T = 2.3") != std::string::npos);
+  CHECK(config.find("[partial]") != std::string::npos);
+  // Pairs are complete and consistent with the group attributes.
+  const auto rows = reader.rows_committed("/pairs");
+  CHECK(rows == reader.shape("/pairs/dt")[0]);
+  CHECK(reader.attr_int("/pairs", "K") == 4);
+  CHECK(reader.attr_strings("/pairs", "observables") == std::vector<std::string>{"m", "rho"});
+  std::vector<double> dt(rows);
+  reader.read_rows("/pairs/dt", 0, rows, io::DType::f64, dt.data());
+  for (double v : dt) CHECK(v > 0.0);
+  // inspect prints the groups of the file.
+  const Result ins = run("inspect " + path);
+  CHECK(ins.code == 0);
+  CHECK(ins.out.find("/pairs/patch_after") != std::string::npos);
+}
+
+TEST_CASE("simulate writes full-size ground-truth runs", "[e2e][data]") {
+  const std::string path = tmp("truth.h5");
+  const Result r = run(tiny_config_args() +
+                       " --truth.init m0 --truth.m0 0.5,-0.5 --truth.runs 2 --truth.sweeps 10 --output.path " + path);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  io::DatasetReader reader(path);
+  CHECK(reader.rows_committed("/trajectories") == 4);
+  CHECK(reader.shape("/trajectories/states") == std::vector<std::uint64_t>{4, 11, 32, 32});
+  CHECK(reader.shape("/trajectories/observables") == std::vector<std::uint64_t>{4, 11, 2});
+  std::vector<double> m0(4), dur(44);
+  reader.read_rows("/trajectories/m0", 0, 4, io::DType::f64, m0.data());
+  CHECK(m0 == std::vector<double>{0.5, 0.5, -0.5, -0.5});
+  reader.read_rows("/trajectories/durations", 0, 4, io::DType::f64, dur.data());
+  CHECK(dur[0] == 0.0);
+  CHECK(dur[1] > 0.0);
+}
+
+TEST_CASE("a file whose writer was SIGKILLed still opens with its committed rows", "[e2e][data]") {
+  const std::string path = tmp("killed.h5");
+  std::remove(path.c_str());
+  // A long run (about a minute): killed as soon as some pairs are committed.
+  const std::string cmd = std::string(MACRODYN_BIN) + " " + tiny_config_args() +
+                          " --large.snapshots 200000 --run.threads 1 --output.path " + path;
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd + " >/dev/null 2>&1").c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  setenv("HDF5_USE_FILE_LOCKING", "FALSE", 1);  // read while it is being written
+  std::uint64_t committed = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  while (committed == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    try {
+      io::DatasetReader r(path);
+      if (r.has("/pairs")) committed = r.rows_committed("/pairs");
+    } catch (const std::exception&) {
+    }
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(committed > 0);
+  CHECK(WIFSIGNALED(status));
+
+  io::DatasetReader r(path);
+  const std::uint64_t rows = r.rows_committed("/pairs");
+  CHECK(rows >= committed);
+  std::vector<double> dt(rows);
+  r.read_rows("/pairs/dt", 0, rows, io::DType::f64, dt.data());
+  for (double v : dt) REQUIRE(v > 0.0);
+  const Result ins = run("inspect " + path);
+  CHECK(ins.code == 0);
+}
+
+TEST_CASE("truncated, foreign and missing files give one clear error", "[e2e][data]") {
+  const std::string good = tmp("good.h5"), cut = tmp("cut.h5"), text = tmp("text.h5");
+  REQUIRE(run(tiny_config_args() + " --output.path " + good).code == 0);
+  {
+    const std::string bytes = slurp(good);
+    std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+    std::ofstream(text) << "not hdf5\n";
+  }
+  for (const std::string& f : {cut, text, tmp("missing.h5")}) {
+    const Result r = run("inspect " + f);
+    INFO(f << ": " << r.err);
+    CHECK(r.code != 0);
+    CHECK(r.code < 128);
+    CHECK(r.err.find(f) != std::string::npos);
+  }
+}

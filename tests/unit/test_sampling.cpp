@@ -1,0 +1,263 @@
+// Sampling stages: UPSAMPLE, LOCALRELAX colour phases, partial evolution, observables,
+// and the exactness of the limiting cases (patch = L, window = L) in law.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <set>
+
+#include "ks.hpp"
+#include "sampling/hierarchy.hpp"
+#include "sampling/initial_state.hpp"
+#include "sampling/local_relax.hpp"
+#include "sampling/partial_evolution.hpp"
+#include "sampling/upsample.hpp"
+#include "systems/ising.hpp"
+#include "systems/system.hpp"
+
+using namespace macrodyn;
+
+namespace {
+
+std::vector<std::int8_t> random_lattice(int dim, int L, std::uint64_t item, double m0 = 0.0,
+                                        InitialKind kind = InitialKind::random_m0) {
+  std::vector<std::int8_t> x(static_cast<std::size_t>(ipow(L, dim)));
+  Rng rng({99, Purpose::test, 0, item, 0});
+  make_initial_state(x.data(), static_cast<std::int64_t>(x.size()), kind, m0, rng);
+  return x;
+}
+
+double whole_lattice_rho(int dim, const std::vector<std::int8_t>& x, int L) {
+  double g[2];
+  ising_patch_observables(dim, x.data(), L, Coord{0, 0, 0}, L, Boundary::periodic, g);
+  return g[1];
+}
+
+}  // namespace
+
+TEST_CASE("initial state has floor((1+m0) n / 2) up spins", "[sampling]") {
+  for (double m0 : {-1.0, -0.5, 0.0, 0.3, 1.0}) {
+    auto x = random_lattice(2, 10, 1, m0, InitialKind::given_m0);
+    int up = 0;
+    for (auto s : x) up += s > 0;
+    CHECK(up == static_cast<int>(std::floor((1.0 + m0) * 100 / 2.0)));
+  }
+}
+
+TEST_CASE("upsample keeps the magnetisation and divides the domain-wall density by m", "[sampling]") {
+  for (int dim : {2, 3}) {
+    const int Ls = dim == 2 ? 12 : 6;
+    for (int m : {2, 3}) {
+      auto src = random_lattice(dim, Ls, 7 + dim + m);
+      std::vector<std::int8_t> dst(static_cast<std::size_t>(ipow(Ls * m, dim)));
+      upsample_blocks(src.data(), dim, Ls, m, dst.data());
+      double gs[2], gd[2];
+      ising_patch_observables(dim, src.data(), Ls, Coord{0, 0, 0}, Ls, Boundary::periodic, gs);
+      ising_patch_observables(dim, dst.data(), Ls * m, Coord{0, 0, 0}, Ls * m, Boundary::periodic, gd);
+      CHECK(gd[0] == gs[0]);
+      CHECK(gd[1] == Approx(gs[1] / m).epsilon(1e-12));
+      // Block structure: site (x, y) of dst equals site (x / m, y / m) of src.
+      if (dim == 2) CHECK(dst[static_cast<std::size_t>((2 * m + 1) * Ls * m + (m + 1))] == src[2 * Ls + 1]);
+    }
+  }
+}
+
+TEST_CASE("relax phases cover every window once and windows of a phase never overlap", "[sampling]") {
+  for (int dim : {2, 3})
+    for (int L : {16, 24, 32, 40, 48}) {
+      const int w = 16, stride = 8;
+      if (dim == 3 && L > 32) continue;
+      const auto phases = relax_phases(dim, L, w, stride);
+      const int per_axis = L / stride;
+      const int colours = per_axis % 2 == 0 ? 2 : 3;
+      CHECK(phases.size() == static_cast<std::size_t>(ipow(colours, dim)));
+      std::set<std::uint32_t> ids;
+      for (const auto& phase : phases) {
+        std::vector<int> covered(static_cast<std::size_t>(ipow(L, dim)), 0);
+        for (const auto& win : phase) {
+          CHECK(ids.insert(win.id).second);
+          std::vector<std::int8_t> ones(static_cast<std::size_t>(ipow(w, dim)), 1);
+          std::vector<std::int8_t> mark(covered.size(), 0);
+          insert_box(mark.data(), dim, L, win.origin, w, ones.data());
+          for (std::size_t i = 0; i < covered.size(); ++i) covered[i] += mark[i];
+        }
+        CHECK(*std::max_element(covered.begin(), covered.end()) <= 1);
+      }
+      CHECK(ids.size() == static_cast<std::size_t>(ipow(per_axis, dim)));
+    }
+}
+
+TEST_CASE("LocalRelax does not depend on the order of windows within a colour", "[sampling]") {
+  for (Boundary b : {Boundary::periodic, Boundary::frozen}) {
+    const auto sys = make_system("ising2d", SystemParams{2.27, 0.0});
+    auto ev = sys->make_evolver();
+    std::vector<std::int8_t> stage;
+    for (int L : {32, 40}) {
+      auto a = random_lattice(2, L, 3);
+      auto c = a;
+      const RelaxSpec spec{16, 8, 0, b};
+      local_relax_in_order(*sys, *ev, a.data(), L, spec, 5, 1, 17, stage, false);
+      local_relax_in_order(*sys, *ev, c.data(), L, spec, 5, 1, 17, stage, true);
+      CHECK(a == c);
+      CHECK(a != random_lattice(2, L, 3));
+    }
+  }
+}
+
+TEST_CASE("patch observables of the evolver equal those of the system for each boundary", "[sampling]") {
+  const auto sys = make_system("ising2d", SystemParams{2.5, 0.1});
+  auto ev = sys->make_evolver();
+  auto x = random_lattice(2, 32, 11);
+  const Tiling tiling{2, 32, 8};
+  for (Boundary b : {Boundary::periodic, Boundary::frozen})
+    for (std::int64_t I = 0; I < tiling.patches(); ++I) {
+      double g1[2], g2[2];
+      ev->load(x.data(), 32, tiling.origin(I), 8, b, x.data());
+      ev->observables(g1);
+      sys->patch_observables(x.data(), 32, tiling.origin(I), 8, b, g2);
+      CHECK(g1[0] == g2[0]);
+      CHECK(g1[1] == g2[1]);
+    }
+  // With `frozen`, patches count their bonds to real neighbours: phi is the lattice's rho.
+  double phi[2];
+  macro_observables(*sys, x.data(), 32, 8, Boundary::frozen, phi);
+  CHECK(phi[1] == Approx(whole_lattice_rho(2, x, 32)).epsilon(1e-12));
+}
+
+TEST_CASE("partial evolution records the evolved patch and leaves the snapshot frozen", "[sampling]") {
+  const auto sys = make_system("ising2d", SystemParams{2.5, 0.1});
+  auto ev = sys->make_evolver();
+  auto x = random_lattice(2, 32, 12);
+  const auto before = x;
+  std::vector<PairRecord> pairs;
+  partial_evolution(*sys, *ev, x.data(), 32, PartialSpec{16, Boundary::periodic, PairsMode::all, 0}, 3, 42, true, pairs);
+  REQUIRE(pairs.size() == 4);
+  CHECK(x == before);
+  for (std::size_t k = 0; k < pairs.size(); ++k) {
+    const PairRecord& r = pairs[k];
+    CHECK(r.patch_index == static_cast<int>(k));
+    CHECK(r.dt > 0.0);
+    std::vector<std::int8_t> box(256);
+    extract_box(x.data(), 2, 32, Tiling{2, 32, 16}.origin(r.patch_index), 16, box.data());
+    CHECK(r.patch_before == box);
+    double g[2];
+    sys->patch_observables(r.patch_after.data(), 16, Coord{0, 0, 0}, 16, Boundary::periodic, g);
+    CHECK(r.g_after[0] == g[0]);
+    CHECK(r.g_after[1] == g[1]);
+  }
+  // `one` picks a single patch, the same for the same (seed, snapshot), and pairs of
+  // `one` and `all` for that patch agree bit for bit.
+  std::vector<PairRecord> one, again;
+  partial_evolution(*sys, *ev, x.data(), 32, PartialSpec{16, Boundary::periodic, PairsMode::one, 0}, 3, 42, true, one);
+  partial_evolution(*sys, *ev, x.data(), 32, PartialSpec{16, Boundary::periodic, PairsMode::one, 0}, 3, 42, true, again);
+  REQUIRE(one.size() == 1);
+  CHECK(one[0].patch_after == again[0].patch_after);
+  CHECK(one[0].dt == pairs[static_cast<std::size_t>(one[0].patch_index)].dt);
+}
+
+TEST_CASE("Curie-Weiss global partial evolution feels the whole system", "[sampling]") {
+  const auto sys = make_system("curie_weiss", SystemParams{1.1, 0.1});
+  auto ev = sys->make_evolver();
+  auto x = random_lattice(2, 16, 13, 0.8, InitialKind::given_m0);
+  std::vector<PairRecord> pairs;
+  partial_evolution(*sys, *ev, x.data(), 16, PartialSpec{4, Boundary::global, PairsMode::one, 0}, 3, 1, false, pairs);
+  REQUIRE(pairs.size() == 1);
+  CHECK(pairs[0].z_star[0] == Approx(0.796875));  // floor(1.8 * 256 / 2) = 230 up
+  CHECK(pairs[0].g_before.size() == 1);
+}
+
+// Exactness: with patch = L (K = 1) and `periodic`, a partial evolution is one sweep of
+// the full dynamics. Compared in law with an independent code path (the evolver run on
+// the whole lattice, other RNG streams): two-sample KS at alpha = 0.001 on dt and on
+// the change of m, 10^4 repeats each.
+TEST_CASE("partial evolution with patch = L equals one sweep of the full dynamics in law", "[sampling][exact]") {
+  const int L = 8, repeats = 10000;
+  const auto sys = make_system("ising2d", SystemParams{2.5, 0.1});
+  auto ev = sys->make_evolver();
+  IsingEvolver<2> full(1.0 / 2.5, 0.1);
+  auto x = random_lattice(2, L, 21);
+  double g0[2];
+  sys->patch_observables(x.data(), L, Coord{0, 0, 0}, L, Boundary::periodic, g0);
+  std::vector<double> dt_a, dt_b, dm_a, dm_b;
+  std::vector<PairRecord> pairs;
+  for (int r = 0; r < repeats; ++r) {
+    partial_evolution(*sys, *ev, x.data(), L, PartialSpec{L, Boundary::periodic, PairsMode::one, 0}, 8, r, false, pairs);
+    dt_a.push_back(pairs[0].dt);
+    dm_a.push_back(pairs[0].g_after[0] - pairs[0].g_before[0]);
+    full.load_periodic(x.data(), L);
+    Rng rng({8, Purpose::test, 0, static_cast<std::uint64_t>(r), 1});
+    dt_b.push_back(full.run_events(L * L, rng));
+    double g[2];
+    full.observables(g);
+    dm_b.push_back(g[0] - g0[0]);
+  }
+  const double crit = test_ks::critical(repeats, repeats, 0.001);
+  const double d_dt = test_ks::statistic(dt_a, dt_b), d_dm = test_ks::statistic(dm_a, dm_b);
+  INFO("KS D(dt) = " << d_dt << ", D(dm) = " << d_dm << ", critical " << crit);
+  CHECK(d_dt < crit);
+  CHECK(d_dm < crit);
+}
+
+// Exactness: `periodic` LocalRelax with w = L has 2^D windows, each the whole lattice
+// shifted (a torus is shift invariant), so it equals 2^D sweeps of the full dynamics.
+TEST_CASE("periodic LocalRelax with window = L equals 2^D sweeps of the full dynamics in law",
+          "[sampling][exact]") {
+  const int repeats = 10000;
+  for (int dim : {2, 3}) {
+    const int L = dim == 2 ? 8 : 4;
+    const std::int64_t n = ipow(L, dim);
+    const auto sys = make_system(dim == 2 ? "ising2d" : "ising3d", SystemParams{dim == 2 ? 2.5 : 4.5, 0.1});
+    auto ev = sys->make_evolver();
+    auto full = sys->make_evolver();
+    const auto x0 = random_lattice(dim, L, 31 + dim);
+    std::vector<std::int8_t> stage, x;
+    std::vector<double> m_a, m_b, r_a, r_b;
+    for (int r = 0; r < repeats; ++r) {
+      x = x0;
+      local_relax(*sys, *ev, x.data(), L, RelaxSpec{L, L / 2, 0, Boundary::periodic}, 4, 1, r, stage);
+      double g[2];
+      sys->patch_observables(x.data(), L, Coord{0, 0, 0}, L, Boundary::periodic, g);
+      m_a.push_back(g[0]);
+      r_a.push_back(g[1]);
+      full->load(x0.data(), L, Coord{0, 0, 0}, L, Boundary::periodic, nullptr);
+      Rng rng({4, Purpose::test, 0, static_cast<std::uint64_t>(r), 2});
+      full->run_events(static_cast<std::uint64_t>(ipow(2, dim) * n), rng);
+      full->observables(g);
+      m_b.push_back(g[0]);
+      r_b.push_back(g[1]);
+    }
+    const double crit = test_ks::critical(repeats, repeats, 0.001);
+    const double dm = test_ks::statistic(m_a, m_b), dr = test_ks::statistic(r_a, r_b);
+    INFO("dim " << dim << ": KS D(m) = " << dm << ", D(rho) = " << dr << ", critical " << crit);
+    CHECK(dm < crit);
+    CHECK(dr < crit);
+  }
+}
+
+TEST_CASE("hierarchical snapshots depend only on (seed, level, item)", "[sampling]") {
+  const auto sys = make_system("ising2d", SystemParams{2.5, 0.1});
+  auto ev1 = sys->make_evolver(), ev2 = sys->make_evolver();
+  std::vector<std::int8_t> pool;
+  for (int r = 0; r < 5; ++r) {
+    auto x = random_lattice(2, 8, 100 + r);
+    pool.insert(pool.end(), x.begin(), x.end());
+  }
+  HierarchySpec spec{{8, 16}, 2, RelaxSpec{16, 8, 0, Boundary::periodic}, 77};
+  std::vector<std::int8_t> a(256), b(256), c(256), stage;
+  build_level_snapshot(*sys, *ev1, spec, 1, pool.data(), 5, 3, a.data(), stage);
+  build_level_snapshot(*sys, *ev2, spec, 1, pool.data(), 5, 4, c.data(), stage);
+  build_level_snapshot(*sys, *ev2, spec, 1, pool.data(), 5, 3, b.data(), stage);
+  CHECK(a == b);
+  CHECK(a != c);
+  spec.seed = 78;
+  build_level_snapshot(*sys, *ev2, spec, 1, pool.data(), 5, 3, b.data(), stage);
+  CHECK(a != b);
+}
+
+TEST_CASE("drawing without replacement gives distinct indices", "[sampling]") {
+  const auto idx = draw_without_replacement(1000, 1000, 5);
+  std::set<std::int64_t> s(idx.begin(), idx.end());
+  CHECK(s.size() == 1000);
+  CHECK(*s.rbegin() == 999);
+  const auto part = draw_without_replacement(1000000, 10, 5);
+  CHECK(std::set<std::int64_t>(part.begin(), part.end()).size() == 10);
+}
