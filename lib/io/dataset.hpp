@@ -103,9 +103,15 @@ class DatasetReader {
   // Reads rows [begin, begin + rows) of a table into `out` (converted to `type`).
   void read_rows(const std::string& table, std::uint64_t begin, std::uint64_t rows, DType type,
                  void* out) const;
+  // Reads the box [start, start + count) of a table (one entry per dimension) into `out`,
+  // row-major, converted to `type`: parts of rows too large to read whole.
+  void read_slab(const std::string& table, const std::vector<std::uint64_t>& start,
+                 const std::vector<std::uint64_t>& count, DType type, void* out) const;
 
   std::string attr_string(const std::string& object, const std::string& name) const;
   std::int64_t attr_int(const std::string& object, const std::string& name) const;
+  // For unsigned attributes such as the root's seed (attr_int refuses values >= 2^63).
+  std::uint64_t attr_uint(const std::string& object, const std::string& name) const;
   double attr_double(const std::string& object, const std::string& name) const;
   std::vector<std::string> attr_strings(const std::string& object, const std::string& name) const;
   // Names of all attributes of an object.
