@@ -25,9 +25,20 @@ struct Key {
 template <class T>
 std::string fmt(const T& v) {
   std::ostringstream s;
-  s.precision(17);
   s << std::boolalpha << v;
   return s.str();
+}
+
+// Shortest text that reads back as the same double (2.3, not 2.2999999999999998).
+template <>
+std::string fmt(const double& v) {
+  for (int digits = 6; digits <= 17; ++digits) {
+    std::ostringstream s;
+    s.precision(digits);
+    s << v;
+    if (std::stod(s.str()) == v) return s.str();
+  }
+  return std::to_string(v);
 }
 
 template <class T>

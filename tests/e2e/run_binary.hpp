@@ -38,8 +38,8 @@ inline Result run(const std::string& args) {
 }
 
 // A small, fast configuration for tests (seconds).
-inline std::string tiny_config_args() {
-  return "--config " MACRODYN_SOURCE_DIR "/jobs/configs/quickstart.ini --run.progress false";
+inline std::string tiny(const std::string& subcommand = "generate") {
+  return subcommand + " --config " MACRODYN_SOURCE_DIR "/jobs/configs/quickstart.ini --run.progress false";
 }
 
 }  // namespace macrodyn::e2e

@@ -69,9 +69,9 @@ TEST_CASE("unknown and malformed keys in a config file are rejected", "[e2e][cli
 }
 
 TEST_CASE("unwritable or existing output paths are rejected before any work", "[e2e][cli]") {
-  expect_rejected(tiny_config_args() + " --output.path /nonexistent-dir/x.h5", "/nonexistent-dir");
-  expect_rejected(tiny_config_args() + " --output.path /proc/macrodyn-test.h5", "/proc/macrodyn-test.h5");
+  expect_rejected(tiny() + " --output.path /nonexistent-dir/x.h5", "/nonexistent-dir");
+  expect_rejected(tiny() + " --output.path /proc/macrodyn-test.h5", "/proc/macrodyn-test.h5");
   const std::string existing = tmp("existing.h5");
   { std::ofstream(existing) << "x"; }
-  expect_rejected(tiny_config_args() + " --output.overwrite false --output.path " + existing, "already exists");
+  expect_rejected(tiny() + " --output.overwrite false --output.path " + existing, "already exists");
 }

@@ -22,6 +22,10 @@ using namespace macrodyn::e2e;
 
 namespace {
 
+// HDF5 reads HDF5_USE_FILE_LOCKING once, when the library initialises: set it before
+// any test opens a file, so the crash test can read a file that is being written.
+const bool kNoFileLocking = setenv("HDF5_USE_FILE_LOCKING", "FALSE", 1) == 0;
+
 // FNV-1a hash of every table's committed rows (the arrays, not the file: HDF5 files
 // carry timestamps).
 std::map<std::string, std::uint64_t> hash_tables(const std::string& path) {
@@ -47,9 +51,9 @@ std::map<std::string, std::uint64_t> hash_tables(const std::string& path) {
 TEST_CASE("same seed gives bit-identical datasets with 1 and 2 threads; other seeds differ",
           "[e2e][data]") {
   const std::string a = tmp("t1.h5"), b = tmp("t2.h5"), c = tmp("s2.h5");
-  REQUIRE(run(tiny_config_args() + " --run.threads 1 --output.path " + a).code == 0);
-  REQUIRE(run(tiny_config_args() + " --run.threads 2 --output.path " + b).code == 0);
-  REQUIRE(run(tiny_config_args() + " --run.threads 2 --run.seed 2 --output.path " + c).code == 0);
+  REQUIRE(run(tiny() + " --run.threads 1 --output.path " + a).code == 0);
+  REQUIRE(run(tiny() + " --run.threads 2 --output.path " + b).code == 0);
+  REQUIRE(run(tiny() + " --run.threads 2 --run.seed 2 --output.path " + c).code == 0);
   const auto ha = hash_tables(a), hb = hash_tables(b), hc = hash_tables(c);
   CHECK(ha.size() >= 10);
   CHECK(ha.count("/pairs/dt") == 1);
@@ -64,7 +68,7 @@ TEST_CASE("same seed gives bit-identical datasets with 1 and 2 threads; other se
 
 TEST_CASE("the resolved configuration and the schema are stored in the file", "[e2e][data]") {
   const std::string path = tmp("cfg.h5");
-  const Result r = run(tiny_config_args() + " --system.T 2.3 --output.path " + path);
+  const Result r = run(tiny() + " --system.T 2.3 --output.path " + path);
   REQUIRE(r.code == 0);
   io::DatasetReader reader(path);
   CHECK(reader.attr_string("/", "schema") == "macrodyn-dataset");
@@ -90,7 +94,7 @@ TEST_CASE("the resolved configuration and the schema are stored in the file", "[
 
 TEST_CASE("simulate writes full-size ground-truth runs", "[e2e][data]") {
   const std::string path = tmp("truth.h5");
-  const Result r = run(tiny_config_args() +
+  const Result r = run(tiny("simulate") +
                        " --truth.init m0 --truth.m0 0.5,-0.5 --truth.runs 2 --truth.sweeps 10 --output.path " + path);
   INFO(r.err);
   REQUIRE(r.code == 0);
@@ -110,7 +114,7 @@ TEST_CASE("a file whose writer was SIGKILLed still opens with its committed rows
   const std::string path = tmp("killed.h5");
   std::remove(path.c_str());
   // A long run (about a minute): killed as soon as some pairs are committed.
-  const std::string cmd = std::string(MACRODYN_BIN) + " " + tiny_config_args() +
+  const std::string cmd = std::string(MACRODYN_BIN) + " " + tiny() +
                           " --large.snapshots 200000 --run.threads 1 --output.path " + path;
   const pid_t pid = fork();
   REQUIRE(pid >= 0);
@@ -118,20 +122,23 @@ TEST_CASE("a file whose writer was SIGKILLed still opens with its committed rows
     execl("/bin/sh", "sh", "-c", ("exec " + cmd + " >/dev/null 2>&1").c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  setenv("HDF5_USE_FILE_LOCKING", "FALSE", 1);  // read while it is being written
+  REQUIRE(kNoFileLocking);  // read while it is being written
   std::uint64_t committed = 0;
+  std::string last_error;
   const auto t0 = std::chrono::steady_clock::now();
   while (committed == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     try {
       io::DatasetReader r(path);
       if (r.has("/pairs")) committed = r.rows_committed("/pairs");
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
+      last_error = e.what();
     }
   }
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
+  INFO("last error while polling: " << last_error);
   REQUIRE(committed > 0);
   CHECK(WIFSIGNALED(status));
 
@@ -147,7 +154,7 @@ TEST_CASE("a file whose writer was SIGKILLed still opens with its committed rows
 
 TEST_CASE("truncated, foreign and missing files give one clear error", "[e2e][data]") {
   const std::string good = tmp("good.h5"), cut = tmp("cut.h5"), text = tmp("text.h5");
-  REQUIRE(run(tiny_config_args() + " --output.path " + good).code == 0);
+  REQUIRE(run(tiny() + " --output.path " + good).code == 0);
   {
     const std::string bytes = slurp(good);
     std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
