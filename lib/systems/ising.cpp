@@ -4,36 +4,44 @@ namespace macrodyn {
 
 void ising_patch_observables(int dim, const std::int8_t* x, int L, const Coord& o, int p,
                              Boundary b, double* g) {
-  const bool wrap_in_box = b != Boundary::frozen;
-  auto at = [&](int a, int c, int e) -> int {
-    // Site at box-relative coordinates (a, c[, e]); outside the box only for frozen.
-    auto fold = [&](int v, int origin) {
-      if (wrap_in_box) v = (v % p + p) % p;
-      return ((origin + v) % L + L) % L;
-    };
-    if (dim == 2) return x[static_cast<std::int64_t>(fold(a, o[0])) * L + fold(c, o[1])];
-    return x[(static_cast<std::int64_t>(fold(a, o[0])) * L + fold(c, o[1])) * L + fold(e, o[2])];
-  };
+  // Work on a contiguous copy of the box; only the lower faces of a `frozen` box read
+  // the lattice again (their real neighbours).
+  thread_local std::vector<std::int8_t> box;
+  const std::int64_t n = ipow(p, dim);
+  box.resize(static_cast<std::size_t>(n));
+  extract_box(x, dim, L, o, p, box.data());
+  std::int64_t stride[3] = {0, 0, 0};
+  stride[dim - 1] = 1;
+  for (int d = dim - 2; d >= 0; --d) stride[d] = stride[d + 1] * p;
+
   std::int64_t M = 0, unsat = 0;
-  if (dim == 2) {
-    for (int a = 0; a < p; ++a)
-      for (int c = 0; c < p; ++c) {
-        const int s = at(a, c, 0);
-        M += s;
-        unsat += (s != at(a - 1, c, 0)) + (s != at(a, c - 1, 0));
-      }
-  } else {
-    for (int a = 0; a < p; ++a)
-      for (int c = 0; c < p; ++c)
-        for (int e = 0; e < p; ++e) {
-          const int s = at(a, c, e);
-          M += s;
-          unsat += (s != at(a - 1, c, e)) + (s != at(a, c - 1, e)) + (s != at(a, c, e - 1));
+  for (std::int64_t i = 0; i < n; ++i) M += box[i];
+  Coord c{0, 0, 0};
+  for (std::int64_t i = 0; i < n; ++i) {
+    const int s = box[i];
+    for (int d = 0; d < dim; ++d) {
+      int lower;
+      if (c[d] > 0) {
+        lower = box[i - stride[d]];
+      } else if (b != Boundary::frozen) {
+        lower = box[i + (p - 1) * stride[d]];
+      } else {
+        std::int64_t j = 0;
+        for (int k = 0; k < dim; ++k) {
+          const int v = k == d ? o[k] - 1 : o[k] + c[k];
+          j = j * L + ((v % L) + L) % L;
         }
+        lower = x[j];
+      }
+      unsat += s != lower;
+    }
+    for (int d = dim - 1; d >= 0; --d) {  // advance the box coordinates of i
+      if (++c[d] < p) break;
+      c[d] = 0;
+    }
   }
-  const double n = static_cast<double>(ipow(p, dim));
-  g[0] = static_cast<double>(M) / n;
-  g[1] = static_cast<double>(unsat) / (dim * n);
+  g[0] = static_cast<double>(M) / static_cast<double>(n);
+  g[1] = static_cast<double>(unsat) / (dim * static_cast<double>(n));
 }
 
 namespace {
