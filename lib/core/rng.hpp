@@ -12,6 +12,8 @@
 //   block   : running block index inside the stream (2^32 blocks of 4 numbers)
 #include <Random123/philox.h>
 
+#include "core/exponential.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -64,8 +66,15 @@ class Rng {
     return (static_cast<double>((a << 26) | b) + 0.5) * 0x1.0p-53;
   }
 
-  // Exp(1) variate.
-  double exponential() { return -std::log(uniform()); }
+  // Exp(1) variate (ziggurat; usually one 64-bit word).
+  double exponential() {
+    return exponential_ziggurat(*zig_, [this] { return next_u64(); }, [this] { return uniform(); });
+  }
+
+  std::uint64_t next_u64() {
+    const std::uint64_t hi = next_u32();
+    return (hi << 32) | next_u32();
+  }
 
   // Uniform integer in [0, n), n >= 1; 64-bit multiply-shift (bias below n / 2^64).
   std::uint64_t below(std::uint64_t n) {
@@ -82,6 +91,7 @@ class Rng {
     used_ = 0;
   }
 
+  const ExpZiggurat* zig_ = &ExpZiggurat::table();
   Philox philox_;
   Philox::key_type key_;
   Philox::ctr_type ctr_;

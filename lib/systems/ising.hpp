@@ -69,7 +69,7 @@ class IsingEvolver final : public Evolver {
       double cum[NC];
       double R = 0.0;
       for (int c = 0; c < NC; ++c) {
-        R += weight_count_[c] * rate_[c];
+        R += static_cast<double>(count_[c]) * rate_[c];
         cum[c] = R;
       }
       const double x = rng.uniform() * R;
@@ -117,7 +117,7 @@ class IsingEvolver final : public Evolver {
   double energy() const { return -static_cast<double>(bonds_) - h_ * static_cast<double>(M_); }
   double total_rate() const {
     double R = 0.0;
-    for (int c = 0; c < NC; ++c) R += weight_count_[c] * rate_[c];
+    for (int c = 0; c < NC; ++c) R += static_cast<double>(count_[c]) * rate_[c];
     return R;
   }
 
@@ -167,7 +167,6 @@ class IsingEvolver final : public Evolver {
 
   void rebuild() {
     for (int c = 0; c < NC; ++c) count_[c] = 0;
-    for (int c = 0; c < NC; ++c) weight_count_[c] = 0.0;
     M_ = 0;
     std::int64_t bonds2 = 0;
     for (std::int64_t i = 0; i < n_; ++i) {
@@ -184,7 +183,6 @@ class IsingEvolver final : public Evolver {
       cls_[i] = static_cast<std::uint8_t>(c);
       pos_[i] = count_[c];
       slot_[c * n_ + count_[c]++] = static_cast<std::int32_t>(i);
-      weight_count_[c] += 1.0;
     }
     bonds_ = bonds2 / 2;
   }
@@ -192,8 +190,6 @@ class IsingEvolver final : public Evolver {
   void move(std::int32_t i, int to) {
     const int from = cls_[i];
     const std::int32_t last = slot_[from * n_ + --count_[from]];
-    weight_count_[from] -= 1.0;
-    weight_count_[to] += 1.0;
     slot_[from * n_ + pos_[i]] = last;
     pos_[last] = pos_[i];
     pos_[i] = count_[to];
@@ -229,7 +225,6 @@ class IsingEvolver final : public Evolver {
   std::vector<std::int32_t> nb_;      // Z neighbours per site
   std::vector<Coord> halo_coord_;     // box-relative coordinates of halo entries
   std::int64_t count_[NC] = {};
-  double weight_count_[NC] = {};      // count_ as doubles (exact), for the rate sums
   double inv_rate_[NC];
   std::int64_t M_ = 0;
   std::int64_t bonds_ = 0;

@@ -48,7 +48,7 @@ std::map<std::string, std::uint64_t> hash_tables(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("same seed gives bit-identical datasets with 1 and 2 threads; other seeds differ",
+TEST_CASE("same seed gives bit-identical datasets with 1 and 2 threads and other seeds differ",
           "[e2e][data]") {
   const std::string a = tmp("t1.h5"), b = tmp("t2.h5"), c = tmp("s2.h5");
   REQUIRE(run(tiny() + " --run.threads 1 --output.path " + a).code == 0);
