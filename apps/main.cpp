@@ -1,5 +1,6 @@
 // macrodyn: learn the macroscopic stochastic dynamics of large lattice systems from
 // small simulations. This file only dispatches to the subcommands.
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -7,6 +8,7 @@
 
 #include "commands.hpp"
 #include "core/error.hpp"
+#include "core/stop.hpp"
 
 namespace {
 
@@ -21,6 +23,15 @@ void usage(std::FILE* to) {
                "  config-reference  print every configuration key, its default and meaning (Markdown)\n");
 }
 
+// SIGINT/SIGTERM: let the job finish its current block and commit, then stop. A second
+// signal kills the process at once (the committed rows are safe either way).
+extern "C" void on_stop_signal(int sig) {
+  if (macrodyn::stop_signal().exchange(sig) != 0) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -33,6 +44,8 @@ int main(int argc, char** argv) {
     usage(stdout);
     return 0;
   }
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
   try {
     // Subcommands see argv from their own name on (argv[0] = subcommand).
     if (cmd == "generate") return macrodyn::app::cmd_generate(argc - 1, argv + 1);
@@ -40,6 +53,9 @@ int main(int argc, char** argv) {
     if (cmd == "inspect") return macrodyn::app::cmd_inspect(argc - 1, argv + 1);
     if (cmd == "bench") return macrodyn::app::cmd_bench(argc - 1, argv + 1);
     if (cmd == "config-reference") return macrodyn::app::cmd_config_reference();
+  } catch (const macrodyn::StopRequested& e) {
+    std::fprintf(stderr, "macrodyn %s: %s\n", cmd.c_str(), e.what());
+    return 128 + e.signal();
   } catch (const macrodyn::InputError& e) {
     std::fprintf(stderr, "macrodyn %s: error: %s\n", cmd.c_str(), e.what());
     return 2;

@@ -7,6 +7,7 @@
 
 #include "core/parallel.hpp"
 #include "core/progress.hpp"
+#include "core/stop.hpp"
 #include "io/dataset.hpp"
 #include "jobs/jobs.hpp"
 #include "sampling/hierarchy.hpp"
@@ -83,6 +84,7 @@ std::vector<std::int8_t> write_small_runs(const Config& c, const System& sys, Wo
     out.append("/small/m0", m0.data() + b0, rows);
     out.commit("/small", static_cast<std::uint64_t>(b1));
     progress.update(b1);
+    check_stop(std::to_string(b1) + " small runs in " + c.output);
   }
   return pool;
 }
@@ -180,6 +182,7 @@ JobSummary generate(const Config& c) {
                              next.data() + j * m, workers.stage_copies[w]);
       });
       progress.update(b1);
+      check_stop("the small runs (no snapshots yet) in " + c.output);
     }
     pool.swap(next);
     pool_count = c.snapshots;
@@ -238,6 +241,7 @@ JobSummary generate(const Config& c) {
     pairs_written += static_cast<std::int64_t>(columns.dt.size());
     out.commit("/pairs", static_cast<std::uint64_t>(pairs_written));
     progress.update(b1);
+    check_stop(std::to_string(pairs_written) + " pairs in " + c.output);
   }
   summary.snapshots = total;
   summary.pairs = pairs_written;

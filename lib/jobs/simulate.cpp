@@ -5,6 +5,7 @@
 
 #include "core/parallel.hpp"
 #include "core/progress.hpp"
+#include "core/stop.hpp"
 #include "io/dataset.hpp"
 #include "jobs/jobs.hpp"
 #include "sampling/trajectory.hpp"
@@ -63,6 +64,7 @@ JobSummary simulate(const Config& c) {
     out.append("/trajectories/m0", m0.data(), rows);
     out.commit("/trajectories", static_cast<std::uint64_t>(b1));
     progress.update(b1);
+    check_stop(std::to_string(b1) + " runs in " + c.output);
   }
   JobSummary s;
   s.path = c.output;

@@ -152,6 +152,44 @@ TEST_CASE("a file whose writer was SIGKILLed still opens with its committed rows
   CHECK(ins.code == 0);
 }
 
+TEST_CASE("SIGTERM stops generate after its current commit with a clear message", "[e2e][data]") {
+  const std::string path = tmp("terminated.h5"), err = tmp("terminated.err");
+  std::remove(path.c_str());
+  const std::string cmd = std::string(MACRODYN_BIN) + " " + tiny() +
+                          " --large.snapshots 200000 --run.threads 1 --output.path " + path;
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd + " >/dev/null 2>" + err).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  REQUIRE(kNoFileLocking);
+  std::uint64_t committed = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  while (committed == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    try {
+      io::DatasetReader r(path);
+      if (r.has("/pairs")) committed = r.rows_committed("/pairs");
+    } catch (const std::exception&) {
+    }
+  }
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(committed > 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 128 + SIGTERM);
+  const std::string message = slurp(err);
+  INFO(message);
+  CHECK(message.find("stopped by signal 15") != std::string::npos);
+  io::DatasetReader r(path);
+  const std::uint64_t rows = r.rows_committed("/pairs");
+  CHECK(rows >= committed);
+  CHECK(message.find(std::to_string(rows) + " pairs") != std::string::npos);
+  CHECK(r.shape("/pairs/dt")[0] == rows);  // nothing half-written beyond the last commit
+}
+
 TEST_CASE("truncated, foreign and missing files give one clear error", "[e2e][data]") {
   const std::string good = tmp("good.h5"), cut = tmp("cut.h5"), text = tmp("text.h5");
   REQUIRE(run(tiny() + " --output.path " + good).code == 0);
