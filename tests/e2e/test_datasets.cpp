@@ -46,6 +46,33 @@ std::map<std::string, std::uint64_t> hash_tables(const std::string& path) {
   return out;
 }
 
+// Starts `macrodyn generate` (quickstart, made long) writing `path`, with stderr to
+// `err`, and waits until some pairs are committed. Returns the pid and that count.
+std::pair<pid_t, std::uint64_t> start_long_generate(const std::string& path, const std::string& err) {
+  std::remove(path.c_str());
+  const std::string cmd = std::string(MACRODYN_BIN) + " " + tiny() +
+                          " --large.snapshots 200000 --run.threads 1 --output.path " + path;
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd + " >/dev/null 2>" + err).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  REQUIRE(kNoFileLocking);  // read while it is being written
+  std::uint64_t committed = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  while (committed == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    try {
+      io::DatasetReader r(path);
+      if (r.has("/pairs")) committed = r.rows_committed("/pairs");
+    } catch (const std::exception&) {
+      // not yet created, or between writes: poll again
+    }
+  }
+  return {pid, committed};
+}
+
 }  // namespace
 
 TEST_CASE("same seed gives bit-identical datasets with 1 and 2 threads and other seeds differ",
@@ -112,33 +139,10 @@ TEST_CASE("simulate writes full-size ground-truth runs", "[e2e][data]") {
 
 TEST_CASE("a file whose writer was SIGKILLed still opens with its committed rows", "[e2e][data]") {
   const std::string path = tmp("killed.h5");
-  std::remove(path.c_str());
-  // A long run (about a minute): killed as soon as some pairs are committed.
-  const std::string cmd = std::string(MACRODYN_BIN) + " " + tiny() +
-                          " --large.snapshots 200000 --run.threads 1 --output.path " + path;
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", ("exec " + cmd + " >/dev/null 2>&1").c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  REQUIRE(kNoFileLocking);  // read while it is being written
-  std::uint64_t committed = 0;
-  std::string last_error;
-  const auto t0 = std::chrono::steady_clock::now();
-  while (committed == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    try {
-      io::DatasetReader r(path);
-      if (r.has("/pairs")) committed = r.rows_committed("/pairs");
-    } catch (const std::exception& e) {
-      last_error = e.what();
-    }
-  }
+  const auto [pid, committed] = start_long_generate(path, "/dev/null");
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
-  INFO("last error while polling: " << last_error);
   REQUIRE(committed > 0);
   CHECK(WIFSIGNALED(status));
 
@@ -154,26 +158,7 @@ TEST_CASE("a file whose writer was SIGKILLed still opens with its committed rows
 
 TEST_CASE("SIGTERM stops generate after its current commit with a clear message", "[e2e][data]") {
   const std::string path = tmp("terminated.h5"), err = tmp("terminated.err");
-  std::remove(path.c_str());
-  const std::string cmd = std::string(MACRODYN_BIN) + " " + tiny() +
-                          " --large.snapshots 200000 --run.threads 1 --output.path " + path;
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", ("exec " + cmd + " >/dev/null 2>" + err).c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  REQUIRE(kNoFileLocking);
-  std::uint64_t committed = 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  while (committed == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    try {
-      io::DatasetReader r(path);
-      if (r.has("/pairs")) committed = r.rows_committed("/pairs");
-    } catch (const std::exception&) {
-    }
-  }
+  const auto [pid, committed] = start_long_generate(path, err);
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);

@@ -10,6 +10,7 @@
 // batch-means ratio (delta-method) error sqrt(sum (F_b - r T_b)^2 / (B (B-1))) / mean T.
 // Per-sweep (discrete) samples are the special case T_b = number of samples in the batch.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -17,8 +18,22 @@
 #include <utility>
 #include <vector>
 
+#include "core/rng.hpp"
+#include "sampling/initial_state.hpp"
+
 namespace macrodyn {
 namespace test_stats {
+
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// floor((1 + m0) n / 2) up spins at random positions (the simulators' initial state).
+inline std::vector<std::int8_t> random_state(std::int64_t n, double m0, Rng& rng) {
+  std::vector<std::int8_t> s(static_cast<std::size_t>(n));
+  make_initial_state(s.data(), n, InitialKind::given_m0, m0, rng);
+  return s;
+}
 
 // ---------------------------------------------------------------------------------------
 // Regularized incomplete gamma functions (Numerical-Recipes style series / continued

@@ -26,18 +26,6 @@ namespace {
 
 constexpr std::uint64_t kSeed = 31415926;
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-std::vector<std::int8_t> random_state(std::int64_t n, double m0, Rng& rng) {
-  std::vector<std::int8_t> s(n, -1);
-  const auto up = static_cast<std::int64_t>(std::floor((1.0 + m0) * n / 2.0));
-  for (std::int64_t i = 0; i < up; ++i) s[i] = 1;
-  for (std::int64_t i = n - 1; i > 0; --i) std::swap(s[i], s[rng.below(i + 1)]);
-  return s;
-}
-
 // Rates of the box's k-up-spin state in a system of N spins whose other spins sum to
 // S_rest (box of n spins): total rates of up->down and down->up flips.
 struct CwRates {

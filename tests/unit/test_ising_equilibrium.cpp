@@ -26,19 +26,6 @@ namespace {
 
 constexpr std::uint64_t kSeed = 987654321;
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// Random +-1 state with floor((1 + m0) N / 2) up spins at random positions.
-std::vector<std::int8_t> random_state(std::int64_t n, double m0, Rng& rng) {
-  std::vector<std::int8_t> s(n, -1);
-  const auto up = static_cast<std::int64_t>(std::floor((1.0 + m0) * n / 2.0));
-  for (std::int64_t i = 0; i < up; ++i) s[i] = 1;
-  for (std::int64_t i = n - 1; i > 0; --i) std::swap(s[i], s[rng.below(i + 1)]);
-  return s;
-}
-
 // ln Z of the periodic L x L Ising model at coupling K = beta J (Kaufman 1949):
 // Z = 1/2 (2 sinh 2K)^{N/2} (Z1 + Z2 + Z3 + Z4), Z1,2 = prod_r 2 cosh|sinh(L g_{2r+1}/2),
 // Z3,4 = prod_r 2 cosh|sinh(L g_{2r}/2), cosh g_k = cosh 2K coth 2K - cos(pi k / L),

@@ -26,10 +26,6 @@ namespace {
 
 constexpr std::uint64_t kSeed = 20240611;
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 std::uint32_t bits_of(const std::int8_t* s, int n) {
   std::uint32_t x = 0;
   for (int i = 0; i < n; ++i)
