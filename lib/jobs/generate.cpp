@@ -112,6 +112,9 @@ struct PairColumns {
   }
 };
 
+// Pair tables are chunked by the rows of one block (pairs = one), so that every commit
+// completes whole chunks and they are stored compressed (io keeps an incomplete chunk
+// uncompressed to stay crash-safe).
 void create_pair_tables(const Config& c, const System& sys, io::DatasetWriter& out) {
   const int dim = sys.dim();
   const auto d = static_cast<std::uint64_t>(sys.num_observables());
@@ -119,12 +122,13 @@ void create_pair_tables(const Config& c, const System& sys, io::DatasetWriter& o
   out.create_group("/pairs", io::GroupInfo{tiling.patches(), c.patch, c.large_side,
                                            to_string(c.partial_boundary), sys.observable_names()});
   out.set_attr("/pairs", "pairs", std::string(c.pairs == PairsMode::one ? "one" : "all"));
-  out.create_table("/pairs/snapshot_id", DType::i64, {}, 4096, true);
-  out.create_table("/pairs/patch_index", DType::i32, {}, 4096, true);
-  out.create_table("/pairs/dt", DType::f64, {}, 4096, true);
-  out.create_table("/pairs/z_star", DType::f32, {d}, 4096, true);
-  out.create_table("/pairs/g_before", DType::f32, {d}, 4096, true);
-  out.create_table("/pairs/g_after", DType::f32, {d}, 4096, true);
+  const auto rows = static_cast<std::uint64_t>(kBlockSnapshots);
+  out.create_table("/pairs/snapshot_id", DType::i64, {}, rows, true);
+  out.create_table("/pairs/patch_index", DType::i32, {}, rows, true);
+  out.create_table("/pairs/dt", DType::f64, {}, rows, true);
+  out.create_table("/pairs/z_star", DType::f32, {d}, rows, true);
+  out.create_table("/pairs/g_before", DType::f32, {d}, rows, true);
+  out.create_table("/pairs/g_after", DType::f32, {d}, rows, true);
   if (c.has_closure()) {
     const auto ps = shape_of(dim, c.patch);
     out.create_table("/pairs/patch_before", DType::i8, ps, chunk_rows_for(ipow(c.patch, dim)), true);
@@ -197,7 +201,7 @@ JobSummary generate(const Config& c) {
     out.create_group("/snapshots", io::GroupInfo{tiling.patches(), c.patch, L,
                                                  to_string(c.relax_boundary), sys->observable_names()});
     out.create_table("/snapshots/states", DType::i8, shape_of(dim, L), chunk_rows_for(n), true);
-    out.create_table("/snapshots/random", DType::i8, {}, 4096, true);
+    out.create_table("/snapshots/random", DType::i8, {}, static_cast<std::uint64_t>(kBlockSnapshots), true);
   }
   create_pair_tables(c, *sys, out);
   std::vector<std::int64_t> chosen;
