@@ -80,7 +80,7 @@ class IsingEvolver final : public Evolver {
       std::int64_t k = static_cast<std::int64_t>((x - acc) * inv_rate_[c]);
       if (k >= count_[c]) k = count_[c] - 1;
       if (k < 0) k = 0;
-      const std::int32_t site = slot_[c * n_ + k];
+      const std::int32_t site = list_[c][k];
       const double dt = rng.exponential() / R;
       on_wait(dt);
       t += dt;
@@ -159,10 +159,10 @@ class IsingEvolver final : public Evolver {
         }
     }
     s_.assign(n_ + halo_coord_.size(), 1);
-    nsum_.assign(n_, 0);
     cls_.assign(n_, 0);
     pos_.assign(n_, 0);
     slot_.assign(NC * n_, 0);
+    for (int c = 0; c < NC; ++c) list_[c] = slot_.data() + c * n_;
   }
 
   void rebuild() {
@@ -172,7 +172,6 @@ class IsingEvolver final : public Evolver {
     for (std::int64_t i = 0; i < n_; ++i) {
       int sum = 0;
       for (int k = 0; k < Z; ++k) sum += s_[nb_[i * Z + k]];
-      nsum_[i] = static_cast<std::int8_t>(sum);
       M_ += s_[i];
       // Bonds inside the box are seen from both ends, halo bonds from one.
       for (int k = 0; k < Z; ++k) {
@@ -189,26 +188,33 @@ class IsingEvolver final : public Evolver {
 
   void move(std::int32_t i, int to) {
     const int from = cls_[i];
-    const std::int32_t last = slot_[from * n_ + --count_[from]];
-    slot_[from * n_ + pos_[i]] = last;
-    pos_[last] = pos_[i];
+    std::int32_t* from_list = list_[from];
+    std::int32_t* to_list = list_[to];
+    const std::int32_t p = pos_[i];
+    const std::int32_t last = from_list[--count_[from]];
+    from_list[p] = last;
+    pos_[last] = p;
     pos_[i] = count_[to];
-    slot_[to * n_ + count_[to]++] = i;
+    to_list[count_[to]++] = i;
     cls_[i] = static_cast<std::uint8_t>(to);
   }
 
+  // The class of a site encodes its spin and neighbour sum, so a flip needs no other
+  // per-site state: the flipped site changes spin block, each neighbour's sum moves by
+  // -2 s, i.e. its class index by -s.
   void flip(std::int32_t i) {
-    const int s = s_[i];
+    const int c = cls_[i];
+    const int s = c <= Z ? 1 : -1;
+    const int nsum = 2 * (c % (Z + 1)) - Z;
     s_[i] = static_cast<std::int8_t>(-s);
     M_ -= 2 * s;
-    bonds_ -= 2 * s * nsum_[i];
-    move(i, class_of(-s, nsum_[i]));
+    bonds_ -= 2 * s * nsum;
+    move(i, c + s * (Z + 1));
     const std::int32_t* nb = &nb_[static_cast<std::int64_t>(i) * Z];
     for (int k = 0; k < Z; ++k) {
       const std::int32_t j = nb[k];
       if (j >= n_) continue;  // frozen halo
-      nsum_[j] = static_cast<std::int8_t>(nsum_[j] - 2 * s);
-      move(j, class_of(s_[j], nsum_[j]));
+      move(j, cls_[j] - s);
     }
   }
 
@@ -218,13 +224,13 @@ class IsingEvolver final : public Evolver {
   Boundary b_ = Boundary::periodic;
   std::int64_t n_ = 0;
   std::vector<std::int8_t> s_;        // n box sites, then frozen halo entries
-  std::vector<std::int8_t> nsum_;     // neighbour sum per box site
-  std::vector<std::uint8_t> cls_;     // class per box site
+  std::vector<std::uint8_t> cls_;     // class per box site (encodes spin and neighbour sum)
   std::vector<std::int32_t> pos_;     // position in its class list
   std::vector<std::int32_t> slot_;    // NC lists of capacity n
   std::vector<std::int32_t> nb_;      // Z neighbours per site
   std::vector<Coord> halo_coord_;     // box-relative coordinates of halo entries
-  std::int64_t count_[NC] = {};
+  std::int32_t count_[NC] = {};
+  std::int32_t* list_[NC] = {};      // list_[c] = &slot_[c * n]
   double inv_rate_[NC];
   std::int64_t M_ = 0;
   std::int64_t bonds_ = 0;
