@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <thread>
@@ -41,6 +42,46 @@ void check_boundary(const System& sys, Boundary b, const char* key) {
   if (!sys.supports(b))
     fail(std::string(key) + " = " + to_string(b) + " is not supported by system " + sys.name() +
          (sys.name() == "curie_weiss" ? " (use periodic or global)" : " (use periodic or frozen)"));
+}
+
+// Bytes per site of an evolver holding a box (Ising: class lists, positions, classes,
+// neighbour table; an upper bound for Curie-Weiss too).
+double evolver_bytes_per_site(int dim) { return 2.0 * (2 * dim + 1) * 4 + 4 + 2 + 2 * dim * 4; }
+
+// Refuses a configuration whose memory estimate exceeds the machine's memory, before
+// any work, instead of dying of it hours later.
+void check_memory(const Config& c, Job job, int dim) {
+  const double threads = c.resolved_threads();
+  double bytes = 0.0;
+  std::string what;
+  if (job == Job::simulate) {
+    const double n = static_cast<double>(ipow(c.large_side, dim));
+    const double frames = static_cast<double>(c.truth_sweeps + 1);
+    bytes = threads * n * (evolver_bytes_per_site(dim) + (c.has_closure() ? frames : 0.0) + 2.0);
+    what = "truth runs of side " + std::to_string(c.large_side) + (c.has_closure() ? " with their states" : "");
+  } else {
+    const auto sides = upsampling_sides(c);
+    const double frames = static_cast<double>(c.small_runs) * static_cast<double>(c.small_sweeps + 1);
+    bytes = frames * static_cast<double>(ipow(sides.front(), dim));  // the small-frame pool
+    what = "small.runs x (small.sweeps + 1) frames of side " + std::to_string(sides.front());
+    // Intermediate levels are kept whole (each is the next level's pool), two at a time.
+    for (std::size_t l = 1; l + 1 < sides.size(); ++l) {
+      const double level = static_cast<double>(c.snapshots) * static_cast<double>(ipow(sides[l], dim));
+      if (level > bytes / 2) what = "large.snapshots upsampled snapshots of side " + std::to_string(sides[l]);
+      bytes = std::max(bytes, level) + level;
+    }
+    // The last level is streamed in blocks of 1024 snapshots.
+    bytes += 3.0 * 1024 * static_cast<double>(ipow(c.large_side, dim)) +
+             threads * evolver_bytes_per_site(dim) * static_cast<double>(ipow(c.large_side, dim));
+  }
+  const double physical = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  if (physical > 0 && bytes > 0.8 * physical) {
+    std::ostringstream msg;
+    msg.precision(3);
+    msg << "the configuration needs about " << bytes / (1 << 30) << " GiB (mostly " << what << "), more than 80% of this machine's "
+        << physical / (1 << 30) << " GiB; reduce large.snapshots, small.runs or the sides";
+    fail(msg.str());
+  }
 }
 
 }  // namespace
@@ -83,6 +124,7 @@ void validate(const Config& c, Job job) {
       fail("truth.init = m0 needs truth.m0 (a comma-separated list of initial magnetisations)");
     for (double m : c.truth_m0)
       if (!(m >= -1.0 && m <= 1.0)) fail("truth.m0 value " + str(m) + " is outside [-1, 1]");
+    check_memory(c, job, sys->dim());
     check_output(c);
     return;
   }
@@ -124,6 +166,7 @@ void validate(const Config& c, Job job) {
       fail("upsample.stride = " + std::to_string(stride) + " must be between 1 and the window side and divide the level side " +
            std::to_string(side));
   }
+  check_memory(c, job, sys->dim());
   check_output(c);
 }
 
