@@ -57,7 +57,8 @@ void check_memory(const Config& c, Job job, int dim) {
   if (job == Job::simulate) {
     const double n = static_cast<double>(ipow(c.large_side, dim));
     const double frames = static_cast<double>(c.truth_sweeps + 1);
-    bytes = threads * n * (evolver_bytes_per_site(dim) + (c.has_closure() ? frames : 0.0) + 2.0);
+    // Blocks of 4 runs per thread keep their states (run_writer.cpp).
+    bytes = threads * n * (evolver_bytes_per_site(dim) + 4.0 * (c.has_closure() ? frames : 0.0) + 2.0);
     what = "truth runs of side " + std::to_string(c.large_side) + (c.has_closure() ? " with their states" : "");
   } else {
     const auto sides = upsampling_sides(c);

@@ -1,6 +1,7 @@
 // macrodyn generate: small trajectories -> hierarchical upsampling -> partial
 // evolution, written to one HDF5 dataset (DESIGN §4) block by block, each block
 // committed (rows, then rows_committed, then flush) so a crash loses at most one block.
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "core/stop.hpp"
 #include "io/dataset.hpp"
 #include "jobs/jobs.hpp"
+#include "jobs/run_writer.hpp"
 #include "sampling/hierarchy.hpp"
 #include "sampling/initial_state.hpp"
 #include "sampling/partial_evolution.hpp"
@@ -43,50 +45,27 @@ std::uint64_t chunk_rows_for(std::int64_t row_bytes) {
   return static_cast<std::uint64_t>(std::max<std::int64_t>(1, (256 * 1024) / std::max<std::int64_t>(row_bytes, 1)));
 }
 
-// /small: runs of side L_s from random initial states. Returns the frame pool.
+// /small: runs of side L_s from random initial states. Returns their frames: the pool
+// of the first upsampling level.
 std::vector<std::int8_t> write_small_runs(const Config& c, const System& sys, Workers& workers,
                                           io::DatasetWriter& out) {
-  const int dim = sys.dim(), d = sys.num_observables();
   const int Ls = c.resolved_small_side();
-  const std::int64_t n = ipow(Ls, dim), frames = c.small_sweeps + 1;
-  io::GroupInfo info{1, Ls, Ls, "periodic", sys.observable_names()};
-  out.create_group("/small", info);
-  auto frame_shape = shape_of(dim, Ls);
-  frame_shape.insert(frame_shape.begin(), static_cast<std::uint64_t>(frames));
-  if (c.has_closure()) out.create_table("/small/states", DType::i8, frame_shape, 1, true);
-  out.create_table("/small/durations", DType::f64, {static_cast<std::uint64_t>(frames)}, 64, true);
-  out.create_table("/small/observables", DType::f32,
-                   {static_cast<std::uint64_t>(frames), static_cast<std::uint64_t>(d)}, 64, true);
-  out.create_table("/small/m0", DType::f64, {}, 1024, false);
-
-  std::vector<std::int8_t> pool(static_cast<std::size_t>(c.small_runs * frames * n));
-  std::vector<double> durations(static_cast<std::size_t>(c.small_runs * frames));
-  std::vector<double> obs(static_cast<std::size_t>(c.small_runs * frames * d));
-  std::vector<double> m0(static_cast<std::size_t>(c.small_runs));
-  TrajectorySpec spec{Ls, static_cast<std::uint64_t>(c.small_sweeps), c.small_dynamics, c.small_init, c.small_m0};
-
-  Progress progress("generate: small runs", c.small_runs, "runs", c.progress);
-  const std::int64_t block = std::max<std::int64_t>(1, 4 * c.resolved_threads());
-  for (std::int64_t b0 = 0; b0 < c.small_runs; b0 += block) {
-    const std::int64_t b1 = std::min(c.small_runs, b0 + block);
-    parallel_for(b0, b1, c.resolved_threads(), [&](std::int64_t r, int w) {
-      std::vector<std::int8_t> scratch(static_cast<std::size_t>(n));
-      TrajectoryOut o{pool.data() + r * frames * n, durations.data() + r * frames, obs.data() + r * frames * d, 0.0};
-      run_trajectory(sys, *workers.evolvers[w], spec, c.seed, Purpose::small_dynamics,
-                     static_cast<std::uint64_t>(r), scratch.data(), o);
-      m0[static_cast<std::size_t>(r)] = o.m0;
-    });
-    const auto rows = static_cast<std::uint64_t>(b1 - b0);
-    if (c.has_closure()) out.append("/small/states", pool.data() + b0 * frames * n, rows);
-    out.append("/small/durations", durations.data() + b0 * frames, rows);
-    std::vector<float> obs32(obs.begin() + b0 * frames * d, obs.begin() + b1 * frames * d);
-    out.append("/small/observables", obs32.data(), rows);
-    out.append("/small/m0", m0.data() + b0, rows);
-    out.commit("/small", static_cast<std::uint64_t>(b1));
-    progress.update(b1);
-    check_stop(std::to_string(b1) + " small runs in " + c.output);
-  }
-  return pool;
+  RunsSpec spec;
+  spec.group = "/small";
+  spec.info = io::GroupInfo{1, Ls, Ls, "periodic", sys.observable_names()};
+  spec.side = Ls;
+  spec.sweeps = c.small_sweeps;
+  spec.runs = c.small_runs;
+  const TrajectorySpec run{Ls, static_cast<std::uint64_t>(c.small_sweeps), c.small_dynamics, c.small_init, c.small_m0};
+  spec.spec_of = [run](std::int64_t) { return run; };
+  spec.purpose = Purpose::small_dynamics;
+  spec.seed = c.seed;
+  spec.store_states = c.has_closure();
+  spec.keep_all_states = true;
+  spec.threads = c.resolved_threads();
+  spec.progress = c.progress;
+  spec.what = "generate: small runs";
+  return run_and_write(sys, workers.evolvers, spec, out);
 }
 
 // Pair rows of one block, columnar, ready to append.
@@ -153,7 +132,7 @@ void append_pairs(const Config& c, const PairColumns& p, io::DatasetWriter& out)
 }  // namespace
 
 JobSummary generate(const Config& c) {
-  Progress clock("generate", 1, "jobs", false);
+  const auto start = std::chrono::steady_clock::now();
   const auto sys = make_system(c.system, SystemParams{c.T, c.h});
   const int dim = sys->dim(), threads = c.resolved_threads();
   const int L = c.large_side;
@@ -249,7 +228,7 @@ JobSummary generate(const Config& c) {
   }
   summary.snapshots = total;
   summary.pairs = pairs_written;
-  summary.seconds = clock.elapsed();
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
 }
 

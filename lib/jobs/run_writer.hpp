@@ -1,0 +1,39 @@
+#pragma once
+// Runs of a system written to one group (/small or /trajectories): per run, frames
+// with durations, observables, m0, and the states when asked. Shared by generate
+// (small runs, whose frames it keeps as the upsampling pool) and simulate (truth).
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/dataset.hpp"
+#include "sampling/trajectory.hpp"
+#include "systems/system.hpp"
+
+namespace macrodyn {
+
+struct RunsSpec {
+  std::string group;                                 // "/small" or "/trajectories"
+  io::GroupInfo info;
+  int side = 0;
+  std::int64_t sweeps = 0;
+  std::int64_t runs = 0;
+  std::function<TrajectorySpec(std::int64_t run)> spec_of;
+  Purpose purpose = Purpose::small_dynamics;          // dynamics stream of the runs
+  std::uint64_t seed = 0;
+  bool store_states = false;                         // write the states to the file
+  bool keep_all_states = false;                      // return every run's states
+  int threads = 1;
+  bool progress = true;
+  std::string what;                                  // for progress and stop messages
+};
+
+// Runs them in blocks over `evolvers` (one per thread), appending and committing each
+// block. Returns all runs' states [runs, frames, side^D] if keep_all_states, else {}.
+std::vector<std::int8_t> run_and_write(const System& system,
+                                       std::vector<std::unique_ptr<Evolver>>& evolvers,
+                                       const RunsSpec& spec, io::DatasetWriter& out);
+
+}  // namespace macrodyn
