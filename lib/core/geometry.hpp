@@ -40,8 +40,29 @@ struct Tiling {
   }
 };
 
+// Calls f(lattice_index, box_index) for every site of the side-w box with origin o
+// (wrapping mod L) of a side-L lattice, box sites in row-major order.
+template <class F>
+void for_each_box_site(int dim, int L, const Coord& o, int w, F&& f) {
+  std::int64_t k = 0;
+  if (dim == 2) {
+    for (int x = 0; x < w; ++x) {
+      const std::int64_t row = static_cast<std::int64_t>((o[0] + x) % L) * L;
+      for (int y = 0; y < w; ++y, ++k) f(row + (o[1] + y) % L, k);
+    }
+    return;
+  }
+  for (int x = 0; x < w; ++x)
+    for (int y = 0; y < w; ++y) {
+      const std::int64_t row = (static_cast<std::int64_t>((o[0] + x) % L) * L + (o[1] + y) % L) * L;
+      for (int z = 0; z < w; ++z, ++k) f(row + (o[2] + z) % L, k);
+    }
+}
+
 // Copy a side-w box with origin o (wrapping mod L) out of / into a side-L lattice.
 void extract_box(const std::int8_t* lattice, int dim, int L, const Coord& o, int w, std::int8_t* box);
 void insert_box(std::int8_t* lattice, int dim, int L, const Coord& o, int w, const std::int8_t* box);
+// Sum of the box's sites (e.g. its magnetisation sum).
+std::int64_t sum_box(const std::int8_t* lattice, int dim, int L, const Coord& o, int w);
 
 }  // namespace macrodyn

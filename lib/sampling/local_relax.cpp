@@ -12,8 +12,7 @@ int colour_of(int a, int per_axis) {
 }
 }  // namespace
 
-std::vector<std::vector<RelaxWindow>> relax_phases(int dim, int L, int window, int stride) {
-  (void)window;
+std::vector<std::vector<RelaxWindow>> relax_phases(int dim, int L, int stride) {
   const int per_axis = L / stride;
   const int colours = per_axis == 1 ? 1 : (per_axis % 2 == 0 ? 2 : 3);
   std::vector<std::vector<RelaxWindow>> phases(static_cast<std::size_t>(ipow(colours, dim)));
@@ -44,7 +43,7 @@ void local_relax_in_order(const System& system, Evolver& evolver, std::int8_t* x
   const std::int64_t n = ipow(L, dim);
   const std::uint64_t events =
       spec.events ? spec.events : static_cast<std::uint64_t>(ipow(spec.window, dim));
-  auto phases = relax_phases(dim, L, spec.window, spec.stride);
+  auto phases = relax_phases(dim, L, spec.stride);
   for (auto& phase : phases) {
     if (reverse_within_phase) std::reverse(phase.begin(), phase.end());
     const std::int8_t* frozen = nullptr;

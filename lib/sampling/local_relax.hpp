@@ -29,7 +29,7 @@ struct RelaxWindow {
 
 // Windows of each colour phase for a side-L lattice, phases in lexicographic colour
 // order, windows of a phase in raster order.
-std::vector<std::vector<RelaxWindow>> relax_phases(int dim, int L, int window, int stride);
+std::vector<std::vector<RelaxWindow>> relax_phases(int dim, int L, int stride);
 
 // Relaxes x (side L) in place. Numbers come from WorkItem{seed, relax, level, item,
 // sub = window id}. `stage_copy` is scratch of L^D sites (used for `frozen`).

@@ -17,11 +17,7 @@ class CurieWeissSystem final : public System {
   }
   void patch_observables(const std::int8_t* x, int L, const Coord& o, int p, Boundary,
                          double* g) const override {
-    std::vector<std::int8_t> box(ipow(p, dim_));
-    extract_box(x, dim_, L, o, p, box.data());
-    std::int64_t M = 0;
-    for (auto s : box) M += s;
-    g[0] = static_cast<double>(M) / static_cast<double>(box.size());
+    g[0] = static_cast<double>(sum_box(x, dim_, L, o, p)) / static_cast<double>(ipow(p, dim_));
   }
 
  private:

@@ -30,12 +30,9 @@ class CurieWeissEvolver final : public Evolver {
     std::int64_t N = n_, S_rest = 0;
     if (b == Boundary::global) {
       N = ipow(L, dim_);
-      std::int64_t total = 0, inside = 0;
+      std::int64_t total = 0;
       for (std::int64_t i = 0; i < N; ++i) total += stage_copy[i];
-      scratch_.resize(n_);
-      extract_box(stage_copy, dim_, L, o, w, scratch_.data());
-      for (std::int64_t i = 0; i < n_; ++i) inside += scratch_[i];
-      S_rest = total - inside;
+      S_rest = total - sum_box(stage_copy, dim_, L, o, w);
     }
     tabulate(N, S_rest);
     rebuild();
@@ -148,7 +145,7 @@ class CurieWeissEvolver final : public Evolver {
   double beta_, h_;
   int w_ = 0;
   std::int64_t n_ = 0;
-  std::vector<std::int8_t> s_, scratch_;
+  std::vector<std::int8_t> s_;
   std::vector<std::int32_t> slot_, pos_;
   std::int64_t count_[2] = {0, 0};
   std::vector<double> rate_up_, rate_dn_;

@@ -66,7 +66,7 @@ TEST_CASE("relax phases cover every window once and windows of a phase never ove
     for (int L : {16, 24, 32, 40, 48}) {
       const int w = 16, stride = 8;
       if (dim == 3 && L > 32) continue;
-      const auto phases = relax_phases(dim, L, w, stride);
+      const auto phases = relax_phases(dim, L, stride);
       const int per_axis = L / stride;
       const int colours = per_axis % 2 == 0 ? 2 : 3;
       CHECK(phases.size() == static_cast<std::size_t>(ipow(colours, dim)));
