@@ -16,6 +16,19 @@ namespace po = boost::program_options;
 
 namespace {
 
+// Parses argv against desc; Boost's errors become InputError (one sentence).
+po::variables_map parse_args(int argc, char** argv, const po::options_description& desc,
+                             const po::positional_options_description& positional = {}) {
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(desc).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw InputError(e.what());
+  }
+  return vm;
+}
+
 void print_summary(const JobSummary& s, const Config& c) {
   std::printf("wrote %s in %.2f s (%d threads)\n", s.path.c_str(), s.seconds, c.resolved_threads());
   if (s.small_frames) std::printf("  small frames   %lld\n", static_cast<long long>(s.small_frames));
@@ -62,13 +75,7 @@ int cmd_inspect(int argc, char** argv) {
   desc.add_options()("help", "print this help")("file", po::value<std::string>(), "the HDF5 dataset");
   po::positional_options_description pos;
   pos.add("file", 1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw InputError(e.what());
-  }
+  const po::variables_map vm = parse_args(argc, argv, desc, pos);
   if (vm.count("help")) {
     std::cout << "usage: macrodyn inspect FILE\n\nPrint the groups, shapes, parameters and simple statistics "
                  "of a macrodyn dataset.\n\n"
@@ -98,13 +105,7 @@ int cmd_bench(int argc, char** argv) {
   desc.add_options()("help", "print this help")("json", po::bool_switch(&g_json), "one JSON object per line")(
       "seconds", po::value<double>(&o.seconds)->default_value(1.0), "minimum measured time per figure")(
       "filter", po::value<std::string>(&o.filter), "only figures whose name contains this");
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw InputError(e.what());
-  }
+  const po::variables_map vm = parse_args(argc, argv, desc);
   if (vm.count("help")) {
     std::cout << "usage: macrodyn bench [--json] [--seconds S] [--filter NAME]\n\n"
                  "Single-thread throughput of the kernels through the code paths of generate:\n"
