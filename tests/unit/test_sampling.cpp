@@ -2,6 +2,8 @@
 // and the exactness of the limiting cases (patch = L, window = L) in law.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -154,15 +156,43 @@ TEST_CASE("partial evolution records the evolved patch and leaves the snapshot f
   CHECK(one[0].dt == pairs[static_cast<std::size_t>(one[0].patch_index)].dt);
 }
 
-TEST_CASE("Curie-Weiss global partial evolution feels the whole system", "[sampling]") {
-  const auto sys = make_system("curie_weiss", SystemParams{1.1, 0.1});
+// A 4x4 patch of down spins in a 16x16 Curie-Weiss system of up spins (T = 1.1, h = 0.1).
+// The first event of a partial evolution waits Exp(R0), R0 = 16 r_down(S) with S the
+// magnetisation sum the patch feels: the whole system's (S = 224, N = 256) for `global`,
+// the patch's alone (S = -16, N = 16) for `periodic`. One-event partial evolutions must
+// have mean dt = 1 / R0 exactly (within 4 SE, SE = mean / sqrt(repeats)).
+TEST_CASE("Curie-Weiss global partial evolution feels the whole system's magnetisation", "[sampling]") {
+  const double beta = 1.0 / 1.1, h = 0.1;
+  const auto sys = make_system("curie_weiss", SystemParams{1.1, h});
   auto ev = sys->make_evolver();
-  auto x = random_lattice(2, 16, 13, 0.8, InitialKind::given_m0);
-  std::vector<PairRecord> pairs;
-  partial_evolution(*sys, *ev, x.data(), 16, PartialSpec{4, Boundary::global, PairsMode::one, 0}, 3, 1, false, pairs);
-  REQUIRE(pairs.size() == 1);
-  CHECK(pairs[0].z_star[0] == Approx(0.796875));  // floor(1.8 * 256 / 2) = 230 up
-  CHECK(pairs[0].g_before.size() == 1);
+  std::vector<std::int8_t> x(256, 1);
+  for (int a = 0; a < 4; ++a)
+    for (int c = 0; c < 4; ++c) x[static_cast<std::size_t>(a * 16 + c)] = -1;
+  auto mean_first_wait = [&](double S, double N) {
+    const double r_down = 1.0 / (1.0 + std::exp(beta * -2.0 * ((S + 1.0) / N + h)));
+    return 1.0 / (16.0 * r_down);
+  };
+  const int repeats = 20000;
+  for (Boundary b : {Boundary::global, Boundary::periodic}) {
+    const double expected = b == Boundary::global ? mean_first_wait(224, 256) : mean_first_wait(-16, 16);
+    double sum = 0.0;
+    std::vector<PairRecord> pairs;
+    for (int r = 0; r < repeats; ++r) {
+      partial_evolution(*sys, *ev, x.data(), 16, PartialSpec{4, b, PairsMode::all, 1}, 9, r, true, pairs);
+      const PairRecord& first = pairs[0];  // patch 0: the down spins
+      REQUIRE(first.patch_index == 0);
+      sum += first.dt;
+      if (r == 0) {
+        CHECK(first.z_star[0] == Approx(224.0 / 256.0));
+        CHECK(first.g_before[0] == -1.0);
+        CHECK(first.g_after[0] == Approx(-14.0 / 16.0));  // one spin flipped up
+        CHECK(std::count(first.patch_after.begin(), first.patch_after.end(), 1) == 1);
+      }
+    }
+    const double mean = sum / repeats, se = expected / std::sqrt(repeats);
+    INFO(to_string(b) << ": mean dt " << mean << ", exact " << expected << ", SE " << se);
+    CHECK(std::fabs(mean - expected) < 4.0 * se);
+  }
 }
 
 // Exactness: with patch = L (K = 1) and `periodic`, a partial evolution is one sweep of
