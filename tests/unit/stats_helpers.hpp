@@ -178,6 +178,27 @@ inline bool cholesky_solve(std::vector<double> S, std::size_t n, std::vector<dou
   return true;
 }
 
+// Time-weighted magnetisation of a continuous-time evolver: `batches` batches of `sweeps`
+// sweeps of n events; each batch adds int m dt, int m^2 dt and its duration to `mag`, and
+// its mean sweep duration to `sweep_time`. m_of() reads the current magnetisation while
+// the waiting time it applies to is running.
+template <class Evolver, class MOf>
+void time_weighted_magnetisation(Evolver& ev, std::int64_t n, int batches, int sweeps, Rng& rng, MOf&& m_of,
+                                 MomentBatches& mag, RatioBatches& sweep_time) {
+  for (int b = 0; b < batches; ++b) {
+    double f1 = 0, f2 = 0, tt = 0, dur = 0;
+    for (int s = 0; s < sweeps; ++s)
+      dur += ev.run(static_cast<std::uint64_t>(n), rng, [&](double dt) {
+        const double m = m_of();
+        f1 += m * dt;
+        f2 += m * m * dt;
+        tt += dt;
+      });
+    mag.add(f1, f2, tt);
+    sweep_time.add(dur, sweeps);
+  }
+}
+
 // Vector of ratio estimators r_i = sum_b F_bi / sum_b T_b recorded in batches (time-
 // weighted histogram bins, per-site magnetisations, per-frame means over independent
 // runs with T_b = 1, ...). Test against exact values e: Hotelling statistic

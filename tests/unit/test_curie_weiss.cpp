@@ -125,18 +125,8 @@ TEST_CASE("Curie-Weiss N=4096 T=1.1 h=0.1: time-weighted <m>, std(m), sweep dura
   MomentBatches mag;
   RatioBatches sweep_time;
   const int batches = 200, sweeps = 40;
-  for (int b = 0; b < batches; ++b) {
-    double f1 = 0, f2 = 0, tt = 0, dur = 0;
-    for (int s = 0; s < sweeps; ++s)
-      dur += ev.run(N, rng, [&](double dt) {
-        const double m = static_cast<double>(2 * ev.up_count() - N) / N;
-        f1 += m * dt;
-        f2 += m * m * dt;
-        tt += dt;
-      });
-    mag.add(f1, f2, tt);
-    sweep_time.add(dur, sweeps);
-  }
+  time_weighted_magnetisation(
+      ev, N, batches, sweeps, rng, [&] { return static_cast<double>(2 * ev.up_count() - N) / N; }, mag, sweep_time);
   RatioBatches mean_m;
   for (std::size_t b = 0; b < mag.batches(); ++b) mean_m.add(mag.F1[b], mag.T[b]);
   std::cout << "[physics] CW time-weighted: <m> = " << mean_m.mean() << " +- " << mean_m.se()

@@ -82,19 +82,8 @@ TEST_CASE("Ising 2D L=64 T=2.5 h=0.1: time-weighted <m>, std(m), mean sweep dura
   MomentBatches mag;
   RatioBatches sweep_time;
   const int batches = 100, sweeps = 80;
-  for (int b = 0; b < batches; ++b) {
-    double f1 = 0, f2 = 0, tt = 0, dur = 0;
-    for (int s = 0; s < sweeps; ++s) {
-      dur += ev.run(n, rng, [&](double dt) {
-        const double m = static_cast<double>(ev.magnetisation_sum()) / n;
-        f1 += m * dt;
-        f2 += m * m * dt;
-        tt += dt;
-      });
-    }
-    mag.add(f1, f2, tt);
-    sweep_time.add(dur, sweeps);
-  }
+  time_weighted_magnetisation(
+      ev, n, batches, sweeps, rng, [&] { return static_cast<double>(ev.magnetisation_sum()) / n; }, mag, sweep_time);
   RatioBatches mean_m;
   for (std::size_t b = 0; b < mag.batches(); ++b) mean_m.add(mag.F1[b], mag.T[b]);
   const double m = mean_m.mean(), se_m = mean_m.se();
