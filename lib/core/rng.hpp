@@ -31,6 +31,7 @@ enum class Purpose : std::uint32_t {
   random_config = 8,
   benchmark = 9,
   test = 10,
+  rollout = 11,
 };
 
 struct WorkItem {

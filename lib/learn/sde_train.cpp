@@ -1,0 +1,235 @@
+// Training of the neural SDE: AdamW (amsgrad), ReduceLROnPlateau written out (LibTorch
+// 1.13 has none in C++), checkpoints that make a resumed run bit-identical.
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <stdexcept>
+
+#include "learn/sde_impl.hpp"
+
+namespace macrodyn::learn {
+
+namespace {
+
+// PyTorch's ReduceLROnPlateau(mode=min, factor, patience, threshold=1e-4 rel, cooldown 0,
+// min_lr), copied literally: "improved" means loss < best * (1 - threshold), which for
+// negative losses accepts slightly worse values (method-notes §0).
+struct Plateau {
+  double factor = 0.5, threshold = 1e-4, min_lr = 5e-6;
+  int patience = 5;
+  double best = std::numeric_limits<double>::infinity();
+  int bad_epochs = 0;
+
+  // Returns the learning rate for the next epoch.
+  double step(double loss, double lr) {
+    if (loss < best * (1.0 - threshold)) {
+      best = loss;
+      bad_epochs = 0;
+    } else {
+      ++bad_epochs;
+    }
+    if (bad_epochs > patience) {
+      const double reduced = std::max(lr * factor, min_lr);
+      if (lr - reduced > 1e-8) lr = reduced;
+      bad_epochs = 0;
+    }
+    return lr;
+  }
+};
+
+struct DeviceData {
+  torch::Tensor z0, z1, dt;
+  std::int64_t n = 0;
+};
+
+DeviceData upload(const LatentPairs& p, const torch::Device& dev) {
+  if (p.size() == 0) return {};
+  if (static_cast<std::int64_t>(p.z0.size()) != p.size() * p.dim ||
+      static_cast<std::int64_t>(p.z1.size()) != p.size() * p.dim)
+    throw std::invalid_argument("latent pairs: z0, z1 and dt have inconsistent lengths");
+  DeviceData d;
+  d.n = p.size();
+  d.z0 = to_tensor(p.z0.data(), d.n, p.dim, dev);
+  d.z1 = to_tensor(p.z1.data(), d.n, p.dim, dev);
+  d.dt = torch::from_blob(const_cast<double*>(p.dt.data()), {d.n}, torch::kFloat64).to(dev, torch::kFloat32);
+  return d;
+}
+
+double set_lr(torch::optim::AdamW& opt, double lr) {
+  for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+  return lr;
+}
+
+// Mean loss over `d` with factor 1 (the reference's validation loss), in fixed chunks.
+double validation_loss(SdeNet& net, const DeviceData& d, double eps) {
+  if (d.n == 0) return std::numeric_limits<double>::quiet_NaN();
+  torch::NoGradGuard no_grad;
+  double sum = 0;
+  for (std::int64_t b = 0; b < d.n; b += 8192) {
+    const auto e = std::min(d.n, b + 8192);
+    const auto z0 = d.z0.slice(0, b, e);
+    sum += sde_nll(net->drift(z0), net->sigma(z0), z0, d.z1.slice(0, b, e), d.dt.slice(0, b, e), 1.0, eps)
+               .sum()
+               .item<double>();
+  }
+  return sum / static_cast<double>(d.n);
+}
+
+// The AdamW moments, written per parameter index rather than through LibTorch's
+// optimizer serialisation, which keys the state by tensor addresses.
+void write_adamw_state(torch::serialize::OutputArchive& a, torch::optim::AdamW& opt) {
+  const auto& params = opt.param_groups().at(0).params();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const auto key = c10::guts::to_string(params[i].unsafeGetTensorImpl());
+    const auto it = opt.state().find(key);
+    if (it == opt.state().end()) continue;
+    const auto& st = static_cast<const torch::optim::AdamWParamState&>(*it->second);
+    const std::string k = "adamw/" + std::to_string(i) + "/";
+    a.write(k + "step", torch::tensor(static_cast<std::int64_t>(st.step())));
+    a.write(k + "exp_avg", st.exp_avg(), true);
+    a.write(k + "exp_avg_sq", st.exp_avg_sq(), true);
+    a.write(k + "max_exp_avg_sq", st.max_exp_avg_sq(), true);
+  }
+}
+
+void read_adamw_state(torch::serialize::InputArchive& a, torch::optim::AdamW& opt) {
+  const auto& params = opt.param_groups().at(0).params();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const std::string k = "adamw/" + std::to_string(i) + "/";
+    torch::Tensor step;
+    if (!a.try_read(k + "step", step)) continue;
+    auto st = std::make_unique<torch::optim::AdamWParamState>();
+    st->step(step.item<std::int64_t>());
+    torch::Tensor m1, m2, m2max;
+    a.read(k + "exp_avg", m1, true);
+    a.read(k + "exp_avg_sq", m2, true);
+    a.read(k + "max_exp_avg_sq", m2max, true);
+    st->exp_avg(m1);
+    st->exp_avg_sq(m2);
+    st->max_exp_avg_sq(m2max);
+    opt.state()[c10::guts::to_string(params[i].unsafeGetTensorImpl())] = std::move(st);
+  }
+}
+
+struct Checkpoint {
+  int epoch = 0;  // epochs completed
+  double lr = 0;
+  Plateau plateau;
+};
+
+void save_checkpoint(const std::string& path, SdeNet& net, torch::optim::AdamW& opt, const Checkpoint& c) {
+  torch::serialize::OutputArchive a;
+  net->save(a);
+  write_adamw_state(a, opt);
+  a.write("epoch", torch::tensor(static_cast<std::int64_t>(c.epoch)));
+  a.write("lr", torch::tensor(c.lr, torch::kFloat64));
+  a.write("plateau_best", torch::tensor(c.plateau.best, torch::kFloat64));
+  a.write("plateau_bad_epochs", torch::tensor(static_cast<std::int64_t>(c.plateau.bad_epochs)));
+  // Write then rename: a crash mid-write never leaves a torn checkpoint behind.
+  const std::string tmp = path + ".tmp";
+  a.save_to(tmp);
+  std::filesystem::rename(tmp, path);
+}
+
+Checkpoint load_checkpoint(const std::string& path, SdeNet& net, torch::optim::AdamW& opt,
+                           const torch::Device& dev) {
+  torch::serialize::InputArchive a;
+  try {
+    a.load_from(path, dev);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error("checkpoint " + path + " is not readable: " + e.what_without_backtrace());
+  }
+  net->load(a);
+  read_adamw_state(a, opt);
+  // A fresh tensor per read: reading into a defined tensor would reuse its dtype.
+  auto scalar = [&a](const char* key) {
+    torch::Tensor t;
+    a.read(key, t);
+    return t;
+  };
+  Checkpoint c;
+  c.epoch = static_cast<int>(scalar("epoch").item<std::int64_t>());
+  c.lr = scalar("lr").item<double>();
+  c.plateau.best = scalar("plateau_best").item<double>();
+  c.plateau.bad_epochs = static_cast<int>(scalar("plateau_bad_epochs").item<std::int64_t>());
+  return c;
+}
+
+}  // namespace
+
+SdeModel train_sde(const LatentPairs& train, const LatentPairs& val, const SdeOptions& o,
+                   const std::function<void(const SdeEpochReport&)>& on_epoch,
+                   const std::function<bool()>& should_stop) {
+  if (train.size() == 0) throw std::invalid_argument("no training pairs");
+  if (o.batch < 1) throw std::invalid_argument("the batch size must be >= 1");
+  if (o.epochs < 1) throw std::invalid_argument("the number of epochs must be >= 1");
+  if (!(o.loss_factor > 0)) throw std::invalid_argument("the loss factor must be positive");
+  if (o.patience < 0) throw std::invalid_argument("the plateau patience must be >= 0");
+  if (!(o.eps > 0)) throw std::invalid_argument("epsilon must be positive");
+  if (val.size() && val.dim != train.dim) throw std::invalid_argument("validation pairs have another dimension");
+  if (o.threads > 0) torch::set_num_threads(o.threads);
+
+  SdeModel model(train.dim, o.diffusion, o.seed, o.device);
+  auto& net = model.impl().net;
+  const auto dev = model.impl().device;
+  torch::optim::AdamW opt(net->parameters(),
+                          torch::optim::AdamWOptions(o.lr).betas({0.9, 0.999}).eps(1e-8).weight_decay(0).amsgrad(true));
+  Checkpoint state;
+  state.lr = o.lr;
+  state.plateau.patience = o.patience;
+  if (o.resume && !o.checkpoint.empty() && std::filesystem::exists(o.checkpoint)) {
+    state = load_checkpoint(o.checkpoint, net, opt, dev);
+    state.plateau.patience = o.patience;
+    set_lr(opt, state.lr);
+  }
+
+  const DeviceData tr = upload(train, dev), va = upload(val, dev);
+  for (int epoch = state.epoch + 1; epoch <= o.epochs; ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    SdeEpochReport rep;
+    rep.epoch = epoch;
+    rep.epochs = o.epochs;
+    rep.lr = state.lr;
+    net->eval();
+    rep.val_loss = validation_loss(net, va, o.eps);
+    net->train();
+
+    // The permutation is drawn on the CPU from a generator keyed by (seed, epoch), so it
+    // is the same on every device and after a resume.
+    auto gen = at::detail::createCPUGenerator(o.seed * 1000003ULL + static_cast<std::uint64_t>(epoch));
+    const auto perm = torch::randperm(tr.n, gen, torch::TensorOptions().dtype(torch::kInt64)).to(dev);
+    double sum = 0;
+    std::int64_t batches = 0;
+    for (std::int64_t b = 0; b < tr.n; b += o.batch) {
+      const auto idx = perm.slice(0, b, std::min(tr.n, b + o.batch));
+      const auto z0 = tr.z0.index_select(0, idx);
+      const auto loss = sde_nll(net->drift(z0), net->sigma(z0), z0, tr.z1.index_select(0, idx),
+                                tr.dt.index_select(0, idx), o.loss_factor, o.eps)
+                            .mean();
+      opt.zero_grad();
+      loss.backward();
+      opt.step();
+      sum += loss.item<double>();
+      ++batches;
+    }
+    rep.train_loss = sum / static_cast<double>(batches);
+    if (!std::isfinite(rep.train_loss))
+      throw std::runtime_error("training diverged (non-finite loss) in epoch " + std::to_string(epoch) +
+                               "; try a smaller learning rate or a larger epsilon");
+    state.lr = set_lr(opt, state.plateau.step(rep.train_loss, state.lr));
+    state.epoch = epoch;
+    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    rep.samples_per_s = static_cast<double>(tr.n) / rep.seconds;
+    if (!o.checkpoint.empty()) save_checkpoint(o.checkpoint, net, opt, state);
+    if (on_epoch) on_epoch(rep);
+    if (should_stop && should_stop()) break;
+  }
+  net->eval();
+  return model;
+}
+
+}  // namespace macrodyn::learn

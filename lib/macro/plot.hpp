@@ -1,0 +1,37 @@
+#pragma once
+// PNG figures through the gnuplot program (Debian: apt-get install gnuplot-nox; the
+// pngcairo terminal). Next to out.png the functions leave out.dat (the numbers) and out.gp
+// (the script): `cd <dir> && gnuplot out.gp` re-plots, and either can be edited.
+//
+// Errors: InputError for inconsistent series; FileError naming the PNG when a file
+// cannot be written or gnuplot is missing or fails (its messages are then kept in
+// out.gnuplot.log). Labels are printed literally (no enhanced-text markup).
+#include <string>
+#include <vector>
+
+namespace macrodyn::macro {
+
+// One ensemble to draw: mean and std [T, d] at times [T].
+struct BandSeries {
+  std::string label;
+  std::vector<double> times;
+  std::vector<double> mean;    // [T, d]
+  std::vector<double> stddev;  // [T, d]
+};
+
+// One panel per variable, stacked; each series as its mean (line) with a transparent
+// mean +- std band. time_label is the x-axis label including units, variables[i] names
+// dimension i (the y-axis label of panel i).
+void plot_ensemble_bands(const std::string& png, const std::string& title, const std::string& time_label,
+                         const std::vector<std::string>& variables, const std::vector<BandSeries>& series);
+
+// Curves y(x) as points joined by lines (e.g. an error against the patch side).
+struct XySeries {
+  std::string label;
+  std::vector<double> x, y;
+};
+
+void plot_xy(const std::string& png, const std::string& title, const std::string& xlabel,
+             const std::string& ylabel, bool logx, bool logy, const std::vector<XySeries>& series);
+
+}  // namespace macrodyn::macro
