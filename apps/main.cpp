@@ -19,6 +19,11 @@ void usage(std::FILE* to) {
                "  generate   small trajectories -> hierarchical upsampling -> partial evolution, into one HDF5 dataset\n"
                "  simulate   full-size ground-truth runs into /trajectories\n"
                "  inspect    print the groups, shapes, parameters and statistics of a dataset\n"
+               "  train      fit the closure autoencoder and the neural SDE to a dataset's pairs -> model directory\n"
+               "  encode     write /latent (z0, z1, z1_naive, dt) of a dataset's pairs with a trained model\n"
+               "  predict    Euler-Maruyama ensembles of the learned SDE from given macrostates\n"
+               "  evaluate   compare predicted ensembles with /trajectories ground truth: metrics CSV and plots\n"
+               "  study      patch-size study: generate, simulate, train and evaluate over patch sides (resumable)\n"
                "  bench      throughput of the kernels (flips/s, pairs/s, snapshots/s)\n"
                "  config-reference  print every configuration key, its default and meaning (Markdown)\n");
 }
@@ -52,6 +57,11 @@ int main(int argc, char** argv) {
     if (cmd == "simulate") return macrodyn::app::cmd_simulate(argc - 1, argv + 1);
     if (cmd == "inspect") return macrodyn::app::cmd_inspect(argc - 1, argv + 1);
     if (cmd == "bench") return macrodyn::app::cmd_bench(argc - 1, argv + 1);
+    if (cmd == "train") return macrodyn::app::cmd_train(argc - 1, argv + 1);
+    if (cmd == "encode") return macrodyn::app::cmd_encode(argc - 1, argv + 1);
+    if (cmd == "predict") return macrodyn::app::cmd_predict(argc - 1, argv + 1);
+    if (cmd == "evaluate") return macrodyn::app::cmd_evaluate(argc - 1, argv + 1);
+    if (cmd == "study") return macrodyn::app::cmd_study(argc - 1, argv + 1);
     if (cmd == "config-reference") return macrodyn::app::cmd_config_reference();
   } catch (const macrodyn::StopRequested& e) {
     std::fprintf(stderr, "macrodyn %s: %s\n", cmd.c_str(), e.what());

@@ -1,0 +1,207 @@
+// macrodyn train, encode and study: parse, validate, call lib/jobs.
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "commands.hpp"
+#include "core/error.hpp"
+#include "io/dataset.hpp"
+#include "jobs/latent.hpp"
+#include "jobs/model_info.hpp"
+#include "jobs/study.hpp"
+#include "options.hpp"
+
+#include "jobs/train.hpp"
+#include "learn/exported.hpp"
+
+namespace macrodyn::app {
+
+namespace po = boost::program_options;
+
+namespace {
+
+po::variables_map parse(int argc, char** argv, const po::options_description& desc) {
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw InputError(e.what());
+  }
+  return vm;
+}
+
+}  // namespace
+
+int cmd_train(int argc, char** argv) {
+  TrainOptions o;
+  po::options_description io("Input and output");
+  io.add_options()("help", "print this help")("dataset", po::value(&o.dataset), "the HDF5 dataset (from generate)")(
+      "out", po::value(&o.out), "the model directory to write")(
+      "resume", po::bool_switch(&o.resume), "continue an interrupted training in --out (same bits as uninterrupted)")(
+      "overwrite", po::bool_switch(&o.overwrite), "replace a model already in --out")(
+      "quiet", "no per-epoch progress");
+  po::options_description sde("Neural SDE");
+  sde.add_options()("method", po::value(&o.method)->default_value(o.method),
+                    "kscaled (target z0 + patch change, loss factor K) or naive (target g(x_{t+dt,I}), factor 1)")(
+      "loss-factor", po::value(&o.loss_factor)->default_value(o.loss_factor),
+      "override the loss factor c (0 = the method's own: K or 1)")(
+      "diffusion", po::value(&o.diffusion)->default_value(o.diffusion), "full, diagonal or constant")(
+      "eps", po::value(&o.eps)->default_value(o.eps), "epsilon added to the covariance in the loss")(
+      "lr", po::value(&o.lr)->default_value(o.lr), "AdamW learning rate")(
+      "epochs", po::value(&o.epochs)->default_value(o.epochs), "SDE epochs")(
+      "batch", po::value(&o.batch)->default_value(o.batch), "pairs per step")(
+      "patience", po::value(&o.patience)->default_value(o.patience), "ReduceLROnPlateau patience (epochs)")(
+      "val-fraction", po::value(&o.val_fraction)->default_value(o.val_fraction),
+      "fraction of pairs held out (the last ones) for the logged validation loss")(
+      "max-pairs", po::value(&o.max_pairs)->default_value(o.max_pairs), "use at most this many pairs (0 = all)")(
+      "time-unit", po::value(&o.time_unit)->default_value(o.time_unit),
+      "physical, mean_dt (time in units of the mean training dt) or auto (physical for curie_weiss)");
+  po::options_description ae("Closure autoencoder (datasets with snapshot states)");
+  ae.add_options()("closure-dim", po::value(&o.closure_dim)->default_value(o.closure_dim),
+                   "learned closure dimension (0 = none: z = z*)")(
+      "decoder", po::value(&o.decoder)->default_value(o.decoder), "auto, global (L <= 128) or patch")(
+      "ae-epochs", po::value(&o.ae_epochs)->default_value(o.ae_epochs), "autoencoder epochs")(
+      "ae-batch", po::value(&o.ae_batch)->default_value(o.ae_batch), "snapshots per autoencoder step")(
+      "ae-lr", po::value(&o.ae_lr)->default_value(o.ae_lr), "autoencoder learning rate")(
+      "max-snapshots", po::value(&o.max_snapshots)->default_value(o.max_snapshots),
+      "autoencoder training snapshots, spread evenly over the dataset")(
+      "encoder-from", po::value(&o.encoder_from), "reuse the autoencoder of this model directory");
+  po::options_description run("Run");
+  run.add_options()("seed", po::value(&o.seed)->default_value(o.seed), "seed of initialisation and shuffling")(
+      "device", po::value(&o.device)->default_value(o.device), "auto, cpu or cuda")(
+      "threads", po::value(&o.threads)->default_value(o.threads), "torch threads (0 = torch's default)");
+  po::options_description all;
+  all.add(io).add(sde).add(ae).add(run);
+  const auto vm = parse(argc, argv, all);
+  if (vm.count("help")) {
+    std::cout << "usage: macrodyn train --dataset FILE --out DIR [options]\n\n"
+                 "Fits the closure autoencoder (2D spins with snapshot states) and the neural SDE\n"
+                 "dz = mu(z) dt + sigma(z) dW with the K-scaled loss (or the naive baseline) to the\n"
+                 "dataset's pairs, and writes DIR/{encoder.pt, drift.pt, diffusion.pt, model.json}\n"
+                 "(TorchScript: torch.jit.load in Python). The SDE checkpoints every epoch to\n"
+                 "DIR/sde.ckpt; SIGINT/SIGTERM stop after the current epoch and --resume continues.\n"
+              << all << "\n";
+    return 0;
+  }
+  o.progress = !vm.count("quiet");
+  const ModelInfo m = train(o);
+  std::printf("model %s: %s, %d variables, K %lld, loss factor %g, final train loss %.5f, val loss %.5f\n",
+              o.out.c_str(), m.method.c_str(), m.dim(), static_cast<long long>(m.K), m.loss_factor,
+              m.final_train_loss, m.final_val_loss);
+  return 0;
+}
+
+int cmd_encode(int argc, char** argv) {
+  std::string model, dataset, output, device = "cpu";
+  std::int64_t max_pairs = 0;
+  po::options_description desc("Options");
+  desc.add_options()("help", "print this help")("model", po::value(&model), "a model directory (from train)")(
+      "dataset", po::value(&dataset), "the HDF5 dataset whose pairs to encode")(
+      "output", po::value(&output), "the HDF5 file to write /latent to (created or replaced)")(
+      "max-pairs", po::value(&max_pairs)->default_value(0), "encode at most this many pairs (0 = all)")(
+      "device", po::value(&device)->default_value(device), "auto, cpu or cuda");
+  const auto vm = parse(argc, argv, desc);
+  if (vm.count("help")) {
+    std::cout << "usage: macrodyn encode --model DIR --dataset FILE --output FILE\n\n"
+                 "Writes /latent/{z0, z1, z1_naive, dt} of the dataset's pairs: z0 = phi(x_t), the K-scaled\n"
+                 "target z1 = z0 + g(x_{t+dt,I}) - g(x_{t,I}) and the naive z1_naive = g(x_{t+dt,I}), with the\n"
+                 "model's encoder for the closure. Physical coordinates and time; the model's\n"
+                 "normalisation and time unit are in DIR/model.json.\n"
+              << desc << "\n";
+    return 0;
+  }
+  if (model.empty()) throw InputError("--model is required");
+  if (dataset.empty()) throw InputError("--dataset is required");
+  if (output.empty()) throw InputError("--output is required");
+  if (output == dataset) throw InputError("--output must not be the --dataset itself");
+  if (max_pairs < 0) throw InputError("--max-pairs must be >= 0");
+  const ModelInfo info = read_model_info(model);
+  io::DatasetReader ds(dataset);
+  ds.require("/pairs");
+  if (ds.attr_int("/pairs", "patch") != info.patch || ds.attr_int("/pairs", "L") != info.L)
+    throw InputError("--dataset " + dataset + " has L " + std::to_string(ds.attr_int("/pairs", "L")) + " and patch " +
+                     std::to_string(ds.attr_int("/pairs", "patch")) + " but the model was trained for L " +
+                     std::to_string(info.L) + " and patch " + std::to_string(info.patch));
+  std::unique_ptr<learn::ExportedEncoder> enc;
+  if (!info.encoder.empty())
+    enc = std::make_unique<learn::ExportedEncoder>(model + "/" + info.encoder, static_cast<int>(info.patch),
+                                                   static_cast<int>(info.closure_dim), device);
+  const LatentSet set = encode_pairs(ds, enc.get(), max_pairs);
+  write_latent(output, ds, set);
+  std::printf("wrote /latent of %lld pairs (%d variables) to %s\n", static_cast<long long>(set.size()), set.dim(),
+              output.c_str());
+  return 0;
+}
+
+int cmd_study(int argc, char** argv) {
+  StudyOptions o;
+  std::string patches = "8,16,32,64";
+  po::options_description desc("Study options (the system comes from --config FILE and --section.key overrides)");
+  desc.add_options()("help", "print this help")("out", po::value(&o.out), "the study directory (default study-<system>)")(
+      "patches", po::value(&patches)->default_value(patches), "patch sides p (= small sides), comma-separated")(
+      "pairs", po::value(&o.pairs)->default_value(o.pairs), "training pairs per cell")(
+      "ae-snapshots", po::value(&o.ae_snapshots)->default_value(o.ae_snapshots), "autoencoder training snapshots")(
+      "ae-epochs", po::value(&o.ae_epochs)->default_value(o.ae_epochs), "autoencoder epochs")(
+      "epochs", po::value(&o.epochs)->default_value(o.epochs), "SDE epochs")(
+      "lr", po::value(&o.lr)->default_value(o.lr), "SDE learning rate (0 = reference: Ising 1e-3, Curie-Weiss 1e-2)")(
+      "diffusion", po::value(&o.diffusion), "SDE diffusion (default: reference, Ising full, Curie-Weiss constant)")(
+      "batch", po::value(&o.batch)->default_value(o.batch), "SDE batch")(
+      "train-seed", po::value(&o.seed)->default_value(o.seed), "training seed")(
+      "device", po::value(&o.device)->default_value(o.device), "auto, cpu or cuda")(
+      "torch-threads", po::value(&o.threads)->default_value(o.threads), "torch threads (0 = default)");
+  if (argc < 2 || std::string(argv[1]) != "patch-size") {
+    if (argc >= 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+      std::cout << "usage: macrodyn study patch-size --config FILE [options]\n\n" << desc << "\n";
+      return 0;
+    }
+    throw InputError("study needs a kind: macrodyn study patch-size --config FILE (see macrodyn study --help)");
+  }
+  po::parsed_options parsed = [&] {
+    try {
+      return po::command_line_parser(argc - 1, argv + 1).options(desc).allow_unregistered().run();
+    } catch (const po::error& e) {
+      throw InputError(e.what());
+    }
+  }();
+  po::variables_map vm;
+  try {
+    po::store(parsed, vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw InputError(e.what());
+  }
+  // Everything this parser does not know is a config option (--config, --section.key).
+  std::vector<std::string> rest = po::collect_unrecognized(parsed.options, po::include_positional);
+  std::vector<char*> cargv{argv[1]};
+  for (auto& r : rest) cargv.push_back(r.data());
+  Config base;
+  const bool help = vm.count("help") > 0;
+  if (help) std::cout << "usage: macrodyn study patch-size --config FILE [options]\n\n"
+                         "For each patch side p (= small side, K = (L/p)^D): generate the pairs, train the K-scaled\n"
+                         "and the naive model on the same latents, evaluate both against one set of full-size\n"
+                         "truth runs (truth.* keys), and write OUT/patch-size.csv and OUT/patch-size.png.\n"
+                         "Resumable: rerun the same command and finished stages are reused.\n\n"
+                      << desc << "\n";
+  if (!parse_config("study patch-size", "", static_cast<int>(cargv.size()), cargv.data(), base) || help) return 0;
+  o.patches.clear();
+  std::stringstream ps(patches);
+  for (std::string tok; std::getline(ps, tok, ',');) {
+    try {
+      o.patches.push_back(std::stoi(tok));
+    } catch (const std::exception&) {
+      throw InputError("--patches must be comma-separated integers, not '" + patches + "'");
+    }
+  }
+  if (o.out.empty()) o.out = "study-" + base.system;
+  for (int i = 0; i < argc; ++i) o.command_line += (i ? " " : "macrodyn study ") + std::string(i ? argv[i] : "");
+  const auto rows = patch_size_study(base, o, [](const Config& c) { return to_ini(c); });
+  std::printf("%-6s %-6s %-8s %12s %12s %12s\n", "p", "K", "method", "rel_error", "std_m_pred", "std_m_true");
+  for (const auto& r : rows)
+    std::printf("%-6d %-6lld %-8s %12.4g %12.4g %12.4g\n", r.p, static_cast<long long>(r.K), r.method.c_str(),
+                r.rel_error, r.eq_std_m_pred, r.eq_std_m_true);
+  return 0;
+}
+
+}  // namespace macrodyn::app

@@ -1,0 +1,143 @@
+#include "jobs/latent.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+#include "core/geometry.hpp"
+#include "io/dataset.hpp"
+#include "jobs/jobs.hpp"
+#include "learn/exported.hpp"
+
+namespace macrodyn {
+
+namespace {
+
+constexpr std::int64_t kBlockPairs = 4096;
+
+// Mean of psi over the K patches of each of n snapshots [n, L, L] -> out [n, c].
+void snapshot_codes(const learn::ExportedEncoder& enc, const std::int8_t* states, std::int64_t n, int L,
+                    std::vector<std::int8_t>& patches, std::vector<float>& codes, float* out) {
+  const int p = enc.patch(), c = enc.closure_dim();
+  const Tiling tiling{2, L, p};
+  const std::int64_t K = tiling.patches(), sites = static_cast<std::int64_t>(p) * p;
+  patches.resize(static_cast<std::size_t>(n * K * sites));
+  codes.resize(static_cast<std::size_t>(n * K * c));
+  for (std::int64_t s = 0; s < n; ++s)
+    for (std::int64_t I = 0; I < K; ++I)
+      extract_box(states + s * L * L, 2, L, tiling.origin(I), p, patches.data() + (s * K + I) * sites);
+  enc.encode(patches.data(), n * K, codes.data());
+  for (std::int64_t s = 0; s < n; ++s)
+    for (int k = 0; k < c; ++k) {
+      double sum = 0;  // patch-index order, so the mean is the same whatever the block
+      for (std::int64_t I = 0; I < K; ++I) sum += codes[static_cast<std::size_t>((s * K + I) * c + k)];
+      out[s * c + k] = static_cast<float>(sum / static_cast<double>(K));
+    }
+}
+
+}  // namespace
+
+LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder* enc, std::int64_t max_pairs,
+                       const std::function<void(std::int64_t, std::int64_t)>& on_block) {
+  ds.require("/pairs/dt");
+  const auto committed = static_cast<std::int64_t>(ds.rows_committed("/pairs"));
+  const std::int64_t n = max_pairs > 0 ? std::min(max_pairs, committed) : committed;
+  if (n == 0) throw FileError(ds.path() + " has no committed pairs");
+  const int ds_ = static_cast<int>(ds.shape("/pairs/z_star").at(1));
+  const int c = enc ? enc->closure_dim() : 0, d = ds_ + c;
+  const int L = static_cast<int>(ds.attr_int("/pairs", "L")), p = static_cast<int>(ds.attr_int("/pairs", "patch"));
+  if (enc) {
+    ds.require("/pairs/patch_before");
+    ds.require("/snapshots/states");
+    if (enc->patch() != p)
+      throw InputError("the encoder was trained for patch " + std::to_string(enc->patch()) + " but " + ds.path() +
+                       " has patch " + std::to_string(p));
+  }
+
+  LatentSet out;
+  out.variables = ds.attr_strings("/pairs", "observables");
+  for (int k = 0; k < c; ++k) out.variables.push_back("closure_" + std::to_string(k + 1));
+  out.z0.resize(static_cast<std::size_t>(n * d));
+  out.z1.resize(out.z0.size());
+  out.z1_naive.resize(out.z0.size());
+  out.dt.resize(static_cast<std::size_t>(n));
+
+  std::vector<float> zs, gb, ga, cb, ca, cs, codes;
+  std::vector<std::int64_t> sid;
+  std::vector<std::int8_t> pb, pa, states, patches;
+  const std::int64_t sites = static_cast<std::int64_t>(p) * p, snap_sites = static_cast<std::int64_t>(L) * L;
+  for (std::int64_t b0 = 0; b0 < n; b0 += kBlockPairs) {
+    const std::int64_t m = std::min(kBlockPairs, n - b0);
+    const auto rows = static_cast<std::uint64_t>(m), begin = static_cast<std::uint64_t>(b0);
+    zs.resize(static_cast<std::size_t>(m * ds_));
+    gb.resize(zs.size());
+    ga.resize(zs.size());
+    ds.read_rows("/pairs/z_star", begin, rows, io::DType::f32, zs.data());
+    ds.read_rows("/pairs/g_before", begin, rows, io::DType::f32, gb.data());
+    ds.read_rows("/pairs/g_after", begin, rows, io::DType::f32, ga.data());
+    ds.read_rows("/pairs/dt", begin, rows, io::DType::f64, out.dt.data() + b0);
+    if (enc) {
+      pb.resize(static_cast<std::size_t>(m * sites));
+      pa.resize(pb.size());
+      cb.resize(static_cast<std::size_t>(m * c));
+      ca.resize(cb.size());
+      ds.read_rows("/pairs/patch_before", begin, rows, io::DType::i8, pb.data());
+      ds.read_rows("/pairs/patch_after", begin, rows, io::DType::i8, pa.data());
+      enc->encode(pb.data(), m, cb.data());
+      enc->encode(pa.data(), m, ca.data());
+      // The block's snapshots, read as one contiguous range (snapshot ids ascend with
+      // the pair index), each encoded once.
+      sid.resize(static_cast<std::size_t>(m));
+      ds.read_rows("/pairs/snapshot_id", begin, rows, io::DType::i64, sid.data());
+      const auto [lo, hi] = std::minmax_element(sid.begin(), sid.end());
+      const std::int64_t s0 = *lo, ns = *hi - *lo + 1;
+      if (ns > 4 * kBlockPairs)
+        throw FileError(ds.path() + ": the snapshot ids of pairs " + std::to_string(b0) + ".. span " +
+                        std::to_string(ns) + " snapshots; pairs are expected in snapshot order");
+      states.resize(static_cast<std::size_t>(ns * snap_sites));
+      ds.read_rows("/snapshots/states", static_cast<std::uint64_t>(s0), static_cast<std::uint64_t>(ns),
+                   io::DType::i8, states.data());
+      cs.resize(static_cast<std::size_t>(ns * c));
+      snapshot_codes(*enc, states.data(), ns, L, patches, codes, cs.data());
+      for (std::int64_t i = 0; i < m; ++i)
+        for (int k = 0; k < c; ++k) {
+          const float z = cs[static_cast<std::size_t>((sid[i] - s0) * c + k)];
+          const auto at = static_cast<std::size_t>((b0 + i) * d + ds_ + k);
+          out.z0[at] = z;
+          out.z1[at] = z + (ca[i * c + k] - cb[i * c + k]);
+          out.z1_naive[at] = ca[i * c + k];
+        }
+    }
+    for (std::int64_t i = 0; i < m; ++i)
+      for (int k = 0; k < ds_; ++k) {
+        const auto at = static_cast<std::size_t>((b0 + i) * d + k);
+        const auto j = static_cast<std::size_t>(i * ds_ + k);
+        out.z0[at] = zs[j];
+        out.z1[at] = zs[j] + (ga[j] - gb[j]);
+        out.z1_naive[at] = ga[j];
+      }
+    if (on_block) on_block(b0 + m, n);
+  }
+  return out;
+}
+
+void write_latent(const std::string& path, const io::DatasetReader& src, const LatentSet& set) {
+  io::DatasetWriter w(path, io::RootInfo{src.attr_uint("/", "seed"), src.attr_string("/", "system"),
+                                         src.attr_string("/", "config"), kMacrodynVersion});
+  io::GroupInfo info{src.attr_int("/pairs", "K"), src.attr_int("/pairs", "patch"), src.attr_int("/pairs", "L"),
+                     src.attr_string("/pairs", "boundary"), set.variables};
+  w.create_group("/latent", info);
+  const auto d = static_cast<std::uint64_t>(set.dim()), rows = static_cast<std::uint64_t>(set.size());
+  const std::uint64_t chunk = 16384;
+  w.create_table("/latent/z0", io::DType::f32, {d}, chunk, true);
+  w.create_table("/latent/z1", io::DType::f32, {d}, chunk, true);
+  w.create_table("/latent/z1_naive", io::DType::f32, {d}, chunk, true);
+  w.create_table("/latent/dt", io::DType::f64, {}, chunk, true);
+  w.append("/latent/z0", set.z0.data(), rows);
+  w.append("/latent/z1", set.z1.data(), rows);
+  w.append("/latent/z1_naive", set.z1_naive.data(), rows);
+  w.append("/latent/dt", set.dt.data(), rows);
+  w.set_attr("/latent", "source", src.path());
+  w.commit("/latent", rows);
+}
+
+}  // namespace macrodyn

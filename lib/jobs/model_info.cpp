@@ -1,0 +1,150 @@
+#include "jobs/model_info.hpp"
+
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.hpp"
+
+namespace macrodyn {
+
+namespace {
+
+std::string quote(const std::string& s) {
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') q += '\\';
+    if (c == '\n') { q += "\\n"; continue; }
+    q += c;
+  }
+  return q + "\"";
+}
+
+// JSON has no NaN or infinity: those become null (read back as NaN).
+std::string num(double v) {
+  if (!std::isfinite(v)) return "null";
+  char b[40];
+  std::snprintf(b, sizeof b, "%.17g", v);
+  return b;
+}
+
+template <class T, class F>
+std::string list(const std::vector<T>& v, F f) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + f(v[i]);
+  return s + "]";
+}
+
+}  // namespace
+
+void write_model_info(const std::string& dir, const ModelInfo& m) {
+  std::ostringstream o;
+  o << "{\n"
+    << "  \"format\": " << quote(m.format) << ",\n"
+    << "  \"format_version\": " << m.format_version << ",\n"
+    << "  \"macrodyn_version\": " << quote(m.macrodyn_version) << ",\n"
+    << "  \"system\": " << quote(m.system) << ",\n"
+    << "  \"T\": " << num(m.T) << ",\n"
+    << "  \"h\": " << num(m.h) << ",\n"
+    << "  \"L\": " << m.L << ",\n"
+    << "  \"patch\": " << m.patch << ",\n"
+    << "  \"K\": " << m.K << ",\n"
+    << "  \"boundary\": " << quote(m.boundary) << ",\n"
+    << "  \"variables\": " << list(m.variables, quote) << ",\n"
+    << "  \"z_star_dim\": " << m.z_star_dim << ",\n"
+    << "  \"closure_dim\": " << m.closure_dim << ",\n"
+    << "  \"encoder\": " << quote(m.encoder) << ",\n"
+    << "  \"decoder\": " << quote(m.decoder) << ",\n"
+    << "  \"normalisation\": {\"offset\": " << list(m.offset, num) << ", \"scale\": " << list(m.scale, num)
+    << ", \"rule\": \"z_model = (z - offset) / scale\"},\n"
+    << "  \"time_unit\": " << num(m.time_unit) << ",\n"
+    << "  \"time_unit_kind\": " << quote(m.time_unit_kind) << ",\n"
+    << "  \"method\": " << quote(m.method) << ",\n"
+    << "  \"loss_factor\": " << num(m.loss_factor) << ",\n"
+    << "  \"eps\": " << num(m.eps) << ",\n"
+    << "  \"diffusion\": " << quote(m.diffusion) << ",\n"
+    << "  \"epochs\": " << m.epochs << ",\n"
+    << "  \"train_pairs\": " << m.train_pairs << ",\n"
+    << "  \"val_pairs\": " << m.val_pairs << ",\n"
+    << "  \"seed\": " << m.seed << ",\n"
+    << "  \"final_train_loss\": " << num(m.final_train_loss) << ",\n"
+    << "  \"final_val_loss\": " << num(m.final_val_loss) << ",\n"
+    << "  \"device\": " << quote(m.device) << ",\n"
+    << "  \"dataset\": " << quote(m.dataset) << ",\n"
+    << "  \"dataset_created\": " << quote(m.dataset_created) << ",\n"
+    << "  \"dataset_version\": " << quote(m.dataset_version) << ",\n"
+    << "  \"dataset_seed\": " << m.dataset_seed << "\n"
+    << "}\n";
+  const std::string path = dir + "/model.json", tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp);
+    if (!(f << o.str())) throw FileError("cannot write " + tmp);
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+ModelInfo read_model_info(const std::string& dir) {
+  namespace pt = boost::property_tree;
+  const std::string path = dir + "/model.json";
+  if (!std::filesystem::exists(path))
+    throw FileError(path + " does not exist: is " + dir + " a model directory written by macrodyn train?");
+  pt::ptree t;
+  try {
+    pt::read_json(path, t);
+  } catch (const pt::json_parser_error& e) {
+    throw FileError(path + " is not valid JSON: " + e.what());
+  }
+  ModelInfo m;
+  try {
+    m.format = t.get<std::string>("format");
+    if (m.format != "macrodyn-model") throw FileError(path + " is not a macrodyn model description");
+    m.format_version = t.get<std::int64_t>("format_version");
+    if (m.format_version != 1) throw FileError(path + " has format_version " + std::to_string(m.format_version) + ", this macrodyn reads 1");
+    m.macrodyn_version = t.get<std::string>("macrodyn_version");
+    m.system = t.get<std::string>("system");
+    m.T = t.get<double>("T");
+    m.h = t.get<double>("h");
+    m.L = t.get<std::int64_t>("L");
+    m.patch = t.get<std::int64_t>("patch");
+    m.K = t.get<std::int64_t>("K");
+    m.boundary = t.get<std::string>("boundary");
+    for (auto& v : t.get_child("variables")) m.variables.push_back(v.second.get_value<std::string>());
+    m.z_star_dim = t.get<std::int64_t>("z_star_dim");
+    m.closure_dim = t.get<std::int64_t>("closure_dim");
+    m.encoder = t.get<std::string>("encoder");
+    m.decoder = t.get<std::string>("decoder");
+    for (auto& v : t.get_child("normalisation.offset")) m.offset.push_back(v.second.get_value<double>());
+    for (auto& v : t.get_child("normalisation.scale")) m.scale.push_back(v.second.get_value<double>());
+    m.time_unit = t.get<double>("time_unit");
+    m.time_unit_kind = t.get<std::string>("time_unit_kind");
+    m.method = t.get<std::string>("method");
+    m.loss_factor = t.get<double>("loss_factor");
+    m.eps = t.get<double>("eps");
+    m.diffusion = t.get<std::string>("diffusion");
+    m.epochs = t.get<std::int64_t>("epochs");
+    m.train_pairs = t.get<std::int64_t>("train_pairs");
+    m.val_pairs = t.get<std::int64_t>("val_pairs");
+    m.seed = t.get<std::uint64_t>("seed");
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    m.final_train_loss = t.get<double>("final_train_loss", nan);
+    m.final_val_loss = t.get<double>("final_val_loss", nan);
+    m.device = t.get<std::string>("device");
+    m.dataset = t.get<std::string>("dataset");
+    m.dataset_created = t.get<std::string>("dataset_created");
+    m.dataset_version = t.get<std::string>("dataset_version");
+    m.dataset_seed = t.get<std::uint64_t>("dataset_seed");
+  } catch (const pt::ptree_error& e) {
+    throw FileError(path + " is incomplete: " + e.what());
+  }
+  if (m.offset.size() != m.variables.size() || m.scale.size() != m.variables.size() ||
+      m.z_star_dim + m.closure_dim != static_cast<std::int64_t>(m.variables.size()))
+    throw FileError(path + ": the dimensions of variables, normalisation and closure disagree");
+  return m;
+}
+
+}  // namespace macrodyn

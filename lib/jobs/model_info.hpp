@@ -1,0 +1,51 @@
+#pragma once
+// model.json: what a trained model directory is (DESIGN §4): dimensions, K, epsilon,
+// normalisation, time unit, the system and its parameters, and the dataset it came from.
+// Written by `train`, read by `encode`, `predict` and `evaluate`, and by Python users.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace macrodyn {
+
+struct ModelInfo {
+  std::string format = "macrodyn-model";
+  std::int64_t format_version = 1;
+  std::string macrodyn_version;
+  // The system (from the dataset's root attributes and resolved config).
+  std::string system;
+  double T = 0, h = 0;
+  // Tiling the macrostate is defined on.
+  std::int64_t L = 0, patch = 0, K = 1;
+  std::string boundary;  // partial-evolution boundary of the pairs
+  // z = (z*, closure): names, d_z = z_star_dim + closure_dim.
+  std::vector<std::string> variables;
+  std::int64_t z_star_dim = 0, closure_dim = 0;
+  std::string encoder;  // "encoder.pt" or "" without a closure
+  std::string decoder;  // autoencoder decoder kind ("" without a closure)
+  // The SDE lives in normalised coordinates z_n = (z - offset) / scale and in time
+  // t_model = t_physical / time_unit.
+  std::vector<double> offset, scale;
+  double time_unit = 1.0;
+  std::string time_unit_kind;  // "physical" or "mean_dt"
+  // Training.
+  std::string method;  // "kscaled" or "naive"
+  double loss_factor = 1, eps = 1e-4;
+  std::string diffusion;
+  std::int64_t epochs = 0, train_pairs = 0, val_pairs = 0;
+  std::uint64_t seed = 0;
+  double final_train_loss = 0, final_val_loss = 0;
+  std::string device;
+  // Provenance.
+  std::string dataset, dataset_created, dataset_version;
+  std::uint64_t dataset_seed = 0;
+
+  int dim() const { return static_cast<int>(variables.size()); }
+};
+
+// Writes dir/model.json (atomically: a temporary file, then a rename).
+void write_model_info(const std::string& dir, const ModelInfo& m);
+// Reads dir/model.json; throws FileError naming the file when missing or malformed.
+ModelInfo read_model_info(const std::string& dir);
+
+}  // namespace macrodyn

@@ -1,0 +1,284 @@
+#include "jobs/train.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <regex>
+#include <stdexcept>
+
+#include "core/error.hpp"
+#include "core/stop.hpp"
+#include "io/dataset.hpp"
+#include "jobs/jobs.hpp"
+#include "jobs/latent.hpp"
+#include "learn/autoencoder.hpp"
+#include "learn/exported.hpp"
+#include "learn/sde.hpp"
+
+namespace macrodyn {
+
+namespace fs = std::filesystem;
+
+void validate(const TrainOptions& o) {
+  if (o.dataset.empty()) throw InputError("--dataset is required");
+  if (!fs::exists(o.dataset)) throw InputError("--dataset " + o.dataset + " does not exist");
+  if (o.out.empty()) throw InputError("--out (the model directory) is required");
+  if (o.method != "kscaled" && o.method != "naive")
+    throw InputError("--method must be kscaled or naive, not '" + o.method + "'");
+  if (o.loss_factor < 0) throw InputError("--loss-factor must be positive (or 0 for the method's own factor)");
+  try {
+    learn::parse_diffusion(o.diffusion);
+  } catch (const std::invalid_argument& e) {
+    throw InputError(std::string("--") + e.what());
+  }
+  if (!(o.eps > 0)) throw InputError("--eps must be positive");
+  if (!(o.lr > 0)) throw InputError("--lr must be positive");
+  if (o.epochs < 1) throw InputError("--epochs must be >= 1");
+  if (o.batch < 1) throw InputError("--batch must be >= 1");
+  if (o.patience < 0) throw InputError("--patience must be >= 0");
+  if (!(o.val_fraction >= 0 && o.val_fraction < 1)) throw InputError("--val-fraction must be in [0, 1)");
+  if (o.max_pairs < 0) throw InputError("--max-pairs must be >= 0");
+  if (o.time_unit != "auto" && o.time_unit != "physical" && o.time_unit != "mean_dt")
+    throw InputError("--time-unit must be auto, physical or mean_dt, not '" + o.time_unit + "'");
+  if (o.closure_dim < 0) throw InputError("--closure-dim must be >= 0");
+  if (o.decoder != "auto" && o.decoder != "global" && o.decoder != "patch")
+    throw InputError("--decoder must be auto, global or patch, not '" + o.decoder + "'");
+  if (o.ae_epochs < 1) throw InputError("--ae-epochs must be >= 1");
+  if (o.ae_batch < 1) throw InputError("--ae-batch must be >= 1");
+  if (!(o.ae_lr > 0)) throw InputError("--ae-lr must be positive");
+  if (o.max_snapshots < 1) throw InputError("--max-snapshots must be >= 1");
+  if (!o.encoder_from.empty() && !fs::exists(o.encoder_from + "/autoencoder.bin"))
+    throw InputError("--encoder-from " + o.encoder_from + " holds no autoencoder.bin");
+  if (o.threads < 0) throw InputError("--threads must be >= 0");
+  try {
+    learn::resolve_device(o.device);
+  } catch (const std::invalid_argument& e) {
+    throw InputError(e.what());
+  }
+  if (fs::exists(o.out + "/model.json") && !o.resume && !o.overwrite)
+    throw InputError("--out " + o.out + " already holds a model; pass --overwrite to replace it or --resume to continue");
+}
+
+namespace {
+
+// A key of the [system] section of the resolved INI text stored in the dataset.
+double system_param(const std::string& ini, const std::string& key) {
+  const std::regex re("\\[system\\][^\\[]*\\n" + key + " *= *([-+0-9.eE]+)");
+  std::smatch m;
+  return std::regex_search(ini, m, re) ? std::stod(m[1]) : std::numeric_limits<double>::quiet_NaN();
+}
+
+template <class... Args>
+void say(bool on, const char* fmt, Args... args) {
+  if (!on) return;
+  std::printf(fmt, args...);
+  std::fflush(stdout);
+}
+
+// Trains (or reloads, on --resume or --encoder-from) the autoencoder and exports encoder.pt.
+void closure_autoencoder(const TrainOptions& o, const io::DatasetReader& ds, int L, int p, ModelInfo& info) {
+  const std::string saved = o.out + "/autoencoder.bin";
+  const std::string reuse = !o.encoder_from.empty() ? o.encoder_from + "/autoencoder.bin"
+                            : (o.resume && fs::exists(saved)) ? saved
+                                                              : "";
+  std::string decoder = o.decoder == "auto" ? (L <= 128 ? "global" : "patch") : o.decoder;
+  if (!reuse.empty()) {
+    say(o.progress, "train: autoencoder from %s\n", reuse.c_str());
+    auto ae = learn::ClosureAutoencoder::load(reuse, o.device);
+    if (ae.patch() != p || ae.closure_dim() != o.closure_dim)
+      throw InputError("the autoencoder in " + reuse + " has patch " + std::to_string(ae.patch()) +
+                       " and closure dimension " + std::to_string(ae.closure_dim()) + ", the dataset needs patch " +
+                       std::to_string(p) + " and --closure-dim " + std::to_string(o.closure_dim));
+    if (reuse != saved) ae.save(saved);
+    ae.export_encoder(o.out + "/encoder.pt");
+    info.decoder = ae.options().decoder;
+    return;
+  }
+  // Snapshots spread evenly over the dataset (upsampled and random ones alike).
+  const auto committed = static_cast<std::int64_t>(ds.rows_committed("/snapshots"));
+  if (committed == 0) throw FileError(ds.path() + " has no committed snapshots to train the autoencoder on");
+  const std::int64_t n = std::min(committed, o.max_snapshots);
+  const std::int64_t sites = static_cast<std::int64_t>(L) * L;
+  std::vector<std::int8_t> states(static_cast<std::size_t>(n * sites));
+  for (std::int64_t i = 0; i < n; ++i)
+    ds.read_rows("/snapshots/states", static_cast<std::uint64_t>(i * committed / n), 1, io::DType::i8,
+                 states.data() + i * sites);
+  learn::AutoencoderOptions ao;
+  ao.closure_dim = o.closure_dim;
+  ao.decoder = decoder;
+  ao.epochs = o.ae_epochs;
+  ao.batch = static_cast<int>(std::min<std::int64_t>(o.ae_batch, n));
+  ao.lr = o.ae_lr;
+  ao.seed = o.seed;
+  ao.device = o.device;
+  ao.threads = o.threads;
+  say(o.progress, "train: autoencoder (%s decoder, closure %d) on %lld snapshots of side %d, patch %d\n",
+      decoder.c_str(), o.closure_dim, static_cast<long long>(n), L, p);
+  auto ae = learn::ClosureAutoencoder::train(
+      learn::SpinSnapshots{L, p, n, states.data()}, ao, [&](const learn::EpochReport& r) {
+        say(o.progress, "  autoencoder epoch %d/%d  bce %.5f  %.1f s  %.0f snapshots/s\n", r.epoch, o.ae_epochs,
+            r.loss, r.seconds, r.samples_per_s);
+        check_stop("no model (the autoencoder is retrained on --resume)");
+      });
+  ae.save(saved);
+  ae.export_encoder(o.out + "/encoder.pt");
+  info.decoder = decoder;
+}
+
+learn::LatentPairs slice(const LatentSet& s, const std::vector<float>& target, std::int64_t b, std::int64_t e,
+                         const ModelInfo& info) {
+  learn::LatentPairs p;
+  p.dim = s.dim();
+  const int d = p.dim;
+  for (std::int64_t i = b; i < e; ++i) {
+    for (int k = 0; k < d; ++k) {
+      const auto at = static_cast<std::size_t>(i * d + k);
+      p.z0.push_back(static_cast<float>((s.z0[at] - info.offset[k]) / info.scale[k]));
+      p.z1.push_back(static_cast<float>((target[at] - info.offset[k]) / info.scale[k]));
+    }
+    p.dt.push_back(s.dt[static_cast<std::size_t>(i)] / info.time_unit);
+  }
+  return p;
+}
+
+}  // namespace
+
+PreparedLatents prepare_latents(const TrainOptions& o) {
+  validate(o);
+  io::DatasetReader ds(o.dataset);
+  ds.require("/pairs");
+  fs::create_directories(o.out);
+
+  PreparedLatents prep;
+  ModelInfo& info = prep.info;
+  info.macrodyn_version = kMacrodynVersion;
+  info.system = ds.attr_string("/", "system");
+  const std::string ini = ds.attr_string("/", "config");
+  info.T = system_param(ini, "T");
+  info.h = system_param(ini, "h");
+  info.L = ds.attr_int("/pairs", "L");
+  info.patch = ds.attr_int("/pairs", "patch");
+  info.K = ds.attr_int("/pairs", "K");
+  info.boundary = ds.attr_string("/pairs", "boundary");
+  info.dataset = fs::absolute(o.dataset).string();
+  info.dataset_created = ds.attr_string("/", "created");
+  info.dataset_version = ds.attr_string("/", "macrodyn_version");
+  info.dataset_seed = ds.attr_uint("/", "seed");
+  const int L = static_cast<int>(info.L), p = static_cast<int>(info.patch);
+
+  // 1. Closure.
+  const bool closure = o.closure_dim > 0 && ds.has("/snapshots/states") && ds.has("/pairs/patch_before");
+  if (o.closure_dim > 0 && !closure)
+    say(o.progress, "train: %s has no snapshot states, so no closure is learned (z = z*)\n", o.dataset.c_str());
+  if (closure) {
+    if (info.system != "ising2d")
+      throw InputError("the closure autoencoder is for 2D spin lattices; pass --closure-dim 0 for " + info.system);
+    closure_autoencoder(o, ds, L, p, info);
+    info.encoder = "encoder.pt";
+    info.closure_dim = o.closure_dim;
+  }
+
+  // 2. Latent pairs through the exported encoder (the same file encode/evaluate use).
+  std::unique_ptr<learn::ExportedEncoder> enc;
+  if (closure) enc = std::make_unique<learn::ExportedEncoder>(o.out + "/encoder.pt", p, o.closure_dim, o.device);
+  const auto t_enc = std::chrono::steady_clock::now();
+  prep.set = encode_pairs(ds, enc.get(), o.max_pairs, [&](std::int64_t done, std::int64_t total) {
+    if (done == total || done % (16 * 4096) == 0)
+      say(o.progress, "  encoded %lld / %lld pairs\n", static_cast<long long>(done), static_cast<long long>(total));
+    check_stop("no model yet (encoding is redone on --resume)");
+  });
+  say(o.progress, "train: %lld latent pairs of dimension %d in %.1f s\n", static_cast<long long>(prep.set.size()),
+      prep.set.dim(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t_enc).count());
+  info.variables = prep.set.variables;
+  info.z_star_dim = prep.set.dim() - info.closure_dim;
+  return prep;
+}
+
+ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prep) {
+  const auto start = std::chrono::steady_clock::now();
+  const LatentSet& set = prep.set;
+  ModelInfo info = prep.info;
+  fs::create_directories(o.out);
+  // 3. Split, normalisation and time unit from the training part only.
+  const std::int64_t n = set.size();
+  const std::int64_t n_val = static_cast<std::int64_t>(std::floor(o.val_fraction * static_cast<double>(n)));
+  const std::int64_t n_train = n - n_val;
+  if (n_train < 1) throw InputError("--val-fraction leaves no training pairs");
+  const int d = set.dim();
+  info.offset.assign(d, 0.0);
+  info.scale.assign(d, 1.0);
+  for (int k = 0; k < d; ++k) {
+    if (set.variables[k] == "m") continue;  // the magnetisation stays raw (method-notes §1)
+    double lo = INFINITY, hi = -INFINITY;
+    for (std::int64_t i = 0; i < n_train; ++i) {
+      const double v = set.z0[static_cast<std::size_t>(i * d + k)];
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+    info.offset[k] = lo;
+    info.scale[k] = hi > lo ? hi - lo : 1.0;
+  }
+  info.time_unit_kind = o.time_unit == "auto" ? (info.system == "curie_weiss" ? "physical" : "mean_dt") : o.time_unit;
+  if (info.time_unit_kind == "mean_dt") {
+    double sum = 0;
+    for (std::int64_t i = 0; i < n_train; ++i) sum += set.dt[static_cast<std::size_t>(i)];
+    info.time_unit = sum / static_cast<double>(n_train);
+  }
+
+  // 4. The SDE.
+  info.method = o.method;
+  info.loss_factor = o.loss_factor > 0 ? o.loss_factor : (o.method == "kscaled" ? static_cast<double>(info.K) : 1.0);
+  info.eps = o.eps;
+  info.diffusion = o.diffusion;
+  info.epochs = o.epochs;
+  info.seed = o.seed;
+  info.train_pairs = n_train;
+  info.val_pairs = n_val;
+  info.device = learn::resolve_device(o.device);
+  const auto& target = o.method == "kscaled" ? set.z1 : set.z1_naive;
+  const auto train_pairs = slice(set, target, 0, n_train, info);
+  // Validation: held-out pairs with the same target, factor 1 (only logged, as the reference).
+  const auto val_pairs = slice(set, target, n_train, n, info);
+
+  learn::SdeOptions so;
+  so.diffusion = learn::parse_diffusion(o.diffusion);
+  so.loss_factor = info.loss_factor;
+  so.eps = o.eps;
+  so.lr = o.lr;
+  so.patience = o.patience;
+  so.epochs = o.epochs;
+  so.batch = o.batch;
+  so.seed = o.seed;
+  so.device = o.device;
+  so.threads = o.threads;
+  so.checkpoint = o.out + "/sde.ckpt";
+  so.resume = o.resume;
+  say(o.progress, "train: SDE (%s, %s diffusion, loss factor %g, eps %g) on %lld pairs, %lld held out, device %s\n",
+      o.method.c_str(), o.diffusion.c_str(), info.loss_factor, o.eps, static_cast<long long>(n_train),
+      static_cast<long long>(n_val), info.device.c_str());
+  bool stopped = false;
+  const auto model = learn::train_sde(
+      train_pairs, val_pairs, so,
+      [&](const learn::SdeEpochReport& r) {
+        info.final_train_loss = r.train_loss;
+        info.final_val_loss = r.val_loss;
+        say(o.progress, "  epoch %3d/%d  train %.5f  val %.5f  lr %.2e  %.2f s  %.0f samples/s\n", r.epoch, r.epochs,
+            r.train_loss, r.val_loss, r.lr, r.seconds, r.samples_per_s);
+      },
+      [&] { return stopped = stop_signal().load() != 0; });
+  if (stopped) check_stop("the SDE checkpoint " + so.checkpoint + " (continue with --resume)");
+
+  // 5. Export.
+  model.export_torchscript(o.out);
+  write_model_info(o.out, info);
+  say(o.progress, "train: SDE written to %s in %.1f s\n", o.out.c_str(),
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return info;
+}
+
+ModelInfo train(const TrainOptions& o) { return fit_sde(o, prepare_latents(o)); }
+
+}  // namespace macrodyn

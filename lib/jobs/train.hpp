@@ -1,0 +1,65 @@
+#pragma once
+// macrodyn train: dataset -> closure autoencoder (when the dataset has snapshots and a
+// closure is asked for) -> latent pairs -> neural SDE -> model directory (TorchScript
+// encoder, drift, diffusion and model.json). Resumable: the autoencoder is kept once
+// trained and the SDE checkpoints after every epoch.
+#include <cstdint>
+#include <string>
+
+#include "jobs/latent.hpp"
+#include "jobs/model_info.hpp"
+
+namespace macrodyn {
+
+struct TrainOptions {
+  std::string dataset;
+  std::string out;              // model directory
+  std::string method = "kscaled";  // kscaled (loss factor K) or naive (factor 1, naive target)
+  double loss_factor = 0;       // > 0 overrides the factor (e.g. a loss-factor study)
+  std::string diffusion = "full";
+  double eps = 1e-4;
+  double lr = 1e-3;
+  int epochs = 100;
+  int batch = 1024;
+  int patience = 5;
+  double val_fraction = 0.05;   // the last pairs, held out and only logged
+  std::int64_t max_pairs = 0;   // 0 = all committed pairs
+  std::string time_unit = "auto";  // auto, physical, mean_dt
+  // Closure autoencoder.
+  int closure_dim = 2;          // 0 = no closure (z = z*)
+  std::string decoder = "auto";  // auto (global for L <= 128), global, patch
+  int ae_epochs = 10;
+  int ae_batch = 512;
+  double ae_lr = 2e-4;
+  std::int64_t max_snapshots = 200000;  // autoencoder training snapshots, spread evenly
+  std::string encoder_from;     // reuse the autoencoder of this model directory
+  // Run.
+  std::uint64_t seed = 42;
+  std::string device = "auto";
+  int threads = 0;
+  bool resume = false;
+  bool overwrite = false;
+  bool progress = true;
+};
+
+// Throws InputError (one sentence naming the option) before any work.
+void validate(const TrainOptions& o);
+
+// The whole of `macrodyn train`: prepare_latents, then fit_sde.
+ModelInfo train(const TrainOptions& o);
+
+// Steps 1-2: the autoencoder (trained, or reused from --encoder-from or on --resume; saved
+// as autoencoder.bin and exported as encoder.pt in o.out) and the latent pairs of the
+// dataset. Validates o first.
+struct PreparedLatents {
+  ModelInfo info;  // system, tiling, variables, closure and provenance filled in
+  LatentSet set;
+};
+PreparedLatents prepare_latents(const TrainOptions& o);
+
+// Steps 3-5: split, normalisation and time unit from the training part, the SDE with the
+// method's target and loss factor, export of drift.pt, diffusion.pt and model.json to
+// o.out (which must hold the encoder the latents were made with, if any).
+ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prepared);
+
+}  // namespace macrodyn
