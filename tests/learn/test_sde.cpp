@@ -91,7 +91,7 @@ TEST_CASE("K-scaled pairs from one evolved OU patch recover the mean's SDE and n
   const double se_theta = s / std::sqrt(info);
   const double sigma_true = s / std::sqrt(double(K));
 
-  auto o = quick_options(8, 1e-3);
+  auto o = quick_options(20, 3e-3);
   o.batch = 4096;
   o.eps = 1e-6;
   o.patience = 1;
