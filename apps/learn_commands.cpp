@@ -150,7 +150,8 @@ int cmd_study(int argc, char** argv) {
       "batch", po::value(&o.batch)->default_value(o.batch), "SDE batch")(
       "train-seed", po::value(&o.seed)->default_value(o.seed), "training seed")(
       "device", po::value(&o.device)->default_value(o.device), "auto, cpu or cuda")(
-      "torch-threads", po::value(&o.threads)->default_value(o.threads), "torch threads (0 = default)");
+      "torch-threads", po::value(&o.threads)->default_value(o.threads), "torch threads (0 = default)")(
+      "cached-only", po::bool_switch(&o.cached_only), "tabulate and plot the finished cells only, compute nothing");
   if (argc < 2 || std::string(argv[1]) != "patch-size") {
     if (argc >= 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
       std::cout << "usage: macrodyn study patch-size --config FILE [options]\n\n" << desc << "\n";

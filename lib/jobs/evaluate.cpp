@@ -377,8 +377,16 @@ EvaluationResult evaluate_model(const EvaluateOptions& o) {
   if (info.closure_dim > 0)
     encoder = std::make_unique<learn::ExportedEncoder>(o.model_dir + "/" + info.encoder, static_cast<int>(info.patch),
                                                        static_cast<int>(info.closure_dim), device);
-  const TruthMacrostates truth =
-      truth_macrostates(info, o.model_dir, o.truth_path, encoder.get(), o.threads, o.progress);
+  std::string key = o.truth_path + "|" + std::to_string(info.patch) + "|" + std::to_string(info.time_unit);
+  for (int k = 0; k < info.dim(); ++k) key += "|" + shortest(info.offset[k]) + "/" + shortest(info.scale[k]);
+  if (!info.encoder.empty()) key += "|" + std::to_string(fs::file_size(o.model_dir + "/" + info.encoder));
+  TruthMacrostates computed;
+  const bool cached = o.truth_cache && o.truth_cache->key == key;
+  if (!cached) {
+    computed = truth_macrostates(info, o.model_dir, o.truth_path, encoder.get(), o.threads, o.progress);
+    if (o.truth_cache) *o.truth_cache = TruthCache{key, computed};
+  }
+  const TruthMacrostates& truth = cached ? o.truth_cache->truth : computed;
   say(o, "truth " + o.truth_path + ": " + std::to_string(truth.runs) + " runs x " + std::to_string(truth.frames) +
              " frames, macrostates " + (truth.from_states ? "recomputed from the states" : "from the stored observables"));
   EvaluationResult res = evaluate_truth(info, truth, sde_functions(sde), o);

@@ -65,6 +65,11 @@ void check_truth_for_model(const ModelInfo& info, const std::string& model_dir, 
 TruthMacrostates truth_macrostates(const ModelInfo& info, const std::string& model_dir, const std::string& truth_path,
                                    const learn::ExportedEncoder* encoder, int threads = 1, bool progress = false);
 
+struct TruthCache {
+  std::string key;  // model patch, normalisation and encoder file the macrostates were made with
+  TruthMacrostates truth;
+};
+
 struct EvaluateOptions {
   std::string model_dir;
   std::string truth_path;
@@ -84,6 +89,10 @@ struct EvaluateOptions {
   // smallest stride that keeps the kernel evaluations of one m0 group below 2e8 (1 for the
   // reference's 20 + 20 samples x 500 times).
   std::int64_t mmd_stride = 0;
+  // Optional: truth macrostates shared between models with the same tiling, encoder and
+  // normalisation (the study's K-scaled and naive models): filled on first use, reused
+  // while `truth_cache_key` is unchanged. Encoding the truth's closure dominates the cost.
+  struct TruthCache* truth_cache = nullptr;
   bool progress = false;                                  // progress lines on stderr
   std::function<void(const std::string&)> log;            // one line per stage, optional
 };

@@ -140,4 +140,22 @@ void write_latent(const std::string& path, const io::DatasetReader& src, const L
   w.commit("/latent", rows);
 }
 
+LatentSet read_latent(const std::string& path) {
+  io::DatasetReader r(path);
+  r.require("/latent/z0");
+  LatentSet set;
+  set.variables = r.attr_strings("/latent", "observables");
+  const auto n = r.rows_committed("/latent");
+  const auto d = static_cast<std::size_t>(set.dim());
+  set.z0.resize(n * d);
+  set.z1.resize(n * d);
+  set.z1_naive.resize(n * d);
+  set.dt.resize(n);
+  r.read_rows("/latent/z0", 0, n, io::DType::f32, set.z0.data());
+  r.read_rows("/latent/z1", 0, n, io::DType::f32, set.z1.data());
+  r.read_rows("/latent/z1_naive", 0, n, io::DType::f32, set.z1_naive.data());
+  r.read_rows("/latent/dt", 0, n, io::DType::f64, set.dt.data());
+  return set;
+}
+
 }  // namespace macrodyn

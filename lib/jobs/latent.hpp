@@ -35,4 +35,7 @@ LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder
 // root attributes of the source dataset and the group attributes of its /pairs.
 void write_latent(const std::string& path, const io::DatasetReader& source, const LatentSet& set);
 
+// Reads /latent of a file written by write_latent (all committed rows).
+LatentSet read_latent(const std::string& path);
+
 }  // namespace macrodyn

@@ -27,6 +27,7 @@ struct StudyOptions {
   std::uint64_t seed = 42;           // training seed (simulation seeds come from the config)
   std::string device = "auto";
   int threads = 0;
+  bool cached_only = false;          // tabulate the finished cells, compute nothing
   std::string command_line;          // recorded in the CSV header
 };
 

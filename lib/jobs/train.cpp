@@ -185,6 +185,14 @@ PreparedLatents prepare_latents(const TrainOptions& o) {
   std::unique_ptr<learn::ExportedEncoder> enc;
   if (closure) enc = std::make_unique<learn::ExportedEncoder>(o.out + "/encoder.pt", p, o.closure_dim, o.device);
   const auto t_enc = std::chrono::steady_clock::now();
+  if (!o.latent_cache.empty() && fs::exists(o.latent_cache)) {
+    prep.set = read_latent(o.latent_cache);
+    say(o.progress, "train: %lld latent pairs from %s\n", static_cast<long long>(prep.set.size()),
+        o.latent_cache.c_str());
+    info.variables = prep.set.variables;
+    info.z_star_dim = prep.set.dim() - info.closure_dim;
+    return prep;
+  }
   prep.set = encode_pairs(ds, enc.get(), o.max_pairs, [&](std::int64_t done, std::int64_t total) {
     if (done == total || done % (16 * 4096) == 0)
       say(o.progress, "  encoded %lld / %lld pairs\n", static_cast<long long>(done), static_cast<long long>(total));
@@ -192,6 +200,11 @@ PreparedLatents prepare_latents(const TrainOptions& o) {
   });
   say(o.progress, "train: %lld latent pairs of dimension %d in %.1f s\n", static_cast<long long>(prep.set.size()),
       prep.set.dim(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t_enc).count());
+  if (!o.latent_cache.empty()) {
+    // Written under a temporary name and renamed: a cache file is always complete.
+    write_latent(o.latent_cache + ".tmp", ds, prep.set);
+    fs::rename(o.latent_cache + ".tmp", o.latent_cache);
+  }
   info.variables = prep.set.variables;
   info.z_star_dim = prep.set.dim() - info.closure_dim;
   return prep;

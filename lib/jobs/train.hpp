@@ -33,6 +33,7 @@ struct TrainOptions {
   double ae_lr = 2e-4;
   std::int64_t max_snapshots = 200000;  // autoencoder training snapshots, spread evenly
   std::string encoder_from;     // reuse the autoencoder of this model directory
+  std::string latent_cache;     // /latent file: read if it exists, else written after encoding
   // Run.
   std::uint64_t seed = 42;
   std::string device = "auto";
