@@ -71,7 +71,7 @@ int cmd_train(int argc, char** argv) {
   po::options_description run("Run");
   run.add_options()("seed", po::value(&o.seed)->default_value(o.seed), "seed of initialisation and shuffling")(
       "device", po::value(&o.device)->default_value(o.device), "auto, cpu or cuda")(
-      "threads", po::value(&o.threads)->default_value(o.threads), "torch threads (0 = torch's default)");
+      "threads", po::value(&o.threads)->default_value(o.threads), "torch threads (0 = all cores; results are bit-identical for the same count)");
   po::options_description all;
   all.add(io).add(sde).add(ae).add(run);
   const auto vm = parse(argc, argv, all);
@@ -150,7 +150,7 @@ int cmd_study(int argc, char** argv) {
       "batch", po::value(&o.batch)->default_value(o.batch), "SDE batch")(
       "train-seed", po::value(&o.seed)->default_value(o.seed), "training seed")(
       "device", po::value(&o.device)->default_value(o.device), "auto, cpu or cuda")(
-      "torch-threads", po::value(&o.threads)->default_value(o.threads), "torch threads (0 = default)")(
+      "torch-threads", po::value(&o.threads)->default_value(o.threads), "torch threads (0 = all cores)")(
       "cached-only", po::bool_switch(&o.cached_only), "tabulate and plot the finished cells only, compute nothing");
   if (argc < 2 || std::string(argv[1]) != "patch-size") {
     if (argc >= 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
@@ -196,7 +196,8 @@ int cmd_study(int argc, char** argv) {
     }
   }
   if (o.out.empty()) o.out = "study-" + base.system;
-  for (int i = 0; i < argc; ++i) o.command_line += (i ? " " : "macrodyn study ") + std::string(i ? argv[i] : "");
+  o.command_line = "macrodyn study";
+  for (int i = 1; i < argc; ++i) o.command_line += " " + std::string(argv[i]);
   const auto rows = patch_size_study(base, o, [](const Config& c) { return to_ini(c); });
   std::printf("%-6s %-6s %-8s %12s %12s %12s\n", "p", "K", "method", "rel_error", "std_m_pred", "std_m_true");
   for (const auto& r : rows)

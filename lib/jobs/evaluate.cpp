@@ -372,6 +372,7 @@ EvaluationResult evaluate_model(const EvaluateOptions& o) {
   say(o, "model " + o.model_dir + ": " + info.system + ", " + info.method + ", L " + std::to_string(info.L) + ", patch " +
              std::to_string(info.patch) + ", K " + std::to_string(info.K) + ", z = (" + join(info.variables, ", ") +
              "), device " + device);
+  learn::set_torch_threads(o.threads);  // the encoder's convolutions
   const learn::ExportedSde sde(o.model_dir, info.dim(), device);
   std::unique_ptr<learn::ExportedEncoder> encoder;
   if (info.closure_dim > 0)

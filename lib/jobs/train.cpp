@@ -148,6 +148,7 @@ learn::LatentPairs slice(const LatentSet& s, const std::vector<float>& target, s
 
 PreparedLatents prepare_latents(const TrainOptions& o) {
   validate(o);
+  learn::set_torch_threads(o.threads);
   io::DatasetReader ds(o.dataset);
   ds.require("/pairs");
   fs::create_directories(o.out);

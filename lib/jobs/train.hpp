@@ -37,7 +37,7 @@ struct TrainOptions {
   // Run.
   std::uint64_t seed = 42;
   std::string device = "auto";
-  int threads = 0;
+  int threads = 0;              // torch threads, 0 = all cores
   bool resume = false;
   bool overwrite = false;
   bool progress = true;

@@ -28,6 +28,10 @@ struct LatentPairs {
 // throws std::invalid_argument naming --device.
 std::string resolve_device(const std::string& want);
 
+// torch's intra-op threads for this process: n > 0 as given, 0 = all cores. (Debian's
+// libtorch starts with one.) Training is bit-identical only for the same thread count.
+void set_torch_threads(int n);
+
 class SdeModel {
  public:
   // Drift MLP d -> 64 -> 64 -> 64 -> d (ReLU, PyTorch default init); diffusion as chosen

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <stdexcept>
+#include <thread>
 
 #include "learn/sde_impl.hpp"
 
@@ -33,6 +34,11 @@ std::string resolve_device(const std::string& want) {
   }
   if (want == "auto") return torch::cuda::is_available() ? "cuda" : "cpu";
   throw std::invalid_argument("--device must be auto, cpu or cuda, not '" + want + "'");
+}
+
+void set_torch_threads(int n) {
+  const unsigned cores = std::thread::hardware_concurrency();
+  torch::set_num_threads(n > 0 ? n : static_cast<int>(cores ? cores : 1));
 }
 
 MlpImpl::MlpImpl(int d_in, int d_out) {
