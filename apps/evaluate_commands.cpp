@@ -12,6 +12,7 @@
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "jobs/evaluate.hpp"
+#include "jobs/predict.hpp"
 
 namespace macrodyn::app {
 

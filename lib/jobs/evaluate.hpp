@@ -1,17 +1,8 @@
 #pragma once
-// Using a trained model directory (DESIGN §1.7; method-notes §2 and §3 "Evaluation"):
-//
-//  * truth_macrostates: z = (z*, phi_hat) of every ground-truth frame of a /trajectories
-//    group, on the model's own patch tiling, in model coordinates;
-//  * evaluate_model: predicted ensembles from the true initial macrostates against the
-//    truth, per initial magnetisation m0: metrics.csv and band plots;
-//  * predict: ensembles from given macrostates (physical coordinates) -> CSV (+ PNG).
-//
-// Coordinates. The SDE lives in model coordinates z_model = (z - offset) / scale and
-// t_model = t_physical / time_unit (model.json). Relative errors and MMD^2 are computed in
-// model coordinates (as the reference does for the normalised latents); equilibrium
-// statistics, plots and predict's CSV are in physical coordinates (the scale of the
-// observables, so that <m> can be compared with the [sim] numbers).
+// macrodyn evaluate (DESIGN §1.7; method-notes §2 and §3 "Evaluation"): ensembles of a
+// trained model predicted from the true initial macrostates (truth.hpp), against the
+// truth, per initial magnetisation m0: metrics.csv and band plots. The coordinates each
+// metric is computed in are described in truth.hpp.
 //
 // No torch header here (DESIGN §2): the model is reached through learn/exported.hpp.
 #include <cstdint>
@@ -20,55 +11,10 @@
 #include <vector>
 
 #include "jobs/model_info.hpp"
+#include "jobs/truth.hpp"
 #include "macro/rollout.hpp"
 
 namespace macrodyn {
-
-namespace learn {
-class ExportedEncoder;
-}
-
-// [n, d] row-major, in place: physical -> model coordinates and back.
-void to_model_coordinates(const ModelInfo& info, std::vector<double>& z);
-void to_physical_coordinates(const ModelInfo& info, std::vector<double>& z);
-
-// Ground truth in a model's coordinates.
-struct TruthMacrostates {
-  std::int64_t runs = 0, frames = 0;
-  int dim = 0;                     // d_z of the model
-  std::vector<double> z;           // [runs, frames, d_z], model coordinates
-  std::vector<double> durations;   // [runs, frames], physical (durations[., 0] = 0)
-  std::vector<double> m0;          // [runs], as stored in /trajectories/m0
-  bool from_states = false;        // recomputed from /trajectories/states, else the stored observables
-};
-
-// The checks a truth file must pass for a model, cheap (attributes only): it opens, has
-// /trajectories with committed runs, the same system, L and observable names as the model,
-// and the states when they are needed (see truth_macrostates). Throws InputError for a
-// mismatch between the two inputs (naming both files) and FileError for an unusable file.
-void check_truth_for_model(const ModelInfo& info, const std::string& model_dir, const std::string& truth_path);
-
-// For every committed truth run and frame, z = (z*, phi_hat) on the model's tiling (patch
-// p, K = (L/p)^D, row-major patch I = a*(L/p) + b):
-//  * z* = macro_observables(system, x, L, p, periodic), the mean over the K patches of g
-//    computed on each patch as a torus (DESIGN §1.4: the same phi as the training pairs);
-//  * phi_hat = the mean over the K patches of the encoder's codes;
-// then normalised with the model's offset / scale. The states are read and encoded in
-// blocks of consecutive frames (64 MB of states, across run boundaries), never all at once.
-//
-// The states are used whenever the file has them. Without them (simulate stores them only
-// with a closure), the stored /trajectories/observables (whole-lattice values) are used
-// when they equal that definition on every tiling: no closure, and K = 1 or every
-// prescribed observable is the magnetisation m (a site average: Curie–Weiss); otherwise
-// FileError naming the truth file. `encoder` must be given iff the model has a closure. z* is
-// computed on `threads` threads (0 = all cores); the result does not depend on it.
-TruthMacrostates truth_macrostates(const ModelInfo& info, const std::string& model_dir, const std::string& truth_path,
-                                   const learn::ExportedEncoder* encoder, int threads = 1, bool progress = false);
-
-struct TruthCache {
-  std::string key;  // model patch, normalisation and encoder file the macrostates were made with
-  TruthMacrostates truth;
-};
 
 struct EvaluateOptions {
   std::string model_dir;
@@ -143,34 +89,5 @@ EvaluationResult evaluate_model(const EvaluateOptions& o);
 //    times; the mean row averages each column over the groups.
 EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& truth, const macro::SdeFunctions& sde,
                                 const EvaluateOptions& o);
-
-struct PredictOptions {
-  std::string model_dir;
-  std::vector<std::vector<double>> z0;  // initial macrostates (d_z numbers each), physical coordinates
-  int steps = 0;                // Euler–Maruyama steps (steps + 1 points)
-  double dt = 1.0;              // model time units
-  std::int64_t ensemble = 1;    // trajectories per initial state
-  std::uint64_t seed = 1;
-  std::string device = "auto";
-  std::string output_csv;       // state, t, t_physical, <var>_mean, <var>_std ... (required)
-  std::string trajectories_csv; // state, member, t, t_physical, <var> ... (optional)
-  std::string png;              // bands per initial state (optional, needs gnuplot)
-};
-
-struct PredictionResult {
-  std::vector<std::string> variables;
-  std::int64_t states = 0, ensemble = 0;
-  std::vector<double> times;         // [steps + 1], model units
-  std::vector<double> trajectories;  // [states * ensemble, steps + 1, d], physical; member e of state s at s * ensemble + e
-  std::vector<double> mean, stddev;  // [states, steps + 1, d], physical
-};
-
-// Checks the options and the model directory; returns model.json.
-ModelInfo check_predict_options(const PredictOptions& o);
-// check_predict_options, load the exported SDE, predict_with.
-PredictionResult predict(const PredictOptions& o);
-// Rolls out in model coordinates (trajectory j = s * ensemble + e on noise stream j of
-// o.seed), converts back and writes the files asked for.
-PredictionResult predict_with(const ModelInfo& info, const macro::SdeFunctions& sde, const PredictOptions& o);
 
 }  // namespace macrodyn

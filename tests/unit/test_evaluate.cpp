@@ -21,6 +21,7 @@
 #include "jobs/evaluate.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/model_info.hpp"
+#include "jobs/predict.hpp"
 #include "learn/autoencoder.hpp"
 #include "learn/exported.hpp"
 #include "learn/sde.hpp"

@@ -1,0 +1,40 @@
+#pragma once
+// What truth, evaluate and predict share when they use a trained model directory:
+// reading and checking it, the device, output directories, the SDE adapter, and the
+// number and label formatting of their files and messages. Internal to lib/jobs.
+#include <string>
+#include <vector>
+
+#include "jobs/model_info.hpp"
+#include "macro/rollout.hpp"
+
+namespace macrodyn {
+
+namespace learn {
+class ExportedSde;
+}
+
+// 0 = all cores.
+int resolve_threads(int t);
+
+// Shortest decimal text that reads back as the same double (m0 labels and file names).
+std::string shortest(double v);
+// 10 significant digits (CSV values and messages).
+std::string num(double v);
+std::string join(const std::vector<std::string>& v, const std::string& sep);
+
+// model.json of `dir` (the --model option), after checking that the directory holds the
+// TorchScript files it names and a usable normalisation and time unit.
+ModelInfo read_model_dir(const std::string& dir);
+// The device to use for --device; InputError when it is unknown or unavailable.
+std::string check_device(const std::string& device);
+// Creates `dir` (named by `option` in the error) with its parents; InputError if it cannot.
+void make_dir(const std::string& dir, const char* option);
+
+// The exported SDE as the rollout's SdeFunctions; `sde` must outlive the result.
+macro::SdeFunctions sde_functions(const learn::ExportedSde& sde);
+
+// The x-axis label of the band plots, in the model's time unit.
+std::string time_label(const ModelInfo& info);
+
+}  // namespace macrodyn

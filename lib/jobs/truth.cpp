@@ -1,0 +1,186 @@
+// Ground truth in a model's coordinates (see truth.hpp): the checks of a truth file
+// against a model, and its macrostates on the model's tiling.
+#include "jobs/truth.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+
+#include "core/boundary.hpp"
+#include "core/error.hpp"
+#include "core/geometry.hpp"
+#include "core/parallel.hpp"
+#include "core/progress.hpp"
+#include "core/stop.hpp"
+#include "io/dataset.hpp"
+#include "jobs/model_dir.hpp"
+#include "learn/exported.hpp"
+#include "sampling/partial_evolution.hpp"
+#include "systems/system.hpp"
+
+namespace macrodyn {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::uint64_t kBlockBytes = 64u << 20;  // states read and encoded per block
+
+// Stored whole-lattice observables equal the patch-averaged phi on every tiling when the
+// model has one patch or each observable is the magnetisation (a plain site average).
+bool stored_observables_usable(const ModelInfo& info) {
+  if (info.closure_dim != 0) return false;
+  if (info.K == 1) return true;
+  for (std::int64_t i = 0; i < info.z_star_dim; ++i)
+    if (info.variables[static_cast<std::size_t>(i)] != "m") return false;
+  return true;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Coordinates
+
+void to_model_coordinates(const ModelInfo& info, std::vector<double>& z) {
+  const std::size_t d = info.variables.size();
+  for (std::size_t i = 0; i < z.size(); ++i) z[i] = (z[i] - info.offset[i % d]) / info.scale[i % d];
+}
+
+void to_physical_coordinates(const ModelInfo& info, std::vector<double>& z) {
+  const std::size_t d = info.variables.size();
+  for (std::size_t i = 0; i < z.size(); ++i) z[i] = z[i] * info.scale[i % d] + info.offset[i % d];
+}
+
+// ---------------------------------------------------------------------------------------
+// Truth
+
+void check_truth_for_model(const ModelInfo& info, const std::string& model_dir, const std::string& truth_path) {
+  const std::string model_json = model_dir + "/model.json";
+  if (truth_path.empty()) throw InputError("--truth is required (a file written by macrodyn simulate).");
+  if (!fs::exists(truth_path)) throw FileError(truth_path + " does not exist.");
+  io::DatasetReader r(truth_path);
+  if (!r.has("/trajectories"))
+    throw FileError(truth_path + " has no /trajectories group: ground truth is written by macrodyn simulate.");
+  r.require("/trajectories/durations");
+  r.require("/trajectories/m0");
+  const std::uint64_t runs = r.rows_committed("/trajectories");
+  if (runs == 0) throw FileError(truth_path + " has no committed runs in /trajectories.");
+  const auto dshape = r.shape("/trajectories/durations");
+  if (dshape.size() != 2 || dshape[1] < 2)
+    throw FileError(truth_path + ": /trajectories/durations must be [runs, frames] with at least 2 frames.");
+  const std::string system = r.attr_string("/", "system");
+  if (system != info.system)
+    throw InputError("the model " + model_json + " is of the system " + info.system + " but the truth " + truth_path +
+                     " holds " + system + " runs.");
+  const std::int64_t L = r.attr_int("/trajectories", "L");
+  if (L != info.L)
+    throw InputError("the model " + model_json + " is defined on side L = " + std::to_string(info.L) + " but the truth " +
+                     truth_path + " holds runs of side L = " + std::to_string(L) + "; evaluate on truth of the same side.");
+  const auto sys = make_system(info.system, SystemParams{info.T, info.h});
+  if (info.patch < 1 || L % info.patch != 0)
+    throw FileError(model_json + ": patch " + std::to_string(info.patch) + " does not divide L = " + std::to_string(L) + ".");
+  if (info.closure_dim > 0 && sys->dim() != 2)
+    throw FileError(model_json + ": a learned closure needs a 2D system, " + info.system + " is " +
+                    std::to_string(sys->dim()) + "D.");
+  const auto names = r.attr_strings("/trajectories", "observables");
+  const std::vector<std::string> zstar(info.variables.begin(), info.variables.begin() + info.z_star_dim);
+  if (names != zstar || names != sys->observable_names())
+    throw InputError("the prescribed variables of " + model_json + " (" + join(zstar, ", ") + ") are not the observables of " +
+                     truth_path + " (" + join(names, ", ") + ").");
+  if (r.has("/trajectories/states") || !stored_observables_usable(info)) {
+    if (!r.has("/trajectories/states"))
+      throw FileError(truth_path + " has no /trajectories/states, which this model needs (" +
+                      (info.closure_dim > 0 ? std::string("its closure is encoded from the states")
+                                            : "its observables are recomputed on its patch tiling") +
+                      "): run macrodyn simulate with closure.kind = autoencoder.");
+    const auto s = r.shape("/trajectories/states");
+    if (s.size() != static_cast<std::size_t>(2 + sys->dim()) || s[1] != dshape[1])
+      throw FileError(truth_path + ": /trajectories/states does not have the shape [runs, frames, L^D].");
+    for (std::size_t k = 2; k < s.size(); ++k)
+      if (s[k] != static_cast<std::uint64_t>(L)) throw FileError(truth_path + ": /trajectories/states is not of side L.");
+  } else {
+    const auto s = r.shape("/trajectories/observables");
+    if (s.size() != 3 || s[1] != dshape[1] || s[2] != static_cast<std::uint64_t>(info.z_star_dim))
+      throw FileError(truth_path + ": /trajectories/observables does not have the shape [runs, frames, d*].");
+  }
+}
+
+TruthMacrostates truth_macrostates(const ModelInfo& info, const std::string& model_dir, const std::string& truth_path,
+                                   const learn::ExportedEncoder* encoder, int threads, bool progress) {
+  check_truth_for_model(info, model_dir, truth_path);
+  if ((info.closure_dim > 0) != (encoder != nullptr))
+    throw std::invalid_argument("truth_macrostates: an encoder must be given exactly when the model has a closure");
+  io::DatasetReader r(truth_path);
+  const auto sys = make_system(info.system, SystemParams{info.T, info.h});
+  const int D = sys->dim(), ds = static_cast<int>(info.z_star_dim), dc = static_cast<int>(info.closure_dim), d = ds + dc;
+  const int L = static_cast<int>(info.L), p = static_cast<int>(info.patch);
+  threads = resolve_threads(threads);
+
+  TruthMacrostates t;
+  t.runs = static_cast<std::int64_t>(r.rows_committed("/trajectories"));
+  t.frames = static_cast<std::int64_t>(r.shape("/trajectories/durations")[1]);
+  t.dim = d;
+  const auto runs = static_cast<std::uint64_t>(t.runs);
+  t.durations.resize(static_cast<std::size_t>(t.runs * t.frames));
+  t.m0.resize(static_cast<std::size_t>(t.runs));
+  r.read_rows("/trajectories/durations", 0, runs, io::DType::f64, t.durations.data());
+  r.read_rows("/trajectories/m0", 0, runs, io::DType::f64, t.m0.data());
+  t.z.assign(static_cast<std::size_t>(t.runs * t.frames * d), 0.0);
+
+  if (!r.has("/trajectories/states")) {
+    // Only reached when stored_observables_usable (check_truth_for_model): d == ds and
+    // the stored rows are the macrostates.
+    r.read_rows("/trajectories/observables", 0, runs, io::DType::f64, t.z.data());
+  } else {
+    t.from_states = true;
+    const Tiling tiling{D, L, p};
+    const std::int64_t K = tiling.patches(), sites = ipow(L, D), psites = ipow(p, D);
+    // Blocks of consecutive frames, across run boundaries, so that the encoder's fixed-size
+    // chunks are full (the block holds a power-of-two number of patches when L is one).
+    const std::int64_t total = t.runs * t.frames;
+    const std::int64_t block = std::clamp<std::int64_t>(static_cast<std::int64_t>(kBlockBytes) / sites, 1, total);
+    std::vector<std::int8_t> x(static_cast<std::size_t>(block * sites));
+    std::vector<std::int8_t> patches(dc > 0 ? static_cast<std::size_t>(block * K * psites) : 0);
+    std::vector<float> codes(dc > 0 ? static_cast<std::size_t>(block * K * dc) : 0);
+    std::vector<double> phi(static_cast<std::size_t>(block * ds));
+    Progress prog("evaluate: macrostates of the truth (patch " + std::to_string(p) + ")", total, "frames", progress);
+    for (std::int64_t g0 = 0; g0 < total; g0 += block) {
+      const std::int64_t nf = std::min(block, total - g0);
+      for (std::int64_t g = g0; g < g0 + nf;) {  // one read per run segment
+        const std::int64_t run = g / t.frames, f = g % t.frames, n = std::min(t.frames - f, g0 + nf - g);
+        std::vector<std::uint64_t> start{static_cast<std::uint64_t>(run), static_cast<std::uint64_t>(f)},
+            count{1, static_cast<std::uint64_t>(n)};
+        for (int k = 0; k < D; ++k) {
+          start.push_back(0);
+          count.push_back(static_cast<std::uint64_t>(L));
+        }
+        r.read_slab("/trajectories/states", start, count, io::DType::i8, x.data() + (g - g0) * sites);
+        g += n;
+      }
+      parallel_for(0, nf, threads, [&](std::int64_t k, int) {
+        const std::int8_t* xk = x.data() + k * sites;
+        macro_observables(*sys, xk, L, p, Boundary::periodic, phi.data() + k * ds);
+        if (dc > 0)
+          for (std::int64_t I = 0; I < K; ++I)
+            extract_box(xk, D, L, tiling.origin(I), p, patches.data() + (k * K + I) * psites);
+      });
+      if (dc > 0) encoder->encode(patches.data(), nf * K, codes.data());
+      for (std::int64_t k = 0; k < nf; ++k) {
+        double* z = t.z.data() + (g0 + k) * d;
+        for (int i = 0; i < ds; ++i) z[i] = phi[static_cast<std::size_t>(k * ds + i)];
+        for (int c = 0; c < dc; ++c) {
+          double s = 0.0;
+          for (std::int64_t I = 0; I < K; ++I) s += codes[static_cast<std::size_t>((k * K + I) * dc + c)];
+          z[ds + c] = s / static_cast<double>(K);
+        }
+      }
+      prog.update(g0 + nf);
+      check_stop("nothing (evaluation writes only at the end)");
+    }
+  }
+  to_model_coordinates(info, t.z);
+  return t;
+}
+
+}  // namespace macrodyn
