@@ -1,4 +1,4 @@
-// macrodyn predict / evaluate: use a trained model directory (lib/jobs/evaluate.hpp).
+// macrodyn predict / evaluate: use a trained model directory (lib/jobs/predict.hpp, lib/jobs/evaluate.hpp).
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <cmath>
