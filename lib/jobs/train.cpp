@@ -121,7 +121,16 @@ void closure_autoencoder(const TrainOptions& o, const io::DatasetReader& ds, int
       learn::SpinSnapshots{L, p, n, states.data()}, ao, [&](const learn::EpochReport& r) {
         say(o.progress, "  autoencoder epoch %d/%d  bce %.5f  %.1f s  %.0f snapshots/s\n", r.epoch, o.ae_epochs,
             r.loss, r.seconds, r.samples_per_s);
+      },
+      [&, last = std::chrono::steady_clock::now()](int epoch, std::int64_t step, std::int64_t steps) mutable {
+        // A line a minute inside long epochs; a stop request abandons the autoencoder.
         check_stop("no model (the autoencoder is retrained on --resume)");
+        const auto now = std::chrono::steady_clock::now();
+        if (std::chrono::duration<double>(now - last).count() >= 60 && step < steps) {
+          last = now;
+          say(o.progress, "  autoencoder epoch %d/%d: step %lld/%lld\n", epoch, o.ae_epochs,
+              static_cast<long long>(step), static_cast<long long>(steps));
+        }
       });
   ae.save(saved);
   ae.export_encoder(o.out + "/encoder.pt");

@@ -261,7 +261,8 @@ int ClosureAutoencoder::L() const { return impl_->L; }
 const AutoencoderOptions& ClosureAutoencoder::options() const { return impl_->o; }
 
 ClosureAutoencoder ClosureAutoencoder::train(const SpinSnapshots& data, const AutoencoderOptions& o,
-                                             const std::function<void(const EpochReport&)>& on_epoch) {
+                                             const std::function<void(const EpochReport&)>& on_epoch,
+                                             const std::function<void(int, std::int64_t, std::int64_t)>& on_step) {
   validate(o, data.L, data.p);
   if (!data.states || data.n < 1) bad("training data must hold at least one snapshot.");
   if (data.n < o.batch) bad("batch (" + std::to_string(o.batch) + ") must not exceed the number of snapshots (" + std::to_string(data.n) + ") with drop_last.");
@@ -300,6 +301,7 @@ ClosureAutoencoder ClosureAutoencoder::train(const SpinSnapshots& data, const Au
       loss.backward();
       opt.step();
       loss_sum += loss.item<double>();
+      if (on_step) on_step(epoch, s + 1, steps);
     }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (on_epoch) {

@@ -62,8 +62,11 @@ class ClosureAutoencoder {
   // Throws std::invalid_argument (one sentence naming the option) for bad options or
   // data: unknown decoder or device, p not a power of 2 >= 4, L % p != 0, for "global"
   // L/4 not a power of 2 >= 2 or L > 128, batch < 1 or larger than n, lr <= 0, ...
+  // on_step(epoch, step, steps) after every optimiser step (progress within long epochs;
+  // it may throw to abandon the training).
   static ClosureAutoencoder train(const SpinSnapshots& data, const AutoencoderOptions& o,
-                                  const std::function<void(const EpochReport&)>& on_epoch = {});
+                                  const std::function<void(const EpochReport&)>& on_epoch = {},
+                                  const std::function<void(int epoch, std::int64_t step, std::int64_t steps)>& on_step = {});
 
   // Mean binary cross-entropy per site of reconstructing `data` (eval mode: BN running
   // statistics; log clamped at -100 as torch's binary_cross_entropy). The global
