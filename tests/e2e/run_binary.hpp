@@ -2,6 +2,7 @@
 // Runs the macrodyn binary with a shell command line and captures its exit code,
 // stdout and stderr (e2e tests).
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -26,8 +27,9 @@ inline std::string slurp(const std::string& path) {
 
 // args are appended to the binary path verbatim (shell syntax).
 inline Result run(const std::string& args) {
+  // The pid keeps test processes that ctest runs side by side off each other's files.
   static int counter = 0;
-  const std::string base = tmp("run" + std::to_string(++counter));
+  const std::string base = tmp("run" + std::to_string(getpid()) + "_" + std::to_string(++counter));
   const std::string cmd = std::string(MACRODYN_BIN) + " " + args + " >" + base + ".out 2>" + base + ".err";
   const int status = std::system(cmd.c_str());
   Result r;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <unistd.h>
 
 #include "io/dataset.hpp"
 #include "run_binary.hpp"
@@ -13,10 +14,11 @@ using namespace macrodyn::e2e;
 
 namespace {
 
-// One small Ising dataset (L 32, p 16, K 4) shared by the tests of this file.
+// A small Ising dataset (L 32, p 16, K 4), one file per test process: ctest runs the
+// test cases of this file side by side.
 const std::string& dataset() {
   static const std::string path = [] {
-    const std::string p = tmp("train_data.h5");
+    const std::string p = tmp("train_data_" + std::to_string(getpid()) + ".h5");
     const Result r = run(tiny() + " --output.path " + p + " --output.overwrite true");
     REQUIRE(r.code == 0);
     return p;
