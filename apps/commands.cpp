@@ -9,25 +9,13 @@
 #include "jobs/bench.hpp"
 #include "jobs/jobs.hpp"
 #include "options.hpp"
+#include "parse_args.hpp"
 
 namespace macrodyn::app {
 
 namespace po = boost::program_options;
 
 namespace {
-
-// Parses argv against desc; Boost's errors become InputError (one sentence).
-po::variables_map parse_args(int argc, char** argv, const po::options_description& desc,
-                             const po::positional_options_description& positional = {}) {
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw InputError(e.what());
-  }
-  return vm;
-}
 
 void print_summary(const JobSummary& s, const Config& c) {
   std::printf("wrote %s in %.2f s (%d threads)\n", s.path.c_str(), s.seconds, c.resolved_threads());

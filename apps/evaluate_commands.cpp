@@ -13,24 +13,13 @@
 #include "core/error.hpp"
 #include "jobs/evaluate.hpp"
 #include "jobs/predict.hpp"
+#include "parse_args.hpp"
 
 namespace macrodyn::app {
 
 namespace po = boost::program_options;
 
 namespace {
-
-// Parses argv against desc; Boost's errors become InputError (one sentence).
-po::variables_map parse_args(int argc, char** argv, const po::options_description& desc) {
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw InputError(e.what());
-  }
-  return vm;
-}
 
 std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t");

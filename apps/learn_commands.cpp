@@ -11,6 +11,7 @@
 #include "jobs/model_info.hpp"
 #include "jobs/study.hpp"
 #include "options.hpp"
+#include "parse_args.hpp"
 
 #include "jobs/train.hpp"
 #include "learn/exported.hpp"
@@ -18,21 +19,6 @@
 namespace macrodyn::app {
 
 namespace po = boost::program_options;
-
-namespace {
-
-po::variables_map parse(int argc, char** argv, const po::options_description& desc) {
-  po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw InputError(e.what());
-  }
-  return vm;
-}
-
-}  // namespace
 
 int cmd_train(int argc, char** argv) {
   TrainOptions o;
@@ -74,7 +60,7 @@ int cmd_train(int argc, char** argv) {
       "threads", po::value(&o.threads)->default_value(o.threads), "torch threads (0 = all cores; results are bit-identical for the same count)");
   po::options_description all;
   all.add(io).add(sde).add(ae).add(run);
-  const auto vm = parse(argc, argv, all);
+  const auto vm = parse_args(argc, argv, all);
   if (vm.count("help")) {
     std::cout << "usage: macrodyn train --dataset FILE --out DIR [options]\n\n"
                  "Fits the closure autoencoder (2D spins with snapshot states) and the neural SDE\n"
@@ -102,7 +88,7 @@ int cmd_encode(int argc, char** argv) {
       "output", po::value(&output), "the HDF5 file to write /latent to (created or replaced)")(
       "max-pairs", po::value(&max_pairs)->default_value(0), "encode at most this many pairs (0 = all)")(
       "device", po::value(&device)->default_value(device), "auto, cpu or cuda");
-  const auto vm = parse(argc, argv, desc);
+  const auto vm = parse_args(argc, argv, desc);
   if (vm.count("help")) {
     std::cout << "usage: macrodyn encode --model DIR --dataset FILE --output FILE\n\n"
                  "Writes /latent/{z0, z1, z1_naive, dt} of the dataset's pairs: z0 = phi(x_t), the K-scaled\n"

@@ -11,6 +11,13 @@
 
 namespace macrodyn {
 
+// A thread-count option: n > 0 as given, 0 = all cores.
+inline int resolve_threads(int n) {
+  if (n > 0) return n;
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores ? static_cast<int>(cores) : 1;
+}
+
 // Calls body(item, worker) for item in [begin, end) on `threads` workers; worker is in
 // [0, threads) and lets the body use per-worker scratch. The first exception thrown by
 // any body is rethrown here after all workers stopped.

@@ -4,10 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <limits>
 #include <sstream>
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 #include "systems/system.hpp"
 
 namespace macrodyn {
@@ -87,11 +90,31 @@ void check_memory(const Config& c, Job job, int dim) {
 
 }  // namespace
 
-int Config::resolved_threads() const {
-  if (threads > 0) return threads;
-  const unsigned n = std::thread::hardware_concurrency();
-  return n ? static_cast<int>(n) : 1;
+void system_parameters(const std::string& ini, double& T, double& h) {
+  T = h = std::numeric_limits<double>::quiet_NaN();
+  std::istringstream in(ini);
+  std::string line, section;
+  while (std::getline(in, line)) {
+    const auto hash = line.find_first_of("#;");
+    if (hash != std::string::npos) line.erase(hash);
+    const auto b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos) continue;
+    line = line.substr(b, line.find_last_not_of(" \t\r") - b + 1);
+    if (line.front() == '[') {
+      section = line;
+      continue;
+    }
+    const auto eq = line.find('=');
+    if (section != "[system]" || eq == std::string::npos) continue;
+    std::string key = line.substr(0, eq);
+    key.erase(key.find_last_not_of(" \t") + 1);
+    const std::string value = line.substr(eq + 1);
+    if (key == "T") T = std::strtod(value.c_str(), nullptr);
+    if (key == "h") h = std::strtod(value.c_str(), nullptr);
+  }
 }
+
+int Config::resolved_threads() const { return resolve_threads(threads); }
 
 std::vector<int> upsampling_sides(const Config& c) {
   std::vector<int> sides{c.resolved_small_side()};

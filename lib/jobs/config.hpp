@@ -71,6 +71,10 @@ enum class Job { generate, simulate };
 // impossible for `job` (checked before any work, including the output path).
 void validate(const Config& c, Job job);
 
+// T and h from the [system] section of a resolved INI text as stored in every dataset's
+// root attribute `config` (NaN where absent).
+void system_parameters(const std::string& ini, double& T, double& h);
+
 // Level sides of the hierarchical upsampling, small side first, large side last.
 std::vector<int> upsampling_sides(const Config& c);
 

@@ -17,6 +17,7 @@
 #include "core/error.hpp"
 #include "core/parallel.hpp"
 #include "io/dataset.hpp"
+#include "jobs/config.hpp"
 #include "jobs/model_dir.hpp"
 #include "learn/exported.hpp"
 #include "learn/sde.hpp"
@@ -39,31 +40,6 @@ std::string short3(double v) {
 
 void say(const EvaluateOptions& o, const std::string& line) {
   if (o.log) o.log(line);
-}
-
-// T and h from the [system] section of the truth file's resolved INI text (NaN if absent).
-void truth_parameters(const std::string& ini, double& T, double& h) {
-  T = h = std::numeric_limits<double>::quiet_NaN();
-  std::istringstream in(ini);
-  std::string line, section;
-  while (std::getline(in, line)) {
-    const auto hash = line.find_first_of("#;");
-    if (hash != std::string::npos) line.erase(hash);
-    const auto b = line.find_first_not_of(" \t\r");
-    if (b == std::string::npos) continue;
-    line = line.substr(b, line.find_last_not_of(" \t\r") - b + 1);
-    if (line.front() == '[') {
-      section = line;
-      continue;
-    }
-    const auto eq = line.find('=');
-    if (section != "[system]" || eq == std::string::npos) continue;
-    std::string key = line.substr(0, eq);
-    key.erase(key.find_last_not_of(" \t") + 1);
-    const std::string value = line.substr(eq + 1);
-    if (key == "T") T = std::strtod(value.c_str(), nullptr);
-    if (key == "h") h = std::strtod(value.c_str(), nullptr);
-  }
 }
 
 // Rows `rows` of an ensemble [R, T, d] -> [rows.size(), T, d].
@@ -109,7 +85,7 @@ EvaluationResult evaluate_model(const EvaluateOptions& o) {
   {
     io::DatasetReader r(o.truth_path);
     double T, h;
-    truth_parameters(r.has_attr("/", "config") ? r.attr_string("/", "config") : "", T, h);
+    system_parameters(r.has_attr("/", "config") ? r.attr_string("/", "config") : "", T, h);
     if ((std::isfinite(T) && std::fabs(T - info.T) > 1e-9 * std::max(1.0, std::fabs(T))) ||
         (std::isfinite(h) && std::fabs(h - info.h) > 1e-9 * std::max(1.0, std::fabs(h))))
       say(o, "warning: the truth " + o.truth_path + " was simulated at T = " + shortest(T) + ", h = " + shortest(h) +

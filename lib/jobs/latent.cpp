@@ -14,9 +14,10 @@ namespace {
 
 constexpr std::int64_t kBlockPairs = 4096;
 
-// Mean of psi over the K patches of each of n snapshots [n, L, L] -> out [n, c].
-void snapshot_codes(const learn::ExportedEncoder& enc, const std::int8_t* states, std::int64_t n, int L,
-                    std::vector<std::int8_t>& patches, std::vector<float>& codes, float* out) {
+}  // namespace
+
+void snapshot_closure(const learn::ExportedEncoder& enc, const std::int8_t* states, std::int64_t n, int L,
+                      std::vector<std::int8_t>& patches, std::vector<float>& codes, double* out) {
   const int p = enc.patch(), c = enc.closure_dim();
   const Tiling tiling{2, L, p};
   const std::int64_t K = tiling.patches(), sites = static_cast<std::int64_t>(p) * p;
@@ -28,13 +29,11 @@ void snapshot_codes(const learn::ExportedEncoder& enc, const std::int8_t* states
   enc.encode(patches.data(), n * K, codes.data());
   for (std::int64_t s = 0; s < n; ++s)
     for (int k = 0; k < c; ++k) {
-      double sum = 0;  // patch-index order, so the mean is the same whatever the block
+      double sum = 0;
       for (std::int64_t I = 0; I < K; ++I) sum += codes[static_cast<std::size_t>((s * K + I) * c + k)];
-      out[s * c + k] = static_cast<float>(sum / static_cast<double>(K));
+      out[s * c + k] = sum / static_cast<double>(K);
     }
 }
-
-}  // namespace
 
 LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder* enc, std::int64_t max_pairs,
                        const std::function<void(std::int64_t, std::int64_t)>& on_block) {
@@ -61,7 +60,8 @@ LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder
   out.z1_naive.resize(out.z0.size());
   out.dt.resize(static_cast<std::size_t>(n));
 
-  std::vector<float> zs, gb, ga, cb, ca, cs, codes;
+  std::vector<float> zs, gb, ga, cb, ca, codes;
+  std::vector<double> cs;
   std::vector<std::int64_t> sid;
   std::vector<std::int8_t> pb, pa, states, patches;
   const std::int64_t sites = static_cast<std::int64_t>(p) * p, snap_sites = static_cast<std::int64_t>(L) * L;
@@ -97,10 +97,10 @@ LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder
       ds.read_rows("/snapshots/states", static_cast<std::uint64_t>(s0), static_cast<std::uint64_t>(ns),
                    io::DType::i8, states.data());
       cs.resize(static_cast<std::size_t>(ns * c));
-      snapshot_codes(*enc, states.data(), ns, L, patches, codes, cs.data());
+      snapshot_closure(*enc, states.data(), ns, L, patches, codes, cs.data());
       for (std::int64_t i = 0; i < m; ++i)
         for (int k = 0; k < c; ++k) {
-          const float z = cs[static_cast<std::size_t>((sid[i] - s0) * c + k)];
+          const auto z = static_cast<float>(cs[static_cast<std::size_t>((sid[i] - s0) * c + k)]);
           const auto at = static_cast<std::size_t>((b0 + i) * d + ds_ + k);
           out.z0[at] = z;
           out.z1[at] = z + (ca[i * c + k] - cb[i * c + k]);

@@ -31,6 +31,13 @@ struct LatentSet {
 LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder* encoder, std::int64_t max_pairs,
                        const std::function<void(std::int64_t, std::int64_t)>& on_block = {});
 
+// The learned closure of n 2D snapshots [n, L, L]: phi_hat = the mean over the K patches
+// (row-major tiling) of the encoder's codes, summed in patch-index order in double, so a
+// snapshot's value does not depend on the block it is encoded in -> out [n, closure_dim].
+// `patches` and `codes` are scratch, kept by the caller across blocks.
+void snapshot_closure(const learn::ExportedEncoder& encoder, const std::int8_t* states, std::int64_t n, int L,
+                      std::vector<std::int8_t>& patches, std::vector<float>& codes, double* out);
+
 // Writes `set` as /latent/{z0, z1, z1_naive, dt} of a new dataset file at `path`, with the
 // root attributes of the source dataset and the group attributes of its /pairs.
 void write_latent(const std::string& path, const io::DatasetReader& source, const LatentSet& set);

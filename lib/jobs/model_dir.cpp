@@ -39,11 +39,6 @@ void check_model_files(const ModelInfo& info, const std::string& dir) {
 
 }  // namespace
 
-int resolve_threads(int t) {
-  if (t > 0) return t;
-  const unsigned hw = std::thread::hardware_concurrency();
-  return hw ? static_cast<int>(hw) : 1;
-}
 
 std::string shortest(double v) {
   if (std::isnan(v)) return "nan";

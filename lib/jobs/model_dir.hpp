@@ -14,8 +14,6 @@ namespace learn {
 class ExportedSde;
 }
 
-// 0 = all cores.
-int resolve_threads(int t);
 
 // Shortest decimal text that reads back as the same double (m0 labels and file names).
 std::string shortest(double v);

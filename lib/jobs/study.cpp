@@ -79,6 +79,9 @@ StudyRow parse_row(const std::string& line) {
   return r;
 }
 
+// The SDE learning rate: the option, or the reference's per system.
+double study_lr(const Config& c, const StudyOptions& o) { return o.lr > 0 ? o.lr : (is_curie_weiss(c) ? 1e-2 : 1e-3); }
+
 TrainOptions train_options(const Config& c, const StudyOptions& o, const std::string& dataset, const std::string& out,
                            const std::string& method) {
   TrainOptions t;
@@ -86,7 +89,7 @@ TrainOptions train_options(const Config& c, const StudyOptions& o, const std::st
   t.out = out;
   t.method = method;
   t.diffusion = !o.diffusion.empty() ? o.diffusion : (is_curie_weiss(c) ? "constant" : "full");
-  t.lr = o.lr > 0 ? o.lr : (is_curie_weiss(c) ? 1e-2 : 1e-3);
+  t.lr = study_lr(c, o);
   t.epochs = o.epochs;
   t.batch = o.batch;
   t.closure_dim = c.has_closure() ? 2 : 0;
@@ -241,7 +244,7 @@ std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o
     << base.large_side << "\n"
     << "# budgets (same for both methods): " << o.pairs << " training pairs per cell, autoencoder "
     << o.ae_snapshots << " snapshots x " << o.ae_epochs << " epochs, SDE " << o.epochs << " epochs, batch " << o.batch
-    << ", lr " << (o.lr > 0 ? o.lr : (is_curie_weiss(base) ? 1e-2 : 1e-3)) << ", seed " << o.seed << "\n"
+    << ", lr " << study_lr(base, o) << ", seed " << o.seed << "\n"
     << "# truth: " << base.truth_runs << " runs x " << base.truth_sweeps << " sweeps per m0, "
     << base.truth_m0.size() << " m0 values; rel_error = mean over m0 of sum_t (mean_pred - mean_true)^2 / "
     << "sum_t mean_true^2 (all variables, model coordinates); eq_* = ensemble statistics over the last half\n"

@@ -6,12 +6,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
-#include <regex>
 #include <stdexcept>
 
 #include "core/error.hpp"
 #include "core/stop.hpp"
 #include "io/dataset.hpp"
+#include "jobs/config.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/latent.hpp"
 #include "learn/autoencoder.hpp"
@@ -63,13 +63,6 @@ void validate(const TrainOptions& o) {
 }
 
 namespace {
-
-// A key of the [system] section of the resolved INI text stored in the dataset.
-double system_param(const std::string& ini, const std::string& key) {
-  const std::regex re("\\[system\\][^\\[]*\\n" + key + " *= *([-+0-9.eE]+)");
-  std::smatch m;
-  return std::regex_search(ini, m, re) ? std::stod(m[1]) : std::numeric_limits<double>::quiet_NaN();
-}
 
 template <class... Args>
 void say(bool on, const char* fmt, Args... args) {
@@ -166,9 +159,7 @@ PreparedLatents prepare_latents(const TrainOptions& o) {
   ModelInfo& info = prep.info;
   info.macrodyn_version = kMacrodynVersion;
   info.system = ds.attr_string("/", "system");
-  const std::string ini = ds.attr_string("/", "config");
-  info.T = system_param(ini, "T");
-  info.h = system_param(ini, "h");
+  system_parameters(ds.attr_string("/", "config"), info.T, info.h);
   info.L = ds.attr_int("/pairs", "L");
   info.patch = ds.attr_int("/pairs", "patch");
   info.K = ds.attr_int("/pairs", "K");

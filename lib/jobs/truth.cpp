@@ -14,6 +14,7 @@
 #include "core/progress.hpp"
 #include "core/stop.hpp"
 #include "io/dataset.hpp"
+#include "jobs/latent.hpp"
 #include "jobs/model_dir.hpp"
 #include "learn/exported.hpp"
 #include "sampling/partial_evolution.hpp"
@@ -134,16 +135,15 @@ TruthMacrostates truth_macrostates(const ModelInfo& info, const std::string& mod
     r.read_rows("/trajectories/observables", 0, runs, io::DType::f64, t.z.data());
   } else {
     t.from_states = true;
-    const Tiling tiling{D, L, p};
-    const std::int64_t K = tiling.patches(), sites = ipow(L, D), psites = ipow(p, D);
+    const std::int64_t sites = ipow(L, D);
     // Blocks of consecutive frames, across run boundaries, so that the encoder's fixed-size
     // chunks are full (the block holds a power-of-two number of patches when L is one).
     const std::int64_t total = t.runs * t.frames;
     const std::int64_t block = std::clamp<std::int64_t>(static_cast<std::int64_t>(kBlockBytes) / sites, 1, total);
     std::vector<std::int8_t> x(static_cast<std::size_t>(block * sites));
-    std::vector<std::int8_t> patches(dc > 0 ? static_cast<std::size_t>(block * K * psites) : 0);
-    std::vector<float> codes(dc > 0 ? static_cast<std::size_t>(block * K * dc) : 0);
-    std::vector<double> phi(static_cast<std::size_t>(block * ds));
+    std::vector<std::int8_t> patches;
+    std::vector<float> codes;
+    std::vector<double> phi(static_cast<std::size_t>(block * ds)), closure(static_cast<std::size_t>(block * dc));
     Progress prog("evaluate: macrostates of the truth (patch " + std::to_string(p) + ")", total, "frames", progress);
     for (std::int64_t g0 = 0; g0 < total; g0 += block) {
       const std::int64_t nf = std::min(block, total - g0);
@@ -161,19 +161,12 @@ TruthMacrostates truth_macrostates(const ModelInfo& info, const std::string& mod
       parallel_for(0, nf, threads, [&](std::int64_t k, int) {
         const std::int8_t* xk = x.data() + k * sites;
         macro_observables(*sys, xk, L, p, Boundary::periodic, phi.data() + k * ds);
-        if (dc > 0)
-          for (std::int64_t I = 0; I < K; ++I)
-            extract_box(xk, D, L, tiling.origin(I), p, patches.data() + (k * K + I) * psites);
       });
-      if (dc > 0) encoder->encode(patches.data(), nf * K, codes.data());
+      if (dc > 0) snapshot_closure(*encoder, x.data(), nf, L, patches, codes, closure.data());
       for (std::int64_t k = 0; k < nf; ++k) {
         double* z = t.z.data() + (g0 + k) * d;
         for (int i = 0; i < ds; ++i) z[i] = phi[static_cast<std::size_t>(k * ds + i)];
-        for (int c = 0; c < dc; ++c) {
-          double s = 0.0;
-          for (std::int64_t I = 0; I < K; ++I) s += codes[static_cast<std::size_t>((k * K + I) * dc + c)];
-          z[ds + c] = s / static_cast<double>(K);
-        }
+        for (int c = 0; c < dc; ++c) z[ds + c] = closure[static_cast<std::size_t>(k * dc + c)];
       }
       prog.update(g0 + nf);
       check_stop("nothing (evaluation writes only at the end)");
