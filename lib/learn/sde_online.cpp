@@ -1,0 +1,143 @@
+// Online SDE training: single optimiser steps on batches drawn by the caller.
+#include <cmath>
+#include <filesystem>
+#include <stdexcept>
+
+#include "learn/sde_impl.hpp"
+#include "learn/sde_online.hpp"
+#include "learn/sde_optim.hpp"
+
+namespace macrodyn::learn {
+
+struct OnlineSdeTrainer::Impl {
+  OnlineSdeOptions o;
+  SdeModel model;
+  torch::optim::AdamW opt;
+  Plateau plateau;
+  double lr;
+  std::int64_t steps = 0;
+  double epoch_sum = 0;  // losses of the current scheduler epoch
+  std::function<void(float*, std::int64_t)> hook;
+  std::vector<float> flat;  // gradient scratch for the hook
+
+  Impl(int dim, const OnlineSdeOptions& opts)
+      : o(opts),
+        model(dim, opts.diffusion, opts.seed, opts.device),
+        opt(model.impl().net->parameters(),
+            torch::optim::AdamWOptions(opts.lr).betas({0.9, 0.999}).eps(1e-8).weight_decay(0).amsgrad(true)),
+        lr(opts.lr) {
+    plateau.patience = opts.patience;
+  }
+
+  void apply_hook() {
+    auto params = model.impl().net->parameters();
+    std::int64_t n = 0;
+    for (const auto& p : params) n += p.numel();
+    flat.resize(static_cast<std::size_t>(n));
+    std::int64_t at = 0;
+    for (const auto& p : params) {
+      const auto g = p.grad().to(torch::kCPU).contiguous();
+      std::copy(g.data_ptr<float>(), g.data_ptr<float>() + g.numel(), flat.data() + at);
+      at += g.numel();
+    }
+    hook(flat.data(), n);
+    at = 0;
+    for (auto& p : params) {
+      const auto g = torch::from_blob(flat.data() + at, p.grad().sizes(), torch::kFloat32);
+      p.mutable_grad().copy_(g);
+      at += p.numel();
+    }
+  }
+};
+
+OnlineSdeTrainer::OnlineSdeTrainer(int dim, const OnlineSdeOptions& o) {
+  if (!(o.loss_factor > 0)) throw std::invalid_argument("the loss factor must be positive");
+  if (!(o.eps > 0)) throw std::invalid_argument("epsilon must be positive");
+  if (o.steps_per_epoch < 1) throw std::invalid_argument("steps per scheduler epoch must be >= 1");
+  impl_ = std::make_unique<Impl>(dim, o);
+  impl_->model.impl().net->train();
+}
+
+OnlineSdeTrainer::~OnlineSdeTrainer() = default;
+OnlineSdeTrainer::OnlineSdeTrainer(OnlineSdeTrainer&&) noexcept = default;
+
+void OnlineSdeTrainer::set_gradient_hook(std::function<void(float*, std::int64_t)> hook) {
+  impl_->hook = std::move(hook);
+}
+
+OnlineStepReport OnlineSdeTrainer::step(const LatentPairs& batch) {
+  Impl& m = *impl_;
+  if (batch.size() == 0) throw std::invalid_argument("online SDE step: empty batch");
+  if (batch.dim != m.model.dim()) throw std::invalid_argument("online SDE step: batch has another dimension");
+  auto& net = m.model.impl().net;
+  const auto dev = m.model.impl().device;
+  const auto n = batch.size();
+  const auto z0 = to_tensor(batch.z0.data(), n, batch.dim, dev);
+  const auto z1 = to_tensor(batch.z1.data(), n, batch.dim, dev);
+  const auto dt = torch::from_blob(const_cast<double*>(batch.dt.data()), {n}, torch::kFloat64).to(dev, torch::kFloat32);
+  const auto loss = sde_nll(net->drift(z0), net->sigma(z0), z0, z1, dt, m.o.loss_factor, m.o.eps).mean();
+  m.opt.zero_grad();
+  loss.backward();
+  if (m.hook) m.apply_hook();
+  m.opt.step();
+
+  OnlineStepReport r;
+  r.loss = loss.item<double>();
+  r.lr = m.lr;
+  if (!std::isfinite(r.loss))
+    throw std::runtime_error("online SDE training diverged (non-finite loss) at step " + std::to_string(m.steps + 1) +
+                             "; try a smaller learning rate or a larger epsilon");
+  r.step = ++m.steps;
+  m.epoch_sum += r.loss;
+  if (m.steps % m.o.steps_per_epoch == 0) {
+    r.epoch_end = true;
+    r.epoch_loss = m.epoch_sum / static_cast<double>(m.o.steps_per_epoch);
+    m.lr = set_lr(m.opt, m.plateau.step(r.epoch_loss, m.lr));
+    m.epoch_sum = 0;
+  }
+  return r;
+}
+
+std::int64_t OnlineSdeTrainer::steps() const { return impl_->steps; }
+double OnlineSdeTrainer::lr() const { return impl_->lr; }
+const SdeModel& OnlineSdeTrainer::model() const { return impl_->model; }
+
+void OnlineSdeTrainer::save(const std::string& path) const {
+  Impl& m = *impl_;
+  torch::serialize::OutputArchive a;
+  m.model.impl().net->save(a);
+  write_adamw_state(a, m.opt);
+  a.write("steps", torch::tensor(m.steps));
+  a.write("lr", torch::tensor(m.lr, torch::kFloat64));
+  a.write("epoch_sum", torch::tensor(m.epoch_sum, torch::kFloat64));
+  a.write("plateau_best", torch::tensor(m.plateau.best, torch::kFloat64));
+  a.write("plateau_bad_epochs", torch::tensor(static_cast<std::int64_t>(m.plateau.bad_epochs)));
+  const std::string tmp = path + ".tmp";
+  a.save_to(tmp);
+  std::filesystem::rename(tmp, path);
+}
+
+void OnlineSdeTrainer::load(const std::string& path) {
+  Impl& m = *impl_;
+  torch::serialize::InputArchive a;
+  try {
+    a.load_from(path, m.model.impl().device);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error("checkpoint " + path + " is not readable: " + e.what_without_backtrace());
+  }
+  m.model.impl().net->load(a);
+  read_adamw_state(a, m.opt);
+  // A fresh tensor per read: reading into a defined tensor would reuse its dtype.
+  auto scalar = [&a](const char* key) {
+    torch::Tensor t;
+    a.read(key, t);
+    return t;
+  };
+  m.steps = scalar("steps").item<std::int64_t>();
+  m.lr = set_lr(m.opt, scalar("lr").item<double>());
+  m.epoch_sum = scalar("epoch_sum").item<double>();
+  m.plateau.best = scalar("plateau_best").item<double>();
+  m.plateau.bad_epochs = static_cast<int>(scalar("plateau_bad_epochs").item<std::int64_t>());
+}
+
+}  // namespace macrodyn::learn
