@@ -11,4 +11,5 @@ int cmd_encode(int argc, char** argv);    // learn_commands.cpp
 int cmd_study(int argc, char** argv);     // learn_commands.cpp
 int cmd_predict(int argc, char** argv);   // evaluate_commands.cpp
 int cmd_evaluate(int argc, char** argv);  // evaluate_commands.cpp
+int cmd_run(int argc, char** argv);       // run_command.cpp (MPI)
 }  // namespace macrodyn::app

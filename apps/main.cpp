@@ -16,6 +16,7 @@ void usage(std::FILE* to) {
   std::fprintf(to,
                "usage: macrodyn <command> [options]   (macrodyn <command> --help for details)\n\n"
                "commands:\n"
+               "  run        the distributed pipeline online: simulator teams stream pairs to learners (mpirun or one process)\n"
                "  generate   small trajectories -> hierarchical upsampling -> partial evolution, into one HDF5 dataset\n"
                "  simulate   full-size ground-truth runs into /trajectories\n"
                "  inspect    print the groups, shapes, parameters and statistics of a dataset\n"
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
     if (cmd == "predict") return macrodyn::app::cmd_predict(argc - 1, argv + 1);
     if (cmd == "evaluate") return macrodyn::app::cmd_evaluate(argc - 1, argv + 1);
     if (cmd == "study") return macrodyn::app::cmd_study(argc - 1, argv + 1);
+    if (cmd == "run") return macrodyn::app::cmd_run(argc - 1, argv + 1);
     if (cmd == "config-reference") return macrodyn::app::cmd_config_reference();
   } catch (const macrodyn::StopRequested& e) {
     std::fprintf(stderr, "macrodyn %s: %s\n", cmd.c_str(), e.what());

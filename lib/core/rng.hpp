@@ -32,6 +32,7 @@ enum class Purpose : std::uint32_t {
   benchmark = 9,
   test = 10,
   rollout = 11,
+  replay = 12,  // the learner's replay buffer (reservoir draws, training batches)
 };
 
 struct WorkItem {

@@ -88,6 +88,54 @@ void check_memory(const Config& c, Job job, int dim) {
   }
 }
 
+// The keys only `macrodyn run` reads; rank counts are checked where they are known (mpi/run).
+void validate_run(const Config& c) {
+  if (c.team_size < 0) fail("team.size must be >= 0 (0 = automatic)");
+  if (c.team_max_sites < 1) fail("team.max_sites must be at least 1");
+  if (c.stream_batch < 1) fail("stream.batch must be at least 1");
+  if (c.stream_credits < 1) fail("stream.credits must be at least 1");
+  if (!(c.stream_timeout > 0)) fail("stream.timeout must be a positive number of seconds");
+  if (c.learn_ranks < 1) fail("learn.ranks must be at least 1");
+  if (c.learn_out.empty()) fail("learn.out (the model directory) is empty");
+  if (c.learn_ae_snapshots < 0) fail("learn.ae_snapshots must be >= 0 (0 = large.snapshots)");
+  if (c.learn_ae_epochs < 1) fail("learn.ae_epochs must be at least 1");
+  if (c.learn_closure_dim < 0) fail("learn.closure_dim must be >= 0");
+  if (c.learn_method != "kscaled" && c.learn_method != "naive")
+    fail("learn.method = '" + c.learn_method + "' must be kscaled or naive");
+  if (c.learn_diffusion != "full" && c.learn_diffusion != "diagonal" && c.learn_diffusion != "constant")
+    fail("learn.diffusion = '" + c.learn_diffusion + "' must be full, diagonal or constant");
+  if (!(c.learn_lr > 0)) fail("learn.lr must be positive");
+  if (c.learn_batch < 1) fail("learn.batch must be at least 1");
+  if (c.learn_steps < 1) fail("learn.steps must be at least 1");
+  if (c.learn_steps_per_epoch < 1) fail("learn.steps_per_epoch must be at least 1");
+  if (c.learn_steps_per_batch < 0) fail("learn.steps_per_batch must be >= 0");
+  if (c.learn_buffer < 1) fail("learn.buffer must be at least 1");
+  if (c.learn_buffer_kind != "fifo" && c.learn_buffer_kind != "reservoir")
+    fail("learn.buffer_kind = '" + c.learn_buffer_kind + "' must be fifo or reservoir");
+  if (c.learn_min_fill < 1 || c.learn_min_fill > c.learn_buffer)
+    fail("learn.min_fill = " + std::to_string(c.learn_min_fill) + " must be between 1 and learn.buffer = " +
+         std::to_string(c.learn_buffer));
+  if (c.learn_device != "auto" && c.learn_device != "cpu" && c.learn_device != "cuda")
+    fail("learn.device = '" + c.learn_device + "' must be auto, cpu or cuda");
+  if (c.learn_threads < 0) fail("learn.threads must be >= 0 (0 = all cores)");
+  if (!(c.learn_checkpoint_every > 0)) fail("learn.checkpoint_every must be a positive number of seconds");
+  if (c.has_closure() && c.learn_closure_dim > 0) {
+    if (c.system != "ising2d") fail("closure.kind = autoencoder is for ising2d; set closure.kind = none for " + c.system);
+    if (c.large_side > 128)
+      fail("closure.kind = autoencoder in macrodyn run streams whole snapshots to the global decoder, which needs "
+           "large.side <= 128; set closure.kind = none for large.side = " + std::to_string(c.large_side));
+  }
+  if (!c.stream_save.empty()) {
+    Config out = c;
+    out.output = c.stream_save;
+    try {
+      check_output(out);
+    } catch (const InputError& e) {
+      fail(std::string("stream.save: ") + e.what());
+    }
+  }
+}
+
 }  // namespace
 
 void system_parameters(const std::string& ini, double& T, double& h) {
@@ -189,6 +237,10 @@ void validate(const Config& c, Job job) {
     if (stride < 1 || side % stride != 0 || stride > w)
       fail("upsample.stride = " + std::to_string(stride) + " must be between 1 and the window side and divide the level side " +
            std::to_string(side));
+  }
+  if (job == Job::run) {
+    validate_run(c);
+    return;
   }
   check_memory(c, job, sys->dim());
   check_output(c);

@@ -51,6 +51,31 @@ struct Config {
   // [output]
   std::string output = "macrodyn.h5";
   bool overwrite = false;
+  // [team], [stream], [learn]: macrodyn run (DESIGN §3)
+  int team_size = 0;                         // 0 = smallest team whose ranks hold <= team_max_sites
+  std::int64_t team_max_sites = 1LL << 26;
+  int stream_batch = 256;                    // rows per message
+  int stream_credits = 4;                    // unacknowledged messages per sender
+  double stream_timeout = 600;               // seconds without a word from a peer
+  std::string stream_save;                   // streamed dataset (HDF5); "" = not kept
+  int learn_ranks = 1;
+  std::string learn_out = "macrodyn-model";
+  std::int64_t learn_ae_snapshots = 0;       // 0 = large.snapshots
+  int learn_ae_epochs = 3;
+  int learn_closure_dim = 2;
+  std::string learn_method = "kscaled";
+  std::string learn_diffusion = "full";
+  double learn_lr = 1e-3;
+  int learn_batch = 1024;
+  std::int64_t learn_steps = 2000;
+  std::int64_t learn_steps_per_epoch = 100;  // plateau scheduler epoch
+  int learn_steps_per_batch = 1;             // SDE steps per received stream message
+  std::int64_t learn_buffer = 1LL << 20;     // replay buffer rows
+  std::string learn_buffer_kind = "fifo";
+  std::int64_t learn_min_fill = 256;         // rows before the first step; normalisation from these
+  std::string learn_device = "auto";
+  int learn_threads = 1;
+  double learn_checkpoint_every = 600;       // seconds between learner checkpoints
   // [run]
   std::uint64_t seed = 1;
   int threads = 0;  // 0 = all cores
@@ -65,7 +90,7 @@ struct Config {
   int resolved_threads() const;
 };
 
-enum class Job { generate, simulate };
+enum class Job { generate, simulate, run };
 
 // Throws InputError with one sentence naming the option when the configuration is
 // impossible for `job` (checked before any work, including the output path).

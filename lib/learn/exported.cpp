@@ -57,14 +57,20 @@ struct ExportedEncoder::Impl {
   torch::jit::Module encoder;
   torch::Device device{torch::kCPU};
   int p = 0, closure_dim = 0;
+  std::int64_t chunk = 0;
 };
 
-ExportedEncoder::ExportedEncoder(const std::string& path, int p, int closure_dim, const std::string& device)
+ExportedEncoder::ExportedEncoder(const std::string& path, int p, int closure_dim, const std::string& device,
+                                 std::int64_t chunk)
     : impl_(std::make_unique<Impl>()) {
+  if (chunk < 0) throw std::invalid_argument("encoder chunk must be >= 0");
   impl_->device = torch::Device(resolve_device(device));
   impl_->encoder = load_module(path, impl_->device);
   impl_->p = p;
   impl_->closure_dim = closure_dim;
+  // The autoencoder's chunk rule (at most 4096 * 64 sites), so codes match it bit for bit.
+  const std::int64_t sites = static_cast<std::int64_t>(p) * p;
+  impl_->chunk = chunk > 0 ? chunk : (p <= 8 ? 4096 : 4096 * 64 / sites);
 }
 ExportedEncoder::~ExportedEncoder() = default;
 ExportedEncoder::ExportedEncoder(ExportedEncoder&&) noexcept = default;
@@ -73,9 +79,8 @@ int ExportedEncoder::patch() const { return impl_->p; }
 
 void ExportedEncoder::encode(const std::int8_t* patches, std::int64_t n, float* out) const {
   torch::NoGradGuard no_grad;
-  // The autoencoder's chunk rule (at most 4096 * 64 sites), so codes match it bit for bit.
   const std::int64_t p = impl_->p, sites = p * p;
-  const std::int64_t kChunk = p <= 8 ? 4096 : 4096 * 64 / sites;
+  const std::int64_t kChunk = impl_->chunk;
   auto buf = torch::zeros({kChunk, p, p}, torch::kFloat32);
   for (std::int64_t b = 0; b < n; b += kChunk) {
     const auto m = std::min(kChunk, n - b);

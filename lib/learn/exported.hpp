@@ -26,14 +26,18 @@ class ExportedSde {
 class ExportedEncoder {
  public:
   // Loads the TorchScript encoder psi: float32 [n, p, p] of +-1 -> [n, closure_dim].
-  ExportedEncoder(const std::string& path, int p, int closure_dim, const std::string& device = "cpu");
+  // chunk: patches per forward call; 0 = the autoencoder's rule (below). A patch's code
+  // depends only on the chunk size, not on its neighbours in the chunk, so with chunk = 1
+  // it is the same bits however the patches are grouped (macrodyn run, any rank count).
+  ExportedEncoder(const std::string& path, int p, int closure_dim, const std::string& device = "cpu",
+                  std::int64_t chunk = 0);
   ~ExportedEncoder();
   ExportedEncoder(ExportedEncoder&&) noexcept;
   int closure_dim() const;
   int patch() const;
-  // n patches [n, p, p] -> out [n, closure_dim], in fixed zero-padded chunks (4096
-  // patches for p <= 8, 4096 * 64 / p^2 above, as the autoencoder), so a patch's code does
-  // not depend on n.
+  // n patches [n, p, p] -> out [n, closure_dim], in fixed zero-padded chunks (by default
+  // 4096 patches for p <= 8, 4096 * 64 / p^2 above, as the autoencoder), so a patch's code
+  // does not depend on n.
   void encode(const std::int8_t* patches, std::int64_t n, float* out) const;
 
  private:

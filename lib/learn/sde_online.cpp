@@ -18,6 +18,7 @@ struct OnlineSdeTrainer::Impl {
   std::int64_t steps = 0;
   double epoch_sum = 0;  // losses of the current scheduler epoch
   std::function<void(float*, std::int64_t)> hook;
+  std::function<double(double)> loss_hook;
   std::vector<float> flat;  // gradient scratch for the hook
 
   Impl(int dim, const OnlineSdeOptions& opts)
@@ -65,6 +66,8 @@ void OnlineSdeTrainer::set_gradient_hook(std::function<void(float*, std::int64_t
   impl_->hook = std::move(hook);
 }
 
+void OnlineSdeTrainer::set_loss_hook(std::function<double(double)> hook) { impl_->loss_hook = std::move(hook); }
+
 OnlineStepReport OnlineSdeTrainer::step(const LatentPairs& batch) {
   Impl& m = *impl_;
   if (batch.size() == 0) throw std::invalid_argument("online SDE step: empty batch");
@@ -83,6 +86,7 @@ OnlineStepReport OnlineSdeTrainer::step(const LatentPairs& batch) {
 
   OnlineStepReport r;
   r.loss = loss.item<double>();
+  if (m.loss_hook) r.loss = m.loss_hook(r.loss);
   r.lr = m.lr;
   if (!std::isfinite(r.loss))
     throw std::runtime_error("online SDE training diverged (non-finite loss) at step " + std::to_string(m.steps + 1) +

@@ -42,6 +42,10 @@ class OnlineSdeTrainer {
   // gradient of all parameters flattened (float32, parameter order); the hook replaces it
   // in place, e.g. by the average over the learner ranks.
   void set_gradient_hook(std::function<void(float* grad, std::int64_t n)> hook);
+  // Data-parallel learners: maps this learner's batch loss to the one reported and fed to
+  // the plateau scheduler (e.g. the mean over the learner ranks), so that every rank
+  // changes its learning rate at the same step.
+  void set_loss_hook(std::function<double(double loss)> hook);
 
   // One AdamW step on `batch` (model coordinates). Throws std::runtime_error when the
   // loss is not finite (naming the step).

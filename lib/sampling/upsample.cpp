@@ -29,4 +29,31 @@ void upsample_blocks(const std::int8_t* src, int dim, int Ls, int m, std::int8_t
   }
 }
 
+void upsample_blocks_in_place(std::int8_t* buf, int dim, const std::array<int, 3>& extents_before, int m) {
+  // Pad 2D to 3D with a leading axis of extent 1 (factor 1), so rows stay along the
+  // last real axis. Destination site (m x, m y, m z) has an index >= source (x, y, z),
+  // so walking the source backwards never overwrites a source site not yet read.
+  const std::int64_t n0 = dim == 3 ? extents_before[0] : 1;
+  const std::int64_t n1 = extents_before[dim == 3 ? 1 : 0];
+  const std::int64_t n2 = extents_before[dim == 3 ? 2 : 1];
+  const std::int64_t m0 = dim == 3 ? m : 1;
+  const std::int64_t N1 = n1 * m, N2 = n2 * m;  // destination extents of the last two axes
+  const std::int64_t plane = N1 * N2;
+  for (std::int64_t x = n0 - 1; x >= 0; --x) {
+    std::int8_t* dplane = buf + x * m0 * plane;
+    for (std::int64_t y = n1 - 1; y >= 0; --y) {
+      const std::int8_t* srow = buf + (x * n1 + y) * n2;
+      std::int8_t* drow = dplane + y * m * N2;
+      // drow may start at srow (x = y = 0): expand from the row's end backwards.
+      for (std::int64_t z = n2 - 1; z >= 0; --z) {
+        const std::int8_t v = srow[z];
+        for (int b = m - 1; b >= 0; --b) drow[z * m + b] = v;
+      }
+      for (int a = 1; a < m; ++a) std::memcpy(drow + a * N2, drow, static_cast<std::size_t>(N2));
+    }
+    for (std::int64_t a = 1; a < m0; ++a)
+      std::memcpy(dplane + a * plane, dplane, static_cast<std::size_t>(plane));
+  }
+}
+
 }  // namespace macrodyn

@@ -1,0 +1,228 @@
+#include "mpi/run/learner.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+
+#include "core/error.hpp"
+#include "io/dataset.hpp"
+#include "jobs/jobs.hpp"
+#include "mpi/team_check.hpp"
+
+namespace macrodyn::mpi {
+
+namespace {
+
+// Buffer row: int64 pair id, float64 dt, float32 z0[d], float32 target[d] (physical).
+std::size_t buffer_row_bytes(int d) { return 16 + 8 * static_cast<std::size_t>(d); }
+
+learn::ReplayMode mode_of(const std::string& kind) {
+  return kind == "reservoir" ? learn::ReplayMode::reservoir : learn::ReplayMode::fifo;
+}
+
+constexpr std::int64_t kScheduleFlushSteps = 64;
+
+}  // namespace
+
+OnlineLearner::OnlineLearner(const Config& c, const PairRowLayout& layout, ModelInfo info, MPI_Comm learners,
+                             std::unique_ptr<StreamFile> file)
+    : c_(c),
+      layout_(layout),
+      info_(std::move(info)),
+      comm_(learners),
+      d_(layout.d),
+      kscaled_(c.learn_method == "kscaled"),
+      total_steps_(c.learn_steps),
+      file_(std::move(file)),
+      buffer_(static_cast<std::size_t>(c.learn_buffer), buffer_row_bytes(layout.d), mode_of(c.learn_buffer_kind),
+              c.seed, 0) {
+  check_mpi(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+  check_mpi(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+  row_.resize(buffer_row_bytes(d_));
+  start_ = last_report_ = std::chrono::steady_clock::now();
+  if (rank_ == 0) {
+    std::filesystem::create_directories(c.learn_out);
+    const std::string m = c.learn_out + "/metrics.csv";
+    metrics_ = std::fopen(m.c_str(), "w");
+    if (!metrics_) throw FileError("cannot write " + m);
+    std::fprintf(metrics_, "step,loss,lr,pairs_received,buffer,seconds\n");
+    schedule_ = std::make_unique<io::DatasetWriter>(
+        c.learn_out + "/schedule.h5", io::RootInfo{c.seed, c.system, c.ini_text, kMacrodynVersion});
+    schedule_->create_group("/schedule", io::GroupInfo{info_.K, info_.patch, info_.L, info_.boundary, {}});
+    schedule_->create_table("/schedule/pair_ids", io::DType::i64,
+                            {static_cast<std::uint64_t>(size_) * static_cast<std::uint64_t>(c.learn_batch)},
+                            kScheduleFlushSteps, true);
+    schedule_->set_attr("/schedule", "learners", static_cast<std::int64_t>(size_));
+    schedule_->set_attr("/schedule", "batch", static_cast<std::int64_t>(c.learn_batch));
+  }
+}
+
+OnlineLearner::~OnlineLearner() {
+  if (metrics_) std::fclose(metrics_);
+}
+
+void OnlineLearner::ingest(const unsigned char* row) {
+  const PairRowView v{&layout_, const_cast<unsigned char*>(row)};
+  const std::int64_t id = v.pair_id();
+  const double dt = v.dt();
+  std::memcpy(row_.data(), &id, 8);
+  std::memcpy(row_.data() + 8, &dt, 8);
+  std::memcpy(row_.data() + 16, v.z0(), 4 * static_cast<std::size_t>(d_));
+  std::memcpy(row_.data() + 16 + 4 * d_, kscaled_ ? v.z1() : v.z1n(), 4 * static_cast<std::size_t>(d_));
+  buffer_.insert(row_.data());
+  if (file_) file_->add(row);
+  ++received_;
+}
+
+void OnlineLearner::message_done() {
+  if (file_) file_->commit();
+}
+
+bool OnlineLearner::all_ready() {
+  int mine = static_cast<std::int64_t>(buffer_.size()) >= c_.learn_min_fill ? 1 : 0, all = 0;
+  check_mpi(MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, comm_), "MPI_Allreduce");
+  return all == 1;
+}
+
+void OnlineLearner::fix_normalisation() {
+  // Min-max of every variable but m (kept raw, method-notes §1) and the mean dt, over
+  // the pairs every learner holds now: the same numbers on every learner.
+  std::vector<double> lo(static_cast<std::size_t>(d_), INFINITY), hi(static_cast<std::size_t>(d_), -INFINITY);
+  double sums[2] = {0, static_cast<double>(buffer_.size())};
+  for (std::size_t s = 0; s < buffer_.size(); ++s) {
+    const unsigned char* r = buffer_.row(s);
+    double dt;
+    std::memcpy(&dt, r + 8, 8);
+    sums[0] += dt;
+    for (int k = 0; k < d_; ++k) {
+      float z;
+      std::memcpy(&z, r + 16 + 4 * k, 4);
+      lo[static_cast<std::size_t>(k)] = std::min(lo[static_cast<std::size_t>(k)], static_cast<double>(z));
+      hi[static_cast<std::size_t>(k)] = std::max(hi[static_cast<std::size_t>(k)], static_cast<double>(z));
+    }
+  }
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, lo.data(), d_, MPI_DOUBLE, MPI_MIN, comm_), "MPI_Allreduce");
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, hi.data(), d_, MPI_DOUBLE, MPI_MAX, comm_), "MPI_Allreduce");
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, comm_), "MPI_Allreduce");
+  info_.offset.assign(static_cast<std::size_t>(d_), 0.0);
+  info_.scale.assign(static_cast<std::size_t>(d_), 1.0);
+  for (int k = 0; k < d_; ++k) {
+    if (info_.variables[static_cast<std::size_t>(k)] == "m") continue;
+    info_.offset[static_cast<std::size_t>(k)] = lo[static_cast<std::size_t>(k)];
+    const double range = hi[static_cast<std::size_t>(k)] - lo[static_cast<std::size_t>(k)];
+    info_.scale[static_cast<std::size_t>(k)] = range > 0 ? range : 1.0;
+  }
+  info_.time_unit_kind = info_.system == "curie_weiss" ? "physical" : "mean_dt";
+  info_.time_unit = info_.time_unit_kind == "mean_dt" ? sums[0] / sums[1] : 1.0;
+
+  learn::OnlineSdeOptions o;
+  o.diffusion = learn::parse_diffusion(c_.learn_diffusion);
+  o.loss_factor = kscaled_ ? static_cast<double>(info_.K) : 1.0;
+  o.eps = 1e-4;
+  o.lr = c_.learn_lr;
+  o.steps_per_epoch = c_.learn_steps_per_epoch;
+  o.seed = c_.seed;
+  o.device = learn::resolve_device(c_.learn_device);
+  info_.loss_factor = o.loss_factor;
+  info_.eps = o.eps;
+  info_.device = o.device;
+  trainer_ = std::make_unique<learn::OnlineSdeTrainer>(d_, o);
+  if (size_ > 1) {
+    const double inv = 1.0 / size_;
+    trainer_->set_gradient_hook([this, inv](float* g, std::int64_t n) {
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, g, mpi_count(n, "gradient"), MPI_FLOAT, MPI_SUM, comm_), "MPI_Allreduce");
+      for (std::int64_t i = 0; i < n; ++i) g[i] = static_cast<float>(g[i] * inv);
+    });
+    trainer_->set_loss_hook([this](double loss) {
+      double sum = 0;
+      check_mpi(MPI_Allreduce(&loss, &sum, 1, MPI_DOUBLE, MPI_SUM, comm_), "MPI_Allreduce");
+      return sum / size_;
+    });
+  }
+}
+
+void OnlineLearner::train(std::int64_t n) {
+  n = std::min(n, steps_left());
+  if (n <= 0) return;
+  if (!trainer_) fix_normalisation();
+  const auto B = static_cast<std::size_t>(c_.learn_batch);
+  batch_.dim = d_;
+  for (std::int64_t k = 0; k < n; ++k) {
+    const auto step = static_cast<std::uint64_t>(trainer_->steps());
+    buffer_.sample(B, step, slots_);
+    batch_.z0.resize(B * static_cast<std::size_t>(d_));
+    batch_.z1.resize(batch_.z0.size());
+    batch_.dt.resize(B);
+    ids_.resize(B);
+    for (std::size_t i = 0; i < B; ++i) {
+      const unsigned char* r = buffer_.row(slots_[i]);
+      double dt;
+      std::memcpy(&ids_[i], r, 8);
+      std::memcpy(&dt, r + 8, 8);
+      batch_.dt[i] = dt / info_.time_unit;
+      for (int j = 0; j < d_; ++j) {
+        float z0, z1;
+        std::memcpy(&z0, r + 16 + 4 * j, 4);
+        std::memcpy(&z1, r + 16 + 4 * (d_ + j), 4);
+        const auto at = i * static_cast<std::size_t>(d_) + static_cast<std::size_t>(j);
+        // The same expression as `macrodyn train` (train.cpp), so a replay matches.
+        batch_.z0[at] = static_cast<float>((z0 - info_.offset[static_cast<std::size_t>(j)]) / info_.scale[static_cast<std::size_t>(j)]);
+        batch_.z1[at] = static_cast<float>((z1 - info_.offset[static_cast<std::size_t>(j)]) / info_.scale[static_cast<std::size_t>(j)]);
+      }
+    }
+    const auto rep = trainer_->step(batch_);
+    // Schedule: every learner's pair ids of this step, gathered on learner 0.
+    if (rank_ == 0) all_ids_.resize(B * static_cast<std::size_t>(size_));
+    check_mpi(MPI_Gather(ids_.data(), mpi_count(static_cast<std::int64_t>(B), "schedule"), MPI_INT64_T,
+                         all_ids_.data(), mpi_count(static_cast<std::int64_t>(B), "schedule"), MPI_INT64_T, 0, comm_),
+              "MPI_Gather");
+    if (rank_ == 0) {
+      schedule_rows_.insert(schedule_rows_.end(), all_ids_.begin(), all_ids_.end());
+      if (++schedule_steps_ % kScheduleFlushSteps == 0) flush_schedule();
+      const auto now = std::chrono::steady_clock::now();
+      const double t = std::chrono::duration<double>(now - start_).count();
+      std::fprintf(metrics_, "%lld,%.9g,%.6g,%lld,%zu,%.3f\n", static_cast<long long>(rep.step), rep.loss, rep.lr,
+                   static_cast<long long>(received_), buffer_.size(), t);
+      if (c_.progress && (std::chrono::duration<double>(now - last_report_).count() >= 2.0 || steps_left() == 0)) {
+        last_report_ = now;
+        std::fprintf(stderr, "run: SDE step %lld/%lld  loss %.5f  lr %.2e  pairs received %lld (learner 0)  buffer %zu\n",
+                     static_cast<long long>(rep.step), static_cast<long long>(total_steps_), rep.loss, rep.lr,
+                     static_cast<long long>(received_), buffer_.size());
+      }
+    }
+  }
+}
+
+void OnlineLearner::flush_schedule() {
+  if (!schedule_ || schedule_rows_.empty()) return;
+  const auto width = static_cast<std::size_t>(size_) * static_cast<std::size_t>(c_.learn_batch);
+  const auto rows = static_cast<std::uint64_t>(schedule_rows_.size() / width);
+  schedule_->append("/schedule/pair_ids", schedule_rows_.data(), rows);
+  schedule_->commit("/schedule", static_cast<std::uint64_t>(schedule_steps_));
+  schedule_rows_.clear();
+}
+
+ModelInfo OnlineLearner::finish() {
+  if (file_) file_->commit();
+  if (!trainer_) throw std::runtime_error("the stream ended before every learner held learn.min_fill pairs");
+  std::int64_t total = received_;
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, &total, 1, MPI_INT64_T, MPI_SUM, comm_), "MPI_Allreduce");
+  if (rank_ == 0) {
+    flush_schedule();
+    schedule_.reset();
+    std::fflush(metrics_);
+    info_.method = c_.learn_method;
+    info_.diffusion = c_.learn_diffusion;
+    info_.epochs = trainer_->steps() / c_.learn_steps_per_epoch;
+    info_.seed = c_.seed;
+    info_.train_pairs = total;
+    info_.val_pairs = 0;
+    trainer_->model().export_torchscript(c_.learn_out);
+    write_model_info(c_.learn_out, info_);
+  }
+  return info_;
+}
+
+}  // namespace macrodyn::mpi

@@ -1,0 +1,85 @@
+#pragma once
+// The learner role of `macrodyn run` (DESIGN §3, phase B): latent pairs go into a
+// fixed-capacity replay buffer, and the neural SDE trains on batches drawn from it while
+// pairs still arrive. With several learner ranks every step is collective: gradients
+// and losses are averaged over the learners (data parallel), and the normalisation is
+// computed from all of their first pairs.
+#include <mpi.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "jobs/config.hpp"
+#include "jobs/model_info.hpp"
+#include "learn/replay_buffer.hpp"
+#include "learn/sde_online.hpp"
+#include "mpi/run/pair_row.hpp"
+#include "mpi/run/stream_file.hpp"
+
+namespace macrodyn {
+namespace io {
+class DatasetWriter;
+}
+namespace mpi {
+
+class OnlineLearner {
+ public:
+  // `info` carries the system, tiling, variables and closure; the rest is filled in here.
+  // `file` (may be null) keeps the stream. Collective over `learners`.
+  OnlineLearner(const Config& c, const PairRowLayout& layout, ModelInfo info, MPI_Comm learners,
+                std::unique_ptr<StreamFile> file);
+  ~OnlineLearner();
+
+  // One received pair row: into the buffer (z0 and the method's target) and the file.
+  void ingest(const unsigned char* row);
+  // After each received message: commits the file.
+  void message_done();
+
+  // Collective: true when every learner holds learn.min_fill pairs.
+  bool all_ready();
+  // Collective: `n` optimiser steps (at most the steps left); the first fixes the
+  // normalisation and time unit.
+  void train(std::int64_t n);
+  std::int64_t steps_left() const { return total_steps_ - trainer_steps(); }
+  std::int64_t pairs_received() const { return received_; }
+
+  // Collective: drift.pt, diffusion.pt and model.json in learn.out (learner 0), the
+  // metrics and the schedule closed.
+  ModelInfo finish();
+
+ private:
+  std::int64_t trainer_steps() const { return trainer_ ? trainer_->steps() : 0; }
+  void fix_normalisation();
+  void flush_schedule();
+
+  const Config& c_;
+  PairRowLayout layout_;
+  ModelInfo info_;
+  MPI_Comm comm_;
+  int rank_ = 0, size_ = 1;
+  int d_ = 0;
+  bool kscaled_ = true;
+  std::int64_t total_steps_;
+  std::unique_ptr<StreamFile> file_;
+  learn::ReplayBuffer buffer_;
+  std::unique_ptr<learn::OnlineSdeTrainer> trainer_;
+  std::vector<unsigned char> row_;  // compact buffer row scratch
+  std::int64_t received_ = 0;
+  // Batch scratch.
+  std::vector<std::size_t> slots_;
+  std::vector<std::int64_t> ids_, all_ids_;
+  learn::LatentPairs batch_;
+  // Schedule (learner 0): pair ids of every step, [steps, learners * batch].
+  std::unique_ptr<io::DatasetWriter> schedule_;
+  std::vector<std::int64_t> schedule_rows_;
+  std::int64_t schedule_steps_ = 0;
+  std::FILE* metrics_ = nullptr;
+  std::chrono::steady_clock::time_point start_, last_report_;
+};
+
+}  // namespace mpi
+}  // namespace macrodyn

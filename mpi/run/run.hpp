@@ -1,0 +1,47 @@
+#pragma once
+// `macrodyn run` (DESIGN §3): simulator teams generate partial-evolution pairs and
+// stream them to learner ranks that train while data arrive.
+//   phase A: team roots stream whole snapshots to learner 0, which fits the closure
+//            autoencoder and broadcasts the TorchScript encoder to every rank;
+//   phase B: every simulator rank encodes its pairs and streams latent pair rows to its
+//            learner; learners fill replay buffers and take SDE steps between messages.
+// A single process (no mpirun) plays both roles in turn. Output: the model directory
+// (as `macrodyn train` writes it) with metrics.csv and schedule.h5, and stream.save.
+#include <cstdint>
+
+#include "jobs/config.hpp"
+
+namespace macrodyn::mpi {
+
+// MPI_Init_thread / MPI_Finalize around a job.
+class MpiSession {
+ public:
+  MpiSession(int& argc, char**& argv);
+  ~MpiSession();
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+
+ private:
+  int rank_ = 0, size_ = 1;
+};
+
+struct RunReport {
+  std::int64_t snapshots = 0;       // phase B snapshots
+  std::int64_t pairs = 0;           // latent pairs the learners received
+  std::int64_t sde_steps = 0;
+  double seconds = 0, phase_a_seconds = 0, phase_b_seconds = 0;
+  double pairs_per_s = 0;           // learner ingest rate in phase B
+  int ranks = 1, learners = 1, teams = 1, team_size = 1;
+};
+
+// Ends every rank of the job (after a failure on this one, so the others do not wait
+// for it until their timeouts).
+[[noreturn]] void abort_job(int code);
+
+// Collective over MPI_COMM_WORLD; `c` validated for Job::run. The report is complete on
+// world rank 0.
+RunReport run(const Config& c);
+
+}  // namespace macrodyn::mpi

@@ -1,0 +1,165 @@
+#include "mpi/run/simulator.hpp"
+
+#include <cstring>
+
+#include "core/parallel.hpp"
+#include "learn/exported.hpp"
+#include "mpi/team_check.hpp"
+#include "sampling/trajectory.hpp"
+
+namespace macrodyn::mpi {
+
+Simulator::Simulator(const Config& c, const System& system, MPI_Comm team, int team_index, int teams,
+                     const Decomposition& dec)
+    : c_(c), system_(system), comm_(team), team_(team_index), teams_(teams) {
+  check_mpi(MPI_Comm_rank(team, &team_rank_), "MPI_Comm_rank");
+  // The small runs, exactly as generate computes them (lib/jobs/generate.cpp).
+  const int dim = system.dim(), Ls = c.resolved_small_side();
+  const std::int64_t n = ipow(Ls, dim), frames = c.small_sweeps + 1;
+  pool_count_ = c.small_runs * frames;
+  pool_.resize(static_cast<std::size_t>(pool_count_ * n));
+  const TrajectorySpec spec{Ls, static_cast<std::uint64_t>(c.small_sweeps), c.small_dynamics, c.small_init, c.small_m0};
+  const int threads = c.resolved_threads();
+  std::vector<std::unique_ptr<Evolver>> evolvers;
+  for (int t = 0; t < threads; ++t) evolvers.push_back(system.make_evolver());
+  std::vector<std::vector<std::int8_t>> scratch(static_cast<std::size_t>(threads), std::vector<std::int8_t>(static_cast<std::size_t>(n)));
+  const int d = system.num_observables();
+  std::vector<double> durations(static_cast<std::size_t>(threads * frames)), obs(static_cast<std::size_t>(threads * frames * d));
+  parallel_for(0, c.small_runs, threads, [&](std::int64_t r, int w) {
+    TrajectoryOut o{pool_.data() + r * frames * n, durations.data() + w * frames, obs.data() + w * frames * d, 0.0};
+    run_trajectory(system, *evolvers[static_cast<std::size_t>(w)], spec, c.seed, Purpose::small_dynamics,
+                   static_cast<std::uint64_t>(r), scratch[static_cast<std::size_t>(w)].data(), o);
+  });
+
+  HierarchySpec h{upsampling_sides(c), c.factor,
+                  RelaxSpec{c.relax_window, c.relax_stride, c.relax_events, c.relax_boundary}, c.seed};
+  const PartialSpec ps{c.patch, c.partial_boundary, c.pairs, c.partial_events};
+  snap_ = std::make_unique<TeamSnapshot>(team, system, h, ps, c.seed, c.snapshots, dec);
+
+  layout_.ds = system.num_observables();
+  const bool closure = c.has_closure() && c.learn_closure_dim > 0;
+  layout_.d = layout_.ds + (closure ? c.learn_closure_dim : 0);
+  layout_.ps = closure ? ipow(c.patch, dim) : 0;
+  row_.assign(layout_.bytes(), 0);
+  my_patches_ = dec.patches(team_rank_);
+}
+
+Simulator::~Simulator() = default;
+
+std::int64_t Simulator::pairs_per_snapshot() const {
+  return c_.pairs == PairsMode::one ? 1 : ipow(c_.large_side / c_.patch, system_.dim());
+}
+
+std::vector<std::int64_t> Simulator::my_snapshots(std::int64_t n) const {
+  std::vector<std::int64_t> js;
+  for (std::int64_t j = team_; j < n; j += teams_) js.push_back(j);
+  return js;
+}
+
+void Simulator::snapshot(std::int64_t j, const std::function<void(std::int64_t, const std::int8_t*)>& emit) {
+  snap_->build(j, pool_.data(), pool_count_);
+  const auto whole = snap_->gather_for_test();
+  if (team_rank_ == 0) emit(j, whole.data());
+}
+
+void Simulator::snapshot_closure(const learn::ExportedEncoder& enc, std::vector<double>& phi_hat) {
+  // 2D only (the autoencoder is for ising2d): patch k of this rank from the block.
+  const int p = c_.patch, cdim = enc.closure_dim();
+  const Block& b = snap_->block_geometry();
+  const Tiling tiling{2, c_.large_side, p};
+  const std::int64_t sites = static_cast<std::int64_t>(p) * p, mine = static_cast<std::int64_t>(my_patches_.size());
+  patches_.resize(static_cast<std::size_t>(mine * sites));
+  for (std::int64_t k = 0; k < mine; ++k) {
+    const Coord o = tiling.origin(my_patches_[static_cast<std::size_t>(k)]);
+    for (int x = 0; x < p; ++x)
+      std::memcpy(patches_.data() + k * sites + x * p,
+                  snap_->block() + static_cast<std::int64_t>(o[0] - b.origin[0] + x) * b.extent[1] + (o[1] - b.origin[1]),
+                  static_cast<std::size_t>(p));
+  }
+  codes_.resize(static_cast<std::size_t>(mine * cdim));
+  enc.encode(patches_.data(), mine, codes_.data());
+  // Gather on team rank 0 in patch order, sum there in double, broadcast.
+  int size = 1;
+  check_mpi(MPI_Comm_size(comm_, &size), "MPI_Comm_size");
+  const std::int64_t K = tiling.patches();
+  counts_.assign(static_cast<std::size_t>(size), 0);
+  displs_.assign(static_cast<std::size_t>(size), 0);
+  const Decomposition& dec = snap_->decomposition();
+  for (int r = 0; r < size; ++r) counts_[static_cast<std::size_t>(r)] = mpi_count(dec.patches_per_rank() * cdim, "codes");
+  for (int r = 1; r < size; ++r) displs_[static_cast<std::size_t>(r)] = displs_[static_cast<std::size_t>(r - 1)] + counts_[static_cast<std::size_t>(r - 1)];
+  if (team_rank_ == 0) all_codes_.resize(static_cast<std::size_t>(K * cdim));
+  check_mpi(MPI_Gatherv(codes_.data(), mpi_count(mine * cdim, "codes"), MPI_FLOAT, all_codes_.data(), counts_.data(),
+                        displs_.data(), MPI_FLOAT, 0, comm_),
+            "MPI_Gatherv");
+  phi_hat.assign(static_cast<std::size_t>(cdim), 0.0);
+  if (team_rank_ == 0) {
+    // Rank r's k-th patch sits at displs[r] / cdim + k; sum in patch-index order.
+    std::vector<std::int64_t> at(static_cast<std::size_t>(K));
+    for (int r = 0; r < size; ++r) {
+      const auto ps = dec.patches(r);
+      for (std::size_t k = 0; k < ps.size(); ++k)
+        at[static_cast<std::size_t>(ps[k])] = displs_[static_cast<std::size_t>(r)] / cdim + static_cast<std::int64_t>(k);
+    }
+    for (std::int64_t I = 0; I < K; ++I)
+      for (int q = 0; q < cdim; ++q)
+        phi_hat[static_cast<std::size_t>(q)] += all_codes_[static_cast<std::size_t>(at[static_cast<std::size_t>(I)] * cdim + q)];
+    for (auto& v : phi_hat) v /= static_cast<double>(K);
+  }
+  check_mpi(MPI_Bcast(phi_hat.data(), cdim, MPI_DOUBLE, 0, comm_), "MPI_Bcast");
+}
+
+void Simulator::pairs(std::int64_t j, const learn::ExportedEncoder* enc,
+                      const std::function<void(const unsigned char*)>& emit) {
+  snap_->build(j, pool_.data(), pool_count_);
+  const bool closure = enc != nullptr;
+  snap_->partial_evolution(c_.seed, j, closure, records_);
+  std::vector<double> phi_hat;
+  const int cdim = closure ? enc->closure_dim() : 0;
+  if (closure) {
+    snapshot_closure(*enc, phi_hat);
+    // Codes of every record's patch before and after, in one call.
+    const std::int64_t n = static_cast<std::int64_t>(records_.size()), sites = layout_.ps;
+    patches_.resize(static_cast<std::size_t>(2 * n * sites));
+    for (std::int64_t i = 0; i < n; ++i) {
+      std::memcpy(patches_.data() + 2 * i * sites, records_[static_cast<std::size_t>(i)].patch_before.data(), static_cast<std::size_t>(sites));
+      std::memcpy(patches_.data() + (2 * i + 1) * sites, records_[static_cast<std::size_t>(i)].patch_after.data(), static_cast<std::size_t>(sites));
+    }
+    record_codes_.resize(static_cast<std::size_t>(2 * n * cdim));
+    if (n > 0) enc->encode(patches_.data(), 2 * n, record_codes_.data());
+  }
+  const int ds = layout_.ds;
+  const std::int64_t per = pairs_per_snapshot();
+  for (std::size_t i = 0; i < records_.size(); ++i) {
+    const PairRecord& r = records_[i];
+    PairRowView v{&layout_, row_.data()};
+    const std::int64_t id = c_.pairs == PairsMode::one ? j : j * per + r.patch_index;
+    v.set_ids(id, j, r.patch_index, r.dt);
+    for (int k = 0; k < ds; ++k) {
+      const auto zs = static_cast<float>(r.z_star[static_cast<std::size_t>(k)]);
+      const auto gb = static_cast<float>(r.g_before[static_cast<std::size_t>(k)]);
+      const auto ga = static_cast<float>(r.g_after[static_cast<std::size_t>(k)]);
+      v.zs()[k] = zs;
+      v.gb()[k] = gb;
+      v.ga()[k] = ga;
+      // The arithmetic of encode_pairs (lib/jobs/latent.cpp), in float.
+      v.z0()[k] = zs;
+      v.z1()[k] = zs + (ga - gb);
+      v.z1n()[k] = ga;
+    }
+    for (int q = 0; q < cdim; ++q) {
+      const auto z = static_cast<float>(phi_hat[static_cast<std::size_t>(q)]);
+      const float cb = record_codes_[2 * i * static_cast<std::size_t>(cdim) + static_cast<std::size_t>(q)];
+      const float ca = record_codes_[(2 * i + 1) * static_cast<std::size_t>(cdim) + static_cast<std::size_t>(q)];
+      v.z0()[ds + q] = z;
+      v.z1()[ds + q] = z + (ca - cb);
+      v.z1n()[ds + q] = ca;
+    }
+    if (layout_.ps > 0) {
+      std::memcpy(v.pb(), r.patch_before.data(), static_cast<std::size_t>(layout_.ps));
+      std::memcpy(v.pa(), r.patch_after.data(), static_cast<std::size_t>(layout_.ps));
+    }
+    emit(row_.data());
+  }
+}
+
+}  // namespace macrodyn::mpi

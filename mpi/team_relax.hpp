@@ -1,0 +1,68 @@
+#pragma once
+// Distributed LOCALRELAX of one level (DESIGN §3), bit-identical to the serial
+// local_relax: the same colour phases and windows (relax_phases), the same
+// Philox streams WorkItem{seed, relax, level, item, window id}, the same Evolver.
+//
+// A window belongs to the rank that owns its origin. Per phase:
+//   1. halo exchange (1 site below, w above, corners included), so every window this
+//      rank owns, and its one-site ring, can be read;
+//   2. `frozen`: the rings of this phase's windows are saved first, so every window sees
+//      its neighbours as they were when the phase started, whatever this rank evolved
+//      before it (the serial code reads them from its stage copy);
+//   3. each window is copied into a (w+2)^D tile (w^D for `periodic`), evolved, and
+//      written back into the block and the ring slabs;
+//   4. the sites of windows that reach into a neighbour's block go back to their owner.
+// Windows of one phase never overlap, so this equals the serial result bit for bit.
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "mpi/team_grid.hpp"
+#include "mpi/team_halo.hpp"
+#include "sampling/local_relax.hpp"
+#include "systems/system.hpp"
+
+namespace macrodyn::mpi {
+
+class TeamRelax {
+ public:
+  // Whether a level can be relaxed distributed on this grid: every block extent is at
+  // least the window, the stride divides the side and windows of one colour phase are
+  // disjoint (2 * stride >= window). `spec` is the level's spec (relax_at_side).
+  static bool distributable(const Decomposition& level, const RelaxSpec& spec);
+
+  // Builds the plan (this rank's windows per phase and what goes to which neighbour).
+  // grid: this level's side; spec as for distributable(), which must hold.
+  TeamRelax(const TeamGrid& grid, const RelaxSpec& spec);
+
+  // Relaxes this rank's block in place; collective over the team.
+  void run(Evolver& evolver, std::int8_t* block, std::uint64_t seed, std::uint32_t level, std::uint64_t item);
+
+ private:
+  struct Box {
+    Coord o, n;  // block coordinates
+  };
+  struct Window {
+    Coord o;  // origin in block coordinates
+    std::uint32_t id;
+  };
+  static constexpr int kOffsets = 8;  // offsets in {0, 1}^D toward the + neighbours; 0 = self
+  struct Phase {
+    std::vector<Window> mine;
+    std::array<std::vector<Box>, kOffsets> send, recv;  // sub-boxes of windows crossing blocks
+    std::array<std::int64_t, kOffsets> send_sites{}, recv_sites{};
+  };
+  Coord offset_of(int k) const;
+  void write_back(const Phase& phase, std::int8_t* block);
+
+  TeamGrid grid_;
+  RelaxSpec spec_;
+  std::uint64_t events_ = 0;
+  std::vector<Phase> phases_;
+  Halo<std::int8_t> halo_;
+  std::vector<std::int64_t> ring_index_;  // tile indices of the ring sites (frozen)
+  std::vector<std::int8_t> tile_, rings_, send_, recv_;
+  std::vector<MPI_Request> requests_;
+};
+
+}  // namespace macrodyn::mpi

@@ -1,0 +1,186 @@
+#include "mpi/team_snapshot.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "core/error.hpp"
+#include "mpi/team_check.hpp"
+#include "mpi/team_partial.hpp"
+#include "mpi/team_relax.hpp"
+#include "sampling/local_relax.hpp"
+#include "sampling/upsample.hpp"
+
+namespace macrodyn::mpi {
+
+namespace {
+
+void validate(int size, const System& system, const HierarchySpec& h, const PartialSpec& partial,
+              std::uint64_t seed, std::int64_t snapshots, const Decomposition& dec) {
+  if (size != dec.team_size())
+    throw std::invalid_argument("TeamSnapshot: the team has " + std::to_string(size) +
+                                " ranks but the decomposition " + std::to_string(dec.team_size()));
+  if (h.sides.empty() || dec.dim != system.dim() || dec.L != h.sides.back() || dec.p != partial.patch)
+    throw std::invalid_argument("TeamSnapshot: the decomposition does not match the system, sides or patch");
+  if (h.seed != seed) throw std::invalid_argument("TeamSnapshot: hierarchy.seed differs from the seed");
+  if (snapshots < 1) throw std::invalid_argument("TeamSnapshot: snapshots must be at least 1");
+  if (size == 1) return;
+  const std::string team = "team.size = " + std::to_string(size);
+  const std::string name = system.name();
+  if (name != "ising2d" && name != "ising3d")
+    throw InputError(team + " splits the lattice over ranks, which system " + name +
+                     " does not support (every spin feels the whole system); use team.size = 1");
+  if (partial.boundary == Boundary::global || h.relax.boundary == Boundary::global)
+    throw InputError(team + " splits the lattice over ranks, but a `global` boundary couples a patch or "
+                     "window to the whole lattice; use team.size = 1");
+}
+
+}  // namespace
+
+TeamSnapshot::TeamSnapshot(MPI_Comm team, const System& system, const HierarchySpec& hierarchy,
+                           const PartialSpec& partial, std::uint64_t seed, std::int64_t snapshots,
+                           const Decomposition& decomposition)
+    : system_(&system), hierarchy_(hierarchy), partial_(partial), seed_(seed), snapshots_(snapshots) {
+  int size = 0;
+  check_mpi(MPI_Comm_size(team, &size), "MPI_Comm_size");
+  validate(size, system, hierarchy, partial, seed, snapshots, decomposition);
+  // A communicator of its own: the team's tags cannot meet other traffic, and errors
+  // come back as codes that check_mpi turns into exceptions.
+  check_mpi(MPI_Comm_dup(team, &comm_), "MPI_Comm_dup");
+  try {
+    check_mpi(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+    const int dim = system.dim();
+    const auto& sides = hierarchy.sides;
+    levels_ = static_cast<int>(sides.size()) - 1;
+    grid_ = make_team_grid(comm_, decomposition);
+    evolver_ = system.make_evolver();
+    block_.resize(static_cast<std::size_t>(decomposition.block_sites()));
+    ancestors_.resize(static_cast<std::size_t>(levels_ + 1));
+
+    // Level l is distributed when it and every level above can be relaxed on the grid
+    // (a block at least as wide as the window); below that, levels are small.
+    first_distributed_ = levels_ + 1;
+    grids_.assign(static_cast<std::size_t>(levels_ + 1), TeamGrid{});
+    has_grid_.assign(static_cast<std::size_t>(levels_ + 1), false);
+    for (int l = 0; l <= levels_; ++l) {
+      try {
+        grids_[l] = make_team_grid(comm_, Decomposition::with_grid(dim, sides[l], 1, decomposition.ranks_per_axis));
+        has_grid_[l] = true;
+      } catch (const InputError&) {
+      }
+    }
+    relax_.resize(static_cast<std::size_t>(levels_ + 1));
+    if (size > 1)
+      for (int l = levels_; l >= 1; --l) {
+        const RelaxSpec spec = relax_at_side(hierarchy.relax, sides[l]);
+        if (!has_grid_[l] || !TeamRelax::distributable(grids_[l].dec, spec)) break;
+        first_distributed_ = l;
+      }
+    for (int l = first_distributed_; l <= levels_; ++l)
+      relax_[l] = std::make_unique<TeamRelax>(grids_[l], relax_at_side(hierarchy.relax, sides[l]));
+    if (size > 1) partial_team_ = std::make_unique<TeamPartial>(grid_, system, partial);
+
+    // Scratch for the replicated levels (with one rank the last level goes straight
+    // into the block), and for the hand-over when the last replicated side is not
+    // divisible by the rank grid (then the first distributed level is upsampled whole).
+    const int last_replicated = std::min(first_distributed_ - 1, levels_);
+    auto need = [&](int l) {
+      auto& s = scratch_[l % 2];
+      s.resize(std::max(s.size(), static_cast<std::size_t>(ipow(sides[l], dim))));
+    };
+    for (int l = 1; l <= last_replicated; ++l)
+      if (!(l == levels_ && size == 1)) need(l);
+    if (first_distributed_ <= levels_ && !has_grid_[last_replicated]) need(first_distributed_);
+  } catch (...) {
+    MPI_Comm_free(&comm_);
+    throw;
+  }
+}
+
+TeamSnapshot::~TeamSnapshot() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+}
+
+void TeamSnapshot::build(std::int64_t j, const std::int8_t* pool, std::int64_t pool_count) {
+  if (j < 0 || j >= snapshots_)
+    throw std::out_of_range("TeamSnapshot::build: snapshot " + std::to_string(j) + " is not in [0, " +
+                            std::to_string(snapshots_) + ")");
+  if (pool_count < 1) throw std::invalid_argument("TeamSnapshot::build: empty small pool");
+  const int dim = system_->dim();
+  const int m = hierarchy_.factor;
+  const auto& sides = hierarchy_.sides;
+  const std::int64_t frame_sites = ipow(sides[0], dim);
+  const bool alone = grid_.size() == 1;
+
+  if (levels_ == 0) {  // small side = large side: frames drawn without replacement, as serial
+    if (chosen_pool_count_ != pool_count) {
+      chosen_ = draw_without_replacement(pool_count, snapshots_, seed_);
+      chosen_pool_count_ = pool_count;
+    }
+    const std::int8_t* frame = pool + chosen_[static_cast<std::size_t>(j)] * frame_sites;
+    if (alone)
+      std::memcpy(block_.data(), frame, block_.size());
+    else
+      copy_block_out(frame, grid_, block_.data());
+    return;
+  }
+
+  // Ancestors, top down: the level-(l-1) snapshot that level l's snapshot is drawn from.
+  ancestors_[static_cast<std::size_t>(levels_)] = j;
+  for (int l = levels_; l >= 1; --l) {
+    const std::int64_t count = l == 1 ? pool_count : snapshots_;
+    Rng draw({seed_, Purpose::draw, static_cast<std::uint32_t>(l), static_cast<std::uint64_t>(ancestors_[l]), 0});
+    ancestors_[l - 1] = static_cast<std::int64_t>(draw.below(static_cast<std::uint64_t>(count)));
+  }
+
+  // Bottom up. Replicated levels: the serial functions on the whole (small) lattice.
+  const int last_replicated = std::min(first_distributed_ - 1, levels_);
+  const std::int8_t* cur = pool + ancestors_[0] * frame_sites;
+  for (int l = 1; l <= last_replicated; ++l) {
+    std::int8_t* dst = (l == levels_ && alone) ? block_.data() : scratch_[l % 2].data();
+    upsample_blocks(cur, dim, sides[l - 1], m, dst);
+    local_relax(*system_, *evolver_, dst, sides[l], relax_at_side(hierarchy_.relax, sides[l]), seed_,
+                static_cast<std::uint32_t>(l), static_cast<std::uint64_t>(ancestors_[l]), stage_copy_);
+    cur = dst;
+  }
+  if (last_replicated == levels_) {
+    if (!alone) copy_block_out(cur, grid_, block_.data());
+    return;
+  }
+
+  // Hand-over to the block, then distributed levels: upsample in place, relax as a team.
+  int l = first_distributed_;
+  if (has_grid_[last_replicated]) {
+    copy_block_out(cur, grids_[last_replicated], block_.data());
+  } else {
+    std::int8_t* whole = scratch_[l % 2].data();
+    upsample_blocks(cur, dim, sides[l - 1], m, whole);
+    copy_block_out(whole, grids_[l], block_.data());
+    relax_[l]->run(*evolver_, block_.data(), seed_, static_cast<std::uint32_t>(l),
+                   static_cast<std::uint64_t>(ancestors_[l]));
+    ++l;
+  }
+  for (; l <= levels_; ++l) {
+    upsample_blocks_in_place(block_.data(), dim, grids_[l - 1].block.extent, m);
+    relax_[l]->run(*evolver_, block_.data(), seed_, static_cast<std::uint32_t>(l),
+                   static_cast<std::uint64_t>(ancestors_[l]));
+  }
+}
+
+void TeamSnapshot::partial_evolution(std::uint64_t seed, std::int64_t j, bool keep_states,
+                                     std::vector<PairRecord>& out) {
+  if (grid_.size() == 1) {
+    macrodyn::partial_evolution(*system_, *evolver_, block_.data(), grid_.dec.L, partial_, seed, j, keep_states, out);
+    return;
+  }
+  partial_team_->run(*evolver_, block_.data(), seed, j, keep_states, out);
+}
+
+std::vector<std::int8_t> TeamSnapshot::gather_for_test() const {
+  return gather_lattice_for_test(grid_, block_.data());
+}
+
+}  // namespace macrodyn::mpi

@@ -1,0 +1,91 @@
+#pragma once
+// A team's large snapshot (DESIGN §3): built by hierarchical upsampling and partially
+// evolved by a team of ranks, each holding only its block, bit-identical to what the
+// serial `macrodyn generate` produces for the same snapshot.
+//
+// Serial generate keeps `snapshots` snapshots per intermediate level; snapshot j of
+// level l is drawn from level l - 1 by WorkItem{seed, draw, l, j}. A team instead
+// follows snapshot j's chain of ancestors (RNG only, top down) and builds it bottom up:
+// small frame -> level 1 -> ... -> level n, relaxing level l with the ancestor's index
+// as work item, exactly like serial. Small levels (a block narrower than the relax
+// window, or a side the rank grid does not divide) are built replicated with the
+// serial functions, every rank keeping its block; from the first distributed level on,
+// UPSAMPLE is rank-local and in place in the block buffer and LOCALRELAX runs
+// distributed (TeamRelax), so no rank ever holds the whole large lattice.
+//
+// Supports ising2d and ising3d on teams of any size; with one rank (any system) it is
+// the serial code.
+#include <mpi.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/decomposition.hpp"
+#include "mpi/team_grid.hpp"
+#include "sampling/hierarchy.hpp"
+#include "sampling/partial_evolution.hpp"
+#include "systems/system.hpp"
+
+namespace macrodyn::mpi {
+
+class TeamPartial;
+class TeamRelax;
+
+class TeamSnapshot {
+ public:
+  // team: the team's ranks (duplicated; the caller keeps its own). hierarchy.seed must
+  // equal seed; snapshots = snapshots per intermediate level (large.snapshots);
+  // decomposition: the large lattice (L = hierarchy.sides.back(), p = partial.patch).
+  // Throws InputError naming team.size when the system or a boundary cannot be split.
+  TeamSnapshot(MPI_Comm team, const System& system, const HierarchySpec& hierarchy,
+               const PartialSpec& partial, std::uint64_t seed, std::int64_t snapshots,
+               const Decomposition& decomposition);
+  ~TeamSnapshot();
+  TeamSnapshot(const TeamSnapshot&) = delete;
+  TeamSnapshot& operator=(const TeamSnapshot&) = delete;
+
+  // Builds upsampled snapshot j (0 <= j < snapshots) into this rank's block. Every rank
+  // passes the whole small pool (pool_count frames of side hierarchy.sides[0]).
+  // Collective. (Random-magnetisation snapshots, j >= snapshots in generate, are not
+  // built here: their Fisher-Yates shuffle runs over the whole lattice.)
+  void build(std::int64_t j, const std::int8_t* pool, std::int64_t pool_count);
+
+  // Partial evolution of the current snapshot (id j): the records of the patches this
+  // rank evolves (see TeamPartial::run). Collective.
+  void partial_evolution(std::uint64_t seed, std::int64_t j, bool keep_states, std::vector<PairRecord>& out);
+
+  const std::int8_t* block() const { return block_.data(); }
+  std::int8_t* block() { return block_.data(); }
+  const Block& block_geometry() const { return grid_.block; }
+  const Decomposition& decomposition() const { return grid_.dec; }
+  const TeamGrid& grid() const { return grid_; }
+  // First level built distributed (levels + 1 when every level is replicated).
+  int first_distributed_level() const { return first_distributed_; }
+
+  // TESTS ONLY: the whole lattice on team rank 0 (empty elsewhere). Collective.
+  std::vector<std::int8_t> gather_for_test() const;
+
+ private:
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  const System* system_;
+  HierarchySpec hierarchy_;
+  PartialSpec partial_;
+  std::uint64_t seed_;
+  std::int64_t snapshots_;
+  int levels_ = 0;
+  int first_distributed_ = 0;
+  TeamGrid grid_;  // the large lattice
+  std::vector<TeamGrid> grids_;  // per level, where the rank grid divides its side
+  std::vector<bool> has_grid_;
+  std::unique_ptr<Evolver> evolver_;
+  std::vector<std::unique_ptr<TeamRelax>> relax_;  // per level; null where replicated
+  std::unique_ptr<TeamPartial> partial_team_;
+  std::vector<std::int8_t> block_;
+  std::vector<std::int8_t> scratch_[2], stage_copy_;  // replicated levels
+  std::vector<std::int64_t> chosen_;                  // levels = 0: frames drawn without replacement
+  std::int64_t chosen_pool_count_ = -1;
+  std::vector<std::int64_t> ancestors_;
+};
+
+}  // namespace macrodyn::mpi

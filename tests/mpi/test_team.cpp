@@ -1,0 +1,369 @@
+// The team pipeline (DESIGN §3): halo exchange, distributed LocalRelax, the whole
+// snapshot build and partial evolution, each compared bit for bit with the serial code
+// for every team size and rank grid that the world's ranks allow. Teams are carved out
+// of MPI_COMM_WORLD with MPI_Comm_split; with several teams of one size, each builds
+// different snapshots at the same time, as in a run.
+#include <catch2/catch.hpp>
+#include <mpi.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/decomposition.hpp"
+#include "core/error.hpp"
+#include "mpi/team_grid.hpp"
+#include "mpi/team_halo.hpp"
+#include "mpi/team_partial.hpp"
+#include "mpi/team_relax.hpp"
+#include "mpi/team_snapshot.hpp"
+#include "sampling/hierarchy.hpp"
+#include "sampling/initial_state.hpp"
+#include "sampling/local_relax.hpp"
+#include "sampling/partial_evolution.hpp"
+#include "systems/system.hpp"
+
+using namespace macrodyn;
+using namespace macrodyn::mpi;
+
+namespace {
+
+int world_size() {
+  int n = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  return n;
+}
+
+int world_rank() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
+// The world split into teams of `size` consecutive ranks; left-over ranks get none.
+// Collective over MPI_COMM_WORLD.
+struct Team {
+  MPI_Comm comm = MPI_COMM_NULL;
+  int index = -1;  // this rank's team
+  int count = 0;   // number of teams
+  explicit Team(int size) {
+    count = world_size() / size;
+    const int t = world_rank() / size;
+    index = t < count ? t : -1;
+    MPI_Comm_split(MPI_COMM_WORLD, index >= 0 ? index : MPI_UNDEFINED, world_rank(), &comm);
+  }
+  ~Team() {
+    if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
+  }
+  Team(const Team&) = delete;
+  Team& operator=(const Team&) = delete;
+  bool member() const { return comm != MPI_COMM_NULL; }
+  int rank() const {
+    int r = 0;
+    MPI_Comm_rank(comm, &r);
+    return r;
+  }
+};
+
+// Rank grids of `size` ranks in `dim` dimensions to try (each is checked against the
+// lattice by Decomposition::with_grid).
+std::vector<std::array<int, 3>> grids_of(int dim, int size) {
+  if (size == 1) return {{1, 1, 1}};
+  if (size == 2) return dim == 2 ? std::vector<std::array<int, 3>>{{2, 1, 1}, {1, 2, 1}}
+                                 : std::vector<std::array<int, 3>>{{2, 1, 1}, {1, 1, 2}};
+  if (size == 4) return dim == 2 ? std::vector<std::array<int, 3>>{{2, 2, 1}, {4, 1, 1}, {1, 4, 1}}
+                                 : std::vector<std::array<int, 3>>{{2, 2, 1}, {1, 2, 2}, {4, 1, 1}};
+  return {};
+}
+
+std::vector<int> team_sizes() {
+  std::vector<int> out;
+  for (int t : {1, 2, 4})
+    if (t <= world_size()) out.push_back(t);
+  return out;
+}
+
+std::vector<std::int8_t> random_lattice(int dim, int L, std::uint64_t item) {
+  std::vector<std::int8_t> x(static_cast<std::size_t>(ipow(L, dim)));
+  Rng rng({77, Purpose::test, 0, item, 0});
+  make_initial_state(x.data(), static_cast<std::int64_t>(x.size()), InitialKind::random_m0, 0.0, rng);
+  return x;
+}
+
+bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+}
+
+bool same_record(const PairRecord& a, const PairRecord& b) {
+  return a.snapshot_id == b.snapshot_id && a.patch_index == b.patch_index &&
+         std::memcmp(&a.dt, &b.dt, sizeof(double)) == 0 && same_bits(a.z_star, b.z_star) &&
+         same_bits(a.g_before, b.g_before) && same_bits(a.g_after, b.g_after) && a.patch_before == b.patch_before &&
+         a.patch_after == b.patch_after;
+}
+
+// Every team record equals the serial record of its patch, and the team together
+// yields exactly the serial records. Collective over the team.
+void check_records(MPI_Comm comm, const std::vector<PairRecord>& team, const std::vector<PairRecord>& serial) {
+  for (const PairRecord& r : team) {
+    const PairRecord* match = nullptr;
+    for (const PairRecord& s : serial)
+      if (s.patch_index == r.patch_index) match = &s;
+    CHECK(match != nullptr);  // not REQUIRE: the rest of the team would hang in the Allreduce
+    if (match) CHECK(same_record(r, *match));
+  }
+  long mine = static_cast<long>(team.size()), total = 0;
+  MPI_Allreduce(&mine, &total, 1, MPI_LONG, MPI_SUM, comm);
+  CHECK(total == static_cast<long>(serial.size()));
+}
+
+// What `macrodyn generate` does (lib/jobs/generate.cpp): every intermediate level keeps
+// `snapshots` snapshots, the pool of the next; returns the last level's snapshots.
+std::vector<std::int8_t> serial_snapshots(const System& sys, const HierarchySpec& h, std::vector<std::int8_t> pool,
+                                          std::int64_t pool_count, std::int64_t snapshots) {
+  auto ev = sys.make_evolver();
+  std::vector<std::int8_t> stage;
+  const int levels = static_cast<int>(h.sides.size()) - 1;
+  for (int level = 1; level <= levels; ++level) {
+    const std::int64_t m = ipow(h.sides[level], sys.dim());
+    std::vector<std::int8_t> next(static_cast<std::size_t>(snapshots * m));
+    for (std::int64_t j = 0; j < snapshots; ++j)
+      build_level_snapshot(sys, *ev, h, level, pool.data(), pool_count, j, next.data() + j * m, stage);
+    pool.swap(next);
+    pool_count = snapshots;
+  }
+  return pool;
+}
+
+}  // namespace
+
+TEST_CASE("team halo exchange brings every periodic neighbour site, corners included", "[team]") {
+  int configurations = 0;
+  for (int size : team_sizes()) {
+    Team team(size);
+    if (!team.member()) continue;
+    for (int dim : {2, 3})
+      for (const auto& g : grids_of(dim, size)) {
+        const int L = dim == 2 ? 16 : 8;
+        const auto grid = make_team_grid(team.comm, Decomposition::with_grid(dim, L, 1, g));
+        // Fill the block with global site indices.
+        std::vector<std::int32_t> block(static_cast<std::size_t>(grid.block.sites()));
+        const Coord E = grid.block.extent, O = grid.block.origin;
+        auto global = [&](int x, int y, int z) {
+          auto wrap = [L](int v) { return ((v % L) + L) % L; };
+          return dim == 2 ? wrap(x) * L + wrap(y) : (wrap(x) * L + wrap(y)) * L + wrap(z);
+        };
+        for (int x = 0; x < E[0]; ++x)
+          for (int y = 0; y < E[1]; ++y)
+            for (int z = 0; z < E[2]; ++z)
+              block[static_cast<std::size_t>((x * E[1] + y) * E[2] + z)] = global(O[0] + x, O[1] + y, O[2] + z);
+        for (auto widths : {std::array<int, 2>{1, 4}, std::array<int, 2>{2, 1}}) {
+          int hi = widths[1];
+          for (int d = 0; d < dim; ++d) hi = std::min(hi, E[d]);
+          const int lo = widths[0];
+          Halo<std::int32_t> halo;
+          halo.configure(grid, lo, hi);
+          halo.exchange(block.data());
+          Coord o{-lo, -lo, dim == 3 ? -lo : 0}, n{E[0] + lo + hi, E[1] + lo + hi, dim == 3 ? E[2] + lo + hi : 1};
+          std::vector<std::int32_t> box(static_cast<std::size_t>(n[0]) * n[1] * n[2]);
+          halo.read_box(block.data(), o, n, box.data());
+          int wrong = 0;
+          for (int x = 0; x < n[0]; ++x)
+            for (int y = 0; y < n[1]; ++y)
+              for (int z = 0; z < n[2]; ++z)
+                wrong += box[static_cast<std::size_t>((x * n[1] + y) * n[2] + z)] !=
+                         global(O[0] + o[0] + x, O[1] + o[1] + y, O[2] + o[2] + z);
+          INFO("dim " << dim << " grid " << g[0] << "x" << g[1] << "x" << g[2] << " lo " << lo << " hi " << hi);
+          CHECK(wrong == 0);
+          ++configurations;
+        }
+      }
+  }
+  CHECK(configurations > 0);
+}
+
+TEST_CASE("team LocalRelax of one level equals the serial local_relax", "[team]") {
+  struct Case {
+    int dim, L, window, stride;
+  };
+  // 2D with 2 and 3 colours per axis (40 / 8 = 5 windows per axis), and 3D.
+  const Case cases[] = {{2, 32, 8, 4}, {2, 40, 16, 8}, {3, 16, 8, 4}};
+  int compared = 0;
+  for (int size : team_sizes()) {
+    Team team(size);
+    if (!team.member()) continue;
+    for (const Case& c : cases)
+      for (Boundary b : {Boundary::periodic, Boundary::frozen})
+        for (const auto& g : grids_of(c.dim, size)) {
+          const auto dec = Decomposition::with_grid(c.dim, c.L, 1, g);
+          const RelaxSpec spec{c.window, c.stride, 0, b};
+          if (!TeamRelax::distributable(dec, spec)) continue;
+          const auto sys = make_system(c.dim == 2 ? "ising2d" : "ising3d", SystemParams{2.3, 0.05});
+          auto ev = sys->make_evolver();
+          const auto start = random_lattice(c.dim, c.L, static_cast<std::uint64_t>(c.L + c.dim));
+          auto serial = start;
+          std::vector<std::int8_t> stage;
+          local_relax(*sys, *ev, serial.data(), c.L, spec, 11, 2, 5, stage);
+
+          const auto grid = make_team_grid(team.comm, dec);
+          std::vector<std::int8_t> block(static_cast<std::size_t>(grid.block.sites()));
+          copy_block_out(start.data(), grid, block.data());
+          TeamRelax relax(grid, spec);
+          relax.run(*ev, block.data(), 11, 2, 5);
+          const auto whole = gather_lattice_for_test(grid, block.data());
+          if (team.rank() == 0) {
+            INFO("dim " << c.dim << " L " << c.L << " " << to_string(b) << " grid " << g[0] << "x" << g[1] << "x"
+                        << g[2]);
+            CHECK(whole == serial);
+            CHECK(whole != start);
+            ++compared;
+          }
+        }
+  }
+  if (world_rank() == 0) CHECK(compared > 0);
+}
+
+namespace {
+
+struct BuildCase {
+  const char* system;
+  std::vector<int> sides;
+  int factor, window, stride, patch;
+  Boundary relax, partial;
+  PairsMode pairs;
+};
+
+// Builds every snapshot with every team of every size and grid, and compares the
+// lattice and the partial-evolution records with the serial path. Returns how many
+// (snapshot, configuration) comparisons this rank took part in.
+int check_builds(const BuildCase& c, std::int64_t snapshots) {
+  const auto sys = make_system(c.system, SystemParams{2.4, 0.1});
+  const int dim = sys->dim(), L = c.sides.back();
+  const std::uint64_t seed = 1234;
+  const std::int64_t pool_count = 5;
+  std::vector<std::int8_t> pool;
+  for (std::int64_t k = 0; k < pool_count; ++k) {
+    const auto frame = random_lattice(dim, c.sides[0], static_cast<std::uint64_t>(100 + k));
+    pool.insert(pool.end(), frame.begin(), frame.end());
+  }
+  const HierarchySpec h{c.sides, c.factor, RelaxSpec{c.window, c.stride, 0, c.relax}, seed};
+  const PartialSpec pspec{c.patch, c.partial, c.pairs, 0};
+  const auto serial = serial_snapshots(*sys, h, pool, pool_count, snapshots);
+  const std::int64_t n = ipow(L, dim);
+  auto ev = sys->make_evolver();
+
+  int compared = 0;
+  for (int size : team_sizes()) {
+    Team team(size);
+    if (!team.member()) continue;
+    for (const auto& g : grids_of(dim, size)) {
+      Decomposition dec;
+      try {
+        dec = Decomposition::with_grid(dim, L, c.patch, g);
+      } catch (const InputError&) {
+        continue;
+      }
+      TeamSnapshot snap(team.comm, *sys, h, pspec, seed, snapshots, dec);
+      std::vector<PairRecord> records, expected;
+      // Teams of one size share the snapshots out, as teams of a run do.
+      for (std::int64_t j = team.index; j < snapshots; j += team.count) {
+        snap.build(j, pool.data(), pool_count);
+        const std::int8_t* want = serial.data() + j * n;
+        const auto whole = snap.gather_for_test();
+        if (team.rank() == 0) {
+          INFO(c.system << " sides up to " << L << " grid " << g[0] << "x" << g[1] << "x" << g[2] << " snapshot " << j
+                        << " first distributed level " << snap.first_distributed_level());
+          CHECK(std::memcmp(whole.data(), want, static_cast<std::size_t>(n)) == 0);
+        }
+        snap.partial_evolution(seed, j, true, records);
+        partial_evolution(*sys, *ev, want, L, pspec, seed, j, true, expected);
+        check_records(team.comm, records, expected);
+        ++compared;
+      }
+    }
+  }
+  return compared;
+}
+
+}  // namespace
+
+TEST_CASE("team snapshots and pairs equal the serial generate path, 2D", "[team]") {
+  // 8 -> 64: side 16 is replicated on 2 x 2 (block 8 < window 16), 32 and 64 are
+  // distributed; on 4 x 1 only 64 is.
+  CHECK(check_builds({"ising2d", {8, 16, 32, 64}, 2, 16, 0, 16, Boundary::periodic, Boundary::periodic,
+                      PairsMode::all},
+                     3) > 0);
+  CHECK(check_builds({"ising2d", {8, 16, 32, 64}, 2, 16, 0, 16, Boundary::frozen, Boundary::frozen,
+                      PairsMode::one},
+                     3) > 0);
+  // Factor 3, 3 colours per axis at side 36 (window 8, stride 4: 9 windows per axis).
+  CHECK(check_builds({"ising2d", {4, 12, 36}, 3, 8, 4, 9, Boundary::frozen, Boundary::frozen, PairsMode::all},
+                     2) > 0);
+  // Side 6 does not split over 4 ranks but 12 does (window 2): the first distributed
+  // level is upsampled whole, then handed over.
+  CHECK(check_builds({"ising2d", {6, 12, 24}, 2, 2, 1, 6, Boundary::frozen, Boundary::periodic, PairsMode::one},
+                     2) > 0);
+}
+
+TEST_CASE("team snapshots and pairs equal the serial generate path, 3D", "[team]") {
+  CHECK(check_builds({"ising3d", {8, 16, 32}, 2, 16, 0, 8, Boundary::periodic, Boundary::frozen, PairsMode::all},
+                     2) > 0);
+  CHECK(check_builds({"ising3d", {4, 8, 16}, 2, 4, 2, 4, Boundary::frozen, Boundary::periodic, PairsMode::one},
+                     2) > 0);
+}
+
+TEST_CASE("team partial evolution of any lattice equals the serial records", "[team]") {
+  int compared = 0;
+  for (int size : team_sizes()) {
+    Team team(size);
+    if (!team.member()) continue;
+    for (int dim : {2, 3})
+      for (Boundary b : {Boundary::periodic, Boundary::frozen})
+        for (PairsMode pairs : {PairsMode::all, PairsMode::one})
+          for (const auto& g : grids_of(dim, size)) {
+            const int L = dim == 2 ? 32 : 16, p = dim == 2 ? 8 : 4;
+            const auto dec = Decomposition::with_grid(dim, L, p, g);
+            const auto sys = make_system(dim == 2 ? "ising2d" : "ising3d", SystemParams{2.0, -0.2});
+            auto ev = sys->make_evolver();
+            const PartialSpec spec{p, b, pairs, 0};
+            const auto grid = make_team_grid(team.comm, dec);
+            TeamPartial partial(grid, *sys, spec);
+            for (std::int64_t j = 0; j < 3; ++j) {
+              const auto x = random_lattice(dim, L, static_cast<std::uint64_t>(j + 10 * dim));
+              std::vector<std::int8_t> block(static_cast<std::size_t>(grid.block.sites()));
+              copy_block_out(x.data(), grid, block.data());
+              std::vector<PairRecord> mine, expected;
+              // keep_states false for j = 1: the states are then not part of the record.
+              partial.run(*ev, block.data(), 21, j, j != 1, mine);
+              partial_evolution(*sys, *ev, x.data(), L, spec, 21, j, j != 1, expected);
+              check_records(team.comm, mine, expected);
+              double phi_team[2], phi_serial[2];
+              partial.macro_observables(block.data(), phi_team);
+              macro_observables(*sys, x.data(), L, p, b, phi_serial);
+              CHECK(std::memcmp(phi_team, phi_serial, sizeof phi_team) == 0);
+              ++compared;
+            }
+          }
+  }
+  CHECK(compared > 0);
+}
+
+TEST_CASE("a team of several ranks refuses systems and boundaries it cannot split", "[team]") {
+  const HierarchySpec h{{16, 32}, 2, RelaxSpec{16, 0, 0, Boundary::periodic}, 3};
+  const int size = world_size() >= 2 ? 2 : 1;
+  Team team(size);
+  if (!team.member()) return;
+  const auto cw = make_system("curie_weiss", SystemParams{1.1, 0.1});
+  const auto dec = Decomposition::choose(2, 32, 16, size);
+  const PartialSpec global{16, Boundary::global, PairsMode::one, 0};
+  if (size == 1) {
+    // One rank is the serial code: Curie-Weiss with a global boundary is fine.
+    TeamSnapshot snap(team.comm, *cw, h, global, 3, 4, dec);
+    CHECK(snap.first_distributed_level() == 2);
+    return;
+  }
+  CHECK_THROWS_WITH(TeamSnapshot(team.comm, *cw, h, global, 3, 4, dec), Catch::Contains("team.size"));
+  const auto ising = make_system("ising2d", SystemParams{2.3, 0.0});
+  const PartialSpec ising_global{16, Boundary::global, PairsMode::one, 0};
+  CHECK_THROWS_AS(TeamSnapshot(team.comm, *ising, h, ising_global, 3, 4, dec), InputError);
+}
