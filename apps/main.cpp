@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   }
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGUSR1, on_stop_signal);  // Slurm's warning before the time limit (macrodyn run checkpoints)
   try {
     // Subcommands see argv from their own name on (argv[0] = subcommand).
     if (cmd == "generate") return macrodyn::app::cmd_generate(argc - 1, argv + 1);

@@ -154,6 +154,8 @@ std::vector<Key> keys() {
             "macrodyn run: messages a simulator rank may have unacknowledged (bounds every buffer)"),
       plain("stream.timeout", &Config::stream_timeout,
             "macrodyn run: seconds without a word from a peer before the job stops with an error naming it"),
+      plain("stream.sync_rounds", &Config::stream_sync_rounds,
+            "macrodyn run: rounds (one snapshot per team each) between sync points, where checkpoints and stops happen"),
       plain("stream.save", &Config::stream_save, "macrodyn run: HDF5 file that keeps the streamed dataset; empty = not kept"),
       plain("learn.ranks", &Config::learn_ranks, "macrodyn run: learner ranks (0..ranks-1, data-parallel); the rest simulate"),
       plain("learn.out", &Config::learn_out, "macrodyn run: model directory (encoder.pt, drift.pt, diffusion.pt, model.json, metrics)"),

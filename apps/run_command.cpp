@@ -1,4 +1,5 @@
 // macrodyn run: the whole pipeline online under MPI (or in one process).
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -20,24 +21,44 @@ const char* const kSummary =
     "Run it as `mpirun -n N macrodyn run --config FILE`: ranks 0..learn.ranks-1 learn, the\n"
     "others simulate in teams of team.size. Without mpirun one process does both. Without\n"
     "--config a small built-in 2D Ising example runs in a few minutes. Output: learn.out (the\n"
-    "model directory, with metrics.csv and schedule.h5) and stream.save when set.";
+    "model directory, with metrics.csv and schedule.h5) and stream.save when set.\n\n"
+    "Checkpoints: at sync points (every stream.sync_rounds rounds) every learn.checkpoint_every\n"
+    "seconds, and when any rank gets SIGUSR1 (exit status 75), SIGTERM or SIGINT.\n"
+    "--resume continues from learn.out's checkpoint (or starts afresh if there is none).";
 }
 
 int cmd_run(int argc, char** argv) {
   Config c;
+  // --resume is a flag of the job, not a configuration key.
+  bool resume = false;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--resume") == 0) resume = true;
+    else argv[kept++] = argv[i];
+  }
+  argc = kept;
   // --help needs no MPI and prints once.
   for (int i = 1; i < argc; ++i)
     if (std::strcmp(argv[i], "--help") == 0) return parse_config("run", kSummary, argc, argv, c) ? 0 : 0;
   mpi::MpiSession session(argc, argv);
   try {
     parse_config("run", kSummary, argc, argv, c);
+    // A resumed job continues its own stream.save (cut back to its checkpoint).
+    if (resume) c.overwrite = true;
     validate(c, Job::run);
   } catch (const InputError&) {
     if (session.rank() == 0) throw;  // reported once, by main
     return 2;
   }
   try {
-    const auto r = mpi::run(c);
+    const auto r = mpi::run(c, resume);
+    if (r.stopped_by != 0) {
+      if (session.rank() == 0)
+        std::fprintf(stderr, "macrodyn run: stopped by signal %d after a checkpoint in %s; continue with --resume\n",
+                     r.stopped_by, c.learn_out.c_str());
+      // 75 (EX_TEMPFAIL): checkpointed, not finished; batch scripts requeue on it.
+      return r.stopped_by == SIGUSR1 ? 75 : 128 + r.stopped_by;
+    }
     if (session.rank() == 0) {
       std::printf("macrodyn run: %d rank(s) (%d learner(s), %d team(s) of %d) in %.2f s\n", r.ranks, r.learners,
                   r.teams, r.team_size, r.seconds);

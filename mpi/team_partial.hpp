@@ -4,8 +4,16 @@
 // rank that owns it, with WorkItem{seed, partial_evolution, 0, snapshot, patch}.
 // z* = phi(x_t) needs the whole team: the per-patch g are gathered to team rank 0 in
 // patch-index order, summed there in double exactly as macro_observables does, and
-// broadcast, so z* is bitwise the serial value.
+// broadcast, so z* is bitwise the serial value. The gather goes in chunks of patch
+// indices, so no rank holds the g of all K patches (16 bytes each: 16 MB for K = 2^20).
+//
+// Memory is O(block + chunk): a rank's patches are enumerated from its block geometry
+// (not listed), and the chunked run() hands records over in reused chunks, so a
+// 2^20-patch lattice does not cost 2^19 PairRecords (about 240 bytes each, with their
+// heap vectors) per rank.
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "mpi/team_grid.hpp"
@@ -14,6 +22,9 @@
 #include "systems/system.hpp"
 
 namespace macrodyn::mpi {
+
+// Receives records[0..n) of one chunk; the records are overwritten by the next chunk.
+using RecordSink = std::function<void(const PairRecord* records, std::size_t n)>;
 
 class TeamPartial {
  public:
@@ -29,22 +40,41 @@ class TeamPartial {
   void run(Evolver& evolver, const std::int8_t* block, std::uint64_t seed, std::int64_t snapshot_id,
            bool keep_states, std::vector<PairRecord>& out);
 
+  // The same records, handed to `each` in chunks of at most `chunk` records, in
+  // increasing patch index (not called when this rank evolves none). Collective (phi).
+  void run(Evolver& evolver, const std::int8_t* block, std::uint64_t seed, std::int64_t snapshot_id,
+           bool keep_states, std::size_t chunk, const RecordSink& each);
+
+  // Patches this rank owns, and the global index / block-coordinate origin of its k-th
+  // (increasing index: row-major over the block's patches).
+  std::int64_t patch_count() const { return count_; }
+  std::int64_t patch_index(std::int64_t k) const;
+  Coord patch_origin(std::int64_t k) const;
+
  private:
+  // Range [first, last) of this rank's patches that this snapshot evolves.
+  void chosen(std::uint64_t seed, std::int64_t snapshot_id, std::int64_t& first, std::int64_t& last) const;
+  // Evolves this rank's k-th patch into rec (phi_ must be current).
+  void evolve(Evolver& evolver, const std::int8_t* block, std::int64_t k, std::uint64_t seed, std::int64_t snapshot_id,
+              bool keep_states, PairRecord& rec);
   // Copies patch k of this rank (with its ring for `frozen`) into tile_ and returns the
   // tile side; the patch origin in the tile is `origin_in_tile_`.
-  int load_tile(const std::int8_t* block, std::size_t k);
+  int load_tile(const std::int8_t* block, std::int64_t k);
 
   TeamGrid grid_;
   const System* system_;
   PartialSpec spec_;
   int d_ = 0;
-  std::vector<std::int64_t> patches_;  // global indices, increasing
-  std::vector<Coord> origins_;         // block coordinates of their origins
+  int per_axis_ = 0;            // patches per axis of the lattice
+  Coord n_{1, 1, 1};            // patches per axis of the block
+  Coord q0_{0, 0, 0};           // lattice patch coordinates of the block's first patch
+  std::int64_t count_ = 0;      // patches this rank owns
   Coord origin_in_tile_{0, 0, 0};
   Halo<std::int8_t> halo_;
   std::vector<std::int8_t> tile_;
-  std::vector<double> g_mine_, g_all_, phi_;
-  std::vector<std::int64_t> gathered_at_;  // team rank 0: position of patch I in g_all_
+  std::vector<double> g_mine_, g_chunk_, phi_;
+  std::vector<int> counts_, displs_, cursor_;  // team rank 0: per rank, for one chunk
+  std::vector<PairRecord> chunk_;              // reused by the chunked run
 };
 
 }  // namespace macrodyn::mpi

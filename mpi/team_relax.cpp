@@ -8,7 +8,13 @@ namespace macrodyn::mpi {
 
 namespace {
 constexpr int kWriteBackTag = 100;  // + offset index; the halo exchange uses 0..26
+
+// The colour of window a of per_axis along one axis, as relax_phases assigns it.
+int colour_of(int a, int per_axis) {
+  if (per_axis % 2 == 1 && per_axis > 1 && a == per_axis - 1) return 2;
+  return a % 2;
 }
+}  // namespace
 
 bool TeamRelax::distributable(const Decomposition& level, const RelaxSpec& spec) {
   if (spec.boundary == Boundary::global || spec.stride < 1 || level.L % spec.stride != 0 ||
@@ -34,62 +40,84 @@ TeamRelax::TeamRelax(const TeamGrid& grid, const RelaxSpec& spec) : grid_(grid),
   const Coord& E = grid.block.extent;
   const Coord& P = grid.dec.ranks_per_axis;
 
-  // Sub-box of a window (origin o in its owner's block coordinates) that lies in the
-  // block at offset k from its owner, in the owner's coordinates (reaching into the
-  // ring above). False when the window does not reach that block.
-  auto part = [&](const Coord& o, int k, Box& box) {
-    const Coord delta = offset_of(k);
-    box.o = Coord{0, 0, 0};
-    box.n = Coord{1, 1, 1};
-    for (int d = 0; d < dim; ++d) {
-      if (delta[d] == 0) {
-        box.o[d] = o[d];
-        box.n[d] = std::min(o[d] + w, E[d]) - o[d];
-      } else {
-        if (o[d] + w <= E[d]) return false;
-        box.o[d] = E[d];
-        box.n[d] = o[d] + w - E[d];
-      }
+  // The windows of relax_phases, axis by axis: window a has origin a * stride; it
+  // belongs to the rank whose block holds its origin, and reaches into the next block
+  // when it passes the block's end (never further: the extent is at least w).
+  per_axis_ = grid.dec.L / spec.stride;
+  const int colours = per_axis_ == 1 ? 1 : (per_axis_ % 2 == 0 ? 2 : 3);
+  for (int d = 0; d < dim; ++d)
+    for (int a = 0; a < per_axis_; ++a) {
+      const int origin = a * spec.stride, owner = origin / E[d], o = origin - owner * E[d];
+      const int c = colour_of(a, per_axis_);
+      if (owner == grid.coords[d]) own_[d][c].push_back(AxisWindow{a, o});
+      if ((owner + 1) % P[d] == grid.coords[d] && o + w > E[d]) behind_[d][c].push_back(AxisWindow{a, o});
     }
-    return true;
+
+  // Sub-boxes of a phase's windows that lie in the block at offset k from their owner
+  // (send: this rank's windows, in its coordinates, reaching into the ring above;
+  // receive: the windows of the rank at offset -k, in this rank's coordinates). Both
+  // sides list them in raster order of the windows, so they pair up.
+  auto boxes = [&](const Coord& colour, int k, bool receive, std::vector<Box>& out) {
+    const Coord delta = offset_of(k);
+    std::array<const std::vector<AxisWindow>*, 3> lists{};
+    std::array<std::vector<AxisWindow>, 3> crossing;
+    static const std::vector<AxisWindow> single{AxisWindow{0, 0}};
+    for (int d = 0; d < 3; ++d) {
+      if (d >= dim) {
+        lists[d] = &single;
+        continue;
+      }
+      const auto& from = (receive && delta[d] == 1) ? behind_[d][colour[d]] : own_[d][colour[d]];
+      if (delta[d] == 0) {
+        lists[d] = &from;
+        continue;
+      }
+      for (const AxisWindow& aw : from)
+        if (aw.o + w > E[d]) crossing[d].push_back(aw);
+      lists[d] = &crossing[d];
+    }
+    auto axis_box = [&](int d, const AxisWindow& aw, int& o, int& n) {
+      if (d >= dim) {
+        o = 0;
+        n = 1;
+      } else if (delta[d] == 0) {
+        o = aw.o;
+        n = std::min(aw.o + w, E[d]) - aw.o;
+      } else {
+        o = receive ? 0 : E[d];
+        n = aw.o + w - E[d];
+      }
+    };
+    for (const AxisWindow& a0 : *lists[0])
+      for (const AxisWindow& a1 : *lists[1])
+        for (const AxisWindow& a2 : *lists[2]) {
+          Box box;
+          axis_box(0, a0, box.o[0], box.n[0]);
+          axis_box(1, a1, box.o[1], box.n[1]);
+          axis_box(2, a2, box.o[2], box.n[2]);
+          out.push_back(box);
+        }
   };
 
-  std::size_t max_mine = 0;
-  std::int64_t max_send = 0, max_recv = 0;
-  for (const auto& windows : relax_phases(dim, grid.dec.L, spec.stride)) {
+  std::int64_t max_mine = 0, max_send = 0, max_recv = 0;
+  const std::int64_t phases = ipow(colours, dim);
+  for (std::int64_t ph = 0; ph < phases; ++ph) {
     Phase phase;
-    for (const RelaxWindow& win : windows) {
-      Coord owner{0, 0, 0}, o{0, 0, 0};
-      for (int d = 0; d < dim; ++d) {
-        owner[d] = win.origin[d] / E[d];
-        o[d] = win.origin[d] - owner[d] * E[d];
-      }
-      const bool mine = owner == grid.coords;
-      if (mine) phase.mine.push_back(Window{o, win.id});
-      for (int k = 1; k < offsets; ++k) {
-        Box box;
-        if (!part(o, k, box)) continue;
-        const std::int64_t sites = static_cast<std::int64_t>(box.n[0]) * box.n[1] * box.n[2];
-        if (mine) {
-          phase.send[k].push_back(box);
-          phase.send_sites[k] += sites;
-        }
-        // Windows of the rank at offset -k reach into this block: receive their part,
-        // which lies at the same coordinates less the extent on the crossed axes.
-        const Coord delta = offset_of(k);
-        bool from_behind = true;
-        for (int d = 0; d < dim; ++d) from_behind &= (owner[d] + delta[d]) % P[d] == grid.coords[d];
-        if (!from_behind) continue;
-        for (int d = 0; d < dim; ++d) box.o[d] -= delta[d] * E[d];
-        phase.recv[k].push_back(box);
-        phase.recv_sites[k] += sites;
-      }
+    std::int64_t r = ph;
+    for (int d = dim - 1; d >= 0; --d, r /= colours) phase.colour[d] = static_cast<int>(r % colours);
+    phase.mine = 1;
+    for (int d = 0; d < dim; ++d) phase.mine *= static_cast<std::int64_t>(own_[d][phase.colour[d]].size());
+    for (int k = 1; k < offsets; ++k) {
+      boxes(phase.colour, k, false, phase.send[k]);
+      boxes(phase.colour, k, true, phase.recv[k]);
+      for (const Box& b : phase.send[k]) phase.send_sites[k] += static_cast<std::int64_t>(b.n[0]) * b.n[1] * b.n[2];
+      for (const Box& b : phase.recv[k]) phase.recv_sites[k] += static_cast<std::int64_t>(b.n[0]) * b.n[1] * b.n[2];
     }
-    max_mine = std::max(max_mine, phase.mine.size());
-    std::int64_t s = 0, r = 0;
-    for (int k = 0; k < offsets; ++k) s += phase.send_sites[k], r += phase.recv_sites[k];
+    max_mine = std::max(max_mine, phase.mine);
+    std::int64_t s = 0, rs = 0;
+    for (int k = 0; k < offsets; ++k) s += phase.send_sites[k], rs += phase.recv_sites[k];
     max_send = std::max(max_send, s);
-    max_recv = std::max(max_recv, r);
+    max_recv = std::max(max_recv, rs);
     phases_.push_back(std::move(phase));
   }
 
@@ -99,16 +127,35 @@ TeamRelax::TeamRelax(const TeamGrid& grid, const RelaxSpec& spec) : grid_(grid),
   tile_.resize(static_cast<std::size_t>(ipow(side, dim)));
   if (frozen) {
     for (std::int64_t i = 0; i < static_cast<std::int64_t>(tile_.size()); ++i) {
-      std::int64_t r = i;
+      std::int64_t q = i;
       bool ring = false;
-      for (int d = 0; d < dim; ++d, r /= side) ring |= r % side == 0 || r % side == side - 1;
+      for (int d = 0; d < dim; ++d, q /= side) ring |= q % side == 0 || q % side == side - 1;
       if (ring) ring_index_.push_back(i);
     }
-    rings_.resize(max_mine * ring_index_.size());
+    rings_.resize(static_cast<std::size_t>(max_mine) * ring_index_.size());
   }
   send_.resize(static_cast<std::size_t>(max_send));
   recv_.resize(static_cast<std::size_t>(max_recv));
   requests_.reserve(2 * kOffsets);
+}
+
+template <class F>
+void TeamRelax::for_each_window(const Phase& phase, F&& f) const {
+  const int dim = grid_.dim();
+  static const std::vector<AxisWindow> single{AxisWindow{0, 0}};
+  const auto& l0 = own_[0][phase.colour[0]];
+  const auto& l1 = own_[1][phase.colour[1]];
+  const auto& l2 = dim == 3 ? own_[2][phase.colour[2]] : single;
+  const auto n = static_cast<std::uint64_t>(per_axis_);
+  std::size_t k = 0;
+  for (const AxisWindow& a0 : l0)
+    for (const AxisWindow& a1 : l1)
+      for (const AxisWindow& a2 : l2) {
+        // Raster id over all windows of the level, as relax_phases numbers them.
+        std::uint64_t id = static_cast<std::uint64_t>(a0.a) * n + static_cast<std::uint64_t>(a1.a);
+        if (dim == 3) id = id * n + static_cast<std::uint64_t>(a2.a);
+        f(Coord{a0.o, a1.o, dim == 3 ? a2.o : 0}, static_cast<std::uint32_t>(id), k++);
+      }
 }
 
 void TeamRelax::run(Evolver& evolver, std::int8_t* block, std::uint64_t seed, std::uint32_t level,
@@ -120,15 +167,12 @@ void TeamRelax::run(Evolver& evolver, std::int8_t* block, std::uint64_t seed, st
   for (const Phase& phase : phases_) {
     halo_.exchange(block);
     if (frozen)  // the phase-start rings, before any window of this phase changes them
-      for (std::size_t k = 0; k < phase.mine.size(); ++k) {
-        const Coord& o = phase.mine[k].o;
+      for_each_window(phase, [&](const Coord& o, std::uint32_t, std::size_t k) {
         halo_.read_box(block, Coord{o[0] - 1, o[1] - 1, o[2] - 1}, tbox, tile_.data());
         std::int8_t* ring = rings_.data() + k * R;
         for (std::size_t i = 0; i < R; ++i) ring[i] = tile_[static_cast<std::size_t>(ring_index_[i])];
-      }
-    for (std::size_t k = 0; k < phase.mine.size(); ++k) {
-      const Window& win = phase.mine[k];
-      const Coord& o = win.o;
+      });
+    for_each_window(phase, [&](const Coord& o, std::uint32_t id, std::size_t k) {
       if (frozen) {
         halo_.read_box(block, Coord{o[0] - 1, o[1] - 1, o[2] - 1}, tbox, tile_.data());
         const std::int8_t* ring = rings_.data() + k * R;
@@ -139,10 +183,10 @@ void TeamRelax::run(Evolver& evolver, std::int8_t* block, std::uint64_t seed, st
         halo_.read_box(block, o, wbox, tile_.data());
         evolver.load(tile_.data(), w, Coord{0, 0, 0}, w, Boundary::periodic, nullptr);
       }
-      Rng rng({seed, Purpose::relax, level, item, win.id});
+      Rng rng({seed, Purpose::relax, level, item, id});
       evolver.run_events(events_, rng);
       halo_.write_box(block, o, wbox, evolver.box());
-    }
+    });
     write_back(phase, block);
   }
 }

@@ -42,22 +42,34 @@ class TeamRelax {
   struct Box {
     Coord o, n;  // block coordinates
   };
-  struct Window {
-    Coord o;  // origin in block coordinates
-    std::uint32_t id;
+  // A window along one axis: its index a (window origin a * stride) and its origin in
+  // its owner's block coordinates. A rank's windows of a phase are the Cartesian
+  // product of its per-axis lists, so the plan costs O(block side / stride) per axis,
+  // not O(windows): a 16384^2 level has 4 M windows, 64 MB as a list.
+  struct AxisWindow {
+    int a, o;
   };
   static constexpr int kOffsets = 8;  // offsets in {0, 1}^D toward the + neighbours; 0 = self
   struct Phase {
-    std::vector<Window> mine;
+    Coord colour{0, 0, 0};  // per axis
+    std::int64_t mine = 0;  // windows this rank owns
     std::array<std::vector<Box>, kOffsets> send, recv;  // sub-boxes of windows crossing blocks
     std::array<std::int64_t, kOffsets> send_sites{}, recv_sites{};
   };
+  // Calls f(origin in block coordinates, window id, k) for the k-th window of the phase
+  // this rank owns, in raster order (increasing id).
+  template <class F>
+  void for_each_window(const Phase& phase, F&& f) const;
   Coord offset_of(int k) const;
   void write_back(const Phase& phase, std::int8_t* block);
 
   TeamGrid grid_;
   RelaxSpec spec_;
   std::uint64_t events_ = 0;
+  int per_axis_ = 0;  // windows per axis of the level
+  // Per axis and colour: this rank's windows, and those of the rank behind (grid
+  // coordinate - 1) that reach past its block into this one.
+  std::array<std::array<std::vector<AxisWindow>, 3>, 3> own_, behind_;
   std::vector<Phase> phases_;
   Halo<std::int8_t> halo_;
   std::vector<std::int64_t> ring_index_;  // tile indices of the ring sites (frozen)

@@ -79,7 +79,11 @@ TeamSnapshot::TeamSnapshot(MPI_Comm team, const System& system, const HierarchyS
       }
     for (int l = first_distributed_; l <= levels_; ++l)
       relax_[l] = std::make_unique<TeamRelax>(grids_[l], relax_at_side(hierarchy.relax, sides[l]));
-    if (size > 1) partial_team_ = std::make_unique<TeamPartial>(grid_, system, partial);
+    // One rank uses it only for the chunked partial evolution, for the systems a team
+    // can split (TeamPartial on one rank equals the serial records bit for bit).
+    const bool splittable = (system.name() == "ising2d" || system.name() == "ising3d") &&
+                            partial.boundary != Boundary::global;
+    if (size > 1 || splittable) partial_team_ = std::make_unique<TeamPartial>(grid_, system, partial);
 
     // Scratch for the replicated levels (with one rank the last level goes straight
     // into the block), and for the hand-over when the last replicated side is not
@@ -177,6 +181,19 @@ void TeamSnapshot::partial_evolution(std::uint64_t seed, std::int64_t j, bool ke
     return;
   }
   partial_team_->run(*evolver_, block_.data(), seed, j, keep_states, out);
+}
+
+void TeamSnapshot::partial_evolution(std::uint64_t seed, std::int64_t j, bool keep_states, std::size_t chunk,
+                                     const std::function<void(const PairRecord*, std::size_t)>& each) {
+  if (chunk < 1) throw std::invalid_argument("TeamSnapshot::partial_evolution: chunk must be at least 1");
+  if (partial_team_) {
+    partial_team_->run(*evolver_, block_.data(), seed, j, keep_states, chunk, each);
+    return;
+  }
+  // One rank, `global` boundary (Curie-Weiss): the serial records, handed over in chunks.
+  macrodyn::partial_evolution(*system_, *evolver_, block_.data(), grid_.dec.L, partial_, seed, j, keep_states, records_);
+  for (std::size_t k = 0; k < records_.size(); k += chunk)
+    each(records_.data() + k, std::min(chunk, records_.size() - k));
 }
 
 std::vector<std::int8_t> TeamSnapshot::gather_for_test() const {

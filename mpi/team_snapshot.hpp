@@ -17,7 +17,9 @@
 // the serial code.
 #include <mpi.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -55,6 +57,12 @@ class TeamSnapshot {
   // rank evolves (see TeamPartial::run). Collective.
   void partial_evolution(std::uint64_t seed, std::int64_t j, bool keep_states, std::vector<PairRecord>& out);
 
+  // The same records, handed to `each` in reused chunks of at most `chunk` records
+  // (see TeamPartial::run): memory O(chunk) instead of O(patches per rank), which for
+  // pairs = all on a large lattice is about half the block's bytes again. Collective.
+  void partial_evolution(std::uint64_t seed, std::int64_t j, bool keep_states, std::size_t chunk,
+                         const std::function<void(const PairRecord*, std::size_t)>& each);
+
   const std::int8_t* block() const { return block_.data(); }
   std::int8_t* block() { return block_.data(); }
   const Block& block_geometry() const { return grid_.block; }
@@ -80,7 +88,8 @@ class TeamSnapshot {
   std::vector<bool> has_grid_;
   std::unique_ptr<Evolver> evolver_;
   std::vector<std::unique_ptr<TeamRelax>> relax_;  // per level; null where replicated
-  std::unique_ptr<TeamPartial> partial_team_;
+  std::unique_ptr<TeamPartial> partial_team_;  // null for one rank with a `global` boundary
+  std::vector<PairRecord> records_;             // that case of the chunked partial_evolution
   std::vector<std::int8_t> block_;
   std::vector<std::int8_t> scratch_[2], stage_copy_;  // replicated levels
   std::vector<std::int64_t> chosen_;                  // levels = 0: frames drawn without replacement

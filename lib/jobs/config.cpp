@@ -95,6 +95,7 @@ void validate_run(const Config& c) {
   if (c.stream_batch < 1) fail("stream.batch must be at least 1");
   if (c.stream_credits < 1) fail("stream.credits must be at least 1");
   if (!(c.stream_timeout > 0)) fail("stream.timeout must be a positive number of seconds");
+  if (c.stream_sync_rounds < 1) fail("stream.sync_rounds must be at least 1");
   if (c.learn_ranks < 1) fail("learn.ranks must be at least 1");
   if (c.learn_out.empty()) fail("learn.out (the model directory) is empty");
   if (c.learn_ae_snapshots < 0) fail("learn.ae_snapshots must be >= 0 (0 = large.snapshots)");

@@ -58,6 +58,7 @@ struct Config {
   int stream_credits = 4;                    // unacknowledged messages per sender
   double stream_timeout = 600;               // seconds without a word from a peer
   std::string stream_save;                   // streamed dataset (HDF5); "" = not kept
+  int stream_sync_rounds = 4;                // rounds between sync points (checkpoints, stops)
   int learn_ranks = 1;
   std::string learn_out = "macrodyn-model";
   std::int64_t learn_ae_snapshots = 0;       // 0 = large.snapshots

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 
 #include "core/error.hpp"
@@ -27,7 +28,8 @@ constexpr std::int64_t kScheduleFlushSteps = 64;
 }  // namespace
 
 OnlineLearner::OnlineLearner(const Config& c, const PairRowLayout& layout, ModelInfo info, MPI_Comm learners,
-                             std::unique_ptr<StreamFile> file)
+                             std::unique_ptr<StreamFile> file, const RunCheckpoint* resume,
+                             const std::string& resume_dir)
     : c_(c),
       layout_(layout),
       info_(std::move(info)),
@@ -42,20 +44,45 @@ OnlineLearner::OnlineLearner(const Config& c, const PairRowLayout& layout, Model
   check_mpi(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
   row_.resize(buffer_row_bytes(d_));
   start_ = last_report_ = std::chrono::steady_clock::now();
-  if (rank_ == 0) {
-    std::filesystem::create_directories(c.learn_out);
-    const std::string m = c.learn_out + "/metrics.csv";
-    metrics_ = std::fopen(m.c_str(), "w");
-    if (!metrics_) throw FileError("cannot write " + m);
-    std::fprintf(metrics_, "step,loss,lr,pairs_received,buffer,seconds\n");
-    schedule_ = std::make_unique<io::DatasetWriter>(
-        c.learn_out + "/schedule.h5", io::RootInfo{c.seed, c.system, c.ini_text, kMacrodynVersion});
-    schedule_->create_group("/schedule", io::GroupInfo{info_.K, info_.patch, info_.L, info_.boundary, {}});
-    schedule_->create_table("/schedule/pair_ids", io::DType::i64,
-                            {static_cast<std::uint64_t>(size_) * static_cast<std::uint64_t>(c.learn_batch)},
-                            kScheduleFlushSteps, true);
-    schedule_->set_attr("/schedule", "learners", static_cast<std::int64_t>(size_));
-    schedule_->set_attr("/schedule", "batch", static_cast<std::int64_t>(c.learn_batch));
+  if (resume) restore(resume_dir, *resume);
+  else open_outputs(0);
+}
+
+// metrics.csv and schedule.h5 of learner 0; on a resume their first `keep_steps` steps
+// are kept and the rest (written after the checkpoint) dropped.
+void OnlineLearner::open_outputs(std::int64_t keep_steps) {
+  if (rank_ != 0) return;
+  if (metrics_) std::fclose(metrics_);
+  schedule_.reset();
+  std::filesystem::create_directories(c_.learn_out);
+  const std::string m = c_.learn_out + "/metrics.csv", sched = c_.learn_out + "/schedule.h5";
+  std::vector<std::string> kept_lines;
+  std::vector<std::int64_t> kept_ids;
+  const std::uint64_t width = static_cast<std::uint64_t>(size_) * static_cast<std::uint64_t>(c_.learn_batch);
+  if (keep_steps > 0) {
+    std::ifstream in(m);
+    std::string line;
+    std::getline(in, line);  // header
+    while (static_cast<std::int64_t>(kept_lines.size()) < keep_steps && std::getline(in, line)) kept_lines.push_back(line);
+    io::DatasetReader r(sched);
+    if (static_cast<std::int64_t>(r.rows_committed("/schedule")) < keep_steps)
+      throw FileError(sched + " holds fewer steps than the checkpoint's " + std::to_string(keep_steps));
+    kept_ids.resize(static_cast<std::size_t>(keep_steps) * width);
+    r.read_rows("/schedule/pair_ids", 0, static_cast<std::uint64_t>(keep_steps), io::DType::i64, kept_ids.data());
+  }
+  metrics_ = std::fopen(m.c_str(), "w");
+  if (!metrics_) throw FileError("cannot write " + m);
+  std::fprintf(metrics_, "step,loss,lr,pairs_received,buffer,seconds\n");
+  for (const auto& l : kept_lines) std::fprintf(metrics_, "%s\n", l.c_str());
+  schedule_ = std::make_unique<io::DatasetWriter>(sched, io::RootInfo{c_.seed, c_.system, c_.ini_text, kMacrodynVersion});
+  schedule_->create_group("/schedule", io::GroupInfo{info_.K, info_.patch, info_.L, info_.boundary, {}});
+  schedule_->create_table("/schedule/pair_ids", io::DType::i64, {width}, kScheduleFlushSteps, true);
+  schedule_->set_attr("/schedule", "learners", static_cast<std::int64_t>(size_));
+  schedule_->set_attr("/schedule", "batch", static_cast<std::int64_t>(c_.learn_batch));
+  schedule_steps_ = keep_steps;
+  if (keep_steps > 0) {
+    schedule_->append("/schedule/pair_ids", kept_ids.data(), static_cast<std::uint64_t>(keep_steps));
+    schedule_->commit("/schedule", static_cast<std::uint64_t>(keep_steps));
   }
 }
 
@@ -116,7 +143,10 @@ void OnlineLearner::fix_normalisation() {
   }
   info_.time_unit_kind = info_.system == "curie_weiss" ? "physical" : "mean_dt";
   info_.time_unit = info_.time_unit_kind == "mean_dt" ? sums[0] / sums[1] : 1.0;
+  make_trainer();
+}
 
+void OnlineLearner::make_trainer() {
   learn::OnlineSdeOptions o;
   o.diffusion = learn::parse_diffusion(c_.learn_diffusion);
   o.loss_factor = kscaled_ ? static_cast<double>(info_.K) : 1.0;
@@ -223,6 +253,65 @@ ModelInfo OnlineLearner::finish() {
     write_model_info(c_.learn_out, info_);
   }
   return info_;
+}
+
+void OnlineLearner::save(const std::string& dir, RunCheckpoint& ck) {
+  if (file_) file_->commit();
+  std::filesystem::create_directories(dir);
+  const std::string base = dir + "/learner-" + std::to_string(rank_);
+  if (trainer_) trainer_->save(base + ".pt");
+  {
+    // Buffer: seen, received, then the rows of slots [0, size).
+    const std::string tmp = base + ".bin.tmp";
+    std::ofstream out(tmp, std::ios::binary);
+    const std::uint64_t seen = buffer_.seen();
+    out.write(reinterpret_cast<const char*>(&seen), 8);
+    out.write(reinterpret_cast<const char*>(&received_), 8);
+    out.write(reinterpret_cast<const char*>(buffer_.data()),
+              static_cast<std::streamsize>(buffer_.size() * buffer_row_bytes(d_)));
+    out.close();
+    if (!out) throw FileError("cannot write the checkpoint file " + tmp);
+    std::filesystem::rename(tmp, base + ".bin");
+  }
+  std::int64_t total = received_;
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, &total, 1, MPI_INT64_T, MPI_SUM, comm_), "MPI_Allreduce");
+  if (rank_ == 0) {
+    flush_schedule();
+    std::fflush(metrics_);
+    ck.steps = trainer_steps();
+    ck.pairs_received = total;
+    ck.stream_rows = file_ ? file_->rows_written() : 0;
+    ck.normalised = trainer_ != nullptr;
+    ck.offset = info_.offset;
+    ck.scale = info_.scale;
+    ck.time_unit = info_.time_unit;
+    ck.time_unit_kind = info_.time_unit_kind;
+  }
+  check_mpi(MPI_Barrier(comm_), "MPI_Barrier");
+}
+
+void OnlineLearner::restore(const std::string& dir, const RunCheckpoint& ck) {
+  const std::string base = dir + "/learner-" + std::to_string(rank_);
+  {
+    std::ifstream in(base + ".bin", std::ios::binary);
+    std::uint64_t seen = 0;
+    in.read(reinterpret_cast<char*>(&seen), 8);
+    in.read(reinterpret_cast<char*>(&received_), 8);
+    const std::size_t rows = std::min<std::uint64_t>(seen, buffer_.capacity());
+    std::vector<unsigned char> data(rows * buffer_row_bytes(d_));
+    in.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(data.size()));
+    if (!in) throw FileError("checkpoint file " + base + ".bin is truncated or missing");
+    buffer_.restore(seen, data.data());
+  }
+  if (ck.normalised) {
+    info_.offset = ck.offset;
+    info_.scale = ck.scale;
+    info_.time_unit = ck.time_unit;
+    info_.time_unit_kind = ck.time_unit_kind;
+    make_trainer();
+    trainer_->load(base + ".pt");
+  }
+  open_outputs(ck.steps);
 }
 
 }  // namespace macrodyn::mpi

@@ -17,6 +17,7 @@
 #include "jobs/model_info.hpp"
 #include "learn/replay_buffer.hpp"
 #include "learn/sde_online.hpp"
+#include "mpi/run/checkpoint.hpp"
 #include "mpi/run/pair_row.hpp"
 #include "mpi/run/stream_file.hpp"
 
@@ -29,9 +30,11 @@ namespace mpi {
 class OnlineLearner {
  public:
   // `info` carries the system, tiling, variables and closure; the rest is filled in here.
-  // `file` (may be null) keeps the stream. Collective over `learners`.
+  // `file` (may be null) keeps the stream. With `resume` (and its directory) the state
+  // saved there is restored. Collective over `learners`.
   OnlineLearner(const Config& c, const PairRowLayout& layout, ModelInfo info, MPI_Comm learners,
-                std::unique_ptr<StreamFile> file);
+                std::unique_ptr<StreamFile> file, const RunCheckpoint* resume = nullptr,
+                const std::string& resume_dir = "");
   ~OnlineLearner();
 
   // One received pair row: into the buffer (z0 and the method's target) and the file.
@@ -51,9 +54,17 @@ class OnlineLearner {
   // metrics and the schedule closed.
   ModelInfo finish();
 
+  // Collective: this learner's state into `dir` (trainer, replay buffer, counters); on
+  // learner 0 also fills `ck` (steps, pairs, normalisation, stream rows) after
+  // committing the stream file, the schedule and the metrics.
+  void save(const std::string& dir, RunCheckpoint& ck);
+
  private:
   std::int64_t trainer_steps() const { return trainer_ ? trainer_->steps() : 0; }
   void fix_normalisation();
+  void make_trainer();
+  void open_outputs(std::int64_t keep_steps);
+  void restore(const std::string& dir, const RunCheckpoint& ck);
   void flush_schedule();
 
   const Config& c_;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstdarg>
 #include <cstdio>
@@ -14,6 +15,9 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/rng.hpp"
+#include "core/stop.hpp"
+#include "mpi/run/checkpoint.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/model_info.hpp"
 #include "learn/autoencoder.hpp"
@@ -137,17 +141,61 @@ ModelInfo base_info(const Config& c, const System& sys, bool closure) {
 }
 
 std::unique_ptr<StreamFile> open_stream_file(const Config& c, const System& sys, const PairRowLayout& layout,
-                                             const ModelInfo& info) {
+                                             const ModelInfo& info, std::int64_t keep_rows) {
   if (c.stream_save.empty()) return nullptr;
   const Tiling tiling{sys.dim(), c.large_side, c.patch};
   io::GroupInfo pairs{tiling.patches(), c.patch, c.large_side, to_string(c.partial_boundary), sys.observable_names()};
   return std::make_unique<StreamFile>(c.stream_save, io::RootInfo{c.seed, c.system, c.ini_text, kMacrodynVersion},
-                                      pairs, info.variables, layout, sys.dim(), c.patch);
+                                      pairs, info.variables, layout, sys.dim(), c.patch, keep_rows);
+}
+
+// Pairs a learner receives in a round: the owners of the evolved patches decide.
+class RowCounter {
+ public:
+  RowCounter(const Config& c, const Roles& roles, const Decomposition& dec) : c_(c), roles_(roles), dec_(dec) {}
+  std::int64_t round(std::int64_t r, int learner_rank) const {
+    std::int64_t n = 0;
+    const std::int64_t K = dec_.tiling().patches();
+    for (int t = 0; t < roles_.teams; ++t) {
+      const std::int64_t j = r * roles_.teams + t;
+      if (j >= c_.snapshots) break;
+      auto learner_of = [&](int team_rank) {
+        return roles_.colocated ? 0 : (t * roles_.team_size + team_rank) % roles_.learners;
+      };
+      if (c_.pairs == PairsMode::all) {
+        for (int k = 0; k < roles_.team_size; ++k)
+          if (learner_of(k) == learner_rank) n += dec_.patches_per_rank();
+      } else {
+        // The chosen patch, as partial_evolution draws it.
+        Rng pick({c_.seed, Purpose::patch_choice, 0, static_cast<std::uint64_t>(j), 0});
+        const auto I = static_cast<std::int64_t>(pick.below(static_cast<std::uint64_t>(K)));
+        if (learner_of(dec_.patch_owner(I)) == learner_rank) n += 1;
+      }
+    }
+    return n;
+  }
+
+ private:
+  const Config& c_;
+  const Roles& roles_;
+  const Decomposition& dec_;
+};
+
+// Tests of kill-and-resume: MACRODYN_TEST_KILL="point:index[:USR1]" sends this process
+// SIGKILL (or SIGUSR1) when it reaches that point: "round:5" after its share of round 5,
+// "checkpoint:7" right after the checkpoint at the sync point of round 7.
+void test_kill_point(const char* point, std::int64_t index) {
+  static const char* spec = std::getenv("MACRODYN_TEST_KILL");
+  if (!spec) return;
+  const std::string at = std::string(point) + ":" + std::to_string(index);
+  const std::string s(spec);
+  if (s == at) std::raise(SIGKILL);
+  if (s == at + ":USR1") std::raise(SIGUSR1);
 }
 
 }  // namespace
 
-RunReport run(const Config& c) {
+RunReport run(const Config& c, bool resume) {
   const auto start = Clock::now();
   int world_rank = 0, world_size = 1;
   check_mpi(MPI_Comm_rank(MPI_COMM_WORLD, &world_rank), "MPI_Comm_rank");
@@ -182,13 +230,46 @@ RunReport run(const Config& c) {
       world_size, roles.learners, roles.teams, roles.team_size, dec.ranks_per_axis[0], dec.ranks_per_axis[1],
       dec.ranks_per_axis[2], static_cast<long long>(dec.block_sites()), roles.colocated ? ", co-located" : "");
 
+  // --resume: learner 0 finds the checkpoint and tells everybody how far the job got.
+  RunCheckpoint ck;
+  std::string ck_dir;
+  int found = 0;
+  if (resume && world_rank == 0) {
+    ck_dir = find_checkpoint(c.learn_out);
+    if (!ck_dir.empty()) {
+      ck = read_checkpoint_json(ck_dir + "/checkpoint.json");
+      found = 1;
+    }
+  }
+  std::int64_t shared[5] = {found, ck.rounds_done, ck.teams, ck.team_size, ck.learners};
+  check_mpi(MPI_Bcast(shared, 5, MPI_INT64_T, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  const bool resumed = shared[0] == 1;
+  if (resumed) {
+    if (shared[2] != roles.teams || shared[3] != roles.team_size || shared[4] != roles.learners)
+      throw InputError("--resume: the checkpoint in " + c.learn_out + " was written by " + std::to_string(shared[4]) +
+                       " learner(s) and " + std::to_string(shared[2]) + " team(s) of " + std::to_string(shared[3]) +
+                       "; run with the same ranks, learn.ranks and team.size");
+    if (roles.learner) {
+      // Every learner reads the shared checkpoint directory (same file system).
+      ck_dir = find_checkpoint(c.learn_out);
+      ck = read_checkpoint_json(ck_dir + "/checkpoint.json");
+      ck.resumes += 1;
+    }
+    ck.rounds_done = shared[1];
+    say(c, world_rank == 0, "run: resuming from %s after round %lld (resume %lld)\n", ck_dir.c_str(),
+        static_cast<long long>(ck.rounds_done), static_cast<long long>(ck.resumes));
+    if (world_rank == 0) write_checkpoint_json(c.learn_out + "/checkpoint.json", ck);  // the resume counted
+  } else if (resume) {
+    say(c, world_rank == 0, "run: --resume: no checkpoint in %s, starting afresh\n", c.learn_out.c_str());
+  }
+
   std::unique_ptr<Simulator> sim;
   if (roles.simulator) sim = std::make_unique<Simulator>(c, *sys, roles.team_comm, roles.team, roles.teams, dec);
 
   // Phase A: the closure autoencoder on learner 0.
   const auto t_a = Clock::now();
   std::unique_ptr<learn::ExportedEncoder> encoder;
-  if (closure) {
+  if (closure && !resumed) {
     const std::int64_t side_sites = ipow(c.large_side, dim);
     std::vector<std::int8_t> states;
     if (world_rank == 0) states.resize(static_cast<std::size_t>(n_a * side_sites));
@@ -228,59 +309,131 @@ RunReport run(const Config& c) {
                                  std::to_string(n_a));
     }
     if (world_rank == 0) train_autoencoder(c, states, n_a);
-    encoder = share_encoder(c, world_rank);
   }
+  if (closure) encoder = share_encoder(c, world_rank);  // after a resume: the one in learn.out
   rep.phase_a_seconds = since(t_a);
 
-  // Phase B: latent pairs streamed to the learners, SDE trained online.
+  // Phase B: latent pairs streamed to the learners, SDE trained online, in rounds (one
+  // snapshot per team each) with a sync point every stream.sync_rounds rounds.
   const auto t_b = Clock::now();
   PairRowLayout layout;
   layout.ds = sys->num_observables();
   layout.d = layout.ds + (closure ? c.learn_closure_dim : 0);
   layout.ps = closure ? ipow(c.patch, dim) : 0;
   const ModelInfo info = base_info(c, *sys, closure);
+  const std::int64_t rounds = (c.snapshots + roles.teams - 1) / roles.teams;
+  const std::int64_t r0 = resumed ? ck.rounds_done : 0;
   std::unique_ptr<OnlineLearner> learner;
   if (roles.learner)
-    learner = std::make_unique<OnlineLearner>(c, layout, info, roles.learner_comm,
-                                              roles.world_rank == 0 ? open_stream_file(c, *sys, layout, info) : nullptr);
+    learner = std::make_unique<OnlineLearner>(
+        c, layout, info, roles.learner_comm,
+        roles.world_rank == 0 ? open_stream_file(c, *sys, layout, info, resumed ? ck.stream_rows : 0) : nullptr,
+        resumed ? &ck : nullptr, ck_dir);
   const StreamOptions so{c.stream_batch, c.stream_credits, c.stream_timeout, kTagPairs};
-  const std::int64_t total = c.snapshots;
-  if (roles.colocated) {
-    std::int64_t in_message = 0;
-    auto ingest = [&](const unsigned char* row) {
-      learner->ingest(row);
-      if (++in_message == c.stream_batch) {
-        in_message = 0;
-        learner->message_done();
-        if (learner->all_ready()) learner->train(c.learn_steps_per_batch);
-      }
-    };
-    for (std::int64_t j = 0; j < total; ++j) sim->pairs(j, encoder.get(), ingest);
-    learner->message_done();
-  } else if (roles.simulator) {
-    StreamSender out(roles.stream_comm, roles.learner_of_mine, layout.bytes(), so);
-    for (std::int64_t j : sim->my_snapshots(total))
-      sim->pairs(j, encoder.get(), [&](const unsigned char* row) { out.push(row); });
-    out.finish();
-  } else {
-    StreamReceiver in(roles.stream_comm, roles.my_senders, layout.bytes(), so);
-    Batch b;
+  const RowCounter rows_for(c, roles, dec);
+  std::unique_ptr<StreamSender> out;
+  std::unique_ptr<StreamReceiver> in;
+  if (!roles.colocated && roles.simulator)
+    out = std::make_unique<StreamSender>(roles.stream_comm, roles.learner_of_mine, layout.bytes(), so);
+  if (!roles.colocated && roles.learner)
+    in = std::make_unique<StreamReceiver>(roles.stream_comm, roles.my_senders, layout.bytes(), so);
+  Batch batch;
+  std::int64_t in_message = 0, expected = learner ? learner->pairs_received() : 0;
+  auto ingest_local = [&](const unsigned char* row) {
+    learner->ingest(row);
+    if (++in_message == c.stream_batch) {
+      in_message = 0;
+      learner->message_done();
+      if (learner->all_ready()) learner->train(c.learn_steps_per_batch);
+    }
+  };
+  // Learners: receive (training between messages) until every learner holds `expected`
+  // pairs; the loop's end is decided collectively, so the learners leave it together.
+  auto receive_until_expected = [&] {
     for (;;) {
       int fresh = 0;
-      while (in.poll(b)) {
-        for (int i = 0; i < b.rows; ++i) learner->ingest(b.row(i));
+      while (in->poll(batch)) {
+        for (int i = 0; i < batch.rows; ++i) learner->ingest(batch.row(i));
         learner->message_done();
         ++fresh;
       }
-      int flags[2] = {in.done() ? 1 : 0, fresh}, all[2] = {0, 0};
+      int flags[2] = {learner->pairs_received() >= expected ? 1 : 0, fresh}, all[2] = {0, 0};
       check_mpi(MPI_Allreduce(&flags[0], &all[0], 1, MPI_INT, MPI_MIN, roles.learner_comm), "MPI_Allreduce");
       check_mpi(MPI_Allreduce(&flags[1], &all[1], 1, MPI_INT, MPI_MAX, roles.learner_comm), "MPI_Allreduce");
-      if (all[0] == 1) break;
       if (all[1] > 0 && learner->all_ready()) learner->train(static_cast<std::int64_t>(c.learn_steps_per_batch) * all[1]);
+      if (all[0] == 1) return;
       if (all[1] == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+  };
+  auto last_checkpoint = Clock::now();
+  std::int64_t checkpoints = resumed ? ck.checkpoints : 0;
+  int stopped_by = 0;
+  for (std::int64_t r = r0; r < rounds; ++r) {
+    if (roles.simulator) {
+      const std::int64_t j = sim->snapshot_of_round(r, c.snapshots);
+      if (j >= 0) {
+        if (roles.colocated) sim->pairs(j, encoder.get(), ingest_local);
+        else sim->pairs(j, encoder.get(), [&](const unsigned char* row) { out->push(row); });
+      }
+    }
+    if (learner) expected += rows_for.round(r, roles.world_rank);
+    test_kill_point("round", r);
+    const bool sync = (r + 1) % c.stream_sync_rounds == 0 || r + 1 == rounds;
+    if (!sync) continue;
+    // Sync point: every pair of rounds <= r is with its learner, nothing later is.
+    if (out) out->flush();
+    if (in) receive_until_expected();
+    if (roles.colocated && in_message > 0) {
+      // A sync point ends a message, as the senders' flush does: training then depends
+      // only on the rounds, not on where a run was stopped and resumed.
+      in_message = 0;
+      learner->message_done();
+      if (learner->all_ready()) learner->train(c.learn_steps_per_batch);
+    }
+    int flags[2] = {stop_signal().load(), 0};
+    if (roles.world_rank == 0)
+      flags[1] = since(last_checkpoint) >= c.learn_checkpoint_every && r + 1 < rounds ? 1 : 0;
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, flags, 2, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
+    if (flags[0] != 0 || flags[1] != 0) {
+      if (learner) {
+        RunCheckpoint next;
+        next.rounds_done = r + 1;
+        next.teams = roles.teams;
+        next.team_size = roles.team_size;
+        next.learners = roles.learners;
+        next.checkpoints = ++checkpoints;
+        next.resumes = resumed ? ck.resumes : 0;
+        const std::string dir = c.learn_out + "/checkpoint.new";
+        learner->save(dir, next);
+        if (roles.world_rank == 0) {
+          write_checkpoint_json(dir + "/checkpoint.json", next);
+          swap_in_checkpoint(c.learn_out);
+          write_checkpoint_json(c.learn_out + "/checkpoint.json", next);
+          say(c, true, "run: checkpoint %lld after round %lld/%lld (%lld SDE steps)\n", static_cast<long long>(next.checkpoints),
+              static_cast<long long>(r + 1), static_cast<long long>(rounds), static_cast<long long>(next.steps));
+        }
+      }
+      last_checkpoint = Clock::now();
+      check_mpi(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+      test_kill_point("checkpoint", r);
+    }
+    if (flags[0] != 0) {
+      stopped_by = flags[0];
+      break;
+    }
   }
+  // End of the streams (also after a stop: the receivers see every end marker).
+  if (out) out->finish();
+  if (in)
+    while (in->next(batch))
+      throw std::runtime_error("a simulator sent pairs after its last sync point");
   rep.phase_b_seconds = since(t_b);
+  if (stopped_by != 0) {
+    rep.stopped_by = stopped_by;
+    roles.free();
+    rep.seconds = since(start);
+    return rep;
+  }
   if (learner) {
     if (!learner->all_ready())
       throw InputError("the stream ended with fewer than learn.min_fill = " + std::to_string(c.learn_min_fill) +
@@ -288,7 +441,7 @@ RunReport run(const Config& c) {
     std::int64_t received = learner->pairs_received();
     check_mpi(MPI_Allreduce(MPI_IN_PLACE, &received, 1, MPI_INT64_T, MPI_SUM, roles.learner_comm), "MPI_Allreduce");
     rep.pairs = received;
-    rep.pairs_per_s = static_cast<double>(received) / rep.phase_b_seconds;
+    rep.pairs_per_s = static_cast<double>(received - (resumed ? ck.pairs_received : 0)) / rep.phase_b_seconds;
     learner->train(learner->steps_left());
     learner->finish();
     rep.sde_steps = c.learn_steps;

@@ -34,14 +34,17 @@ struct RunReport {
   double seconds = 0, phase_a_seconds = 0, phase_b_seconds = 0;
   double pairs_per_s = 0;           // learner ingest rate in phase B
   int ranks = 1, learners = 1, teams = 1, team_size = 1;
+  int stopped_by = 0;  // the signal that stopped the job at a sync point (checkpoint written), or 0
 };
 
 // Ends every rank of the job (after a failure on this one, so the others do not wait
 // for it until their timeouts).
 [[noreturn]] void abort_job(int code);
 
-// Collective over MPI_COMM_WORLD; `c` validated for Job::run. The report is complete on
-// world rank 0.
-RunReport run(const Config& c);
+// Collective over MPI_COMM_WORLD; `c` validated for Job::run. With `resume`, continues
+// from the checkpoint in learn.out if there is one (else starts afresh). A SIGUSR1,
+// SIGTERM or SIGINT on any rank stops every rank at the next sync point after a
+// checkpoint (stopped_by). The report is complete on world rank 0.
+RunReport run(const Config& c, bool resume = false);
 
 }  // namespace macrodyn::mpi

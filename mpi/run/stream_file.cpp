@@ -1,17 +1,31 @@
 #include "mpi/run/stream_file.hpp"
 
+#include <filesystem>
 #include <stdexcept>
+
+#include "core/error.hpp"
 
 namespace macrodyn::mpi {
 
 namespace {
 constexpr std::uint64_t kChunkRows = 4096;
+
+// The file to resume from is moved aside before the new one is created at its path.
+std::string set_aside(const std::string& path, std::int64_t keep_rows) {
+  if (keep_rows == 0) return "";
+  const std::string old = path + ".resume";
+  if (!std::filesystem::exists(path))
+    throw FileError("stream.save " + path + " is missing; the checkpoint expects its first " +
+                    std::to_string(keep_rows) + " rows");
+  std::filesystem::rename(path, old);
+  return old;
 }
+}  // namespace
 
 StreamFile::StreamFile(const std::string& path, const io::RootInfo& root, const io::GroupInfo& pairs_info,
                        const std::vector<std::string>& latent_variables, const PairRowLayout& layout, int dim,
-                       int patch)
-    : out_(path, root), layout_(layout) {
+                       int patch, std::int64_t keep_rows)
+    : out_((set_aside(path, keep_rows), path), root), layout_(layout) {
   using io::DType;
   const auto ds = static_cast<std::uint64_t>(layout.ds), d = static_cast<std::uint64_t>(layout.d);
   out_.create_group("/pairs", pairs_info);
@@ -34,6 +48,39 @@ StreamFile::StreamFile(const std::string& path, const io::RootInfo& root, const 
   out_.create_table("/latent/z1", DType::f32, {d}, kChunkRows, true);
   out_.create_table("/latent/z1_naive", DType::f32, {d}, kChunkRows, true);
   out_.create_table("/latent/dt", DType::f64, {}, kChunkRows, true);
+  if (keep_rows > 0) copy_from(path + ".resume", keep_rows);
+}
+
+void StreamFile::copy_from(const std::string& old, std::int64_t rows) {
+  {
+    io::DatasetReader in(old);
+    if (static_cast<std::int64_t>(in.rows_committed("/pairs")) < rows)
+      throw FileError("stream.save " + old + " has fewer committed rows than the checkpoint's " + std::to_string(rows));
+    const std::size_t ds = static_cast<std::size_t>(layout_.ds), d = static_cast<std::size_t>(layout_.d);
+    const std::size_t ps = static_cast<std::size_t>(layout_.ps);
+    struct Col { const char* name; io::DType type; std::size_t elems; };
+    std::vector<Col> cols{{"/pairs/snapshot_id", io::DType::i64, 1}, {"/pairs/patch_index", io::DType::i32, 1},
+                          {"/pairs/dt", io::DType::f64, 1},          {"/pairs/z_star", io::DType::f32, ds},
+                          {"/pairs/g_before", io::DType::f32, ds},   {"/pairs/g_after", io::DType::f32, ds},
+                          {"/latent/z0", io::DType::f32, d},         {"/latent/z1", io::DType::f32, d},
+                          {"/latent/z1_naive", io::DType::f32, d},   {"/latent/dt", io::DType::f64, 1}};
+    if (ps > 0) {
+      cols.push_back({"/pairs/patch_before", io::DType::i8, ps});
+      cols.push_back({"/pairs/patch_after", io::DType::i8, ps});
+    }
+    std::vector<unsigned char> buf;
+    for (const Col& c : cols)
+      for (std::int64_t b = 0; b < rows; b += static_cast<std::int64_t>(kChunkRows)) {
+        const auto n = static_cast<std::uint64_t>(std::min<std::int64_t>(static_cast<std::int64_t>(kChunkRows), rows - b));
+        buf.resize(n * c.elems * io::dtype_size(c.type));
+        in.read_rows(c.name, static_cast<std::uint64_t>(b), n, c.type, buf.data());
+        out_.append(c.name, buf.data(), n);
+      }
+  }
+  next_id_ = committed_ = rows;
+  out_.commit("/pairs", static_cast<std::uint64_t>(rows));
+  out_.commit("/latent", static_cast<std::uint64_t>(rows));
+  std::filesystem::remove(old);
 }
 
 void StreamFile::add(const unsigned char* row) {

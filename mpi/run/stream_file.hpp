@@ -17,8 +17,12 @@ namespace macrodyn::mpi {
 
 class StreamFile {
  public:
+  // keep_rows > 0 (a resume): the first keep_rows committed rows of the existing file
+  // are kept (copied into the new file, which then replaces it); rows after them were
+  // written after the checkpoint and come again.
   StreamFile(const std::string& path, const io::RootInfo& root, const io::GroupInfo& pairs_info,
-             const std::vector<std::string>& latent_variables, const PairRowLayout& layout, int dim, int patch);
+             const std::vector<std::string>& latent_variables, const PairRowLayout& layout, int dim, int patch,
+             std::int64_t keep_rows = 0);
   // Takes one row (copied); writes every row whose predecessors are all there.
   void add(const unsigned char* row);
   // Appends what is contiguous and commits both groups (rows, rows_committed, flush).
@@ -28,6 +32,7 @@ class StreamFile {
 
  private:
   void append_contiguous();
+  void copy_from(const std::string& old, std::int64_t rows);
   io::DatasetWriter out_;
   PairRowLayout layout_;
   std::map<std::int64_t, std::vector<unsigned char>> pending_;
