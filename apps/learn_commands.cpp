@@ -13,6 +13,7 @@
 #include "options.hpp"
 #include "parse_args.hpp"
 
+#include "jobs/replay.hpp"
 #include "jobs/train.hpp"
 #include "learn/exported.hpp"
 
@@ -22,11 +23,15 @@ namespace po = boost::program_options;
 
 int cmd_train(int argc, char** argv) {
   TrainOptions o;
+  std::string schedule;
   po::options_description io("Input and output");
   io.add_options()("help", "print this help")("dataset", po::value(&o.dataset), "the HDF5 dataset (from generate)")(
       "out", po::value(&o.out), "the model directory to write")(
       "resume", po::bool_switch(&o.resume), "continue an interrupted training in --out (same bits as uninterrupted)")(
       "overwrite", po::bool_switch(&o.overwrite), "replace a model already in --out")(
+      "schedule", po::value(&schedule),
+      "replay a `macrodyn run` learner: its learn.out/schedule.h5 on --dataset = its stream.save (the same steps on "
+      "the same pairs; every SDE setting comes from the schedule, other SDE options are ignored)")(
       "quiet", "no per-epoch progress");
   po::options_description sde("Neural SDE");
   sde.add_options()("method", po::value(&o.method)->default_value(o.method),
@@ -72,6 +77,11 @@ int cmd_train(int argc, char** argv) {
     return 0;
   }
   o.progress = !vm.count("quiet");
+  if (!schedule.empty()) {
+    ReplayOptions r{o.dataset, schedule, o.out, o.threads, o.overwrite, o.progress};
+    replay_schedule(r);
+    return 0;
+  }
   const ModelInfo m = train(o);
   std::printf("model %s: %s, %d variables, K %lld, loss factor %g, final train loss %.5f, val loss %.5f\n",
               o.out.c_str(), m.method.c_str(), m.dim(), static_cast<long long>(m.K), m.loss_factor,

@@ -70,8 +70,14 @@ TeamSnapshot::TeamSnapshot(MPI_Comm team, const System& system, const HierarchyS
       } catch (const InputError&) {
       }
     }
+    // One rank takes the same path when the system can be split (it is the serial
+    // result bit for bit): in-place upsampling and windows copied out one at a time
+    // hold one lattice, where the serial functions hold two levels (and a stage copy
+    // for `frozen`).
+    const bool splittable = (system.name() == "ising2d" || system.name() == "ising3d") &&
+                            partial.boundary != Boundary::global && hierarchy.relax.boundary != Boundary::global;
     relax_.resize(static_cast<std::size_t>(levels_ + 1));
-    if (size > 1)
+    if (size > 1 || splittable)
       for (int l = levels_; l >= 1; --l) {
         const RelaxSpec spec = relax_at_side(hierarchy.relax, sides[l]);
         if (!has_grid_[l] || !TeamRelax::distributable(grids_[l].dec, spec)) break;
@@ -79,10 +85,8 @@ TeamSnapshot::TeamSnapshot(MPI_Comm team, const System& system, const HierarchyS
       }
     for (int l = first_distributed_; l <= levels_; ++l)
       relax_[l] = std::make_unique<TeamRelax>(grids_[l], relax_at_side(hierarchy.relax, sides[l]));
-    // One rank uses it only for the chunked partial evolution, for the systems a team
-    // can split (TeamPartial on one rank equals the serial records bit for bit).
-    const bool splittable = (system.name() == "ising2d" || system.name() == "ising3d") &&
-                            partial.boundary != Boundary::global;
+    // One rank uses it only for the chunked partial evolution (TeamPartial on one rank
+    // equals the serial records bit for bit).
     if (size > 1 || splittable) partial_team_ = std::make_unique<TeamPartial>(grid_, system, partial);
 
     // Scratch for the replicated levels (with one rank the last level goes straight

@@ -13,8 +13,9 @@
 // UPSAMPLE is rank-local and in place in the block buffer and LOCALRELAX runs
 // distributed (TeamRelax), so no rank ever holds the whole large lattice.
 //
-// Supports ising2d and ising3d on teams of any size; with one rank (any system) it is
-// the serial code.
+// Supports ising2d and ising3d on teams of any size, one rank included (then the
+// "team" path holds one lattice where the serial functions hold two levels); with one
+// rank, other systems (Curie-Weiss) run the serial code.
 #include <mpi.h>
 
 #include <cstddef>

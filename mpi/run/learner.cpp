@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 #include "io/dataset.hpp"
 #include "jobs/jobs.hpp"
 #include "mpi/team_check.hpp"
@@ -80,6 +81,7 @@ void OnlineLearner::open_outputs(std::int64_t keep_steps) {
   schedule_->set_attr("/schedule", "learners", static_cast<std::int64_t>(size_));
   schedule_->set_attr("/schedule", "batch", static_cast<std::int64_t>(c_.learn_batch));
   schedule_steps_ = keep_steps;
+  if (trainer_) describe_training();
   if (keep_steps > 0) {
     schedule_->append("/schedule/pair_ids", kept_ids.data(), static_cast<std::uint64_t>(keep_steps));
     schedule_->commit("/schedule", static_cast<std::uint64_t>(keep_steps));
@@ -159,6 +161,8 @@ void OnlineLearner::make_trainer() {
   info_.eps = o.eps;
   info_.device = o.device;
   trainer_ = std::make_unique<learn::OnlineSdeTrainer>(d_, o);
+  trainer_options_ = o;
+  if (schedule_) describe_training();
   if (size_ > 1) {
     const double inv = 1.0 / size_;
     trainer_->set_gradient_hook([this, inv](float* g, std::int64_t n) {
@@ -222,6 +226,28 @@ void OnlineLearner::train(std::int64_t n) {
                      static_cast<long long>(received_), buffer_.size());
       }
     }
+  }
+}
+
+// What a replay (`macrodyn train --schedule`) needs besides the pair ids: the trainer's
+// options and the normalisation, as exact doubles.
+void OnlineLearner::describe_training() {
+  const auto& o = trainer_options_;
+  io::DatasetWriter& w = *schedule_;
+  w.set_attr("/schedule", "method", c_.learn_method);
+  w.set_attr("/schedule", "diffusion", c_.learn_diffusion);
+  w.set_attr("/schedule", "loss_factor", o.loss_factor);
+  w.set_attr("/schedule", "eps", o.eps);
+  w.set_attr("/schedule", "lr", o.lr);
+  w.set_attr("/schedule", "patience", static_cast<std::int64_t>(o.patience));
+  w.set_attr("/schedule", "steps_per_epoch", o.steps_per_epoch);
+  w.set_attr("/schedule", "seed", static_cast<std::int64_t>(o.seed));
+  w.set_attr("/schedule", "device", o.device);
+  w.set_attr("/schedule", "threads", static_cast<std::int64_t>(resolve_threads(c_.learn_threads)));
+  w.set_attr("/schedule", "time_unit", info_.time_unit);
+  for (int k = 0; k < d_; ++k) {
+    w.set_attr("/schedule", "offset_" + std::to_string(k), info_.offset[static_cast<std::size_t>(k)]);
+    w.set_attr("/schedule", "scale_" + std::to_string(k), info_.scale[static_cast<std::size_t>(k)]);
   }
 }
 

@@ -66,6 +66,7 @@ class OnlineLearner {
   void open_outputs(std::int64_t keep_steps);
   void restore(const std::string& dir, const RunCheckpoint& ck);
   void flush_schedule();
+  void describe_training();
 
   const Config& c_;
   PairRowLayout layout_;
@@ -78,6 +79,7 @@ class OnlineLearner {
   std::unique_ptr<StreamFile> file_;
   learn::ReplayBuffer buffer_;
   std::unique_ptr<learn::OnlineSdeTrainer> trainer_;
+  learn::OnlineSdeOptions trainer_options_;
   std::vector<unsigned char> row_;  // compact buffer row scratch
   std::int64_t received_ = 0;
   // Batch scratch.

@@ -263,6 +263,8 @@ RunReport run(const Config& c, bool resume) {
     say(c, world_rank == 0, "run: --resume: no checkpoint in %s, starting afresh\n", c.learn_out.c_str());
   }
 
+  // Learners train with learn.threads torch threads; simulators encode with one.
+  learn::set_torch_threads(roles.learner ? c.learn_threads : 1);
   std::unique_ptr<Simulator> sim;
   if (roles.simulator) sim = std::make_unique<Simulator>(c, *sys, roles.team_comm, roles.team, roles.teams, dec);
 
