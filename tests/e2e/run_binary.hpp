@@ -39,6 +39,27 @@ inline Result run(const std::string& args) {
   return r;
 }
 
+// The binary under `mpiexec -n ranks` (ranks 0: no mpiexec, a single process); env is
+// a list of variables passed to every rank (e.g. "MACRODYN_TEST_KILL").
+inline Result run_mpi(int ranks, const std::string& args, const std::string& env = "") {
+  std::string pre;
+  if (ranks > 0) {
+    pre = std::string(MACRODYN_MPIEXEC) + " -n " + std::to_string(ranks) + " --oversubscribe --allow-run-as-root";
+    if (!env.empty()) pre += " -x " + env;
+  }
+  // run() prefixes the binary: start the command line with the launcher instead.
+  static int counter = 0;
+  const std::string base = tmp("mpirun" + std::to_string(getpid()) + "_" + std::to_string(++counter));
+  const std::string cmd = (env.empty() ? "" : env + " ") + pre + " " + MACRODYN_BIN + " " + args + " >" + base +
+                          ".out 2>" + base + ".err";
+  const int status = std::system(cmd.c_str());
+  Result r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(base + ".out");
+  r.err = slurp(base + ".err");
+  return r;
+}
+
 // A small, fast configuration for tests (seconds).
 inline std::string tiny(const std::string& subcommand = "generate") {
   return subcommand + " --config " MACRODYN_SOURCE_DIR "/jobs/configs/quickstart.ini --run.progress false";
