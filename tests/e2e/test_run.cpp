@@ -163,6 +163,21 @@ TEST_CASE("run: SIGUSR1 checkpoints and exits 75, SIGKILL loses the rest, --resu
   const std::string ck = slurp(unique("run_resume") + "/checkpoint.json");
   CHECK(ck.find("\"resumes\": \"2\"") != std::string::npos);
 
+  // SIGKILL at a fixed list of points: before the first checkpoint (the resume starts
+  // afresh), between two sync points, right after a checkpoint; each time the resumed
+  // run's stream is the uninterrupted one.
+  for (const char* point : {"round:3", "round:77", "checkpoint:151"}) {
+    const std::string name = std::string("run_kill_") + (point[0] == 'r' ? "r" : "c") + std::string(point).substr(point[0] == 'r' ? 6 : 11);
+    const Result killed = run_mpi(3, job(name, opts), std::string("MACRODYN_TEST_KILL=") + point);
+    INFO(point << "\n" << killed.err);
+    CHECK(killed.code != 0);
+    const Result resumed = run_mpi(3, job(name, opts + " --resume"));
+    INFO(resumed.err);
+    REQUIRE(resumed.code == 0);
+    same_pairs(unique(name) + ".h5", unique("run_ref_resume") + ".h5", false);
+    CHECK(io::DatasetReader(unique(name) + ".h5").rows_committed("/pairs") == 600);
+  }
+
   // One process: the resumed model is the uninterrupted one, bit for bit.
   const Result solo_ref = run_mpi(0, job("run_solo_ref", opts));
   REQUIRE(solo_ref.code == 0);

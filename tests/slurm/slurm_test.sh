@@ -105,8 +105,8 @@ trap 'fail "interrupted"' INT TERM
 
 # ---------------------------------------------------------------- prerequisites
 [ "$(id -u)" = 0 ] || fail "needs root (slurmd runs jobs as their users); run as root"
-for c in munged munge unmunge slurmctld slurmd sbatch scontrol scancel sinfo squeue mpirun ss; do
-  command -v "$c" >/dev/null 2>&1 || fail "$c not found: apt-get install slurm-wlm munge openmpi-bin iproute2 (scripts/build.sh)"
+for c in munged munge unmunge slurmctld slurmd sbatch scontrol scancel sinfo squeue mpirun; do
+  command -v "$c" >/dev/null 2>&1 || fail "$c not found: apt-get install slurm-wlm munge openmpi-bin (scripts/build.sh)"
 done
 [ -x "$MACRODYN" ] || fail "no macrodyn binary in $BIN_DIR"
 $PY -c 'import h5py, numpy' 2>/dev/null || fail "$PY cannot import h5py (apt-get install python3-h5py)"
@@ -144,7 +144,12 @@ munge -n -S "$MSOCK" | unmunge -S "$MSOCK" >/dev/null 2>&1 || fail "munge creden
 say "munged running (pid $MUNGE_PID, socket $MSOCK)"
 
 # ---------------------------------------------------------------- ports
-port_free() { [ -z "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
+# A port is free when no TCP socket (v4 or v6, any state) has it as its local port.
+port_free() {
+  local hex
+  hex=$(printf ':%04X ' "$1")
+  ! cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '{print $2" "}' | grep -q -- "$hex"
+}
 CTLD_PORT=
 for i in $(seq 1 200); do
   p=$((20000 + (RANDOM % 20000) * 2))
