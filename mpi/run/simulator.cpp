@@ -41,7 +41,7 @@ Simulator::Simulator(const Config& c, const System& system, MPI_Comm team, int t
   layout_.d = layout_.ds + (closure ? c.learn_closure_dim : 0);
   layout_.ps = closure ? ipow(c.patch, dim) : 0;
   row_.assign(layout_.bytes(), 0);
-  my_patches_ = dec.patches(team_rank_);
+  if (closure) my_patches_ = dec.patches(team_rank_);  // only snapshot_closure needs them
 }
 
 Simulator::~Simulator() = default;
@@ -112,54 +112,57 @@ void Simulator::pairs(std::int64_t j, const learn::ExportedEncoder* enc,
                       const std::function<void(const unsigned char*)>& emit) {
   snap_->build(j, pool_.data(), pool_count_);
   const bool closure = enc != nullptr;
-  snap_->partial_evolution(c_.seed, j, closure, records_);
   std::vector<double> phi_hat;
   const int cdim = closure ? enc->closure_dim() : 0;
-  if (closure) {
-    snapshot_closure(*enc, phi_hat);
-    // Codes of every record's patch before and after, in one call.
-    const std::int64_t n = static_cast<std::int64_t>(records_.size()), sites = layout_.ps;
-    patches_.resize(static_cast<std::size_t>(2 * n * sites));
-    for (std::int64_t i = 0; i < n; ++i) {
-      std::memcpy(patches_.data() + 2 * i * sites, records_[static_cast<std::size_t>(i)].patch_before.data(), static_cast<std::size_t>(sites));
-      std::memcpy(patches_.data() + (2 * i + 1) * sites, records_[static_cast<std::size_t>(i)].patch_after.data(), static_cast<std::size_t>(sites));
-    }
-    record_codes_.resize(static_cast<std::size_t>(2 * n * cdim));
-    if (n > 0) enc->encode(patches_.data(), 2 * n, record_codes_.data());
-  }
+  if (closure) snapshot_closure(*enc, phi_hat);  // collective, before the records
   const int ds = layout_.ds;
   const std::int64_t per = pairs_per_snapshot();
-  for (std::size_t i = 0; i < records_.size(); ++i) {
-    const PairRecord& r = records_[i];
-    PairRowView v{&layout_, row_.data()};
-    const std::int64_t id = c_.pairs == PairsMode::one ? j : j * per + r.patch_index;
-    v.set_ids(id, j, r.patch_index, r.dt);
-    for (int k = 0; k < ds; ++k) {
-      const auto zs = static_cast<float>(r.z_star[static_cast<std::size_t>(k)]);
-      const auto gb = static_cast<float>(r.g_before[static_cast<std::size_t>(k)]);
-      const auto ga = static_cast<float>(r.g_after[static_cast<std::size_t>(k)]);
-      v.zs()[k] = zs;
-      v.gb()[k] = gb;
-      v.ga()[k] = ga;
-      // The arithmetic of encode_pairs (lib/jobs/latent.cpp), in float.
-      v.z0()[k] = zs;
-      v.z1()[k] = zs + (ga - gb);
-      v.z1n()[k] = ga;
+  // Records come in reused chunks: memory O(kRecordChunk), not O(patches per rank).
+  constexpr std::size_t kRecordChunk = 4096;
+  snap_->partial_evolution(c_.seed, j, closure, kRecordChunk, [&](const PairRecord* recs, std::size_t n) {
+    if (closure) {
+      // Codes of the chunk's patches before and after, in one call.
+      const std::int64_t sites = layout_.ps;
+      patches_.resize(2 * n * static_cast<std::size_t>(sites));
+      for (std::size_t i = 0; i < n; ++i) {
+        std::memcpy(patches_.data() + 2 * i * sites, recs[i].patch_before.data(), static_cast<std::size_t>(sites));
+        std::memcpy(patches_.data() + (2 * i + 1) * sites, recs[i].patch_after.data(), static_cast<std::size_t>(sites));
+      }
+      record_codes_.resize(2 * n * static_cast<std::size_t>(cdim));
+      enc->encode(patches_.data(), static_cast<std::int64_t>(2 * n), record_codes_.data());
     }
-    for (int q = 0; q < cdim; ++q) {
-      const auto z = static_cast<float>(phi_hat[static_cast<std::size_t>(q)]);
-      const float cb = record_codes_[2 * i * static_cast<std::size_t>(cdim) + static_cast<std::size_t>(q)];
-      const float ca = record_codes_[(2 * i + 1) * static_cast<std::size_t>(cdim) + static_cast<std::size_t>(q)];
-      v.z0()[ds + q] = z;
-      v.z1()[ds + q] = z + (ca - cb);
-      v.z1n()[ds + q] = ca;
+    for (std::size_t i = 0; i < n; ++i) {
+      const PairRecord& r = recs[i];
+      PairRowView v{&layout_, row_.data()};
+      const std::int64_t id = c_.pairs == PairsMode::one ? j : j * per + r.patch_index;
+      v.set_ids(id, j, r.patch_index, r.dt);
+      for (int k = 0; k < ds; ++k) {
+        const auto zs = static_cast<float>(r.z_star[static_cast<std::size_t>(k)]);
+        const auto gb = static_cast<float>(r.g_before[static_cast<std::size_t>(k)]);
+        const auto ga = static_cast<float>(r.g_after[static_cast<std::size_t>(k)]);
+        v.zs()[k] = zs;
+        v.gb()[k] = gb;
+        v.ga()[k] = ga;
+        // The arithmetic of encode_pairs (lib/jobs/latent.cpp), in float.
+        v.z0()[k] = zs;
+        v.z1()[k] = zs + (ga - gb);
+        v.z1n()[k] = ga;
+      }
+      for (int q = 0; q < cdim; ++q) {
+        const auto z = static_cast<float>(phi_hat[static_cast<std::size_t>(q)]);
+        const float cb = record_codes_[2 * i * static_cast<std::size_t>(cdim) + static_cast<std::size_t>(q)];
+        const float ca = record_codes_[(2 * i + 1) * static_cast<std::size_t>(cdim) + static_cast<std::size_t>(q)];
+        v.z0()[ds + q] = z;
+        v.z1()[ds + q] = z + (ca - cb);
+        v.z1n()[ds + q] = ca;
+      }
+      if (layout_.ps > 0) {
+        std::memcpy(v.pb(), r.patch_before.data(), static_cast<std::size_t>(layout_.ps));
+        std::memcpy(v.pa(), r.patch_after.data(), static_cast<std::size_t>(layout_.ps));
+      }
+      emit(row_.data());
     }
-    if (layout_.ps > 0) {
-      std::memcpy(v.pb(), r.patch_before.data(), static_cast<std::size_t>(layout_.ps));
-      std::memcpy(v.pa(), r.patch_after.data(), static_cast<std::size_t>(layout_.ps));
-    }
-    emit(row_.data());
-  }
+  });
 }
 
 }  // namespace macrodyn::mpi

@@ -65,7 +65,6 @@ class Simulator {
   std::int64_t pool_count_ = 0;
   std::unique_ptr<TeamSnapshot> snap_;
   PairRowLayout layout_;
-  std::vector<PairRecord> records_;
   std::vector<unsigned char> row_;
   // Closure scratch.
   std::vector<std::int64_t> my_patches_;

@@ -283,7 +283,6 @@ for ((i = 0; i < 600 * SCALE; i += 2)); do
 done
 [ -s "$ck" ] || fail "no $ck after $((600 * SCALE)) s of running"
 say "job $J2 has checkpointed: $(tr -d ' \n' <"$ck" | cut -c1-160)"
-sleep 3
 [ "$(job_state "$J2")" = RUNNING ] || fail "job $J2 ended before it could be interrupted (make requeue-test.ini longer)"
 scancel --batch --signal=USR1 "$J2" || fail "scancel --batch --signal=USR1 $J2"
 say "sent SIGUSR1 to the batch shell of job $J2"
