@@ -58,7 +58,11 @@ int cmd_train(int argc, char** argv) {
       "ae-lr", po::value(&o.ae_lr)->default_value(o.ae_lr), "autoencoder learning rate")(
       "max-snapshots", po::value(&o.max_snapshots)->default_value(o.max_snapshots),
       "autoencoder training snapshots, spread evenly over the dataset")(
-      "encoder-from", po::value(&o.encoder_from), "reuse the autoencoder of this model directory");
+      "encoder-from", po::value(&o.encoder_from), "reuse the autoencoder of this model directory")(
+      "latent-cache", po::value(&o.latent_cache),
+      "/latent file: read instead of encoding if it exists, else written after encoding (a `macrodyn run` "
+      "stream.save holds /latent: pass it as both --dataset and --latent-cache with --closure-dim 0 to train the SDE "
+      "on the streamed latents)");
   po::options_description run("Run");
   run.add_options()("seed", po::value(&o.seed)->default_value(o.seed), "seed of initialisation and shuffling")(
       "device", po::value(&o.device)->default_value(o.device), "auto, cpu or cuda")(

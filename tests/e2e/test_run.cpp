@@ -205,8 +205,10 @@ TEST_CASE("train --schedule replays an online run: one learner bit for bit, two 
 
   // Two learners with batch 128 each against the replay of their schedule by one learner
   // taking both batches at once (batch 256): the same pairs and, up to float summation
-  // order, the same gradients. Tolerance |dloss| <= 0.02 (1 + |loss|): the curves drift
-  // apart only through rounding (measured: 3e-7 relative at step 1, 1e-3 by step 300).
+  // order, the same gradients. Rounding differences grow once training turns noisy (on
+  // these 600 snapshots after ~50 steps), so: the first 40 steps pointwise within
+  // 1e-3 (1 + |loss|) (measured 9e-7 and 4e-5 on two runs), and the mean loss of the
+  // remaining 80 steps within 0.05 (1 + |mean|) (measured 4e-7 and 5.5e-3).
   const Result two = run_mpi(4, job("run_two", opts + " --learn.ranks 2 --learn.batch 128", false));
   INFO(two.out << two.err);
   REQUIRE(two.code == 0);
@@ -218,10 +220,17 @@ TEST_CASE("train --schedule replays an online run: one learner bit for bit, two 
   const auto a = losses(two_dir + "/metrics.csv"), b = losses(two_dir + "_replay/metrics.csv");
   REQUIRE(a.size() == 120);
   REQUIRE(b.size() == 120);
-  double worst = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]) / (1 + std::abs(b[i])));
-  std::printf("2 learners vs 1 learner with twice the batch: max |dloss| / (1 + |loss|) = %.3g\n", worst);
-  CHECK(worst <= 0.02);
+  double worst = 0, mean_a = 0, mean_b = 0;
+  for (std::size_t i = 0; i < 40; ++i) worst = std::max(worst, std::abs(a[i] - b[i]) / (1 + std::abs(b[i])));
+  for (std::size_t i = 40; i < a.size(); ++i) {
+    mean_a += a[i] / static_cast<double>(a.size() - 40);
+    mean_b += b[i] / static_cast<double>(b.size() - 40);
+  }
+  const double late = std::abs(mean_a - mean_b) / (1 + std::abs(mean_b));
+  std::printf("2 learners vs 1 learner with twice the batch: steps 1-40 max |dloss| / (1 + |loss|) = %.3g, "
+              "steps 41-120 mean loss %.6f vs %.6f (%.3g)\n", worst, mean_a, mean_b, late);
+  CHECK(worst <= 1e-3);
+  CHECK(late <= 0.05);
 }
 
 TEST_CASE("run refuses bad input with one sentence, before any work", "[e2e][run][mpi]") {

@@ -41,6 +41,13 @@ SCALE=${SLURM_TEST_TIMEOUT:-1}
 T0=$(date +%s)
 
 say() { echo "[slurm_test +$(($(date +%s) - T0))s] $*"; }
+# Every wait also stops at this overall deadline, so that the test fails (and cleans up)
+# before ctest's TIMEOUT (1200 s) kills it without stopping the daemons.
+DEADLINE=$((T0 + ${SLURM_TEST_DEADLINE:-1140} * SCALE))
+tick() {  # sleep SECONDS, unless past the deadline
+  [ "$(date +%s)" -lt "$DEADLINE" ] || fail "overall deadline of $((DEADLINE - T0)) s passed"
+  sleep "$1"
+}
 
 D=
 MUNGE_PID=
@@ -87,7 +94,11 @@ cleanup() {
     if [ -n "${SLURM_CONF:-}" ] && [ -n "${JOBS:-}" ] && [ -f "$D/slurmctld.pid" ]; then
       local j
       for j in $JOBS; do scancel "$j" >/dev/null 2>&1; done
-      sleep 2
+      # Until Slurm has ended their processes (SIGTERM, SIGKILL after KillWait).
+      for i in $(seq 1 60); do
+        [ -z "$(squeue -h -t RUNNING,COMPLETING,CONFIGURING 2>/dev/null)" ] && break
+        sleep 1
+      done
     fi
     stop_pid slurmd "$(cat "$D/slurmd.pid" 2>/dev/null)"
     stop_pid slurmctld "$(cat "$D/slurmctld.pid" 2>/dev/null)"
@@ -117,7 +128,7 @@ done
 D=$(mktemp -d /tmp/macrodyn-slurm.XXXXXX) || fail "mktemp"
 chmod 755 "$D"
 mkdir -p "$D/state" "$D/spool" "$D/log" "$D/munge" "$D/jobs"
-chmod 700 "$D/munge"
+chmod 755 "$D/munge"   # munged wants its socket directory reachable by all
 H=$(hostname)
 say "cluster directory $D, node $H"
 
@@ -187,7 +198,7 @@ MpiDefault=none
 ReturnToService=2
 JobRequeue=1
 MinJobAge=3600
-KillWait=30
+KillWait=10
 SlurmctldPort=$CTLD_PORT
 SlurmdPort=$D_PORT
 NodeName=$H CPUs=2 RealMemory=8000 State=UNKNOWN
@@ -201,13 +212,17 @@ for i in $(seq 1 100); do
 done
 scontrol ping 2>&1 | grep -q UP || fail "slurmctld does not answer (port $CTLD_PORT)"
 slurmd -f "$SLURM_CONF" >"$D/log/slurmd.out" 2>&1 || fail "slurmd did not start"
+for i in $(seq 1 50); do
+  [ -s "$D/slurmd.pid" ] && break
+  sleep 0.2
+done
 say "slurmctld (port $CTLD_PORT, pid $(cat "$D/slurmctld.pid" 2>/dev/null)) and slurmd (port $D_PORT, pid $(cat "$D/slurmd.pid" 2>/dev/null)) started"
 
 state=
 for i in $(seq 1 $((120 * SCALE))); do
   state=$(sinfo -h -n "$H" -o %t 2>/dev/null)
   [ "$state" = idle ] && break
-  sleep 1
+  tick 1
 done
 [ "$state" = idle ] || fail "node $H not idle after $((120 * SCALE)) s (state '$state')"
 say "node $H idle"
@@ -231,7 +246,7 @@ wait_state() {
       FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED|COMPLETED)
         fail "job $job ended $s ($(job_field "$job" ExitCode)) while waiting for $*" ;;
     esac
-    sleep 2
+    tick 2
   done
   fail "job $job still ${s:-?} after $timeout s, waiting for $*"
 }
@@ -279,7 +294,7 @@ for ((i = 0; i < 600 * SCALE; i += 2)); do
   [ -s "$ck" ] && break
   s=$(job_state "$J2")
   [ "$s" = RUNNING ] || fail "job $J2 is $s before its first checkpoint"
-  sleep 2
+  tick 2
 done
 [ -s "$ck" ] || fail "no $ck after $((600 * SCALE)) s of running"
 say "job $J2 has checkpointed: $(tr -d ' \n' <"$ck" | cut -c1-160)"
@@ -293,7 +308,7 @@ for ((i = 0; i < 300 * SCALE; i += 2)); do
   [ "${r:-0}" -ge 1 ] && break
   s=$(job_state "$J2")
   case $s in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL) fail "job $J2 ended $s ($(job_field "$J2" ExitCode)) instead of being requeued" ;; esac
-  sleep 2
+  tick 2
 done
 [ "${r:-0}" -ge 1 ] || fail "job $J2 not requeued $((300 * SCALE)) s after SIGUSR1"
 grep -q 'status 75' "$RQ/job.out" || fail "job $J2 was requeued without a checkpoint exit (75)"
@@ -327,5 +342,7 @@ with h5py.File(sys.argv[2], "r") as f:
         nl = int(f["latent"].attrs["rows_committed"])
         print(f"/latent: rows_committed {nl}")
 EOF
-say "requeue job $J2 COMPLETED after $(job_field "$J2" Restarts) requeue(s)"
+say "requeue job $J2 COMPLETED after $(job_field "$J2" Restarts) requeue(s); its output:"
+tr '\r' '\n' <"$RQ/job.out" | grep -E 'requeue.sbatch:|resum|checkpoint [0-9]+ after|SIGUSR1|signal' | grep -v 'SDE step' | sed 's/^/    /'
+
 say "PASS in $(($(date +%s) - T0)) s"
