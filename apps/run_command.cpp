@@ -63,9 +63,10 @@ int cmd_run(int argc, char** argv) {
       std::printf("macrodyn run: %d rank(s) (%d learner(s), %d team(s) of %d) in %.2f s\n", r.ranks, r.learners,
                   r.teams, r.team_size, r.seconds);
       std::printf("  phase A (autoencoder)  %.2f s\n", r.phase_a_seconds);
-      std::printf("  phase B (SDE online)   %.2f s, %lld snapshots, %lld latent pairs (%.4g pairs/s ingested), %lld steps\n",
-                  r.phase_b_seconds, static_cast<long long>(r.snapshots), static_cast<long long>(r.pairs), r.pairs_per_s,
-                  static_cast<long long>(r.sde_steps));
+      std::printf("  phase B (SDE online)   %.2f s, %lld snapshots, %lld latent pairs, %lld steps\n", r.phase_b_seconds,
+                  static_cast<long long>(r.snapshots), static_cast<long long>(r.pairs), static_cast<long long>(r.sde_steps));
+      std::printf("  ingest                 %.4g latent pairs/s over phase B (snapshot builds included), "
+                  "%.4g while streaming (first to last pair)\n", r.pairs_per_s, r.streaming_pairs_per_s);
       std::printf("  model in %s\n", c.learn_out.c_str());
       if (!c.stream_save.empty()) std::printf("  stream kept in %s\n", c.stream_save.c_str());
     }

@@ -131,12 +131,13 @@ run_row() {
     tail -5 "$dir/log" >&2
     return 1
   fi
-  # Run summary: "phase B (SDE online)   S s, N snapshots, P latent pairs (R pairs/s ingested), T steps"
+  # Run summary: "phase B (SDE online)   S s, N snapshots, P latent pairs, T steps" and
+  # "ingest   X latent pairs/s over phase B (...), R while streaming (first to last pair)"
   local b_s pairs ingest a_s
   a_s=$(sed -n 's/.*phase A (autoencoder) *\([0-9.]*\) s.*/\1/p' "$dir/log")
   b_s=$(sed -n 's/.*phase B (SDE online) *\([0-9.]*\) s,.*/\1/p' "$dir/log")
   pairs=$(sed -n 's/.*snapshots, \([0-9]*\) latent pairs.*/\1/p' "$dir/log")
-  ingest=$(sed -n 's/.*latent pairs (\([0-9.e+]*\) pairs\/s ingested).*/\1/p' "$dir/log")
+  ingest=$(sed -n 's/.*, \([0-9.e+]*\) while streaming.*/\1/p' "$dir/log")
   # Peak RSS: learner (rank 0) and the largest / smallest simulator rank.
   local learner sim_max=0 sim_min=999999999 r v cpu=0
   learner=$(rss_mb "$dir/time.0")

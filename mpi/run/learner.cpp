@@ -103,6 +103,8 @@ void OnlineLearner::ingest(const unsigned char* row) {
   buffer_.insert(row_.data());
   if (file_) file_->add(row);
   ++received_;
+  last_ingest_ = std::chrono::steady_clock::now();
+  if (ingested_++ == 0) first_ingest_ = last_ingest_;
 }
 
 void OnlineLearner::message_done() {

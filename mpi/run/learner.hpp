@@ -49,6 +49,13 @@ class OnlineLearner {
   void train(std::int64_t n);
   std::int64_t steps_left() const { return total_steps_ - trainer_steps(); }
   std::int64_t pairs_received() const { return received_; }
+  // Pairs this learner took in this process and the seconds from the first to the last
+  // of them: the streaming ingest rate, without the time simulators spent building
+  // snapshots before the first pair.
+  std::int64_t pairs_ingested() const { return ingested_; }
+  double ingest_seconds() const {
+    return ingested_ > 1 ? std::chrono::duration<double>(last_ingest_ - first_ingest_).count() : 0.0;
+  }
 
   // Collective: drift.pt, diffusion.pt and model.json in learn.out (learner 0), the
   // metrics and the schedule closed.
@@ -82,6 +89,8 @@ class OnlineLearner {
   learn::OnlineSdeOptions trainer_options_;
   std::vector<unsigned char> row_;  // compact buffer row scratch
   std::int64_t received_ = 0;
+  std::int64_t ingested_ = 0;
+  std::chrono::steady_clock::time_point first_ingest_, last_ingest_;
   // Batch scratch.
   std::vector<std::size_t> slots_;
   std::vector<std::int64_t> ids_, all_ids_;

@@ -444,6 +444,10 @@ RunReport run(const Config& c, bool resume) {
     check_mpi(MPI_Allreduce(MPI_IN_PLACE, &received, 1, MPI_INT64_T, MPI_SUM, roles.learner_comm), "MPI_Allreduce");
     rep.pairs = received;
     rep.pairs_per_s = static_cast<double>(received - (resumed ? ck.pairs_received : 0)) / rep.phase_b_seconds;
+    // Sum over learners of each one's rate while pairs were streaming to it.
+    double rate = learner->ingest_seconds() > 0 ? static_cast<double>(learner->pairs_ingested()) / learner->ingest_seconds() : 0.0;
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, &rate, 1, MPI_DOUBLE, MPI_SUM, roles.learner_comm), "MPI_Allreduce");
+    rep.streaming_pairs_per_s = rate;
     learner->train(learner->steps_left());
     learner->finish();
     rep.sde_steps = c.learn_steps;

@@ -32,7 +32,8 @@ struct RunReport {
   std::int64_t pairs = 0;           // latent pairs the learners received
   std::int64_t sde_steps = 0;
   double seconds = 0, phase_a_seconds = 0, phase_b_seconds = 0;
-  double pairs_per_s = 0;           // learner ingest rate in phase B
+  double pairs_per_s = 0;           // pairs / phase B time (snapshot builds included)
+  double streaming_pairs_per_s = 0; // learners' ingest rate from their first pair to their last
   int ranks = 1, learners = 1, teams = 1, team_size = 1;
   int stopped_by = 0;  // the signal that stopped the job at a sync point (checkpoint written), or 0
 };

@@ -21,7 +21,8 @@
 #
 # Variables: SLURM_TEST_KEEP=1 keeps the temporary directory; SLURM_TEST_CRED_EXPIRE
 # (default 30) is how long Slurm holds a requeued job (AuthInfo cred_expire; Slurm's
-# default is 120 s); SLURM_TEST_TIMEOUT scales every wait (default 1 = as written).
+# default is 120 s); SLURM_TEST_TIMEOUT (an integer, default 1) multiplies every wait and
+# the overall deadline SLURM_TEST_DEADLINE (default 1140 s, under ctest's TIMEOUT 1200).
 # Any failure prints the daemons' logs and the job outputs, and exits 1.
 set -u
 
