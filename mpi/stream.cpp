@@ -1,6 +1,8 @@
 // Credit-based batch streaming (see stream.hpp for the protocol).
 #include "mpi/stream.hpp"
 
+#include "mpi/check.hpp"
+
 #include <algorithm>
 #include <climits>
 #include <cmath>
@@ -30,14 +32,6 @@ struct Header {
 };
 constexpr std::size_t kHeaderBytes = sizeof(Header);
 static_assert(kHeaderBytes == 56, "Header must have no padding");
-
-void check(int rc, const char* call) {
-  if (rc == MPI_SUCCESS) return;
-  char text[MPI_MAX_ERROR_STRING];
-  int len = 0;
-  MPI_Error_string(rc, text, &len);
-  throw std::runtime_error(std::string("stream: ") + call + " failed: " + std::string(text, len));
-}
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -72,7 +66,7 @@ void wait_bounded(MPI_Request& r, double timeout_s, const std::string& what) {
   Backoff backoff;
   for (;;) {
     int flag = 0;
-    check(MPI_Test(&r, &flag, MPI_STATUS_IGNORE), "MPI_Test");
+    check_mpi(MPI_Test(&r, &flag, MPI_STATUS_IGNORE), "MPI_Test");
     if (flag) return;
     if (seconds_since(t0) > timeout_s) throw std::runtime_error(what);
     backoff.wait();
@@ -118,13 +112,13 @@ bool release(std::vector<MPI_Request>& requests) {
 
 int comm_rank(MPI_Comm comm) {
   int r = -1;
-  check(MPI_Comm_rank(comm, &r), "MPI_Comm_rank");
+  check_mpi(MPI_Comm_rank(comm, &r), "MPI_Comm_rank");
   return r;
 }
 
 int comm_size(MPI_Comm comm) {
   int n = 0;
-  check(MPI_Comm_size(comm, &n), "MPI_Comm_size");
+  check_mpi(MPI_Comm_size(comm, &n), "MPI_Comm_size");
   return n;
 }
 
@@ -146,7 +140,7 @@ void validate_stream_options(const StreamOptions& o, MPI_Comm comm) {
     throw std::invalid_argument("stream: timeout_s must be a positive number of seconds");
   int* tag_ub = nullptr;
   int flag = 0;
-  check(MPI_Comm_get_attr(comm, MPI_TAG_UB, &tag_ub, &flag), "MPI_Comm_get_attr(MPI_TAG_UB)");
+  check_mpi(MPI_Comm_get_attr(comm, MPI_TAG_UB, &tag_ub, &flag), "MPI_Comm_get_attr(MPI_TAG_UB)");
   const long long ub = flag ? *tag_ub : 32767;  // 32767: the least the standard allows
   if (o.tag < 0 || 2LL * o.tag + 1 > ub)
     throw std::invalid_argument("stream: tag must be in [0, " + std::to_string((ub - 1) / 2) +
@@ -197,10 +191,10 @@ bool StreamSender::collect_credits() {
   for (;;) {
     int flag = 0;
     MPI_Status st;
-    check(MPI_Iprobe(receiver_, credit_tag(opts_), comm_, &flag, &st), "MPI_Iprobe");
+    check_mpi(MPI_Iprobe(receiver_, credit_tag(opts_), comm_, &flag, &st), "MPI_Iprobe");
     if (!flag) return got;
     std::int64_t seq = -1;
-    check(MPI_Recv(&seq, 1, MPI_INT64_T, receiver_, credit_tag(opts_), comm_, MPI_STATUS_IGNORE),
+    check_mpi(MPI_Recv(&seq, 1, MPI_INT64_T, receiver_, credit_tag(opts_), comm_, MPI_STATUS_IGNORE),
           "MPI_Recv");
     // Credits come back in sequence order (one receiver, non-overtaking messages).
     if (seq != acked_ || acked_ >= next_seq_)
@@ -257,7 +251,7 @@ void StreamSender::send_current(bool end) {
   h.end = end ? 1 : 0;
   std::memcpy(base, &h, kHeaderBytes);
   const std::size_t bytes = kHeaderBytes + static_cast<std::size_t>(rows_in_batch_) * row_bytes_;
-  check(MPI_Isend(base, static_cast<int>(bytes), MPI_BYTE, receiver_, data_tag(opts_), comm_,
+  check_mpi(MPI_Isend(base, static_cast<int>(bytes), MPI_BYTE, receiver_, data_tag(opts_), comm_,
                   &requests_[slot_index()]),
         "MPI_Isend");
   if (rows_in_batch_ > 0) {
@@ -293,7 +287,7 @@ void StreamSender::finish() {
     backoff.wait();
   }
   // Every send is matched by now, so this returns at once.
-  check(MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE),
+  check_mpi(MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE),
         "MPI_Waitall");
   finished_ = true;
 }
@@ -346,7 +340,7 @@ void StreamReceiver::send_credit(std::size_t s, std::int64_t seq) {
                where() + ": sender rank " + std::to_string(senders_[s]) +
                    " does not take its credits");
   credit_values_[k] = seq;
-  check(MPI_Isend(&credit_values_[k], 1, MPI_INT64_T, senders_[s], credit_tag(opts_), comm_,
+  check_mpi(MPI_Isend(&credit_values_[k], 1, MPI_INT64_T, senders_[s], credit_tag(opts_), comm_,
                   &credit_requests_[k]),
         "MPI_Isend");
 }
@@ -358,16 +352,16 @@ bool StreamReceiver::try_start_receive() {
     if (ended_[i]) continue;
     int flag = 0;
     MPI_Status st;
-    check(MPI_Iprobe(senders_[i], data_tag(opts_), comm_, &flag, &st), "MPI_Iprobe");
+    check_mpi(MPI_Iprobe(senders_[i], data_tag(opts_), comm_, &flag, &st), "MPI_Iprobe");
     if (!flag) continue;
     int count = 0;
-    check(MPI_Get_count(&st, MPI_BYTE, &count), "MPI_Get_count");
+    check_mpi(MPI_Get_count(&st, MPI_BYTE, &count), "MPI_Get_count");
     if (count < 0 || static_cast<std::size_t>(count) > staging_.size())
       throw std::runtime_error(where() + ": message of " + std::to_string(count) +
                                " bytes from rank " + std::to_string(senders_[i]) +
                                " exceeds a batch of " + std::to_string(staging_.size()) +
                                " bytes (row_bytes or batch_rows differ between sender and receiver?)");
-    check(MPI_Irecv(staging_.data(), count, MPI_BYTE, senders_[i], data_tag(opts_), comm_, &recv_),
+    check_mpi(MPI_Irecv(staging_.data(), count, MPI_BYTE, senders_[i], data_tag(opts_), comm_, &recv_),
           "MPI_Irecv");
     recv_from_ = i;
     heard_[i] = Clock::now();
@@ -380,7 +374,7 @@ bool StreamReceiver::try_start_receive() {
 bool StreamReceiver::try_complete(Batch& out) {
   int flag = 0;
   MPI_Status st;
-  check(MPI_Test(&recv_, &flag, &st), "MPI_Test");
+  check_mpi(MPI_Test(&recv_, &flag, &st), "MPI_Test");
   const std::size_t s = recv_from_;
   const int rank = senders_[s];
   if (!flag) {
@@ -394,7 +388,7 @@ bool StreamReceiver::try_complete(Batch& out) {
   }
   heard_[s] = Clock::now();
   int count = 0;
-  check(MPI_Get_count(&st, MPI_BYTE, &count), "MPI_Get_count");
+  check_mpi(MPI_Get_count(&st, MPI_BYTE, &count), "MPI_Get_count");
   Header h{};
   if (static_cast<std::size_t>(count) >= kHeaderBytes) std::memcpy(&h, staging_.data(), kHeaderBytes);
   const auto fail = [&](const std::string& what) {

@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "mpi/team_check.hpp"
+#include "mpi/check.hpp"
 
 namespace macrodyn::mpi {
 

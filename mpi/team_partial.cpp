@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "mpi/team_check.hpp"
+#include "mpi/check.hpp"
 
 namespace macrodyn::mpi {
 

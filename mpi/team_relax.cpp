@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "mpi/team_check.hpp"
+#include "mpi/check.hpp"
 
 namespace macrodyn::mpi {
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "core/error.hpp"
-#include "mpi/team_check.hpp"
+#include "mpi/check.hpp"
 #include "mpi/team_partial.hpp"
 #include "mpi/team_relax.hpp"
 #include "sampling/local_relax.hpp"

@@ -11,7 +11,7 @@
 #include "core/parallel.hpp"
 #include "io/dataset.hpp"
 #include "jobs/jobs.hpp"
-#include "mpi/team_check.hpp"
+#include "mpi/check.hpp"
 
 namespace macrodyn::mpi {
 

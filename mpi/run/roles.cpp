@@ -3,7 +3,7 @@
 #include <string>
 
 #include "core/error.hpp"
-#include "mpi/team_check.hpp"
+#include "mpi/check.hpp"
 
 namespace macrodyn::mpi {
 

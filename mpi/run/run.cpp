@@ -28,7 +28,7 @@
 #include "mpi/run/simulator.hpp"
 #include "mpi/run/stream_file.hpp"
 #include "mpi/stream.hpp"
-#include "mpi/team_check.hpp"
+#include "mpi/check.hpp"
 
 namespace macrodyn::mpi {
 

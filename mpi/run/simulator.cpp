@@ -4,7 +4,7 @@
 
 #include "core/parallel.hpp"
 #include "learn/exported.hpp"
-#include "mpi/team_check.hpp"
+#include "mpi/check.hpp"
 #include "sampling/trajectory.hpp"
 
 namespace macrodyn::mpi {

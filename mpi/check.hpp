@@ -1,6 +1,6 @@
 #pragma once
-// Every MPI call of the team pipeline goes through check_mpi: the team communicator
-// returns errors (MPI_ERRORS_RETURN) and they surface as exceptions naming the call.
+// Every MPI call of mpi/ goes through check_mpi: its communicators return errors
+// (MPI_ERRORS_RETURN where set) and they surface as exceptions naming the call.
 #include <mpi.h>
 
 #include <cstdint>
