@@ -77,3 +77,16 @@ TEST_CASE("unwritable or existing output paths are rejected before any work", "[
   { std::ofstream(existing) << "x"; }
   expect_rejected(tiny() + " --output.overwrite false --output.path " + existing, "already exists");
 }
+
+TEST_CASE("the README's configuration table is what config-reference prints", "[e2e][cli]") {
+  const Result r = run("config-reference");
+  REQUIRE(r.code == 0);
+  const std::string readme = slurp(MACRODYN_SOURCE_DIR "/README.md");
+  const auto at = readme.find("| key | default | meaning |");
+  REQUIRE(at != std::string::npos);
+  // The table runs to the first line that is not a table row.
+  std::size_t end = at;
+  while (end < readme.size() && readme[end] == '|') end = readme.find('\n', end) + 1;
+  INFO("regenerate the README table with `macrodyn config-reference`");
+  CHECK(readme.substr(at, end - at) == r.out);
+}
