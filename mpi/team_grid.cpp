@@ -57,9 +57,9 @@ void copy_block_in(std::int8_t* lattice, const TeamGrid& grid, const std::int8_t
   });
 }
 
-std::vector<std::int8_t> gather_lattice_for_test(const TeamGrid& grid, const std::int8_t* block) {
+std::vector<std::int8_t> gather_lattice(const TeamGrid& grid, const std::int8_t* block) {
   const std::int64_t nb = grid.block.sites();
-  const int count = mpi_count(nb, "gather_lattice_for_test");
+  const int count = mpi_count(nb, "gather_lattice");
   std::vector<std::int8_t> all;
   if (grid.rank == 0) all.resize(static_cast<std::size_t>(nb * grid.size()));
   check_mpi(MPI_Gather(block, count, MPI_INT8_T, all.data(), count, MPI_INT8_T, 0, grid.comm), "MPI_Gather");

@@ -33,8 +33,9 @@ TeamGrid make_team_grid(MPI_Comm comm, const Decomposition& dec);
 void copy_block_out(const std::int8_t* lattice, const TeamGrid& grid, std::int8_t* block);
 void copy_block_in(std::int8_t* lattice, const TeamGrid& grid, const std::int8_t* block);
 
-// TESTS ONLY: the whole lattice assembled on team rank 0 (empty elsewhere). It is
-// exactly what a team must never hold for a large lattice.
-std::vector<std::int8_t> gather_lattice_for_test(const TeamGrid& grid, const std::int8_t* block);
+// The whole lattice assembled on team rank 0 (empty elsewhere): for small lattices only
+// (phase A of macrodyn run streams whole snapshots of side <= 128) and tests; a team must
+// never do this with a large lattice.
+std::vector<std::int8_t> gather_lattice(const TeamGrid& grid, const std::int8_t* block);
 
 }  // namespace macrodyn::mpi

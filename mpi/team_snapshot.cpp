@@ -200,8 +200,8 @@ void TeamSnapshot::partial_evolution(std::uint64_t seed, std::int64_t j, bool ke
     each(records_.data() + k, std::min(chunk, records_.size() - k));
 }
 
-std::vector<std::int8_t> TeamSnapshot::gather_for_test() const {
-  return gather_lattice_for_test(grid_, block_.data());
+std::vector<std::int8_t> TeamSnapshot::gather_lattice() const {
+  return mpi::gather_lattice(grid_, block_.data());
 }
 
 }  // namespace macrodyn::mpi

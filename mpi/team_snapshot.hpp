@@ -72,8 +72,9 @@ class TeamSnapshot {
   // First level built distributed (levels + 1 when every level is replicated).
   int first_distributed_level() const { return first_distributed_; }
 
-  // TESTS ONLY: the whole lattice on team rank 0 (empty elsewhere). Collective.
-  std::vector<std::int8_t> gather_for_test() const;
+  // The whole lattice on team rank 0 (empty elsewhere), for small lattices only (see
+  // gather_lattice in team_grid.hpp). Collective.
+  std::vector<std::int8_t> gather_lattice() const;
 
  private:
   MPI_Comm comm_ = MPI_COMM_NULL;

@@ -109,39 +109,19 @@ const SdeModel& OnlineSdeTrainer::model() const { return impl_->model; }
 void OnlineSdeTrainer::save(const std::string& path) const {
   Impl& m = *impl_;
   torch::serialize::OutputArchive a;
-  m.model.impl().net->save(a);
-  write_adamw_state(a, m.opt);
+  write_training_state(a, *m.model.impl().net, m.opt, m.lr, m.plateau);
   a.write("steps", torch::tensor(m.steps));
-  a.write("lr", torch::tensor(m.lr, torch::kFloat64));
   a.write("epoch_sum", torch::tensor(m.epoch_sum, torch::kFloat64));
-  a.write("plateau_best", torch::tensor(m.plateau.best, torch::kFloat64));
-  a.write("plateau_bad_epochs", torch::tensor(static_cast<std::int64_t>(m.plateau.bad_epochs)));
-  const std::string tmp = path + ".tmp";
-  a.save_to(tmp);
-  std::filesystem::rename(tmp, path);
+  save_archive(a, path);
 }
 
 void OnlineSdeTrainer::load(const std::string& path) {
   Impl& m = *impl_;
   torch::serialize::InputArchive a;
-  try {
-    a.load_from(path, m.model.impl().device);
-  } catch (const c10::Error& e) {
-    throw std::runtime_error("checkpoint " + path + " is not readable: " + e.what_without_backtrace());
-  }
-  m.model.impl().net->load(a);
-  read_adamw_state(a, m.opt);
-  // A fresh tensor per read: reading into a defined tensor would reuse its dtype.
-  auto scalar = [&a](const char* key) {
-    torch::Tensor t;
-    a.read(key, t);
-    return t;
-  };
-  m.steps = scalar("steps").item<std::int64_t>();
-  m.lr = set_lr(m.opt, scalar("lr").item<double>());
-  m.epoch_sum = scalar("epoch_sum").item<double>();
-  m.plateau.best = scalar("plateau_best").item<double>();
-  m.plateau.bad_epochs = static_cast<int>(scalar("plateau_bad_epochs").item<std::int64_t>());
+  load_archive(a, path, m.model.impl().device);
+  m.lr = read_training_state(a, *m.model.impl().net, m.opt, m.plateau);
+  m.steps = read_scalar(a, "steps").item<std::int64_t>();
+  m.epoch_sum = read_scalar(a, "epoch_sum").item<double>();
 }
 
 }  // namespace macrodyn::learn

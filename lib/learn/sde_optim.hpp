@@ -5,7 +5,10 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <limits>
+#include <stdexcept>
+#include <string>
 
 namespace macrodyn::learn {
 
@@ -74,6 +77,50 @@ inline void read_adamw_state(torch::serialize::InputArchive& a, torch::optim::Ad
     st->max_exp_avg_sq(m2max);
     opt.state()[c10::guts::to_string(params[i].unsafeGetTensorImpl())] = std::move(st);
   }
+}
+
+// What both trainers checkpoint besides their own counters: the network, the AdamW
+// moments, the learning rate and the plateau scheduler.
+inline void write_training_state(torch::serialize::OutputArchive& a, torch::nn::Module& net,
+                                 torch::optim::AdamW& opt, double lr, const Plateau& plateau) {
+  net.save(a);
+  write_adamw_state(a, opt);
+  a.write("lr", torch::tensor(lr, torch::kFloat64));
+  a.write("plateau_best", torch::tensor(plateau.best, torch::kFloat64));
+  a.write("plateau_bad_epochs", torch::tensor(static_cast<std::int64_t>(plateau.bad_epochs)));
+}
+
+// Write then rename: a crash mid-write never leaves a torn checkpoint behind.
+inline void save_archive(torch::serialize::OutputArchive& a, const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  a.save_to(tmp);
+  std::filesystem::rename(tmp, path);
+}
+
+inline void load_archive(torch::serialize::InputArchive& a, const std::string& path, const torch::Device& dev) {
+  try {
+    a.load_from(path, dev);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error("checkpoint " + path + " is not readable: " + e.what_without_backtrace());
+  }
+}
+
+// A fresh tensor per read: reading into a defined tensor would reuse its dtype (a
+// resumed run once got its learning rate back as garbage that way).
+inline torch::Tensor read_scalar(torch::serialize::InputArchive& a, const char* key) {
+  torch::Tensor t;
+  a.read(key, t);
+  return t;
+}
+
+// Restores what write_training_state wrote; returns the learning rate (also set in opt).
+inline double read_training_state(torch::serialize::InputArchive& a, torch::nn::Module& net,
+                                  torch::optim::AdamW& opt, Plateau& plateau) {
+  net.load(a);
+  read_adamw_state(a, opt);
+  plateau.best = read_scalar(a, "plateau_best").item<double>();
+  plateau.bad_epochs = static_cast<int>(read_scalar(a, "plateau_bad_epochs").item<std::int64_t>());
+  return set_lr(opt, read_scalar(a, "lr").item<double>());
 }
 
 }  // namespace macrodyn::learn

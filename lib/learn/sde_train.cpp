@@ -57,39 +57,18 @@ struct Checkpoint {
 
 void save_checkpoint(const std::string& path, SdeNet& net, torch::optim::AdamW& opt, const Checkpoint& c) {
   torch::serialize::OutputArchive a;
-  net->save(a);
-  write_adamw_state(a, opt);
+  write_training_state(a, *net, opt, c.lr, c.plateau);
   a.write("epoch", torch::tensor(static_cast<std::int64_t>(c.epoch)));
-  a.write("lr", torch::tensor(c.lr, torch::kFloat64));
-  a.write("plateau_best", torch::tensor(c.plateau.best, torch::kFloat64));
-  a.write("plateau_bad_epochs", torch::tensor(static_cast<std::int64_t>(c.plateau.bad_epochs)));
-  // Write then rename: a crash mid-write never leaves a torn checkpoint behind.
-  const std::string tmp = path + ".tmp";
-  a.save_to(tmp);
-  std::filesystem::rename(tmp, path);
+  save_archive(a, path);
 }
 
 Checkpoint load_checkpoint(const std::string& path, SdeNet& net, torch::optim::AdamW& opt,
                            const torch::Device& dev) {
   torch::serialize::InputArchive a;
-  try {
-    a.load_from(path, dev);
-  } catch (const c10::Error& e) {
-    throw std::runtime_error("checkpoint " + path + " is not readable: " + e.what_without_backtrace());
-  }
-  net->load(a);
-  read_adamw_state(a, opt);
-  // A fresh tensor per read: reading into a defined tensor would reuse its dtype.
-  auto scalar = [&a](const char* key) {
-    torch::Tensor t;
-    a.read(key, t);
-    return t;
-  };
+  load_archive(a, path, dev);
   Checkpoint c;
-  c.epoch = static_cast<int>(scalar("epoch").item<std::int64_t>());
-  c.lr = scalar("lr").item<double>();
-  c.plateau.best = scalar("plateau_best").item<double>();
-  c.plateau.bad_epochs = static_cast<int>(scalar("plateau_bad_epochs").item<std::int64_t>());
+  c.lr = read_training_state(a, *net, opt, c.plateau);
+  c.epoch = static_cast<int>(read_scalar(a, "epoch").item<std::int64_t>());
   return c;
 }
 

@@ -58,7 +58,7 @@ std::vector<std::int64_t> Simulator::my_snapshots(std::int64_t n) const {
 
 void Simulator::snapshot(std::int64_t j, const std::function<void(std::int64_t, const std::int8_t*)>& emit) {
   snap_->build(j, pool_.data(), pool_count_);
-  const auto whole = snap_->gather_for_test();
+  const auto whole = snap_->gather_lattice();
   if (team_rank_ == 0) emit(j, whole.data());
 }
 

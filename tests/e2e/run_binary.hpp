@@ -25,12 +25,12 @@ inline std::string slurp(const std::string& path) {
   return s.str();
 }
 
-// args are appended to the binary path verbatim (shell syntax).
-inline Result run(const std::string& args) {
+// Runs `prefix BIN args` in a shell, stdout and stderr captured through files.
+inline Result run_shell(const std::string& prefix, const std::string& args) {
   // The pid keeps test processes that ctest runs side by side off each other's files.
   static int counter = 0;
   const std::string base = tmp("run" + std::to_string(getpid()) + "_" + std::to_string(++counter));
-  const std::string cmd = std::string(MACRODYN_BIN) + " " + args + " >" + base + ".out 2>" + base + ".err";
+  const std::string cmd = prefix + std::string(MACRODYN_BIN) + " " + args + " >" + base + ".out 2>" + base + ".err";
   const int status = std::system(cmd.c_str());
   Result r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -39,25 +39,18 @@ inline Result run(const std::string& args) {
   return r;
 }
 
+// args are appended to the binary path verbatim (shell syntax).
+inline Result run(const std::string& args) { return run_shell("", args); }
+
 // The binary under `mpiexec -n ranks` (ranks 0: no mpiexec, a single process); env is
 // a list of variables passed to every rank (e.g. "MACRODYN_TEST_KILL").
 inline Result run_mpi(int ranks, const std::string& args, const std::string& env = "") {
-  std::string pre;
+  std::string prefix = env.empty() ? "" : env + " ";
   if (ranks > 0) {
-    pre = std::string(MACRODYN_MPIEXEC) + " -n " + std::to_string(ranks) + " --oversubscribe --allow-run-as-root";
-    if (!env.empty()) pre += " -x " + env;
+    prefix += std::string(MACRODYN_MPIEXEC) + " -n " + std::to_string(ranks) + " --oversubscribe --allow-run-as-root ";
+    if (!env.empty()) prefix += "-x " + env + " ";
   }
-  // run() prefixes the binary: start the command line with the launcher instead.
-  static int counter = 0;
-  const std::string base = tmp("mpirun" + std::to_string(getpid()) + "_" + std::to_string(++counter));
-  const std::string cmd = (env.empty() ? "" : env + " ") + pre + " " + MACRODYN_BIN + " " + args + " >" + base +
-                          ".out 2>" + base + ".err";
-  const int status = std::system(cmd.c_str());
-  Result r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(base + ".out");
-  r.err = slurp(base + ".err");
-  return r;
+  return run_shell(prefix, args);
 }
 
 // A small, fast configuration for tests (seconds).

@@ -210,7 +210,7 @@ TEST_CASE("team LocalRelax of one level equals the serial local_relax", "[team]"
           copy_block_out(start.data(), grid, block.data());
           TeamRelax relax(grid, spec);
           relax.run(*ev, block.data(), 11, 2, 5);
-          const auto whole = gather_lattice_for_test(grid, block.data());
+          const auto whole = gather_lattice(grid, block.data());
           if (team.rank() == 0) {
             INFO("dim " << c.dim << " L " << c.L << " " << to_string(b) << " grid " << g[0] << "x" << g[1] << "x"
                         << g[2]);
@@ -269,7 +269,7 @@ int check_builds(const BuildCase& c, std::int64_t snapshots) {
       for (std::int64_t j = team.index; j < snapshots; j += team.count) {
         snap.build(j, pool.data(), pool_count);
         const std::int8_t* want = serial.data() + j * n;
-        const auto whole = snap.gather_for_test();
+        const auto whole = snap.gather_lattice();
         if (team.rank() == 0) {
           INFO(c.system << " sides up to " << L << " grid " << g[0] << "x" << g[1] << "x" << g[2] << " snapshot " << j
                         << " first distributed level " << snap.first_distributed_level());
