@@ -17,6 +17,7 @@ struct PairRowLayout {
   int d = 0;             // latent dimension
   std::int64_t ps = 0;   // sites of a patch kept per state (0: states not kept)
 
+  static constexpr std::size_t kPairIdAt = 0, kSnapshotAt = 8, kPatchAt = 16, kDtAt = 24;
   std::size_t off_zs() const { return 32; }
   std::size_t off_gb() const { return off_zs() + 4 * ds; }
   std::size_t off_ga() const { return off_gb() + 4 * ds; }
@@ -33,16 +34,16 @@ struct PairRowLayout {
 struct PairRowView {
   const PairRowLayout* l;
   unsigned char* p;
-  std::int64_t pair_id() const { return get<std::int64_t>(0); }
-  std::int64_t snapshot_id() const { return get<std::int64_t>(8); }
-  std::int32_t patch_index() const { return get<std::int32_t>(16); }
-  double dt() const { return get<double>(24); }
+  std::int64_t pair_id() const { return get<std::int64_t>(PairRowLayout::kPairIdAt); }
+  std::int64_t snapshot_id() const { return get<std::int64_t>(PairRowLayout::kSnapshotAt); }
+  std::int32_t patch_index() const { return get<std::int32_t>(PairRowLayout::kPatchAt); }
+  double dt() const { return get<double>(PairRowLayout::kDtAt); }
   void set_ids(std::int64_t pair, std::int64_t snapshot, std::int32_t patch, double dt) {
-    std::memcpy(p, &pair, 8);
-    std::memcpy(p + 8, &snapshot, 8);
-    std::memcpy(p + 16, &patch, 4);
-    std::memset(p + 20, 0, 4);
-    std::memcpy(p + 24, &dt, 8);
+    std::memcpy(p + PairRowLayout::kPairIdAt, &pair, 8);
+    std::memcpy(p + PairRowLayout::kSnapshotAt, &snapshot, 8);
+    std::memcpy(p + PairRowLayout::kPatchAt, &patch, 4);
+    std::memset(p + PairRowLayout::kPatchAt + 4, 0, 4);
+    std::memcpy(p + PairRowLayout::kDtAt, &dt, 8);
   }
   float* zs() const { return reinterpret_cast<float*>(p + l->off_zs()); }
   float* gb() const { return reinterpret_cast<float*>(p + l->off_gb()); }

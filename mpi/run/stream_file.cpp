@@ -28,26 +28,30 @@ StreamFile::StreamFile(const std::string& path, const io::RootInfo& root, const 
     : out_((set_aside(path, keep_rows), path), root), layout_(layout) {
   using io::DType;
   const auto ds = static_cast<std::uint64_t>(layout.ds), d = static_cast<std::uint64_t>(layout.d);
-  out_.create_group("/pairs", pairs_info);
-  out_.create_table("/pairs/snapshot_id", DType::i64, {}, kChunkRows, true);
-  out_.create_table("/pairs/patch_index", DType::i32, {}, kChunkRows, true);
-  out_.create_table("/pairs/dt", DType::f64, {}, kChunkRows, true);
-  out_.create_table("/pairs/z_star", DType::f32, {ds}, kChunkRows, true);
-  out_.create_table("/pairs/g_before", DType::f32, {ds}, kChunkRows, true);
-  out_.create_table("/pairs/g_after", DType::f32, {ds}, kChunkRows, true);
-  if (layout.ps > 0) {
+  const std::size_t fs = 4 * static_cast<std::size_t>(ds), fd = 4 * static_cast<std::size_t>(d);
+  const PairRowLayout& l = layout;
+  columns_ = {{"/pairs/snapshot_id", DType::i64, {}, kChunkRows, l.kSnapshotAt, 8, {}},
+              {"/pairs/patch_index", DType::i32, {}, kChunkRows, l.kPatchAt, 4, {}},
+              {"/pairs/dt", DType::f64, {}, kChunkRows, l.kDtAt, 8, {}},
+              {"/pairs/z_star", DType::f32, {ds}, kChunkRows, l.off_zs(), fs, {}},
+              {"/pairs/g_before", DType::f32, {ds}, kChunkRows, l.off_gb(), fs, {}},
+              {"/pairs/g_after", DType::f32, {ds}, kChunkRows, l.off_ga(), fs, {}},
+              {"/latent/z0", DType::f32, {d}, kChunkRows, l.off_z0(), fd, {}},
+              {"/latent/z1", DType::f32, {d}, kChunkRows, l.off_z1(), fd, {}},
+              {"/latent/z1_naive", DType::f32, {d}, kChunkRows, l.off_z1n(), fd, {}},
+              {"/latent/dt", DType::f64, {}, kChunkRows, l.kDtAt, 8, {}}};
+  if (l.ps > 0) {
     const std::vector<std::uint64_t> shape(static_cast<std::size_t>(dim), static_cast<std::uint64_t>(patch));
-    const auto rows = std::max<std::uint64_t>(1, 256 * 1024 / static_cast<std::uint64_t>(layout.ps));
-    out_.create_table("/pairs/patch_before", DType::i8, shape, rows, true);
-    out_.create_table("/pairs/patch_after", DType::i8, shape, rows, true);
+    const auto rows = std::max<std::uint64_t>(1, 256 * 1024 / static_cast<std::uint64_t>(l.ps));
+    const auto bytes = static_cast<std::size_t>(l.ps);
+    columns_.push_back({"/pairs/patch_before", DType::i8, shape, rows, l.off_pb(), bytes, {}});
+    columns_.push_back({"/pairs/patch_after", DType::i8, shape, rows, l.off_pa(), bytes, {}});
   }
+  out_.create_group("/pairs", pairs_info);
   io::GroupInfo latent = pairs_info;
   latent.observables = latent_variables;
   out_.create_group("/latent", latent);
-  out_.create_table("/latent/z0", DType::f32, {d}, kChunkRows, true);
-  out_.create_table("/latent/z1", DType::f32, {d}, kChunkRows, true);
-  out_.create_table("/latent/z1_naive", DType::f32, {d}, kChunkRows, true);
-  out_.create_table("/latent/dt", DType::f64, {}, kChunkRows, true);
+  for (const Column& c : columns_) out_.create_table(c.path, c.type, c.row_shape, c.chunk_rows, true);
   if (keep_rows > 0) copy_from(path + ".resume", keep_rows);
 }
 
@@ -56,25 +60,13 @@ void StreamFile::copy_from(const std::string& old, std::int64_t rows) {
     io::DatasetReader in(old);
     if (static_cast<std::int64_t>(in.rows_committed("/pairs")) < rows)
       throw FileError("stream.save " + old + " has fewer committed rows than the checkpoint's " + std::to_string(rows));
-    const std::size_t ds = static_cast<std::size_t>(layout_.ds), d = static_cast<std::size_t>(layout_.d);
-    const std::size_t ps = static_cast<std::size_t>(layout_.ps);
-    struct Col { const char* name; io::DType type; std::size_t elems; };
-    std::vector<Col> cols{{"/pairs/snapshot_id", io::DType::i64, 1}, {"/pairs/patch_index", io::DType::i32, 1},
-                          {"/pairs/dt", io::DType::f64, 1},          {"/pairs/z_star", io::DType::f32, ds},
-                          {"/pairs/g_before", io::DType::f32, ds},   {"/pairs/g_after", io::DType::f32, ds},
-                          {"/latent/z0", io::DType::f32, d},         {"/latent/z1", io::DType::f32, d},
-                          {"/latent/z1_naive", io::DType::f32, d},   {"/latent/dt", io::DType::f64, 1}};
-    if (ps > 0) {
-      cols.push_back({"/pairs/patch_before", io::DType::i8, ps});
-      cols.push_back({"/pairs/patch_after", io::DType::i8, ps});
-    }
     std::vector<unsigned char> buf;
-    for (const Col& c : cols)
+    for (const Column& c : columns_)
       for (std::int64_t b = 0; b < rows; b += static_cast<std::int64_t>(kChunkRows)) {
         const auto n = static_cast<std::uint64_t>(std::min<std::int64_t>(static_cast<std::int64_t>(kChunkRows), rows - b));
-        buf.resize(n * c.elems * io::dtype_size(c.type));
-        in.read_rows(c.name, static_cast<std::uint64_t>(b), n, c.type, buf.data());
-        out_.append(c.name, buf.data(), n);
+        buf.resize(n * c.bytes);
+        in.read_rows(c.path, static_cast<std::uint64_t>(b), n, c.type, buf.data());
+        out_.append(c.path, buf.data(), n);
       }
   }
   next_id_ = committed_ = rows;
@@ -92,41 +84,17 @@ void StreamFile::add(const unsigned char* row) {
 }
 
 void StreamFile::append_contiguous() {
-  sid_.clear(); pidx_.clear(); dt_.clear(); zs_.clear(); gb_.clear(); ga_.clear();
-  z0_.clear(); z1_.clear(); z1n_.clear(); pb_.clear(); pa_.clear();
+  for (Column& c : columns_) c.staged.clear();
+  std::uint64_t rows = 0;
   while (!pending_.empty() && pending_.begin()->first == next_id_) {
-    auto& bytes = pending_.begin()->second;
-    const PairRowView v{&layout_, bytes.data()};
-    sid_.push_back(v.snapshot_id());
-    pidx_.push_back(v.patch_index());
-    dt_.push_back(v.dt());
-    zs_.insert(zs_.end(), v.zs(), v.zs() + layout_.ds);
-    gb_.insert(gb_.end(), v.gb(), v.gb() + layout_.ds);
-    ga_.insert(ga_.end(), v.ga(), v.ga() + layout_.ds);
-    z0_.insert(z0_.end(), v.z0(), v.z0() + layout_.d);
-    z1_.insert(z1_.end(), v.z1(), v.z1() + layout_.d);
-    z1n_.insert(z1n_.end(), v.z1n(), v.z1n() + layout_.d);
-    pb_.insert(pb_.end(), v.pb(), v.pb() + layout_.ps);
-    pa_.insert(pa_.end(), v.pa(), v.pa() + layout_.ps);
+    const unsigned char* row = pending_.begin()->second.data();
+    for (Column& c : columns_) c.staged.insert(c.staged.end(), row + c.offset, row + c.offset + c.bytes);
     pending_.erase(pending_.begin());
     ++next_id_;
+    ++rows;
   }
-  const auto rows = static_cast<std::uint64_t>(dt_.size());
   if (rows == 0) return;
-  out_.append("/pairs/snapshot_id", sid_.data(), rows);
-  out_.append("/pairs/patch_index", pidx_.data(), rows);
-  out_.append("/pairs/dt", dt_.data(), rows);
-  out_.append("/pairs/z_star", zs_.data(), rows);
-  out_.append("/pairs/g_before", gb_.data(), rows);
-  out_.append("/pairs/g_after", ga_.data(), rows);
-  if (layout_.ps > 0) {
-    out_.append("/pairs/patch_before", pb_.data(), rows);
-    out_.append("/pairs/patch_after", pa_.data(), rows);
-  }
-  out_.append("/latent/z0", z0_.data(), rows);
-  out_.append("/latent/z1", z1_.data(), rows);
-  out_.append("/latent/z1_naive", z1n_.data(), rows);
-  out_.append("/latent/dt", dt_.data(), rows);
+  for (const Column& c : columns_) out_.append(c.path, c.staged.data(), rows);
 }
 
 void StreamFile::commit() {

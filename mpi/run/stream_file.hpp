@@ -5,6 +5,7 @@
 // arrive ahead of a gap wait in a reorder map; credits bound how far senders run ahead,
 // hence its size.
 #include <cstdint>
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,12 +39,17 @@ class StreamFile {
   std::map<std::int64_t, std::vector<unsigned char>> pending_;
   std::int64_t next_id_ = 0;     // next pair id to write
   std::int64_t committed_ = 0;
-  // Column staging for one append.
-  std::vector<std::int64_t> sid_;
-  std::vector<std::int32_t> pidx_;
-  std::vector<double> dt_;
-  std::vector<float> zs_, gb_, ga_, z0_, z1_, z1n_;
-  std::vector<std::int8_t> pb_, pa_;
+  // One table of the file: where its values sit in a pair row, and the bytes staged for
+  // the next append. The one list of columns drives creating, appending and copying.
+  struct Column {
+    std::string path;
+    io::DType type;
+    std::vector<std::uint64_t> row_shape;
+    std::uint64_t chunk_rows;
+    std::size_t offset, bytes;  // in a pair row
+    std::vector<unsigned char> staged;
+  };
+  std::vector<Column> columns_;
 };
 
 }  // namespace macrodyn::mpi
