@@ -120,8 +120,7 @@ void TeamPartial::chosen(std::uint64_t seed, std::int64_t snapshot_id, std::int6
   first = 0;
   last = count_;
   if (spec_.pairs != PairsMode::one) return;
-  Rng pick({seed, Purpose::patch_choice, 0, static_cast<std::uint64_t>(snapshot_id), 0});
-  auto I = static_cast<std::int64_t>(pick.below(static_cast<std::uint64_t>(grid_.dec.tiling().patches())));
+  auto I = chosen_patch(seed, snapshot_id, grid_.dec.tiling().patches());
   // Its lattice patch coordinates, then its place among this rank's patches (if here).
   Coord q{0, 0, 0};
   for (int d = grid_.dim() - 1; d >= 0; --d) {

@@ -31,8 +31,7 @@ void partial_evolution(const System& system, Evolver& evolver, const std::int8_t
 
   std::vector<std::int64_t> chosen;
   if (spec.pairs == PairsMode::one) {
-    Rng pick({seed, Purpose::patch_choice, 0, static_cast<std::uint64_t>(snapshot_id), 0});
-    chosen.push_back(static_cast<std::int64_t>(pick.below(static_cast<std::uint64_t>(tiling.patches()))));
+    chosen.push_back(chosen_patch(seed, snapshot_id, tiling.patches()));
   } else {
     for (std::int64_t I = 0; I < tiling.patches(); ++I) chosen.push_back(I);
   }

@@ -33,6 +33,14 @@ struct PairRecord {
 void macro_observables(const System& system, const std::int8_t* x, int L, int p,
                        Boundary boundary, double* phi);
 
+// The patch evolved from snapshot `snapshot_id` when pairs = one: drawn from
+// WorkItem{seed, patch_choice, 0, snapshot_id}, so every code path (serial, team, the
+// learner counting what it will receive) agrees on it.
+inline std::int64_t chosen_patch(std::uint64_t seed, std::int64_t snapshot_id, std::int64_t patches) {
+  Rng pick({seed, Purpose::patch_choice, 0, static_cast<std::uint64_t>(snapshot_id), 0});
+  return static_cast<std::int64_t>(pick.below(static_cast<std::uint64_t>(patches)));
+}
+
 // Number of pairs one snapshot yields.
 inline std::int64_t pairs_per_snapshot(const PartialSpec& spec, const Tiling& tiling) {
   return spec.pairs == PairsMode::one ? 1 : tiling.patches();

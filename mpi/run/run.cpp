@@ -166,9 +166,7 @@ class RowCounter {
         for (int k = 0; k < roles_.team_size; ++k)
           if (learner_of(k) == learner_rank) n += dec_.patches_per_rank();
       } else {
-        // The chosen patch, as partial_evolution draws it.
-        Rng pick({c_.seed, Purpose::patch_choice, 0, static_cast<std::uint64_t>(j), 0});
-        const auto I = static_cast<std::int64_t>(pick.below(static_cast<std::uint64_t>(K)));
+        const std::int64_t I = chosen_patch(c_.seed, j, K);
         if (learner_of(dec_.patch_owner(I)) == learner_rank) n += 1;
       }
     }
