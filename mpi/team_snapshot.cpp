@@ -9,6 +9,7 @@
 #include "mpi/check.hpp"
 #include "mpi/team_partial.hpp"
 #include "mpi/team_relax.hpp"
+#include "sampling/initial_state.hpp"
 #include "sampling/local_relax.hpp"
 #include "sampling/upsample.hpp"
 
@@ -176,6 +177,13 @@ void TeamSnapshot::build(std::int64_t j, const std::int8_t* pool, std::int64_t p
     relax_[l]->run(*evolver_, block_.data(), seed_, static_cast<std::uint32_t>(l),
                    static_cast<std::uint64_t>(ancestors_[l]));
   }
+}
+
+void TeamSnapshot::build_random(std::int64_t j) {
+  if (grid_.size() != 1)
+    throw std::logic_error("TeamSnapshot::build_random: random configurations need a team of one rank");
+  Rng rng({seed_, Purpose::random_config, 0, static_cast<std::uint64_t>(j), 0});
+  make_initial_state(block_.data(), static_cast<std::int64_t>(block_.size()), InitialKind::random_m0, 0.0, rng);
 }
 
 void TeamSnapshot::partial_evolution(std::uint64_t seed, std::int64_t j, bool keep_states,

@@ -50,9 +50,12 @@ class TeamSnapshot {
 
   // Builds upsampled snapshot j (0 <= j < snapshots) into this rank's block. Every rank
   // passes the whole small pool (pool_count frames of side hierarchy.sides[0]).
-  // Collective. (Random-magnetisation snapshots, j >= snapshots in generate, are not
-  // built here: their Fisher-Yates shuffle runs over the whole lattice.)
+  // Collective.
   void build(std::int64_t j, const std::int8_t* pool, std::int64_t pool_count);
+
+  // Random-magnetisation snapshot j (j >= snapshots), as generate draws it. Teams of one
+  // rank only: its Fisher-Yates shuffle runs over the whole lattice.
+  void build_random(std::int64_t j);
 
   // Partial evolution of the current snapshot (id j): the records of the patches this
   // rank evolves (see TeamPartial::run). Collective.

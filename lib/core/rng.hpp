@@ -33,6 +33,8 @@ enum class Purpose : std::uint32_t {
   test = 10,
   rollout = 11,
   replay = 12,  // the learner's replay buffer (reservoir draws, training batches)
+  field_noise = 13,  // reaction-diffusion noise: one Philox block per (item, step, cell)
+  field_initial = 14,  // reaction-diffusion initial conditions (m, k)
 };
 
 struct WorkItem {

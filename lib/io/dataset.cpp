@@ -682,6 +682,35 @@ void DatasetWriter::write_array(const std::string& array_path, DType type,
     fail(sentence + errno_suffix(errno));
 }
 
+void DatasetWriter::create_fixed_table(const std::string& table_path, DType type,
+                                       const std::vector<std::uint64_t>& shape) {
+  const hid_t file = impl_->file.get();
+  const std::string table = absolute(table_path);
+  const std::string sentence = "cannot create table " + where(impl_->path, table);
+  if (kind_of(file, table) != Kind::missing) fail(where(impl_->path, table) + " already exists");
+  Handle space = simple_space(std::vector<hsize_t>(shape.begin(), shape.end()));
+  Handle lcpl = link_creation_with_parents();
+  // Allocated now so that parallel writers (MPI-IO) need no collective allocation later;
+  // never filled, so creating a table of many large snapshots writes nothing.
+  Handle dcpl = checked(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, sentence);
+  if (H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS) < 0 || H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY) < 0 ||
+      H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER) < 0)
+    fail(sentence);
+  errno = 0;
+  const hid_t d = H5Dcreate2(file, table.c_str(), file_type(type), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT);
+  if (d < 0) fail(sentence + errno_suffix(errno));
+  H5Dclose(d);
+}
+
+void DatasetWriter::link_external(const std::string& object_path, const std::string& target_file,
+                                  const std::string& target_object) {
+  const std::string object = absolute(object_path);
+  Handle lcpl = link_creation_with_parents();
+  if (H5Lcreate_external(target_file.c_str(), absolute(target_object).c_str(), impl_->file.get(), object.c_str(),
+                         lcpl.get(), H5P_DEFAULT) < 0)
+    fail("cannot link " + where(impl_->path, object) + " to " + where(target_file, target_object));
+}
+
 void DatasetWriter::set_attr(const std::string& object, const std::string& name, const std::string& value) {
   write_string_attr(impl_->file.get(), impl_->path, absolute(object), name, value);
 }
@@ -785,7 +814,9 @@ void DatasetReader::Impl::list_group(const std::string& group, int depth, std::v
   if (depth > 32) fail(in_quotes(path) + " nests groups more than 32 deep below " + in_quotes(group));
   std::vector<std::string> names;
   auto collect = [](hid_t, const char* name, const H5L_info_t* info, void* data) -> herr_t {
-    if (info->type == H5L_TYPE_HARD) static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+    // External links too: stream.save's /snapshots lives in a file of its own.
+    if (info->type == H5L_TYPE_HARD || info->type == H5L_TYPE_EXTERNAL)
+      static_cast<std::vector<std::string>*>(data)->emplace_back(name);
     return 0;
   };
   hsize_t index = 0;

@@ -59,6 +59,14 @@ class DatasetWriter {
   void write_array(const std::string& path, DType type, const std::vector<std::uint64_t>& shape,
                    const void* data);
 
+  // Creates a fixed-size table (contiguous, storage allocated now, never filled) to be
+  // written later in pieces, e.g. by ParallelBlockWriter.
+  void create_fixed_table(const std::string& path, DType type, const std::vector<std::uint64_t>& shape);
+
+  // Makes `object` an external link to `target_object` in the file `target_file` (a
+  // name relative to this file's directory, which is where readers look for it).
+  void link_external(const std::string& object, const std::string& target_file, const std::string& target_object);
+
   // Attributes on a group or table.
   void set_attr(const std::string& object, const std::string& name, const std::string& value);
   void set_attr(const std::string& object, const std::string& name, std::int64_t value);

@@ -171,6 +171,10 @@ std::vector<int> upsampling_sides(const Config& c) {
   return sides;
 }
 
+std::int64_t random_snapshots(const Config& c) {
+  return c.random_configs && upsampling_sides(c).size() > 1 ? c.snapshots : 0;
+}
+
 void validate(const Config& c, Job job) {
   if (!is_system_name(c.system)) {
     std::string names;

@@ -103,5 +103,9 @@ void system_parameters(const std::string& ini, double& T, double& h);
 
 // Level sides of the hierarchical upsampling, small side first, large side last.
 std::vector<int> upsampling_sides(const Config& c);
+// Uniformly-random-magnetisation snapshots added after the upsampled ones (ids
+// snapshots .. snapshots + random_snapshots - 1): large.snapshots of them when
+// large.random_configs is on and the large system is upsampled, else none.
+std::int64_t random_snapshots(const Config& c);
 
 }  // namespace macrodyn

@@ -173,7 +173,7 @@ JobSummary generate(const Config& c) {
 
   // Last level, streamed: build, partially evolve, write, commit, block by block.
   const bool upsampled = levels > 0;
-  const std::int64_t n_random = (upsampled && c.random_configs) ? c.snapshots : 0;
+  const std::int64_t n_random = random_snapshots(c);
   const std::int64_t total = c.snapshots + n_random;
   const Tiling tiling{dim, L, c.patch};
   if (c.has_closure()) {

@@ -44,6 +44,7 @@ OnlineLearner::OnlineLearner(const Config& c, const PairRowLayout& layout, Model
   check_mpi(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
   row_.resize(buffer_row_bytes(d_));
+  forward_rows_ = !c.stream_save.empty() && rank_ != 0;
   start_ = last_report_ = std::chrono::steady_clock::now();
   if (resume) restore(resume_dir, *resume);
   else open_outputs(0);
@@ -102,6 +103,7 @@ void OnlineLearner::ingest(const unsigned char* row) {
   std::memcpy(row_.data() + 16 + 4 * d_, kscaled_ ? v.z1() : v.z1n(), 4 * static_cast<std::size_t>(d_));
   buffer_.insert(row_.data());
   if (file_) file_->add(row);
+  if (forward_rows_) outgoing_.insert(outgoing_.end(), row, row + layout_.bytes());
   ++received_;
   last_ingest_ = std::chrono::steady_clock::now();
   if (ingested_++ == 0) first_ingest_ = last_ingest_;
@@ -109,6 +111,33 @@ void OnlineLearner::ingest(const unsigned char* row) {
 
 void OnlineLearner::message_done() {
   if (file_) file_->commit();
+}
+
+void OnlineLearner::gather_stream_rows() {
+  if (c_.stream_save.empty() || size_ == 1) return;
+  const auto row_bytes = static_cast<std::int64_t>(layout_.bytes());
+  int mine = mpi_count(static_cast<std::int64_t>(outgoing_.size()) / row_bytes, "stream rows");
+  std::vector<int> counts(static_cast<std::size_t>(size_)), displs(static_cast<std::size_t>(size_));
+  check_mpi(MPI_Gather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, comm_), "MPI_Gather");
+  MPI_Datatype row_type;
+  check_mpi(MPI_Type_contiguous(mpi_count(row_bytes, "stream row"), MPI_BYTE, &row_type), "MPI_Type_contiguous");
+  check_mpi(MPI_Type_commit(&row_type), "MPI_Type_commit");
+  std::int64_t total = 0;
+  if (rank_ == 0) {
+    for (int r = 0; r < size_; ++r) {
+      displs[static_cast<std::size_t>(r)] = mpi_count(total, "stream rows");
+      total += counts[static_cast<std::size_t>(r)];
+    }
+    incoming_.resize(static_cast<std::size_t>(total * row_bytes));
+  }
+  const int rc = MPI_Gatherv(outgoing_.data(), mine, row_type, incoming_.data(), counts.data(), displs.data(),
+                             row_type, 0, comm_);
+  MPI_Type_free(&row_type);
+  check_mpi(rc, "MPI_Gatherv");
+  outgoing_.clear();
+  if (rank_ != 0) return;
+  for (std::int64_t i = 0; i < total; ++i) file_->add(incoming_.data() + i * row_bytes);
+  file_->commit();
 }
 
 bool OnlineLearner::all_ready() {

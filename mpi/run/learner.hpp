@@ -41,6 +41,10 @@ class OnlineLearner {
   void ingest(const unsigned char* row);
   // After each received message: commits the file.
   void message_done();
+  // Collective (sync points): with stream.save and several learners, the rows the other
+  // learners took since the last call go to learner 0, which writes the file. They are
+  // held until then, so memory is bounded by stream.sync_rounds rounds of pairs.
+  void gather_stream_rows();
 
   // Collective: true when every learner holds learn.min_fill pairs.
   bool all_ready();
@@ -84,6 +88,8 @@ class OnlineLearner {
   bool kscaled_ = true;
   std::int64_t total_steps_;
   std::unique_ptr<StreamFile> file_;
+  bool forward_rows_ = false;               // stream.save on a learner other than 0
+  std::vector<unsigned char> outgoing_, incoming_;  // rows for learner 0's file
   learn::ReplayBuffer buffer_;
   std::unique_ptr<learn::OnlineSdeTrainer> trainer_;
   learn::OnlineSdeOptions trainer_options_;

@@ -37,12 +37,13 @@ Roles Roles::make(int learners, int team_size) {
         r.my_senders.push_back(s + first_sim);
   check_mpi(MPI_Comm_split(MPI_COMM_WORLD, r.simulator ? r.team : MPI_UNDEFINED, r.team_rank, &r.team_comm), "MPI_Comm_split");
   check_mpi(MPI_Comm_split(MPI_COMM_WORLD, r.learner ? 0 : MPI_UNDEFINED, r.world_rank, &r.learner_comm), "MPI_Comm_split");
+  check_mpi(MPI_Comm_split(MPI_COMM_WORLD, r.simulator ? 0 : MPI_UNDEFINED, r.world_rank, &r.sim_comm), "MPI_Comm_split");
   check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &r.stream_comm), "MPI_Comm_dup");
   return r;
 }
 
 void Roles::free() {
-  for (MPI_Comm* c : {&team_comm, &learner_comm, &stream_comm})
+  for (MPI_Comm* c : {&team_comm, &learner_comm, &sim_comm, &stream_comm})
     if (*c != MPI_COMM_NULL) MPI_Comm_free(c);
 }
 

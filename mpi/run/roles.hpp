@@ -21,6 +21,7 @@ struct Roles {
   std::vector<int> my_senders;     // world ranks streaming to this learner
   MPI_Comm team_comm = MPI_COMM_NULL;     // the team (simulators)
   MPI_Comm learner_comm = MPI_COMM_NULL;  // the learners (gradient allreduce)
+  MPI_Comm sim_comm = MPI_COMM_NULL;      // every simulator (collective snapshot writes)
   MPI_Comm stream_comm = MPI_COMM_NULL;   // a duplicate of the world for the streams
 
   // Throws InputError naming learn.ranks or team.size when the world cannot be split so.

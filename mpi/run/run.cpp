@@ -26,6 +26,7 @@
 #include "mpi/run/learner.hpp"
 #include "mpi/run/roles.hpp"
 #include "mpi/run/simulator.hpp"
+#include "mpi/run/snapshot_file.hpp"
 #include "mpi/run/stream_file.hpp"
 #include "mpi/stream.hpp"
 #include "mpi/check.hpp"
@@ -145,20 +146,22 @@ std::unique_ptr<StreamFile> open_stream_file(const Config& c, const System& sys,
   if (c.stream_save.empty()) return nullptr;
   const Tiling tiling{sys.dim(), c.large_side, c.patch};
   io::GroupInfo pairs{tiling.patches(), c.patch, c.large_side, to_string(c.partial_boundary), sys.observable_names()};
+  const std::string snapshots = layout.ps > 0 ? fs::path(SnapshotFile::path_for(c.stream_save)).filename().string() : "";
   return std::make_unique<StreamFile>(c.stream_save, io::RootInfo{c.seed, c.system, c.ini_text, kMacrodynVersion},
-                                      pairs, info.variables, layout, sys.dim(), c.patch, keep_rows);
+                                      pairs, info.variables, layout, sys.dim(), c.patch, keep_rows, snapshots);
 }
 
 // Pairs a learner receives in a round: the owners of the evolved patches decide.
 class RowCounter {
  public:
-  RowCounter(const Config& c, const Roles& roles, const Decomposition& dec) : c_(c), roles_(roles), dec_(dec) {}
+  RowCounter(const Config& c, const Roles& roles, const Decomposition& dec, std::int64_t snapshots)
+      : c_(c), roles_(roles), dec_(dec), snapshots_(snapshots) {}
   std::int64_t round(std::int64_t r, int learner_rank) const {
     std::int64_t n = 0;
     const std::int64_t K = dec_.tiling().patches();
     for (int t = 0; t < roles_.teams; ++t) {
       const std::int64_t j = r * roles_.teams + t;
-      if (j >= c_.snapshots) break;
+      if (j >= snapshots_) break;
       auto learner_of = [&](int team_rank) {
         return roles_.colocated ? 0 : (t * roles_.team_size + team_rank) % roles_.learners;
       };
@@ -177,6 +180,7 @@ class RowCounter {
   const Config& c_;
   const Roles& roles_;
   const Decomposition& dec_;
+  std::int64_t snapshots_;
 };
 
 // Tests of kill-and-resume: MACRODYN_TEST_KILL="point:index[:USR1]" sends this process
@@ -203,8 +207,6 @@ RunReport run(const Config& c, bool resume) {
   if (world_size > 1 && c.learn_ranks >= world_size)
     throw InputError("learn.ranks = " + std::to_string(c.learn_ranks) + " leaves none of the " +
                      std::to_string(world_size) + " ranks to simulate (only a single process plays both roles)");
-  if (world_size > 1 && c.learn_ranks > 1 && !c.stream_save.empty())
-    throw InputError("stream.save is written by the learner; it needs learn.ranks = 1");
   const int sims = world_size == 1 ? 1 : world_size - c.learn_ranks;
   const int team_size =
       c.team_size ? c.team_size : smallest_team_size(dim, c.large_side, c.patch, c.team_max_sites, sims);
@@ -215,6 +217,12 @@ RunReport run(const Config& c, bool resume) {
   if (n_a > c.snapshots)
     throw InputError("learn.ae_snapshots = " + std::to_string(n_a) + " exceeds large.snapshots = " +
                      std::to_string(c.snapshots));
+  // Phase B snapshots: the upsampled ones, then the random-magnetisation ones.
+  const std::int64_t n_random = random_snapshots(c), n_b = c.snapshots + n_random;
+  if (n_random > 0 && team_size > 1)
+    throw InputError("large.random_configs = true needs team.size = 1 (got " + std::to_string(team_size) +
+                     "): a random-magnetisation configuration is a shuffle of the whole lattice, which one rank "
+                     "must hold; set large.random_configs = false for teams of several ranks");
   if (world_rank == 0) fs::create_directories(c.learn_out);
 
   RunReport rep;
@@ -222,7 +230,7 @@ RunReport run(const Config& c, bool resume) {
   rep.learners = roles.learners;
   rep.teams = roles.teams;
   rep.team_size = roles.team_size;
-  rep.snapshots = c.snapshots;
+  rep.snapshots = n_b;
   say(c, world_rank == 0,
       "run: %d rank(s): %d learner(s), %d team(s) of %d simulator rank(s) (rank grid %dx%dx%d, block %lld sites)%s\n",
       world_size, roles.learners, roles.teams, roles.team_size, dec.ranks_per_axis[0], dec.ranks_per_axis[1],
@@ -321,7 +329,7 @@ RunReport run(const Config& c, bool resume) {
   layout.d = layout.ds + (closure ? c.learn_closure_dim : 0);
   layout.ps = closure ? ipow(c.patch, dim) : 0;
   const ModelInfo info = base_info(c, *sys, closure);
-  const std::int64_t rounds = (c.snapshots + roles.teams - 1) / roles.teams;
+  const std::int64_t rounds = (n_b + roles.teams - 1) / roles.teams;
   const std::int64_t r0 = resumed ? ck.rounds_done : 0;
   std::unique_ptr<OnlineLearner> learner;
   if (roles.learner)
@@ -329,8 +337,17 @@ RunReport run(const Config& c, bool resume) {
         c, layout, info, roles.learner_comm,
         roles.world_rank == 0 ? open_stream_file(c, *sys, layout, info, resumed ? ck.stream_rows : 0) : nullptr,
         resumed ? &ck : nullptr, ck_dir);
+  // /snapshots of stream.save when a closure is learned: written collectively by the simulators.
+  std::unique_ptr<SnapshotFile> snapshot_file;
+  if (roles.simulator && layout.ps > 0 && !c.stream_save.empty()) {
+    const Tiling tiling{dim, c.large_side, c.patch};
+    snapshot_file = std::make_unique<SnapshotFile>(
+        c.stream_save, roles.sim_comm, io::RootInfo{c.seed, c.system, c.ini_text, kMacrodynVersion},
+        io::GroupInfo{tiling.patches(), c.patch, c.large_side, to_string(c.partial_boundary), sys->observable_names()},
+        dim, c.large_side, n_b, c.snapshots, resumed);
+  }
   const StreamOptions so{c.stream_batch, c.stream_credits, c.stream_timeout, kTagPairs};
-  const RowCounter rows_for(c, roles, dec);
+  const RowCounter rows_for(c, roles, dec, n_b);
   std::unique_ptr<StreamSender> out;
   std::unique_ptr<StreamReceiver> in;
   if (!roles.colocated && roles.simulator)
@@ -370,11 +387,12 @@ RunReport run(const Config& c, bool resume) {
   int stopped_by = 0;
   for (std::int64_t r = r0; r < rounds; ++r) {
     if (roles.simulator) {
-      const std::int64_t j = sim->snapshot_of_round(r, c.snapshots);
+      const std::int64_t j = sim->snapshot_of_round(r, n_b);
       if (j >= 0) {
         if (roles.colocated) sim->pairs(j, encoder.get(), ingest_local);
         else sim->pairs(j, encoder.get(), [&](const unsigned char* row) { out->push(row); });
       }
+      if (snapshot_file) snapshot_file->write(j, sim->block_geometry(), sim->block());
     }
     if (learner) expected += rows_for.round(r, roles.world_rank);
     test_kill_point("round", r);
@@ -382,7 +400,9 @@ RunReport run(const Config& c, bool resume) {
     if (!sync) continue;
     // Sync point: every pair of rounds <= r is with its learner, nothing later is.
     if (out) out->flush();
+    if (snapshot_file) snapshot_file->commit(std::min(n_b, (r + 1) * roles.teams));
     if (in) receive_until_expected();
+    if (learner) learner->gather_stream_rows();
     if (roles.colocated && in_message > 0) {
       // A sync point ends a message, as the senders' flush does: training then depends
       // only on the rounds, not on where a run was stopped and resumed.

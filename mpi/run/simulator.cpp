@@ -110,7 +110,8 @@ void Simulator::snapshot_closure(const learn::ExportedEncoder& enc, std::vector<
 
 void Simulator::pairs(std::int64_t j, const learn::ExportedEncoder* enc,
                       const std::function<void(const unsigned char*)>& emit) {
-  snap_->build(j, pool_.data(), pool_count_);
+  if (j < c_.snapshots) snap_->build(j, pool_.data(), pool_count_);
+  else snap_->build_random(j);
   const bool closure = enc != nullptr;
   std::vector<double> phi_hat;
   const int cdim = closure ? enc->closure_dim() : 0;

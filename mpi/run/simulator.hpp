@@ -43,12 +43,16 @@ class Simulator {
   // large.side <= 128 here, so gathering it is cheap). Collective over the team.
   void snapshot(std::int64_t j, const std::function<void(std::int64_t, const std::int8_t*)>& emit);
 
-  // Phase B: builds snapshot j, evolves its patch(es) and emits one row per pair this
-  // rank evolved; `encoder` may be null (z = z*). Collective over the team.
+  // Phase B: builds snapshot j (upsampled, or random-magnetisation for j >=
+  // large.snapshots), evolves its patch(es) and emits one row per pair this rank
+  // evolved; `encoder` may be null (z = z*). Collective over the team.
   void pairs(std::int64_t j, const learn::ExportedEncoder* encoder,
              const std::function<void(const unsigned char*)>& emit);
 
   const PairRowLayout& layout() const { return layout_; }
+  // The snapshot last built: this rank's block and where it sits in the lattice.
+  const std::int8_t* block() const { return snap_->block(); }
+  const Block& block_geometry() const { return snap_->block_geometry(); }
   std::int64_t pairs_per_snapshot() const;
 
  private:

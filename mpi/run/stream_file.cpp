@@ -24,7 +24,7 @@ std::string set_aside(const std::string& path, std::int64_t keep_rows) {
 
 StreamFile::StreamFile(const std::string& path, const io::RootInfo& root, const io::GroupInfo& pairs_info,
                        const std::vector<std::string>& latent_variables, const PairRowLayout& layout, int dim,
-                       int patch, std::int64_t keep_rows)
+                       int patch, std::int64_t keep_rows, const std::string& snapshots_file)
     : out_((set_aside(path, keep_rows), path), root), layout_(layout) {
   using io::DType;
   const auto ds = static_cast<std::uint64_t>(layout.ds), d = static_cast<std::uint64_t>(layout.d);
@@ -52,6 +52,7 @@ StreamFile::StreamFile(const std::string& path, const io::RootInfo& root, const 
   latent.observables = latent_variables;
   out_.create_group("/latent", latent);
   for (const Column& c : columns_) out_.create_table(c.path, c.type, c.row_shape, c.chunk_rows, true);
+  if (!snapshots_file.empty()) out_.link_external("/snapshots", snapshots_file, "/snapshots");
   if (keep_rows > 0) copy_from(path + ".resume", keep_rows);
 }
 

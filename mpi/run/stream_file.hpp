@@ -20,10 +20,12 @@ class StreamFile {
  public:
   // keep_rows > 0 (a resume): the first keep_rows committed rows of the existing file
   // are kept (copied into the new file, which then replaces it); rows after them were
-  // written after the checkpoint and come again.
+  // written after the checkpoint and come again. `snapshots_file` (a name in the same
+  // directory, or empty): /snapshots is an external link to that file's /snapshots,
+  // which the simulators write in parallel (SnapshotFile).
   StreamFile(const std::string& path, const io::RootInfo& root, const io::GroupInfo& pairs_info,
              const std::vector<std::string>& latent_variables, const PairRowLayout& layout, int dim, int patch,
-             std::int64_t keep_rows = 0);
+             std::int64_t keep_rows = 0, const std::string& snapshots_file = "");
   // Takes one row (copied); writes every row whose predecessors are all there.
   void add(const unsigned char* row);
   // Appends what is contiguous and commits both groups (rows, rows_committed, flush).

@@ -30,7 +30,8 @@ std::string job(const std::string& name, const std::string& extra = "", bool kee
   std::string cmd = "run --config " MACRODYN_SOURCE_DIR "/jobs/configs/quickstart.ini --output.overwrite true";
   const std::vector<std::pair<std::string, std::string>> defaults{
       {"--run.progress", "false"}, {"--closure.kind", "none"}, {"--learn.steps", "40"},
-      {"--learn.min_fill", "64"},  {"--learn.batch", "256"},   {"--learn.out", unique(name)}};
+      {"--learn.min_fill", "64"},  {"--learn.batch", "256"},   {"--learn.out", unique(name)},
+      {"--large.random_configs", "false"}};
   for (const auto& [key, value] : defaults)
     if (extra.find(key + " ") == std::string::npos) cmd += " " + key + " " + value;
   if (keep_stream) cmd += " --stream.save " + unique(name) + ".h5";
@@ -134,10 +135,57 @@ TEST_CASE("run with a learned closure: pairs are generate's, latents the same on
   const Result b = run_mpi(3, job("run_closure3", closure + " --team.size 2"));
   INFO(b.out << b.err);
   REQUIRE(b.code == 0);
+  // Two teams of one: both teams' snapshot blocks go to the file in one collective write per round.
+  const Result t = run_mpi(3, job("run_closure2teams", closure + " --team.size 1"));
+  INFO(t.out << t.err);
+  REQUIRE(t.code == 0);
   same_pairs(unique("run_closure1") + ".h5", ref, true);
   same_pairs(unique("run_closure3") + ".h5", ref, true);
+  same_pairs(unique("run_closure2teams") + ".h5", ref, true);
   same_latent(unique("run_closure1") + ".h5", unique("run_closure3") + ".h5");
   CHECK(std::filesystem::exists(unique("run_closure3") + "/encoder.pt"));
+  // /snapshots (parallel HDF5, reached through stream.save's external link) are generate's.
+  io::DatasetReader g(ref);
+  const auto want = column<std::int8_t>(g, "/snapshots/states", io::DType::i8);
+  for (const char* name : {"run_closure1", "run_closure3", "run_closure2teams"}) {
+    io::DatasetReader r(unique(name) + ".h5");
+    INFO(name);
+    CHECK(r.rows_committed("/snapshots") == 200);
+    CHECK(column<std::int8_t>(r, "/snapshots/states", io::DType::i8) == want);
+    CHECK(column<std::int8_t>(r, "/snapshots/random", io::DType::i8) == std::vector<std::int8_t>(200, 0));
+  }
+}
+
+TEST_CASE("run adds generate's random-magnetisation snapshots on teams of one and refuses them on larger teams",
+          "[e2e][run][mpi]") {
+  const std::string opts = "--large.snapshots 100 --large.random_configs true --closure.kind autoencoder "
+                           "--learn.ae_snapshots 32 --learn.ae_epochs 1";
+  const std::string ref = unique("run_ref_random") + "_generate.h5";
+  const Result g = run(tiny() + " --large.snapshots 100 --large.random_configs true --output.path " + ref +
+                       " --output.overwrite true");
+  INFO(g.err);
+  REQUIRE(g.code == 0);
+  const Result one = run_mpi(0, job("run_random1", opts));
+  INFO(one.out << one.err);
+  REQUIRE(one.code == 0);
+  const Result two = run_mpi(3, job("run_random2teams", opts + " --team.size 1"));
+  INFO(two.out << two.err);
+  REQUIRE(two.code == 0);
+  io::DatasetReader gr(ref);
+  REQUIRE(gr.rows_committed("/pairs") == 200);
+  for (const char* name : {"run_random1", "run_random2teams"}) {
+    INFO(name);
+    same_pairs(unique(name) + ".h5", ref, true);
+    io::DatasetReader r(unique(name) + ".h5");
+    CHECK(r.rows_committed("/pairs") == 200);
+    CHECK(column<std::int8_t>(r, "/snapshots/states", io::DType::i8) ==
+          column<std::int8_t>(gr, "/snapshots/states", io::DType::i8));
+    CHECK(column<std::int8_t>(r, "/snapshots/random", io::DType::i8) ==
+          column<std::int8_t>(gr, "/snapshots/random", io::DType::i8));
+  }
+  const Result refused = run_mpi(3, job("run_random_team2", opts + " --team.size 2"));
+  CHECK(refused.code == 2);
+  CHECK(refused.err.find("large.random_configs") != std::string::npos);
 }
 
 TEST_CASE("run: SIGUSR1 checkpoints and exits 75, SIGKILL loses the rest, --resume completes the same stream",
@@ -211,10 +259,13 @@ TEST_CASE("train --schedule replays an online run: one learner bit for bit, two 
   // these 600 snapshots after ~50 steps), so: the first 40 steps pointwise within
   // 1e-3 (1 + |loss|) (measured 9e-7 and 4e-5 on two runs), and the mean loss of the
   // remaining 80 steps within 0.05 (1 + |mean|) (measured 4e-7 and 5.5e-3).
-  const Result two = run_mpi(4, job("run_two", opts + " --learn.ranks 2 --learn.batch 128", false));
+  const Result two = run_mpi(4, job("run_two", opts + " --learn.ranks 2 --learn.batch 128"));
   INFO(two.out << two.err);
   REQUIRE(two.code == 0);
   const std::string two_dir = unique("run_two");
+  // stream.save of 2 learners: learner 1's rows reach learner 0's file at sync points.
+  same_pairs(two_dir + ".h5", dir + ".h5", false);
+  same_latent(two_dir + ".h5", dir + ".h5");
   const Result rep2 = run("train --dataset " + dir + ".h5 --schedule " + two_dir + "/schedule.h5 --out " + two_dir +
                           "_replay --overwrite --quiet");
   INFO(rep2.out << rep2.err);
