@@ -1,4 +1,4 @@
-// macrodyn train, encode and study: parse, validate, call lib/jobs.
+// macrodyn train and encode: parse, validate, call lib/jobs.
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
@@ -9,7 +9,6 @@
 #include "io/dataset.hpp"
 #include "jobs/latent.hpp"
 #include "jobs/model_info.hpp"
-#include "jobs/study.hpp"
 #include "options.hpp"
 #include "parse_args.hpp"
 
@@ -132,77 +131,6 @@ int cmd_encode(int argc, char** argv) {
   write_latent(output, ds, set);
   std::printf("wrote /latent of %lld pairs (%d variables) to %s\n", static_cast<long long>(set.size()), set.dim(),
               output.c_str());
-  return 0;
-}
-
-int cmd_study(int argc, char** argv) {
-  StudyOptions o;
-  std::string patches = "8,16,32,64";
-  po::options_description desc("Study options (the system comes from --config FILE and --section.key overrides)");
-  desc.add_options()("help", "print this help")("out", po::value(&o.out), "the study directory (default study-<system>)")(
-      "patches", po::value(&patches)->default_value(patches), "patch sides p (= small sides), comma-separated")(
-      "pairs", po::value(&o.pairs)->default_value(o.pairs), "training pairs per cell")(
-      "ae-snapshots", po::value(&o.ae_snapshots)->default_value(o.ae_snapshots), "autoencoder training snapshots")(
-      "ae-epochs", po::value(&o.ae_epochs)->default_value(o.ae_epochs), "autoencoder epochs")(
-      "epochs", po::value(&o.epochs)->default_value(o.epochs), "SDE epochs")(
-      "lr", po::value(&o.lr)->default_value(o.lr), "SDE learning rate (0 = reference: Ising 1e-3, Curie-Weiss 1e-2)")(
-      "diffusion", po::value(&o.diffusion), "SDE diffusion (default: reference, Ising full, Curie-Weiss constant)")(
-      "batch", po::value(&o.batch)->default_value(o.batch), "SDE batch")(
-      "train-seed", po::value(&o.seed)->default_value(o.seed), "training seed")(
-      "device", po::value(&o.device)->default_value(o.device), "auto, cpu or cuda")(
-      "torch-threads", po::value(&o.threads)->default_value(o.threads), "torch threads (0 = all cores)")(
-      "cached-only", po::bool_switch(&o.cached_only), "tabulate and plot the finished cells only, compute nothing");
-  if (argc < 2 || std::string(argv[1]) != "patch-size") {
-    if (argc >= 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
-      std::cout << "usage: macrodyn study patch-size --config FILE [options]\n\n" << desc << "\n";
-      return 0;
-    }
-    throw InputError("study needs a kind: macrodyn study patch-size --config FILE (see macrodyn study --help)");
-  }
-  po::parsed_options parsed = [&] {
-    try {
-      return po::command_line_parser(argc - 1, argv + 1).options(desc).allow_unregistered().run();
-    } catch (const po::error& e) {
-      throw InputError(e.what());
-    }
-  }();
-  po::variables_map vm;
-  try {
-    po::store(parsed, vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw InputError(e.what());
-  }
-  // Everything this parser does not know is a config option (--config, --section.key).
-  std::vector<std::string> rest = po::collect_unrecognized(parsed.options, po::include_positional);
-  std::vector<char*> cargv{argv[1]};
-  for (auto& r : rest) cargv.push_back(r.data());
-  Config base;
-  const bool help = vm.count("help") > 0;
-  if (help) std::cout << "usage: macrodyn study patch-size --config FILE [options]\n\n"
-                         "For each patch side p (= small side, K = (L/p)^D): generate the pairs, train the K-scaled\n"
-                         "and the naive model on the same latents, evaluate both against one set of full-size\n"
-                         "truth runs (truth.* keys), and write OUT/patch-size.csv and OUT/patch-size.png.\n"
-                         "Resumable: rerun the same command and finished stages are reused.\n\n"
-                      << desc << "\n";
-  if (!parse_config("study patch-size", "", static_cast<int>(cargv.size()), cargv.data(), base) || help) return 0;
-  o.patches.clear();
-  std::stringstream ps(patches);
-  for (std::string tok; std::getline(ps, tok, ',');) {
-    try {
-      o.patches.push_back(std::stoi(tok));
-    } catch (const std::exception&) {
-      throw InputError("--patches must be comma-separated integers, not '" + patches + "'");
-    }
-  }
-  if (o.out.empty()) o.out = "study-" + base.system;
-  o.command_line = "macrodyn study";
-  for (int i = 1; i < argc; ++i) o.command_line += " " + std::string(argv[i]);
-  const auto rows = patch_size_study(base, o, [](const Config& c) { return to_ini(c); });
-  std::printf("%-6s %-6s %-8s %12s %12s %12s\n", "p", "K", "method", "rel_error", "std_m_pred", "std_m_true");
-  for (const auto& r : rows)
-    std::printf("%-6d %-6lld %-8s %12.4g %12.4g %12.4g\n", r.p, static_cast<long long>(r.K), r.method.c_str(),
-                r.rel_error, r.eq_std_m_pred, r.eq_std_m_true);
   return 0;
 }
 

@@ -24,7 +24,7 @@ void usage(std::FILE* to) {
                "  encode     write /latent (z0, z1, z1_naive, dt) of a dataset's pairs with a trained model\n"
                "  predict    Euler-Maruyama ensembles of the learned SDE from given macrostates\n"
                "  evaluate   compare predicted ensembles with /trajectories ground truth: metrics CSV and plots\n"
-               "  study      patch-size study: generate, simulate, train and evaluate over patch sides (resumable)\n"
+               "  study      patch-size (spins) or loss-factor (predator_prey) studies: simulate, train, evaluate (resumable)\n"
                "  bench      throughput of the kernels (flips/s, pairs/s, snapshots/s)\n"
                "  config-reference  print every configuration key, its default and meaning (Markdown)\n");
 }

@@ -81,12 +81,11 @@ const std::vector<std::pair<std::string, Dynamics>> kDynamics{{"ct", Dynamics::c
 const std::vector<std::pair<std::string, InitialKind>> kInit{
     {"random", InitialKind::random_m0}, {"m0", InitialKind::given_m0}, {"all_up", InitialKind::all_up}};
 
-Key m0_list() {
-  const char* name = "truth.m0";
-  const char* help = "comma-separated initial magnetisations for truth.init = m0 (truth.runs runs each)";
-  auto show = [](const Config& c) {
+// A comma-separated list of numbers (e.g. truth.m0 = -0.5,0,0.5).
+Key number_list(const char* name, std::vector<double> Config::*field, const char* help) {
+  auto show = [field](const Config& c) {
     std::string s;
-    for (double m : c.truth_m0) s += (s.empty() ? "" : ",") + fmt(m);
+    for (double m : c.*field) s += (s.empty() ? "" : ",") + fmt(m);
     return s;
   };
   return Key{name, help,
@@ -94,14 +93,14 @@ Key m0_list() {
                auto raw = std::make_shared<std::string>(show(c));
                d.add_options()(name, po::value<std::string>(raw.get())->default_value(*raw), help);
                post.push_back([=](Config& cfg) {
-                 cfg.truth_m0.clear();
+                 (cfg.*field).clear();
                  std::stringstream ss(*raw);
                  std::string item;
                  while (std::getline(ss, item, ',')) {
                    if (item.find_first_not_of(" \t") == std::string::npos) continue;
                    try {
                      std::size_t used = 0;
-                     cfg.truth_m0.push_back(std::stod(item, &used));
+                     (cfg.*field).push_back(std::stod(item, &used));
                      if (item.find_first_not_of(" \t", used) != std::string::npos) throw std::invalid_argument("");
                    } catch (const std::exception&) {
                      throw InputError(std::string(name) + ": '" + item + "' is not a number");
@@ -114,7 +113,7 @@ Key m0_list() {
 
 std::vector<Key> keys() {
   return {
-      plain("system.name", &Config::system, "microscopic system: ising2d, ising3d or curie_weiss"),
+      plain("system.name", &Config::system, "microscopic system: ising2d, ising3d, curie_weiss or predator_prey"),
       plain("system.T", &Config::T, "temperature (k_B = J = 1), > 0"),
       plain("system.h", &Config::h, "external field"),
       plain("small.side", &Config::small_side, "side L_s of the small systems; 0 = partial.patch (the paper's L_s = p)"),
@@ -145,7 +144,23 @@ std::vector<Key> keys() {
       plain("truth.sweeps", &Config::truth_sweeps, "sweeps per ground-truth run"),
       choice("truth.dynamics", &Config::truth_dynamics, kDynamics, "ct or heatbath"),
       choice("truth.init", &Config::truth_init, kInit, "random, m0 (truth.m0 list) or all_up"),
-      m0_list(),
+      number_list("truth.m0", &Config::truth_m0,
+                  "comma-separated initial magnetisations for truth.init = m0 (truth.runs runs each)"),
+      plain("field.dim", &Config::field_dim, "predator_prey: grid dimension, 1 or 2 (cells per axis: small.side, large.side)"),
+      plain("field.a", &Config::field_a, "predator_prey: f_v = a v (u - b) + D_v Lap v"),
+      plain("field.b", &Config::field_b, "predator_prey: predator death threshold b"),
+      plain("field.Du", &Config::field_Du, "predator_prey: prey diffusion D_u"),
+      plain("field.Dv", &Config::field_Dv, "predator_prey: predator diffusion D_v"),
+      plain("field.dt", &Config::field_dt, "predator_prey: Euler-Maruyama time step"),
+      plain("field.eta", &Config::field_eta, "predator_prey: noise amplitude (0 = deterministic)"),
+      plain("field.laplacian", &Config::field_laplacian, "predator_prey: grid ([1,-2,1], the paper) or physical (divided by dx^2)"),
+      plain("field.noise", &Config::field_noise, "predator_prey: additive (eta per cell) or white (space-time white, eta dx^(-D/2))"),
+      plain("field.m_min", &Config::field_m_min, "predator_prey: training initial states u = m + k cos(10 pi x): m ~ U(m_min, m_max)"),
+      plain("field.m_max", &Config::field_m_max, "predator_prey: upper end of m"),
+      plain("field.k_min", &Config::field_k_min, "predator_prey: k ~ U(k_min, k_max)"),
+      plain("field.k_max", &Config::field_k_max, "predator_prey: upper end of k"),
+      number_list("field.test_m", &Config::field_test_m, "predator_prey: test conditions m (each with every test_k; truth.runs runs each)"),
+      number_list("field.test_k", &Config::field_test_k, "predator_prey: test conditions k"),
       plain("team.size", &Config::team_size,
             "macrodyn run: simulator ranks per team (one large snapshot each); 0 = the smallest team whose ranks hold <= team.max_sites sites"),
       plain("team.max_sites", &Config::team_max_sites, "macrodyn run: sites of the large lattice one rank may hold"),

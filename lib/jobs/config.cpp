@@ -175,7 +175,50 @@ std::int64_t random_snapshots(const Config& c) {
   return c.random_configs && upsampling_sides(c).size() > 1 ? c.snapshots : 0;
 }
 
+namespace {
+
+// system.name = predator_prey (method-notes §5): the keys the field jobs read.
+void validate_field(const Config& c) {
+  if (c.field_dim != 1 && c.field_dim != 2) fail("field.dim = " + std::to_string(c.field_dim) + " must be 1 or 2");
+  if (c.field_laplacian != "grid" && c.field_laplacian != "physical")
+    fail("field.laplacian = '" + c.field_laplacian + "' must be grid or physical");
+  if (c.field_noise != "additive" && c.field_noise != "white")
+    fail("field.noise = '" + c.field_noise + "' must be additive or white");
+  for (auto [name, v] : {std::pair{"field.a", c.field_a}, {"field.b", c.field_b}, {"field.m_min", c.field_m_min},
+                         {"field.m_max", c.field_m_max}, {"field.k_min", c.field_k_min}, {"field.k_max", c.field_k_max}})
+    if (!std::isfinite(v)) fail(std::string(name) + " = " + str(v) + " must be finite");
+  if (!(c.field_Du >= 0) || !(c.field_Dv >= 0)) fail("field.Du and field.Dv must be >= 0");
+  if (!(c.field_dt > 0) || !std::isfinite(c.field_dt)) fail("field.dt = " + str(c.field_dt) + " must be positive");
+  if (!(c.field_eta >= 0) || !std::isfinite(c.field_eta)) fail("field.eta = " + str(c.field_eta) + " must be >= 0");
+  if (c.field_m_min > c.field_m_max) fail("field.m_min must not exceed field.m_max");
+  if (c.field_k_min > c.field_k_max) fail("field.k_min must not exceed field.k_max");
+  if (c.field_test_m.empty() || c.field_test_k.empty()) fail("field.test_m and field.test_k need at least one value each");
+  const int ns = c.resolved_small_side();
+  if (ns < 2) fail("small.side = " + std::to_string(ns) + " must be at least 2 cells");
+  if (c.large_side != ns && c.large_side != 2 * ns)
+    fail("large.side = " + std::to_string(c.large_side) + " must be small.side (" + std::to_string(ns) +
+         ") or twice it: fields are upsampled once, by 2 per axis");
+  if (c.patch < 1 || c.large_side % c.patch != 0)
+    fail("partial.patch = " + std::to_string(c.patch) + " does not divide large.side = " + std::to_string(c.large_side));
+  if (c.small_runs < 1) fail("small.runs must be at least 1");
+  if (c.small_sweeps < 1) fail("small.sweeps (steps per small run) must be at least 1");
+  if (c.snapshots < 1 || c.snapshots > c.small_runs * c.small_sweeps)
+    fail("large.snapshots = " + std::to_string(c.snapshots) + " must be in [1, small.runs x small.sweeps = " +
+         std::to_string(c.small_runs * c.small_sweeps) + "]: one pair per upsampled small frame");
+  if (c.truth_runs < 1) fail("truth.runs must be at least 1");
+  if (c.truth_sweeps < 2) fail("truth.sweeps (steps per test run) must be at least 2");
+  if (c.threads < 0) fail("run.threads = " + std::to_string(c.threads) + " must be >= 0 (0 = all cores)");
+}
+
+}  // namespace
+
 void validate(const Config& c, Job job) {
+  if (c.is_field()) {
+    if (job != Job::field) fail("system.name = predator_prey is run by macrodyn study loss-factor and macrodyn fields");
+    validate_field(c);
+    return;
+  }
+  if (job == Job::field) fail("system.name = '" + c.system + "': this command needs system.name = predator_prey");
   if (!is_system_name(c.system)) {
     std::string names;
     for (const auto& n : system_names()) names += (names.empty() ? "" : ", ") + n;

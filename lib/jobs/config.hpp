@@ -51,6 +51,16 @@ struct Config {
   // [output]
   std::string output = "macrodyn.h5";
   bool overwrite = false;
+  // [field]: reaction-diffusion fields, system.name = predator_prey (method-notes §5).
+  // Cells per axis: small.side (small systems) and large.side; steps per run:
+  // small.sweeps and truth.sweeps; pairs: large.snapshots (upsampled small frames).
+  int field_dim = 1;
+  double field_a = 3.0, field_b = 0.4, field_Du = 0.0, field_Dv = 1.0;
+  double field_dt = 0.01, field_eta = 0.02;
+  std::string field_laplacian = "grid";   // grid or physical
+  std::string field_noise = "additive";   // additive or white
+  double field_m_min = 0.45, field_m_max = 0.55, field_k_min = 0.05, field_k_max = 0.15;
+  std::vector<double> field_test_m{0.45, 0.5, 0.55}, field_test_k{0.05, 0.1, 0.15};
   // [team], [stream], [learn]: macrodyn run (DESIGN §3)
   int team_size = 0;                         // 0 = smallest team whose ranks hold <= team_max_sites
   std::int64_t team_max_sites = 1LL << 26;
@@ -88,10 +98,11 @@ struct Config {
   int resolved_small_side() const { return small_side ? small_side : patch; }
   int resolved_stride() const { return relax_stride ? relax_stride : relax_window / 2; }
   bool has_closure() const { return closure != "none"; }
+  bool is_field() const { return system == "predator_prey"; }
   int resolved_threads() const;
 };
 
-enum class Job { generate, simulate, run };
+enum class Job { generate, simulate, run, field };  // field: predator_prey jobs
 
 // Throws InputError with one sentence naming the option when the configuration is
 // impossible for `job` (checked before any work, including the output path).

@@ -1,9 +1,11 @@
 // The closure autoencoder: closure beats the z*-only baseline on held-out 2D Ising
 // snapshots (global and patch decoders), encoding consistency, save/load and seeded
 // determinism, the TorchScript export (C++ and, when available, Python), bad options.
-#include <catch2/catch.hpp>
-
+// torch first: glog (pulled in by torch/script.h) defines its own CHECK, which would
+// otherwise replace Catch's.
 #include <torch/script.h>
+
+#include <catch2/catch.hpp>
 
 #include <cmath>
 #include <cstdio>

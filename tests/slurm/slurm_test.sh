@@ -1,5 +1,6 @@
 #!/bin/bash
-# A real one-node Slurm cluster on localhost, and the jobs/slurm scripts run through it.
+# A real Slurm cluster on localhost (one machine, two Slurm nodes), and the jobs/slurm
+# scripts run through it.
 #
 #   tests/slurm/slurm_test.sh BIN_DIR SOURCE_DIR      (ctest: slurm_real)
 #
@@ -10,14 +11,27 @@
 # ports are picked free, so a Slurm or munge already running on the machine is left
 # alone. The daemons are stopped by the pids in their pid files, also on failure.
 #
-#   1. munged + slurmctld + slurmd (slurm.conf generated, CPUs=2, ReturnToService=2);
-#      wait until sinfo shows the node idle.
+#   1. munged + slurmctld + two slurmd (slurm.conf generated, ReturnToService=2): node
+#      $(hostname) (CPUs=2, partition debug, the default) and node hetsim on the same
+#      machine (NodeHostname=$(hostname), its own port, CPUs=2, partition het, which only
+#      the hetjob asks for; needs a Slurm built with multiple slurmd, as Debian's is);
+#      wait until sinfo shows both nodes idle.
 #   2. online-cpu.sbatch with quickstart.ini (learn.steps 200): COMPLETED, model exists.
 #   3. requeue.sbatch with requeue-test.ini: once running and checkpointing,
 #      `scancel --batch --signal=USR1`; the script requeues the job itself after the
 #      checkpoint exit (75); it runs again with --resume and completes. Checks: Restarts
 #      >= 1, checkpoint.json resumes > 0, model exists, and
 #      /pairs/snapshot_id[:rows_committed] == 0..n-1 in the kept stream.
+#   4. hetero-gpu.sbatch as a heterogeneous job with MACRODYN_DEVICE=cpu (quickstart.ini,
+#      learn.steps 50, large.snapshots 200): component 0 one learner task on $(hostname)
+#      (--gres=none clears the script's --gres=gpu:1, --cpus-per-task=1), component 1 two
+#      simulator tasks on hetsim, launched the script's default way (mpirun's daemon on
+#      hetsim through `srun --het-group=1`). Checks: both components COMPLETED 0:0, model
+#      exists, the script's layout line, Open MPI's --display-map (rank 0 on $(hostname),
+#      ranks 1-2 on hetsim), "3 rank(s) (1 learner(s), 2 team(s) of 1)", and a step of
+#      component 1 launched on hetsim. Two components on one node would never start: the
+#      backfill scheduler (which alone starts hetjobs) reserves whole nodes for a planned
+#      component; hence the second node.
 #
 # Variables: SLURM_TEST_KEEP=1 keeps the temporary directory; SLURM_TEST_CRED_EXPIRE
 # (default 30) is how long Slurm holds a requeued job (AuthInfo cred_expire; Slurm's
@@ -52,6 +66,8 @@ tick() {  # sleep SECONDS, unless past the deadline
 
 D=
 MUNGE_PID=
+H=
+H2=
 dump_logs() {
   [ -n "$D" ] && [ -d "$D" ] || return
   local f
@@ -101,7 +117,8 @@ cleanup() {
         sleep 1
       done
     fi
-    stop_pid slurmd "$(cat "$D/slurmd.pid" 2>/dev/null)"
+    stop_pid slurmd "$(cat "$D/slurmd-$H.pid" 2>/dev/null)"
+    stop_pid "slurmd $H2" "$(cat "$D/slurmd-$H2.pid" 2>/dev/null)"
     stop_pid slurmctld "$(cat "$D/slurmctld.pid" 2>/dev/null)"
     stop_pid munged "$MUNGE_PID"
     if [ "${SLURM_TEST_KEEP:-0}" = 1 ] || [ $rc -ne 0 ]; then
@@ -117,21 +134,24 @@ trap 'fail "interrupted"' INT TERM
 
 # ---------------------------------------------------------------- prerequisites
 [ "$(id -u)" = 0 ] || fail "needs root (slurmd runs jobs as their users); run as root"
-for c in munged munge unmunge slurmctld slurmd sbatch scontrol scancel sinfo squeue mpirun; do
+for c in munged munge unmunge slurmctld slurmd sbatch srun scontrol scancel sinfo squeue mpirun; do
   command -v "$c" >/dev/null 2>&1 || fail "$c not found: apt-get install slurm-wlm munge openmpi-bin (scripts/build.sh)"
 done
 [ -x "$MACRODYN" ] || fail "no macrodyn binary in $BIN_DIR"
 $PY -c 'import h5py, numpy' 2>/dev/null || fail "$PY cannot import h5py (apt-get install python3-h5py)"
-for f in jobs/slurm/online-cpu.sbatch jobs/slurm/requeue.sbatch jobs/configs/quickstart.ini jobs/configs/requeue-test.ini; do
+for f in jobs/slurm/online-cpu.sbatch jobs/slurm/requeue.sbatch jobs/slurm/hetero-gpu.sbatch \
+         jobs/configs/quickstart.ini jobs/configs/requeue-test.ini; do
   [ -f "$SRC/$f" ] || fail "missing $SRC/$f"
 done
 
 D=$(mktemp -d /tmp/macrodyn-slurm.XXXXXX) || fail "mktemp"
 chmod 755 "$D"
-mkdir -p "$D/state" "$D/spool" "$D/log" "$D/munge" "$D/jobs"
-chmod 755 "$D/munge"   # munged wants its socket directory reachable by all
 H=$(hostname)
-say "cluster directory $D, node $H"
+H2=hetsim   # the second node (hetjob component 1): a Slurm node name on this machine
+[ "$H" != "$H2" ] || H2=hetsim2
+mkdir -p "$D/state" "$D/spool/$H" "$D/spool/$H2" "$D/log" "$D/munge" "$D/jobs"
+chmod 755 "$D/munge"   # munged wants its socket directory reachable by all
+say "cluster directory $D, nodes $H and $H2"
 
 # ---------------------------------------------------------------- munge
 KEY=/etc/munge/munge.key
@@ -164,11 +184,12 @@ port_free() {
 }
 CTLD_PORT=
 for i in $(seq 1 200); do
-  p=$((20000 + (RANDOM % 20000) * 2))
-  if port_free "$p" && port_free $((p + 1)); then CTLD_PORT=$p; break; fi
+  p=$((20000 + (RANDOM % 15000) * 3))
+  if port_free "$p" && port_free $((p + 1)) && port_free $((p + 2)); then CTLD_PORT=$p; break; fi
 done
-[ -n "$CTLD_PORT" ] || fail "no two free ports"
+[ -n "$CTLD_PORT" ] || fail "no three free ports"
 D_PORT=$((CTLD_PORT + 1))
+D2_PORT=$((CTLD_PORT + 2))
 
 # ---------------------------------------------------------------- slurm.conf
 export SLURM_CONF=$D/slurm.conf
@@ -181,11 +202,11 @@ AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket=$MSOCK,cred_expire=${SLURM_TEST_CRED_EXPIRE:-30}
 StateSaveLocation=$D/state
-SlurmdSpoolDir=$D/spool
+SlurmdSpoolDir=$D/spool/%n
 SlurmctldPidFile=$D/slurmctld.pid
-SlurmdPidFile=$D/slurmd.pid
+SlurmdPidFile=$D/slurmd-%n.pid
 SlurmctldLogFile=$D/log/slurmctld.log
-SlurmdLogFile=$D/log/slurmd.log
+SlurmdLogFile=$D/log/slurmd-%n.log
 SlurmctldDebug=info
 SlurmdDebug=info
 ProctrackType=proctrack/linuxproc
@@ -193,6 +214,8 @@ TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 SchedulerType=sched/backfill
+# Only the backfill scheduler starts hetjobs: every 5 s instead of 30.
+SchedulerParameters=bf_interval=5
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 MpiDefault=none
@@ -202,8 +225,10 @@ MinJobAge=3600
 KillWait=10
 SlurmctldPort=$CTLD_PORT
 SlurmdPort=$D_PORT
-NodeName=$H CPUs=2 RealMemory=8000 State=UNKNOWN
+NodeName=$H NodeHostname=$H CPUs=2 RealMemory=8000 State=UNKNOWN
+NodeName=$H2 NodeHostname=$H Port=$D2_PORT CPUs=2 RealMemory=8000 State=UNKNOWN
 PartitionName=debug Nodes=$H Default=YES MaxTime=INFINITE State=UP
+PartitionName=het Nodes=$H2 MaxTime=INFINITE State=UP
 EOF
 
 slurmctld -f "$SLURM_CONF" >"$D/log/slurmctld.out" 2>&1 || fail "slurmctld did not start"
@@ -212,21 +237,25 @@ for i in $(seq 1 100); do
   sleep 0.5
 done
 scontrol ping 2>&1 | grep -q UP || fail "slurmctld does not answer (port $CTLD_PORT)"
-slurmd -f "$SLURM_CONF" >"$D/log/slurmd.out" 2>&1 || fail "slurmd did not start"
+# Two slurmd on this machine, one per node (-N): Slurm must be built with multiple slurmd.
+scontrol show config 2>/dev/null | grep -Eq '^MULTIPLE_SLURMD *= *Yes' ||
+  fail "this Slurm is built without multiple slurmd support (MULTIPLE_SLURMD), needed for the second node $H2"
+slurmd -N "$H" -f "$SLURM_CONF" >"$D/log/slurmd.out" 2>&1 || fail "slurmd ($H) did not start"
+slurmd -N "$H2" -f "$SLURM_CONF" >"$D/log/slurmd-2.out" 2>&1 || fail "slurmd ($H2) did not start"
 for i in $(seq 1 50); do
-  [ -s "$D/slurmd.pid" ] && break
+  [ -s "$D/slurmd-$H.pid" ] && [ -s "$D/slurmd-$H2.pid" ] && break
   sleep 0.2
 done
-say "slurmctld (port $CTLD_PORT, pid $(cat "$D/slurmctld.pid" 2>/dev/null)) and slurmd (port $D_PORT, pid $(cat "$D/slurmd.pid" 2>/dev/null)) started"
+say "slurmctld (port $CTLD_PORT, pid $(cat "$D/slurmctld.pid" 2>/dev/null)), slurmd $H (port $D_PORT, pid $(cat "$D/slurmd-$H.pid" 2>/dev/null)) and slurmd $H2 (port $D2_PORT, pid $(cat "$D/slurmd-$H2.pid" 2>/dev/null)) started"
 
 state=
 for i in $(seq 1 $((120 * SCALE))); do
-  state=$(sinfo -h -n "$H" -o %t 2>/dev/null)
-  [ "$state" = idle ] && break
+  state=$(sinfo -h -n "$H,$H2" -o %t 2>/dev/null | sort -u | tr '\n' ' ')
+  [ "$state" = "idle " ] && break
   tick 1
 done
-[ "$state" = idle ] || fail "node $H not idle after $((120 * SCALE)) s (state '$state')"
-say "node $H idle"
+[ "$state" = "idle " ] || fail "nodes $H, $H2 not idle after $((120 * SCALE)) s (states '$state')"
+say "nodes $H and $H2 idle"
 
 # ---------------------------------------------------------------- job helpers
 JOBS=
@@ -345,5 +374,54 @@ with h5py.File(sys.argv[2], "r") as f:
 EOF
 say "requeue job $J2 COMPLETED after $(job_field "$J2" Restarts) requeue(s); its output:"
 tr '\r' '\n' <"$RQ/job.out" | grep -E 'requeue.sbatch:|resum|checkpoint [0-9]+ after|SIGUSR1|signal' | grep -v 'SDE step' | sed 's/^/    /'
+
+# ---------------------------------------------------------------- heterogeneous job
+# hetero-gpu.sbatch with the learner on the CPU: component 0 (one learner task) on $H,
+# component 1 (two simulator tasks) on $H2; the options after `:` are component 1's.
+# --gres=none clears the script's --gres=gpu:1 (no GRES here). Open MPI's --display-map
+# shows where the ranks went.
+HJ=$D/jobs/hetero
+mkdir -p "$HJ"
+submit "$HJ" --job-name=het --gres=none --ntasks=1 --cpus-per-task=1 --time=10:00 \
+  --output="$HJ/job.out" \
+  --export=ALL,MACRODYN_BIN="$MACRODYN",MACRODYN_DEVICE=cpu,MPIRUN_ARGS=--display-map \
+  : --partition=het --nodes=1 --ntasks-per-node=2 --cpus-per-task=1 \
+  "$SRC/jobs/slurm/hetero-gpu.sbatch" "$SRC/jobs/configs/quickstart.ini" \
+  --learn.steps 50 --large.snapshots 200 --learn.out model --run.progress false
+J3=$JOB
+say "submitted heterogeneous job $J3"
+wait_state "$J3" 600 COMPLETED
+# Every component (one line each in `scontrol show job -o`) COMPLETED with 0:0, once
+# none of them is still COMPLETING (epilog) on its node.
+for ((i = 0; i < 60 * SCALE; i += 2)); do
+  comps=$(scontrol show job -o "$J3" 2>/dev/null)
+  grep -q 'JobState=COMPLETING' <<<"$comps" || break
+  tick 2
+done
+[ "$(grep -c 'HetJobOffset=' <<<"$comps")" = 2 ] || fail "job $J3 is not a heterogeneous job of two components"
+while read -r line; do
+  id=$(tr ' ' '\n' <<<"$line" | sed -n 's/^JobId=//p')
+  s=$(tr ' ' '\n' <<<"$line" | sed -n 's/^JobState=//p')
+  e=$(tr ' ' '\n' <<<"$line" | sed -n 's/^ExitCode=//p')
+  [ "$s" = COMPLETED ] && [ "$e" = 0:0 ] || fail "hetjob component $id: $s ($e)"
+done <<<"$comps"
+check_model "$HJ/model"
+out=$(tr '\r' '\n' <"$HJ/job.out")
+grep -Fq "1 learner rank(s) on $H (device cpu), 2 simulator rank(s) on $H2" <<<"$out" ||
+  fail "job $J3: no layout line (1 learner on $H, 2 simulators on $H2) in its output"
+grep -q 'macrodyn run: 3 rank(s) (1 learner(s), 2 team(s) of 1)' <<<"$out" ||
+  fail "job $J3: macrodyn did not run 3 ranks (1 learner, 2 simulator teams)"
+# --display-map: "Data for node: NODE ... Num procs: N", then one line per rank.
+map=$(awk '/JOB MAP/ { n++ } n == 1' <<<"$out" | grep -E '^ *Data for node:|Process rank:' |
+      sed -E 's/^ *Data for node: ([^ \t]+).*Num procs: ([0-9]+).*/node \1 \2/; s/.*Process rank: ([0-9]+).*/rank \1/' |
+      tr '\n' ' ')
+# (Open MPI drops the domain of a host name.)
+[ "$map" = "node ${H%%.*} 1 rank 0 node $H2 2 rank 1 rank 2 " ] ||
+  fail "job $J3: Open MPI's map is '$map', not rank 0 on $H and ranks 1-2 on $H2"
+# The srun agent started mpirun's daemon as a step of component 1 on $H2.
+grep -q 'launch task .*StepId=[0-9]*\.0)' "$D/log/slurmd-$H2.log" ||
+  fail "no job step was launched on $H2 (the srun agent of hetero-gpu.sbatch)"
+say "heterogeneous job $J3 COMPLETED: $map"
+grep -E 'hetero-gpu.sbatch:|macrodyn run:' <<<"$out" | sed 's/^/    /'
 
 say "PASS in $(($(date +%s) - T0)) s"

@@ -1,0 +1,156 @@
+// macrodyn study patch-size | loss-factor: parse, validate, call lib/jobs.
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "commands.hpp"
+#include "core/error.hpp"
+#include "jobs/field_study.hpp"
+#include "jobs/study.hpp"
+#include "options.hpp"
+
+namespace macrodyn::app {
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr const char* kKinds =
+    "macrodyn study patch-size --config FILE (spin systems) or macrodyn study loss-factor --config FILE "
+    "(predator_prey); see macrodyn study KIND --help";
+
+// Parses `study KIND` options (desc) and hands everything else (--config, --section.key)
+// to the config parser. False when --help was asked (printed with `about`).
+bool parse_study(const std::string& kind, const std::string& about, po::options_description& desc, int argc,
+                 char** argv, Config& base) {
+  po::parsed_options parsed = [&] {
+    try {
+      return po::command_line_parser(argc - 1, argv + 1).options(desc).allow_unregistered().run();
+    } catch (const po::error& e) {
+      throw InputError(e.what());
+    }
+  }();
+  po::variables_map vm;
+  try {
+    po::store(parsed, vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw InputError(e.what());
+  }
+  std::vector<std::string> rest = po::collect_unrecognized(parsed.options, po::include_positional);
+  std::vector<char*> cargv{argv[1]};
+  for (auto& r : rest) cargv.push_back(r.data());
+  const bool help = vm.count("help") > 0;
+  if (help) std::cout << "usage: macrodyn study " << kind << " --config FILE [options]\n\n" << about << "\n\n" << desc << "\n";
+  return parse_config("study " + kind, "", static_cast<int>(cargv.size()), cargv.data(), base) && !help;
+}
+
+template <class T>
+std::vector<T> parse_list(const std::string& option, const std::string& text) {
+  std::vector<T> out;
+  std::stringstream ss(text);
+  for (std::string tok; std::getline(ss, tok, ',');) {
+    std::istringstream one(tok);
+    T v{};
+    if (!(one >> v) || !(one >> std::ws).eof())
+      throw InputError(option + " must be a comma-separated list of numbers, not '" + text + "'");
+    out.push_back(v);
+  }
+  return out;
+}
+
+std::string command_line(int argc, char** argv) {
+  std::string s = "macrodyn study";
+  for (int i = 1; i < argc; ++i) s += " " + std::string(argv[i]);
+  return s;
+}
+
+int study_patch_size(int argc, char** argv) {
+  StudyOptions o;
+  std::string patches = "8,16,32,64";
+  po::options_description desc("Study options (the system comes from --config FILE and --section.key overrides)");
+  desc.add_options()("help", "print this help")("out", po::value(&o.out), "the study directory (default study-<system>)")(
+      "patches", po::value(&patches)->default_value(patches), "patch sides p (= small sides), comma-separated")(
+      "pairs", po::value(&o.pairs)->default_value(o.pairs), "training pairs per cell")(
+      "ae-snapshots", po::value(&o.ae_snapshots)->default_value(o.ae_snapshots), "autoencoder training snapshots")(
+      "ae-epochs", po::value(&o.ae_epochs)->default_value(o.ae_epochs), "autoencoder epochs")(
+      "epochs", po::value(&o.epochs)->default_value(o.epochs), "SDE epochs")(
+      "lr", po::value(&o.lr)->default_value(o.lr), "SDE learning rate (0 = reference: Ising 1e-3, Curie-Weiss 1e-2)")(
+      "diffusion", po::value(&o.diffusion), "SDE diffusion (default: reference, Ising full, Curie-Weiss constant)")(
+      "batch", po::value(&o.batch)->default_value(o.batch), "SDE batch")(
+      "train-seed", po::value(&o.seed)->default_value(o.seed), "training seed")(
+      "device", po::value(&o.device)->default_value(o.device), "auto, cpu or cuda")(
+      "torch-threads", po::value(&o.threads)->default_value(o.threads), "torch threads (0 = all cores)")(
+      "cached-only", po::bool_switch(&o.cached_only), "tabulate and plot the finished cells only, compute nothing");
+  Config base;
+  if (!parse_study("patch-size",
+                   "For each patch side p (= small side, K = (L/p)^D): generate the pairs, train the K-scaled\n"
+                   "and the naive model on the same latents, evaluate both against one set of full-size\n"
+                   "truth runs (truth.* keys), and write OUT/patch-size.csv and OUT/patch-size.png.\n"
+                   "Resumable: rerun the same command and finished stages are reused.",
+                   desc, argc, argv, base))
+    return 0;
+  o.patches = parse_list<int>("--patches", patches);
+  if (o.out.empty()) o.out = "study-" + base.system;
+  o.command_line = command_line(argc, argv);
+  const auto rows = patch_size_study(base, o, [](const Config& c) { return to_ini(c); });
+  std::printf("%-6s %-6s %-8s %12s %12s %12s\n", "p", "K", "method", "rel_error", "std_m_pred", "std_m_true");
+  for (const auto& r : rows)
+    std::printf("%-6d %-6lld %-8s %12.4g %12.4g %12.4g\n", r.p, static_cast<long long>(r.K), r.method.c_str(),
+                r.rel_error, r.eq_std_m_pred, r.eq_std_m_true);
+  return 0;
+}
+
+int study_loss_factor(int argc, char** argv) {
+  LossFactorOptions o;
+  std::string factors = "1,2.5,5,10,20";
+  po::options_description desc("Study options (the system comes from --config FILE and --section.key overrides)");
+  desc.add_options()("help", "print this help")("out", po::value(&o.out), "the study directory (default study-loss-factor)")(
+      "factors", po::value(&factors)->default_value(factors), "loss factors lambda, comma-separated")(
+      "ae-epochs", po::value(&o.ae_epochs)->default_value(o.ae_epochs), "closure autoencoder epochs")(
+      "ae-weight-decay", po::value(&o.ae_weight_decay)->default_value(o.ae_weight_decay),
+      "closure autoencoder L2 weight decay (Adam; the reference's 1e-4 can keep the closure from learning)")(
+      "epochs", po::value(&o.epochs)->default_value(o.epochs), "SDE epochs")(
+      "batch", po::value(&o.batch)->default_value(o.batch), "SDE batch")(
+      "lr", po::value(&o.lr)->default_value(o.lr), "SDE learning rate")(
+      "eps", po::value(&o.eps)->default_value(o.eps), "SDE loss epsilon")(
+      "train-seed", po::value(&o.seed)->default_value(o.seed), "training seed")(
+      "device", po::value(&o.device)->default_value(o.device), "auto, cpu or cuda")(
+      "torch-threads", po::value(&o.threads)->default_value(o.threads), "torch threads (0 = all cores)")(
+      "cached-only", po::bool_switch(&o.cached_only), "tabulate and plot the finished factors only, compute nothing");
+  Config base;
+  if (!parse_study("loss-factor",
+                   "Predator-prey SPDE (system.name = predator_prey, method-notes §5): simulate the small runs,\n"
+                   "upsample every frame and take one partial-evolution pair from it, train the closure\n"
+                   "autoencoder, then for each loss factor lambda train the neural SDE with lambda in place\n"
+                   "of K and score it by MMD^2 between predicted and true latent ensembles (test conditions\n"
+                   "field.test_m x field.test_k, truth.runs runs of truth.sweeps states each), averaged over\n"
+                   "time and conditions. Writes OUT/loss-factor.csv, OUT/loss-factor.png, OUT/mmd-time.png.\n"
+                   "Resumable: rerun the same command and finished stages are reused.",
+                   desc, argc, argv, base))
+    return 0;
+  o.factors = parse_list<double>("--factors", factors);
+  if (o.out.empty()) o.out = "study-loss-factor";
+  o.command_line = command_line(argc, argv);
+  validate(base, o);
+  const auto rows = loss_factor_study(base, o);
+  std::printf("%-8s %14s %10s\n", "lambda", "mean MMD^2", "seconds");
+  for (const auto& r : rows) std::printf("%-8g %14.6g %10.1f\n", r.factor, r.mmd2, r.seconds);
+  return 0;
+}
+
+}  // namespace
+
+int cmd_study(int argc, char** argv) {
+  const std::string kind = argc >= 2 ? argv[1] : "";
+  if (kind == "patch-size") return study_patch_size(argc, argv);
+  if (kind == "loss-factor") return study_loss_factor(argc, argv);
+  if (kind == "--help" || kind == "-h") {
+    std::cout << "usage: " << kKinds << "\n";
+    return 0;
+  }
+  throw InputError(std::string("study needs a kind: ") + kKinds);
+}
+
+}  // namespace macrodyn::app

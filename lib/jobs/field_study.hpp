@@ -1,0 +1,46 @@
+#pragma once
+// macrodyn study loss-factor (method-notes §5, "λ ablation"): for the predator-prey SPDE,
+// train the neural SDE with loss factor λ in place of K on one set of latent pairs and
+// score each model by the MMD² between predicted and true ensembles in the normalised
+// latent space, averaged over time and the test conditions. Stages (small runs and
+// pairs, closure autoencoder, latents, test ensembles, one model per λ) are kept in the
+// study directory and reused when the command is run again.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "jobs/config.hpp"
+
+namespace macrodyn {
+
+struct LossFactorOptions {
+  std::string out;                                  // study directory
+  std::vector<double> factors{1, 2.5, 5, 10, 20};   // λ
+  int ae_epochs = 10;
+  double ae_weight_decay = 1e-4;  // the reference's; see the README on closures that stay flat
+  int epochs = 100;                                 // SDE epochs
+  int batch = 1024;
+  double lr = 1e-3;
+  double eps = 1e-5;
+  std::uint64_t seed = 0;                           // training seed (method-notes §5: 0)
+  std::string device = "auto";
+  int threads = 0;                                  // torch threads (0 = all cores)
+  bool cached_only = false;                         // tabulate finished λ only
+  std::string command_line;                         // recorded in the CSV header
+};
+
+struct LossFactorRow {
+  double factor = 0;
+  double mmd2 = 0;                  // mean over time and conditions
+  std::vector<double> per_condition;  // temporal mean per test condition
+  double seconds = 0;               // training + rollouts + MMD
+};
+
+// Throws InputError before any work for an impossible config or options.
+void validate(const Config& c, const LossFactorOptions& o);
+
+// Writes out/loss-factor.csv, out/loss-factor.png (mean MMD² against λ) and
+// out/mmd-time.png (MMD²(t) per λ, averaged over the conditions); returns the rows.
+std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOptions& o);
+
+}  // namespace macrodyn

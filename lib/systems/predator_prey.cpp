@@ -1,0 +1,265 @@
+#include "systems/predator_prey.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "core/error.hpp"
+
+namespace macrodyn::fields {
+
+void PredatorPreyParams::validate() const {
+  if (dim != 1 && dim != 2)
+    throw InputError("predator-prey: dim must be 1 or 2, got " + std::to_string(dim) + ".");
+  if (n < 1) throw InputError("predator-prey: n (cells per axis) must be at least 1, got " + std::to_string(n) + ".");
+  if (!(dt > 0.0) || !std::isfinite(dt)) throw InputError("predator-prey: dt must be positive and finite.");
+  if (!(eta >= 0.0) || !std::isfinite(eta)) throw InputError("predator-prey: eta must be non-negative and finite.");
+}
+
+double PredatorPreyParams::laplacian_scale() const {
+  return laplacian == Laplacian::grid ? 1.0 : static_cast<double>(n) * static_cast<double>(n);
+}
+
+double PredatorPreyParams::noise_amplitude() const {
+  if (noise == NoiseKind::additive) return eta;
+  // dx^(-dim/2): sqrt(n) in 1-D, n in 2-D (exact there, no pow).
+  return eta * (dim == 1 ? std::sqrt(static_cast<double>(n)) : static_cast<double>(n));
+}
+
+double PredatorPreyParams::explicit_dt_limit() const {
+  const double d = std::max(Du, Dv);
+  if (!(d > 0.0)) return std::numeric_limits<double>::infinity();  // no diffusion, no limit
+  const double h = laplacian == Laplacian::grid ? 1.0 : dx();
+  return h * h / (2.0 * dim * d);
+}
+
+// ---------------------------------------------------------------------------------------
+// Noise: one Philox4x32-10 block per (seed, purpose, item, step, cell). The counter
+// layout follows core/rng.hpp (purpose << 24 | level << 16 | item_hi in the last word,
+// level = 0) with the cell in the block slot and the step in the sub slot, so field noise
+// can never collide with another purpose's stream.
+void cell_noise(const NoiseKey& key, std::int64_t cell, double& xi_u, double& xi_v) {
+  if (cell < 0 || (static_cast<std::uint64_t>(cell) >> 32))
+    throw std::invalid_argument("cell_noise: cell index must lie in [0, 2^32)");
+  if (key.item >> 48) throw std::invalid_argument("cell_noise: work item id exceeds 48 bits");
+  using Philox = r123::Philox4x32;
+  const Philox::key_type k = {{static_cast<std::uint32_t>(key.seed), static_cast<std::uint32_t>(key.seed >> 32)}};
+  const Philox::ctr_type c = {{static_cast<std::uint32_t>(cell), key.step, static_cast<std::uint32_t>(key.item),
+                               (static_cast<std::uint32_t>(key.purpose) << 24) |
+                                   static_cast<std::uint32_t>(key.item >> 32)}};
+  const Philox::ctr_type w = Philox()(c, k);
+  // Two uniforms in (0, 1) with 53 bits each, built exactly as Rng::uniform does.
+  const auto uniform = [](std::uint32_t hi, std::uint32_t lo) {
+    const std::uint64_t a = hi >> 5;  // 27 bits
+    const std::uint64_t b = lo >> 6;  // 26 bits
+    return (static_cast<double>((a << 26) | b) + 0.5) * 0x1.0p-53;
+  };
+  const double u1 = uniform(w[0], w[1]);
+  const double u2 = uniform(w[2], w[3]);
+  // Box-Muller; u1 > 0 so the log is finite (|xi| <= sqrt(2 * 53 ln 2) ~ 8.6).
+  constexpr double two_pi = 6.283185307179586476925286766559;
+  const double r = std::sqrt(-2.0 * std::log(u1));
+  const double phi = two_pi * u2;
+  xi_u = r * std::cos(phi);
+  xi_v = r * std::sin(phi);
+}
+
+// ---------------------------------------------------------------------------------------
+void fill_edge_ghosts(int dim, const GhostedBox& box, double* x) {
+  const int w = box.nx + 2;
+  if (dim == 1) {
+    x[0] = x[1];
+    x[box.nx + 1] = x[box.nx];
+    return;
+  }
+  for (int j = 1; j <= box.ny; ++j) {
+    double* row = x + static_cast<std::int64_t>(j) * w;
+    row[0] = row[1];
+    row[box.nx + 1] = row[box.nx];
+  }
+  // Whole rows (corners included, though the 5-point stencil never reads them).
+  std::copy(x + w, x + 2 * w, x);
+  std::copy(x + static_cast<std::int64_t>(box.ny) * w, x + static_cast<std::int64_t>(box.ny + 1) * w,
+            x + static_cast<std::int64_t>(box.ny + 1) * w);
+}
+
+// The arithmetic below is the reference for every solver (serial, halo patch, PETSc);
+// with -ffp-contract=off it is evaluated exactly in this order:
+//   lap   = (xl + xr) - 2 xc                      (1-D)
+//   lap   = ((xl + xr) - 2 xc) + ((xd + xu) - 2 xc) (2-D)
+//   lap  *= s                                     (s = laplacian_scale())
+//   f_u   = u ((1 - u) - v) + Du lap_u
+//   f_v   = (a v)(u - b) + Dv lap_v
+//   x_new = (x + dt f) + (amp sqrt(dt)) xi        (no noise term when eta == 0)
+// A y-independent 2-D field has a y term of exactly +0, so it follows the 1-D bits.
+void step_box(const PredatorPreyParams& p, const GhostedBox& box, const double* u, const double* v, double* u_new,
+              double* v_new, const NoiseKey& key) {
+  const double s = p.laplacian_scale();
+  const double a = p.a, b = p.b, Du = p.Du, Dv = p.Dv, dt = p.dt;
+  const bool noisy = p.eta != 0.0;
+  const double amp = p.noise_amplitude() * std::sqrt(dt);
+  const int w = box.nx + 2;
+  const int ny = p.dim == 1 ? 1 : box.ny;
+  const std::int64_t n = p.n;
+  for (int j = 0; j < ny; ++j) {
+    const std::int64_t row = p.dim == 1 ? 0 : static_cast<std::int64_t>(j + 1) * w;
+    const std::int64_t cell_row = p.dim == 1 ? box.x0 : (box.y0 + j) * n + box.x0;
+    double* un = u_new + static_cast<std::int64_t>(j) * box.nx;
+    double* vn = v_new + static_cast<std::int64_t>(j) * box.nx;
+    for (int i = 0; i < box.nx; ++i) {
+      const std::int64_t c = row + i + 1;
+      const double uc = u[c], vc = v[c];
+      double lap_u = (u[c - 1] + u[c + 1]) - 2.0 * uc;
+      double lap_v = (v[c - 1] + v[c + 1]) - 2.0 * vc;
+      if (p.dim == 2) {
+        lap_u = lap_u + ((u[c - w] + u[c + w]) - 2.0 * uc);
+        lap_v = lap_v + ((v[c - w] + v[c + w]) - 2.0 * vc);
+      }
+      lap_u = lap_u * s;
+      lap_v = lap_v * s;
+      const double fu = uc * ((1.0 - uc) - vc) + Du * lap_u;
+      const double fv = (a * vc) * (uc - b) + Dv * lap_v;
+      double nu = uc + dt * fu;
+      double nv = vc + dt * fv;
+      if (noisy) {
+        double xu, xv;
+        cell_noise(key, cell_row + i, xu, xv);
+        nu = nu + amp * xu;
+        nv = nv + amp * xv;
+      }
+      un[i] = nu;
+      vn[i] = nv;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+void initial_state(const PredatorPreyParams& p, double m, double k, std::vector<double>& u, std::vector<double>& v) {
+  p.validate();
+  const double pi = 3.141592653589793238462643383279;
+  u.resize(static_cast<std::size_t>(p.cells()));
+  v.resize(u.size());
+  const int rows = p.dim == 1 ? 1 : p.n;
+  for (int i = 0; i < p.n; ++i) {
+    const double x = (i + 0.5) / p.n;
+    const double c = k * std::cos(10.0 * pi * x);
+    for (int j = 0; j < rows; ++j) {
+      const std::size_t at = static_cast<std::size_t>(j) * p.n + i;
+      u[at] = m + c;
+      v[at] = (1.0 - m) - c;
+    }
+  }
+}
+
+SerialStepper::SerialStepper(const PredatorPreyParams& p) : p_(p) {
+  p_.validate();
+  box_.nx = p_.n;
+  box_.ny = p_.dim == 1 ? 1 : p_.n;
+  gu_.assign(static_cast<std::size_t>(box_.ghosted_size(p_.dim)), 0.0);
+  gv_.assign(gu_.size(), 0.0);
+}
+
+void SerialStepper::step(std::vector<double>& u, std::vector<double>& v, const NoiseKey& key) {
+  const std::size_t cells = static_cast<std::size_t>(p_.cells());
+  if (u.size() != cells || v.size() != cells)
+    throw std::invalid_argument("SerialStepper::step: state size does not match the grid");
+  const int w = box_.nx + 2;
+  for (int j = 0; j < box_.ny; ++j) {
+    const std::size_t src = static_cast<std::size_t>(j) * box_.nx;
+    const std::size_t dst = p_.dim == 1 ? 1 : static_cast<std::size_t>(j + 1) * w + 1;
+    std::copy(u.begin() + src, u.begin() + src + box_.nx, gu_.begin() + dst);
+    std::copy(v.begin() + src, v.begin() + src + box_.nx, gv_.begin() + dst);
+  }
+  fill_edge_ghosts(p_.dim, box_, gu_.data());
+  fill_edge_ghosts(p_.dim, box_, gv_.data());
+  step_box(p_, box_, gu_.data(), gv_.data(), u.data(), v.data(), key);
+}
+
+// ---------------------------------------------------------------------------------------
+namespace {
+
+// Coarse neighbours and weights of fine cell f along one axis of n coarse cells:
+// fine = w0 c[i0] + w1 c[i1], evaluated in that order (edges held by clamping).
+struct Lerp {
+  int i0, i1;
+  double w0, w1;
+};
+
+inline Lerp lerp_at(int f, int n) {
+  const int i = f / 2;
+  if (f % 2) return {i, std::min(i + 1, n - 1), 0.75, 0.25};
+  return {std::max(i - 1, 0), i, 0.25, 0.75};
+}
+
+}  // namespace
+
+void upsample2(int dim, int n, const double* coarse, double* fine) {
+  const int nf = 2 * n;
+  if (dim == 1) {
+    for (int f = 0; f < nf; ++f) {
+      const Lerp x = lerp_at(f, n);
+      fine[f] = x.w0 * coarse[x.i0] + x.w1 * coarse[x.i1];
+    }
+    return;
+  }
+  // Tensor product, x first: each fine value interpolates in y between the two
+  // x-interpolated coarse rows -- the same bits as a full x pass followed by a y pass,
+  // without a scratch array.
+  for (int fy = 0; fy < nf; ++fy) {
+    const Lerp y = lerp_at(fy, n);
+    const double* r0 = coarse + static_cast<std::int64_t>(y.i0) * n;
+    const double* r1 = coarse + static_cast<std::int64_t>(y.i1) * n;
+    double* out = fine + static_cast<std::int64_t>(fy) * nf;
+    for (int fx = 0; fx < nf; ++fx) {
+      const Lerp x = lerp_at(fx, n);
+      const double t0 = x.w0 * r0[x.i0] + x.w1 * r0[x.i1];
+      const double t1 = x.w0 * r1[x.i0] + x.w1 * r1[x.i1];
+      out[fx] = y.w0 * t0 + y.w1 * t1;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+void partial_step(const PredatorPreyParams& p, const double* u, const double* v, int patch_side, std::int64_t patch,
+                  const NoiseKey& key, double* u_out, double* v_out) {
+  p.validate();
+  if (patch_side < 1 || p.n % patch_side != 0)
+    throw InputError("predator-prey: patch side " + std::to_string(patch_side) + " must divide n = " +
+                     std::to_string(p.n) + ".");
+  const int per_axis = p.n / patch_side;
+  const std::int64_t patches = p.dim == 1 ? per_axis : static_cast<std::int64_t>(per_axis) * per_axis;
+  if (patch < 0 || patch >= patches) throw std::out_of_range("partial_step: patch index out of range");
+
+  GhostedBox box;
+  box.nx = patch_side;
+  box.ny = p.dim == 1 ? 1 : patch_side;
+  box.x0 = static_cast<int>(patch % per_axis) * patch_side;
+  box.y0 = p.dim == 1 ? 0 : static_cast<int>(patch / per_axis) * patch_side;
+
+  // Ghosted copy of the patch: halo cells from the neighbours in the snapshot, clamped to
+  // the edge value at the grid boundary (= fill_edge_ghosts on the full grid). Scratch is
+  // per thread and only grows, so repeated calls do not allocate.
+  thread_local std::vector<double> gu, gv;
+  const std::size_t size = static_cast<std::size_t>(box.ghosted_size(p.dim));
+  if (gu.size() < size) {
+    gu.resize(size);
+    gv.resize(size);
+  }
+  const int w = box.nx + 2;
+  const int rows = p.dim == 1 ? 1 : box.ny + 2;
+  for (int gj = 0; gj < rows; ++gj) {
+    const std::int64_t y = p.dim == 1 ? 0 : std::clamp(box.y0 + gj - 1, 0, p.n - 1);
+    for (int gi = 0; gi < w; ++gi) {
+      const std::int64_t x = std::clamp(box.x0 + gi - 1, 0, p.n - 1);
+      const std::int64_t src = y * p.n + x;
+      const std::size_t dst = static_cast<std::size_t>(gj) * w + gi;
+      gu[dst] = u[src];
+      gv[dst] = v[src];
+    }
+  }
+  step_box(p, box, gu.data(), gv.data(), u_out, v_out, key);
+}
+
+}  // namespace macrodyn::fields

@@ -1,0 +1,332 @@
+// The PETSc DMDA predator-prey solver (mpi/fields) against the serial reference
+// (lib/systems/predator_prey): explicit steps bit for bit on any rank count, the
+// semi-implicit scheme's order, stability and rank-count independence (to the Krylov
+// tolerance), and the whole-grid / owned-part / means accessors.
+// The reporter bases (TestEventListenerBase) for the listener that finalises PETSc.
+#define CATCH_CONFIG_EXTERNAL_INTERFACES
+#include <catch2/catch.hpp>
+#include <mpi.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "mpi/fields/petsc_predator_prey.hpp"
+#include "mpi/fields/petsc_session.hpp"
+#include "systems/predator_prey.hpp"
+
+using namespace macrodyn;
+using macrodyn::mpi::DmdaOptions;
+using macrodyn::mpi::DmdaPredatorPrey;
+using macrodyn::mpi::FieldScheme;
+using macrodyn::mpi::LinearSolver;
+
+namespace {
+
+int world_rank() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
+// PETSc is initialised by the first test that needs it and finalised when the run ends
+// (before main's MPI_Finalize), so other tags of this executable never start it.
+std::unique_ptr<mpi::PetscSession>& petsc_slot() {
+  static std::unique_ptr<mpi::PetscSession> s;
+  return s;
+}
+void need_petsc() {
+  if (!petsc_slot()) petsc_slot() = std::make_unique<mpi::PetscSession>();
+}
+struct PetscFinalizer : Catch::TestEventListenerBase {
+  using TestEventListenerBase::TestEventListenerBase;
+  void testRunEnded(const Catch::TestRunStats&) override { petsc_slot().reset(); }
+};
+
+fields::PredatorPreyParams params(int dim, int n) {
+  fields::PredatorPreyParams p;
+  p.dim = dim;
+  p.n = n;
+  return p;
+}
+
+fields::NoiseKey key(std::uint64_t item, std::uint32_t step) {
+  fields::NoiseKey k;
+  k.seed = 20240611;
+  k.item = item;
+  k.step = step;
+  return k;
+}
+
+// Physical-Laplacian parameters for the semi-implicit tests: diffusion and reaction on
+// comparable time scales, and 10x the explicit limit is still a stable explicit step
+// for the reaction (|1 + dt lambda| < 1 needs dt < 0.55 at the fixed point).
+fields::PredatorPreyParams physical(int dim, int n) {
+  fields::PredatorPreyParams p = params(dim, n);
+  p.laplacian = fields::Laplacian::physical;
+  p.Du = 0.005;
+  p.Dv = 0.01;
+  return p;
+}
+
+// Runs `steps` steps from initial_state(0.5, 0.1) on `comm`; the final state on the
+// communicator's rank 0.
+void run(MPI_Comm comm, const fields::PredatorPreyParams& p, const DmdaOptions& o, int steps, std::uint64_t item,
+         std::vector<double>& u, std::vector<double>& v) {
+  fields::initial_state(p, 0.5, 0.1, u, v);
+  DmdaPredatorPrey s(comm, p, o);
+  s.set_state(u, v);
+  for (int k = 0; k < steps; ++k) s.step(key(item, static_cast<std::uint32_t>(k)));
+  s.get_state(u, v);
+}
+
+double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
+  double m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
+  return m;
+}
+
+double max_abs(const std::vector<double>& a) {
+  double m = 0;
+  for (double x : a) m = std::max(m, std::abs(x));
+  return m;
+}
+
+bool all_within(const std::vector<double>& a, double lo, double hi) {
+  return std::all_of(a.begin(), a.end(), [&](double x) { return std::isfinite(x) && x >= lo && x <= hi; });
+}
+
+bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+}
+
+}  // namespace
+
+CATCH_REGISTER_LISTENER(PetscFinalizer)
+
+TEST_CASE("explicit DMDA steps equal the serial stepper bit for bit", "[fields]") {
+  need_petsc();
+  // 61 and 21 split unevenly over 2 and 4 ranks.
+  for (const auto& [dim, n] : {std::pair{1, 64}, std::pair{2, 24}, std::pair{1, 61}, std::pair{2, 21}}) {
+    INFO("dim " << dim << ", n " << n);
+    fields::PredatorPreyParams p = params(dim, n);
+    p.Du = 0.1;  // both fields diffuse: both exchanges matter
+    std::vector<double> u, v, gu, gv;
+    fields::initial_state(p, 0.5, 0.1, u, v);
+    DmdaPredatorPrey s(MPI_COMM_WORLD, p);
+    s.set_state(u, v);
+    fields::SerialStepper serial(p);
+    for (std::uint32_t k = 0; k < 50; ++k) {
+      s.step(key(3, k));
+      if (world_rank() == 0) serial.step(u, v, key(3, k));
+      if (k % 10 == 9) {
+        s.get_state(gu, gv);
+        if (world_rank() == 0) {
+          INFO("after step " << k);
+          CHECK(same_bits(gu, u));
+          CHECK(same_bits(gv, v));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("2-D from a y-independent state reproduces the 1-D trajectory (noise off)", "[fields]") {
+  need_petsc();
+  const int n = 48;
+  fields::PredatorPreyParams p1 = params(1, n), p2 = params(2, n);
+  p1.eta = p2.eta = 0.0;
+  p1.Du = p2.Du = 0.1;
+  std::vector<double> u1, v1, u2, v2;
+  run(MPI_COMM_WORLD, p1, {}, 50, 0, u1, v1);
+  run(MPI_COMM_WORLD, p2, {}, 50, 0, u2, v2);
+  if (world_rank() != 0) return;
+  REQUIRE(u2.size() == static_cast<std::size_t>(n) * n);
+  for (int j = 0; j < n; ++j) {
+    INFO("row " << j);
+    const std::vector<double> ru(u2.begin() + j * n, u2.begin() + (j + 1) * n);
+    const std::vector<double> rv(v2.begin() + j * n, v2.begin() + (j + 1) * n);
+    // The y part of the 5-point Laplacian is exactly +0 for a y-independent field and
+    // step_box adds it after the x part: the 1-D bits, row by row.
+    CHECK(same_bits(ru, u1));
+    CHECK(same_bits(rv, v1));
+  }
+}
+
+TEST_CASE("whole-grid state, owned part and means", "[fields]") {
+  need_petsc();
+  for (const auto& [dim, n] : {std::pair{1, 37}, std::pair{2, 19}}) {
+    INFO("dim " << dim << ", n " << n);
+    const fields::PredatorPreyParams p = params(dim, n);
+    const std::int64_t cells = p.cells();
+    std::vector<double> u(static_cast<std::size_t>(cells)), v(u.size());
+    for (std::int64_t c = 0; c < cells; ++c) {  // every value distinct, every rank the same
+      u[c] = 0.25 + 1e-3 * static_cast<double>(c) + 1e-7 * static_cast<double>(c * c % 17);
+      v[c] = 0.75 - 1e-3 * static_cast<double>(c) / 3.0;
+    }
+    DmdaPredatorPrey s(MPI_COMM_WORLD, p);
+    s.set_state(u, v);
+    std::vector<double> gu, gv;
+    s.get_state(gu, gv);
+    if (world_rank() == 0) {
+      CHECK(same_bits(gu, u));
+      CHECK(same_bits(gv, v));
+    } else {
+      CHECK(gu.empty());
+    }
+
+    // The owned box holds exactly the global cells it names, and the boxes tile the grid.
+    const fields::GhostedBox b = s.owned_box();
+    std::vector<double> ou, ov;
+    s.get_owned(ou, ov);
+    REQUIRE(ou.size() == static_cast<std::size_t>(b.nx) * b.ny);
+    bool match = true;
+    for (int j = 0; j < b.ny; ++j)
+      for (int i = 0; i < b.nx; ++i) {
+        const std::int64_t c = static_cast<std::int64_t>(b.y0 + j) * n + (b.x0 + i);
+        const std::size_t o = static_cast<std::size_t>(j) * b.nx + i;
+        match = match && ou[o] == u[c] && ov[o] == v[c];
+      }
+    CHECK(match);
+    long long owned = static_cast<long long>(ou.size()), total = 0;
+    MPI_Allreduce(&owned, &total, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
+    CHECK(total == cells);
+
+    // ordered_means: the in-order sum on every rank, bit for bit; means(): VecSum, to
+    // rounding.
+    double su = 0, sv = 0;
+    for (std::int64_t c = 0; c < cells; ++c) {
+      su += u[c];
+      sv += v[c];
+    }
+    const mpi::FieldMeans om = s.ordered_means(), vm = s.means();
+    CHECK(om.u == su / static_cast<double>(cells));
+    CHECK(om.v == sv / static_cast<double>(cells));
+    CHECK(std::abs(vm.u - om.u) <= 1e-14);
+    CHECK(std::abs(vm.v - om.v) <= 1e-14);
+  }
+}
+
+TEST_CASE("semi-implicit scheme is first order in time (noise off)", "[fields]") {
+  need_petsc();
+  for (const auto& [dim, n] : {std::pair{1, 64}, std::pair{2, 32}}) {
+    INFO("dim " << dim << ", n " << n);
+    fields::PredatorPreyParams p = physical(dim, n);
+    p.eta = 0.0;
+    const double T = 1.0;
+    DmdaOptions o;
+    o.scheme = FieldScheme::semi_implicit;
+    // Reference dt = T / 2560 on one rank (direct solves), on rank 0 only.
+    std::vector<double> ru, rv;
+    if (world_rank() == 0) {
+      fields::PredatorPreyParams pr = p;
+      pr.dt = T / 2560;
+      run(MPI_COMM_SELF, pr, o, 2560, 0, ru, rv);
+    }
+    std::vector<double> log_dt, log_err;
+    for (int steps : {10, 20, 40, 80}) {
+      fields::PredatorPreyParams pk = p;
+      pk.dt = T / steps;
+      std::vector<double> u, v;
+      run(MPI_COMM_WORLD, pk, o, steps, 0, u, v);
+      if (world_rank() == 0) {
+        log_dt.push_back(std::log(pk.dt));
+        log_err.push_back(std::log(std::max(max_abs_diff(u, ru), max_abs_diff(v, rv))));
+      }
+    }
+    if (world_rank() != 0) continue;
+    // Least-squares slope of log error against log dt.
+    const double m = static_cast<double>(log_dt.size());
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (std::size_t i = 0; i < log_dt.size(); ++i) {
+      sx += log_dt[i];
+      sy += log_err[i];
+      sxx += log_dt[i] * log_dt[i];
+      sxy += log_dt[i] * log_err[i];
+    }
+    const double order = (m * sxy - sx * sy) / (m * sxx - sx * sx);
+    INFO("fitted order " << order << ", error at dt = T/80: " << std::exp(log_err.back()));
+    CHECK(order == Approx(1.0).margin(0.1));
+  }
+}
+
+TEST_CASE("semi-implicit scheme is stable at 10x the explicit limit", "[fields]") {
+  need_petsc();
+  for (const auto& [dim, n] : {std::pair{1, 64}, std::pair{2, 32}}) {
+    INFO("dim " << dim << ", n " << n);
+    fields::PredatorPreyParams p = physical(dim, n);
+    p.Du = 0.0;  // the default: u explicit, v implicit
+    p.dt = 10 * p.explicit_dt_limit();
+    DmdaOptions o;
+    o.scheme = FieldScheme::semi_implicit;
+    std::vector<double> u, v;
+    fields::initial_state(p, 0.5, 0.1, u, v);
+    DmdaPredatorPrey s(MPI_COMM_WORLD, p, o);
+    s.set_state(u, v);
+    bool bounded = true;
+    for (std::uint32_t k = 0; k < 400; ++k) {
+      s.step(key(5, k));
+      if (k % 50 == 49) {
+        const mpi::FieldMeans m = s.ordered_means();
+        bounded = bounded && std::isfinite(m.u) && std::isfinite(m.v) && std::abs(m.u) < 2 && std::abs(m.v) < 2;
+      }
+    }
+    CHECK(bounded);
+    // After ~50 time units the means sit near the fixed point (0.4, 0.6).
+    const mpi::FieldMeans m = s.ordered_means();
+    CHECK(m.u == Approx(0.4).margin(0.05));
+    CHECK(m.v == Approx(0.6).margin(0.05));
+    s.get_state(u, v);
+    if (world_rank() == 0) {
+      CHECK(all_within(u, -0.5, 1.5));
+      CHECK(all_within(v, -0.5, 1.5));
+    }
+
+    // The explicit scheme at the same dt blows up (the test above means something).
+    std::vector<double> eu, ev;
+    run(MPI_COMM_WORLD, p, {}, 100, 5, eu, ev);
+    if (world_rank() == 0) CHECK_FALSE((all_within(eu, -10, 10) && all_within(ev, -10, 10)));
+  }
+}
+
+TEST_CASE("semi-implicit results agree across rank counts", "[fields]") {
+  need_petsc();
+  for (const auto& [dim, n] : {std::pair{1, 64}, std::pair{2, 32}}) {
+    INFO("dim " << dim << ", n " << n);
+    fields::PredatorPreyParams p = physical(dim, n);
+    p.dt = 10 * p.explicit_dt_limit();
+    DmdaOptions iterative, direct;
+    iterative.scheme = direct.scheme = FieldScheme::semi_implicit;
+    iterative.solver = LinearSolver::iterative;  // CG on every rank count, 1 included
+    direct.solver = LinearSolver::direct;
+    std::vector<double> u, v, ru, rv;
+    run(MPI_COMM_WORLD, p, iterative, 50, 9, u, v);
+    if (world_rank() != 0) continue;
+    run(MPI_COMM_SELF, p, direct, 50, 9, ru, rv);  // the one-rank reference, LU
+    CHECK(max_abs_diff(u, ru) <= 1e-10 * max_abs(ru));
+    CHECK(max_abs_diff(v, rv) <= 1e-10 * max_abs(rv));
+  }
+}
+
+TEST_CASE("semi-implicit steps draw the explicit scheme's noise", "[fields]") {
+  need_petsc();
+  // With a negligible diffusion the two schemes differ by c Lap x ~ 1e-12, far below the
+  // noise term amp sqrt(dt) ~ 2e-3: any other noise would show.
+  for (const auto& [dim, n] : {std::pair{1, 64}, std::pair{2, 24}}) {
+    INFO("dim " << dim << ", n " << n);
+    fields::PredatorPreyParams p = params(dim, n);
+    p.Du = 1e-12;
+    p.Dv = 1e-12;
+    DmdaOptions semi;
+    semi.scheme = FieldScheme::semi_implicit;
+    std::vector<double> u, v, eu, ev;
+    run(MPI_COMM_WORLD, p, semi, 3, 11, u, v);
+    run(MPI_COMM_WORLD, p, {}, 3, 11, eu, ev);
+    if (world_rank() != 0) continue;
+    CHECK(max_abs_diff(u, eu) <= 1e-10);
+    CHECK(max_abs_diff(v, ev) <= 1e-10);
+  }
+}
