@@ -55,6 +55,17 @@ struct SimulationData {
   std::vector<std::int32_t> patch;
   std::vector<float> g_before, g_after;  // [pairs, 2]
   std::vector<float> before, after;      // [pairs, 2, p^dim]
+
+  void size_arrays() {
+    const auto P = static_cast<std::size_t>(pairs);
+    small.resize(static_cast<std::size_t>(runs * frames * values_small));
+    mk.resize(static_cast<std::size_t>(2 * runs));
+    patch.resize(P);
+    g_before.resize(2 * P);
+    g_after.resize(2 * P);
+    before.resize(P * static_cast<std::size_t>(patch_values));
+    after.resize(P * static_cast<std::size_t>(patch_values));
+  }
 };
 
 std::vector<std::uint64_t> field_shape(int dim, int n) {
@@ -77,16 +88,10 @@ SimulationData simulate(const Config& c, std::int64_t K, const std::string& path
   d.patch_values = 2 * (c.field_dim == 1 ? c.patch : static_cast<std::int64_t>(c.patch) * c.patch);
   if (fs::exists(path)) {
     io::DatasetReader r(path);
-    d.small.resize(static_cast<std::size_t>(d.runs * d.frames * d.values_small));
-    d.mk.resize(static_cast<std::size_t>(2 * d.runs));
+    d.size_arrays();
     r.read_rows("/small/states", 0, static_cast<std::uint64_t>(d.runs), io::DType::f32, d.small.data());
     r.read_rows("/small/mk", 0, static_cast<std::uint64_t>(d.runs), io::DType::f64, d.mk.data());
     const auto P = static_cast<std::uint64_t>(d.pairs);
-    d.patch.resize(P);
-    d.g_before.resize(2 * P);
-    d.g_after.resize(2 * P);
-    d.before.resize(P * static_cast<std::uint64_t>(d.patch_values));
-    d.after.resize(P * static_cast<std::uint64_t>(d.patch_values));
     r.read_rows("/pairs/patch_index", 0, P, io::DType::i32, d.patch.data());
     r.read_rows("/pairs/g_before", 0, P, io::DType::f32, d.g_before.data());
     r.read_rows("/pairs/g_after", 0, P, io::DType::f32, d.g_after.data());
@@ -103,11 +108,7 @@ SimulationData simulate(const Config& c, std::int64_t K, const std::string& path
   say(c, "  %.1f s\n", since(t0));
   t0 = Clock::now();
   const auto P = static_cast<std::size_t>(d.pairs);
-  d.patch.resize(P);
-  d.g_before.resize(2 * P);
-  d.g_after.resize(2 * P);
-  d.before.resize(P * static_cast<std::size_t>(d.patch_values));
-  d.after.resize(P * static_cast<std::size_t>(d.patch_values));
+  d.size_arrays();  // small_runs sized small and mk already; this sizes the pairs
   const int threads = c.resolved_threads();
   std::vector<std::vector<float>> snap(static_cast<std::size_t>(std::max(1, threads)),
                                        std::vector<float>(static_cast<std::size_t>(fields::frame_values(large))));

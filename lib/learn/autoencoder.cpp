@@ -1,6 +1,7 @@
 // The closure autoencoder (method-notes §1 "Closure autoencoder"): networks, training,
 // encoding, checkpoints and the TorchScript export of the encoder. Torch stays in here.
 #include "learn/autoencoder.hpp"
+#include "learn/torch_device.hpp"
 
 #include <torch/script.h>
 #include <torch/torch.h>
@@ -148,18 +149,6 @@ torch::Tensor patch_zstar(const torch::Tensor& s) {
   const auto b = s * s.roll({1}, {3});
   const auto rho = (2.0 - a - b).mean({1, 2, 3}) / 4.0;
   return torch::stack({m, rho}, 1);
-}
-
-torch::Device parse_device(const std::string& name) {
-  std::string want = name;
-  if (want == "auto") want = torch::cuda::is_available() ? "cuda" : "cpu";
-  if (want != "cpu" && want.rfind("cuda", 0) != 0) bad("device must be \"cpu\", \"cuda\" or \"auto\", not \"" + name + "\".");
-  if (want != "cpu" && !torch::cuda::is_available()) bad("device \"" + name + "\" was requested but the linked libtorch sees no CUDA device.");
-  try {
-    return torch::Device(want);
-  } catch (const std::exception&) {
-    bad("device \"" + name + "\" is not a valid torch device name.");
-  }
 }
 
 void validate(const AutoencoderOptions& o, int L, int p) {

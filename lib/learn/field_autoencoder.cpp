@@ -1,6 +1,7 @@
 // The predator-prey closure autoencoder (method-notes §5 "Latents"): networks, training,
 // encoding, checkpoints and the TorchScript export of the encoder. Torch stays in here.
 #include "learn/field_autoencoder.hpp"
+#include "learn/torch_device.hpp"
 
 #include <torch/script.h>
 #include <torch/torch.h>
@@ -85,18 +86,6 @@ struct EncoderWeights {
     return s + b2;
   }
 };
-
-torch::Device parse_device(const std::string& name) {
-  std::string want = name;
-  if (want == "auto") want = torch::cuda::is_available() ? "cuda" : "cpu";
-  if (want != "cpu" && want.rfind("cuda", 0) != 0) bad("device must be \"cpu\", \"cuda\" or \"auto\", not \"" + name + "\".");
-  if (want != "cpu" && !torch::cuda::is_available()) bad("device \"" + name + "\" was requested but the linked libtorch sees no CUDA device.");
-  try {
-    return torch::Device(want);
-  } catch (const std::exception&) {
-    bad("device \"" + name + "\" is not a valid torch device name.");
-  }
-}
 
 void validate_geometry(int dim, int n, int p) {
   if (dim != 1 && dim != 2) bad("dim must be 1 or 2, got " + std::to_string(dim) + ".");
