@@ -24,6 +24,7 @@ void usage(std::FILE* to) {
                "  encode     write /latent (z0, z1, z1_naive, dt) of a dataset's pairs with a trained model\n"
                "  predict    Euler-Maruyama ensembles of the learned SDE from given macrostates\n"
                "  evaluate   compare predicted ensembles with /trajectories ground truth: metrics CSV and plots\n"
+               "  fields     predator-prey SPDE runs on a PETSc grid split over the ranks (mpirun), 1-D or 2-D\n"
                "  study      patch-size (spins) or loss-factor (predator_prey) studies: simulate, train, evaluate (resumable)\n"
                "  bench      throughput of the kernels (flips/s, pairs/s, snapshots/s)\n"
                "  config-reference  print every configuration key, its default and meaning (Markdown)\n");
@@ -65,6 +66,11 @@ int main(int argc, char** argv) {
     if (cmd == "evaluate") return macrodyn::app::cmd_evaluate(argc - 1, argv + 1);
     if (cmd == "study") return macrodyn::app::cmd_study(argc - 1, argv + 1);
     if (cmd == "run") return macrodyn::app::cmd_run(argc - 1, argv + 1);
+#ifdef MACRODYN_WITH_PETSC
+    if (cmd == "fields") return macrodyn::app::cmd_fields(argc - 1, argv + 1);
+#else
+    if (cmd == "fields") throw macrodyn::InputError("this macrodyn was built without PETSc (libpetsc-real-dev), which fields needs");
+#endif
     if (cmd == "config-reference") return macrodyn::app::cmd_config_reference();
   } catch (const macrodyn::StopRequested& e) {
     std::fprintf(stderr, "macrodyn %s: %s\n", cmd.c_str(), e.what());

@@ -154,6 +154,7 @@ std::vector<Key> keys() {
       plain("field.dt", &Config::field_dt, "predator_prey: Euler-Maruyama time step"),
       plain("field.eta", &Config::field_eta, "predator_prey: noise amplitude (0 = deterministic)"),
       plain("field.laplacian", &Config::field_laplacian, "predator_prey: grid ([1,-2,1], the paper) or physical (divided by dx^2)"),
+      plain("field.scheme", &Config::field_scheme, "predator_prey: explicit (Euler-Maruyama) or semi_implicit (implicit diffusion; macrodyn fields only)"),
       plain("field.noise", &Config::field_noise, "predator_prey: additive (eta per cell) or white (space-time white, eta dx^(-D/2))"),
       plain("field.m_min", &Config::field_m_min, "predator_prey: training initial states u = m + k cos(10 pi x): m ~ U(m_min, m_max)"),
       plain("field.m_max", &Config::field_m_max, "predator_prey: upper end of m"),

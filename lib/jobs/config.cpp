@@ -10,7 +10,9 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/fixed_point_sum.hpp"
 #include "core/parallel.hpp"
+#include "jobs/field_data.hpp"
 #include "systems/system.hpp"
 
 namespace macrodyn {
@@ -178,8 +180,12 @@ std::int64_t random_snapshots(const Config& c) {
 namespace {
 
 // system.name = predator_prey (method-notes §5): the keys the field jobs read.
-void validate_field(const Config& c) {
+void validate_field(const Config& c, Job job) {
   if (c.field_dim != 1 && c.field_dim != 2) fail("field.dim = " + std::to_string(c.field_dim) + " must be 1 or 2");
+  if (c.field_scheme != "explicit" && c.field_scheme != "semi_implicit")
+    fail("field.scheme = '" + c.field_scheme + "' must be explicit or semi_implicit");
+  if (job == Job::field && c.field_scheme != "explicit")
+    fail("field.scheme = " + c.field_scheme + " is for macrodyn fields; the study's data use the explicit scheme");
   if (c.field_laplacian != "grid" && c.field_laplacian != "physical")
     fail("field.laplacian = '" + c.field_laplacian + "' must be grid or physical");
   if (c.field_noise != "additive" && c.field_noise != "white")
@@ -193,32 +199,50 @@ void validate_field(const Config& c) {
   if (c.field_m_min > c.field_m_max) fail("field.m_min must not exceed field.m_max");
   if (c.field_k_min > c.field_k_max) fail("field.k_min must not exceed field.k_max");
   if (c.field_test_m.empty() || c.field_test_k.empty()) fail("field.test_m and field.test_k need at least one value each");
-  const int ns = c.resolved_small_side();
-  if (ns < 2) fail("small.side = " + std::to_string(ns) + " must be at least 2 cells");
-  if (c.large_side != ns && c.large_side != 2 * ns)
-    fail("large.side = " + std::to_string(c.large_side) + " must be small.side (" + std::to_string(ns) +
-         ") or twice it: fields are upsampled once, by 2 per axis");
-  if (c.patch < 1 || c.large_side % c.patch != 0)
-    fail("partial.patch = " + std::to_string(c.patch) + " does not divide large.side = " + std::to_string(c.large_side));
-  if (c.small_runs < 1) fail("small.runs must be at least 1");
-  if (c.small_sweeps < 1) fail("small.sweeps (steps per small run) must be at least 1");
-  if (c.snapshots < 1 || c.snapshots > c.small_runs * c.small_sweeps)
-    fail("large.snapshots = " + std::to_string(c.snapshots) + " must be in [1, small.runs x small.sweeps = " +
-         std::to_string(c.small_runs * c.small_sweeps) + "]: one pair per upsampled small frame");
+  if (c.large_side < 1) fail("large.side = " + std::to_string(c.large_side) + " must be at least 1 cell");
+  // The study's training data: small runs, each frame upsampled once, one pair per frame.
+  if (job == Job::field) {
+    const int ns = c.resolved_small_side();
+    if (ns < 2) fail("small.side = " + std::to_string(ns) + " must be at least 2 cells");
+    if (c.large_side != ns && c.large_side != 2 * ns)
+      fail("large.side = " + std::to_string(c.large_side) + " must be small.side (" + std::to_string(ns) +
+           ") or twice it: fields are upsampled once, by 2 per axis");
+    if (c.patch < 1 || c.large_side % c.patch != 0)
+      fail("partial.patch = " + std::to_string(c.patch) + " does not divide large.side = " + std::to_string(c.large_side));
+    if (c.small_runs < 1) fail("small.runs must be at least 1");
+    if (c.small_sweeps < 1) fail("small.sweeps (steps per small run) must be at least 1");
+    if (c.snapshots < 1 || c.snapshots > c.small_runs * c.small_sweeps)
+      fail("large.snapshots = " + std::to_string(c.snapshots) + " must be in [1, small.runs x small.sweeps = " +
+           std::to_string(c.small_runs * c.small_sweeps) + "]: one pair per upsampled small frame");
+  }
   if (c.truth_runs < 1) fail("truth.runs must be at least 1");
   if (c.truth_sweeps < 2) fail("truth.sweeps (steps per test run) must be at least 2");
   if (c.threads < 0) fail("run.threads = " + std::to_string(c.threads) + " must be >= 0 (0 = all cores)");
+  const double limit = fields::params_of(c, c.large_side).explicit_dt_limit();
+  if (c.field_scheme == "explicit" && c.field_dt > limit)
+    fail("field.dt = " + str(c.field_dt) + " is above the explicit stability limit " + str(limit) + " of the " +
+         c.field_laplacian + " Laplacian on " + std::to_string(c.large_side) + " cells; lower it or (macrodyn fields) " +
+         "set field.scheme = semi_implicit");
+  if (job == Job::field_runs) {
+    const std::int64_t cells = c.field_dim == 1 ? c.large_side : std::int64_t{c.large_side} * c.large_side;
+    if (cells > FixedPointSum::kMaxTerms)
+      fail("large.side = " + std::to_string(c.large_side) + " gives " + std::to_string(cells) +
+           " cells; macrodyn fields sums at most 2^28 = 268435456 cells exactly");
+    check_output(c);
+  }
 }
 
 }  // namespace
 
 void validate(const Config& c, Job job) {
   if (c.is_field()) {
-    if (job != Job::field) fail("system.name = predator_prey is run by macrodyn study loss-factor and macrodyn fields");
-    validate_field(c);
+    if (job != Job::field && job != Job::field_runs)
+      fail("system.name = predator_prey is run by macrodyn study loss-factor and macrodyn fields");
+    validate_field(c, job);
     return;
   }
-  if (job == Job::field) fail("system.name = '" + c.system + "': this command needs system.name = predator_prey");
+  if (job == Job::field || job == Job::field_runs)
+    fail("system.name = '" + c.system + "': this command needs system.name = predator_prey");
   if (!is_system_name(c.system)) {
     std::string names;
     for (const auto& n : system_names()) names += (names.empty() ? "" : ", ") + n;

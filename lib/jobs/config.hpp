@@ -59,6 +59,7 @@ struct Config {
   double field_dt = 0.01, field_eta = 0.02;
   std::string field_laplacian = "grid";   // grid or physical
   std::string field_noise = "additive";   // additive or white
+  std::string field_scheme = "explicit";  // explicit or semi_implicit (macrodyn fields only)
   double field_m_min = 0.45, field_m_max = 0.55, field_k_min = 0.05, field_k_max = 0.15;
   std::vector<double> field_test_m{0.45, 0.5, 0.55}, field_test_k{0.05, 0.1, 0.15};
   // [team], [stream], [learn]: macrodyn run (DESIGN §3)
@@ -102,7 +103,9 @@ struct Config {
   int resolved_threads() const;
 };
 
-enum class Job { generate, simulate, run, field };  // field: predator_prey jobs
+// field: the predator_prey study (serial, explicit); field_runs: macrodyn fields (the
+// DMDA solver across ranks, writes output.path).
+enum class Job { generate, simulate, run, field, field_runs };
 
 // Throws InputError with one sentence naming the option when the configuration is
 // impossible for `job` (checked before any work, including the output path).

@@ -136,21 +136,29 @@ void step_box(const PredatorPreyParams& p, const GhostedBox& box, const double* 
 }
 
 // ---------------------------------------------------------------------------------------
-void initial_state(const PredatorPreyParams& p, double m, double k, std::vector<double>& u, std::vector<double>& v) {
+void initial_box(const PredatorPreyParams& p, double m, double k, const GhostedBox& box, double* u, double* v) {
   p.validate();
   const double pi = 3.141592653589793238462643383279;
-  u.resize(static_cast<std::size_t>(p.cells()));
-  v.resize(u.size());
-  const int rows = p.dim == 1 ? 1 : p.n;
-  for (int i = 0; i < p.n; ++i) {
-    const double x = (i + 0.5) / p.n;
+  const int rows = p.dim == 1 ? 1 : box.ny;
+  for (int i = 0; i < box.nx; ++i) {
+    const double x = (box.x0 + i + 0.5) / p.n;
     const double c = k * std::cos(10.0 * pi * x);
     for (int j = 0; j < rows; ++j) {
-      const std::size_t at = static_cast<std::size_t>(j) * p.n + i;
+      const std::size_t at = static_cast<std::size_t>(j) * box.nx + i;
       u[at] = m + c;
       v[at] = (1.0 - m) - c;
     }
   }
+}
+
+void initial_state(const PredatorPreyParams& p, double m, double k, std::vector<double>& u, std::vector<double>& v) {
+  p.validate();
+  u.resize(static_cast<std::size_t>(p.cells()));
+  v.resize(u.size());
+  GhostedBox whole;
+  whole.nx = p.n;
+  whole.ny = p.dim == 1 ? 1 : p.n;
+  initial_box(p, m, k, whole, u.data(), v.data());
 }
 
 SerialStepper::SerialStepper(const PredatorPreyParams& p) : p_(p) {

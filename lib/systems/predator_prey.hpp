@@ -83,6 +83,9 @@ void step_box(const PredatorPreyParams& p, const GhostedBox& box, const double* 
 // Initial state (method-notes §5): u = m + k cos(10 pi x), v = (1 - m) - k cos(10 pi x),
 // x the cell centre (i + 1/2) dx along the first axis; in 2-D the same for every y.
 void initial_state(const PredatorPreyParams& p, double m, double k, std::vector<double>& u, std::vector<double>& v);
+// The same initial state on the interior of one box only (nx * ny values each,
+// row-major): a rank of a distributed grid fills its own cells without the whole grid.
+void initial_box(const PredatorPreyParams& p, double m, double k, const GhostedBox& box, double* u, double* v);
 
 // Serial reference stepper over the whole grid (double state, ghost buffers reused).
 class SerialStepper {

@@ -4,9 +4,11 @@
 #include <petscvec.h>
 
 #include <algorithm>
+#include <string>
 #include <stdexcept>
 #include <type_traits>
 
+#include "core/fixed_point_sum.hpp"
 #include "mpi/check.hpp"
 #include "mpi/fields/implicit_diffusion.hpp"
 #include "mpi/fields/petsc_check.hpp"
@@ -256,6 +258,11 @@ void DmdaPredatorPrey::set_state(const std::vector<double>& u, const std::vector
   m.scatter(v, m.v);
 }
 
+void DmdaPredatorPrey::set_initial(double m, double k) {
+  WriteArray u(impl_->u), v(impl_->v);
+  fields::initial_box(impl_->p, m, k, impl_->box, u.get(), v.get());
+}
+
 void DmdaPredatorPrey::get_state(std::vector<double>& u, std::vector<double>& v) {
   impl_->gather(impl_->u, u);
   impl_->gather(impl_->v, v);
@@ -292,6 +299,26 @@ FieldMeans DmdaPredatorPrey::ordered_means() {
   }
   check_mpi(MPI_Bcast(s, 2, MPI_DOUBLE, 0, m.comm), "MPI_Bcast");
   return {s[0], s[1]};
+}
+
+FieldMeans DmdaPredatorPrey::exact_means() const {
+  const Impl& m = *impl_;
+  if (m.p.cells() > FixedPointSum::kMaxTerms)
+    throw std::runtime_error("exact_means: " + std::to_string(m.p.cells()) + " cells exceed the fixed-point sum's 2^28");
+  const std::int64_t n = static_cast<std::int64_t>(m.box.nx) * m.box.ny;
+  FixedPointSum su, sv;
+  int ok = 1;
+  {
+    ReadArray a(m.u), b(m.v);
+    for (std::int64_t i = 0; i < n && ok; ++i) ok = su.add(a.get()[i]) && sv.add(b.get()[i]);
+  }
+  // The failure count travels with the sums, so every rank learns of any rank's failure.
+  std::int64_t s[3] = {su.raw(), sv.raw(), ok ? 0 : 1};
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, s, 3, MPI_INT64_T, MPI_SUM, m.comm), "MPI_Allreduce");
+  if (s[2] != 0)
+    throw std::runtime_error("a field value is not finite or outside [-4, 4]: the solution blew up (is dt above the "
+                             "explicit stability limit?)");
+  return {FixedPointSum::mean(s[0], m.p.cells()), FixedPointSum::mean(s[1], m.p.cells())};
 }
 
 const fields::PredatorPreyParams& DmdaPredatorPrey::params() const { return impl_->p; }

@@ -65,6 +65,8 @@ class DmdaPredatorPrey {
   // set_state reads u, v on rank 0 only; get_state fills them on rank 0 and clears them
   // elsewhere.
   void set_state(const std::vector<double>& u, const std::vector<double>& v);
+  // initial_state(m, k), each rank filling its own cells (no whole-grid buffer).
+  void set_initial(double m, double k);
   void get_state(std::vector<double>& u, std::vector<double>& v);
 
   // This rank's owned cells: the interior box in global indices, and its values
@@ -79,6 +81,11 @@ class DmdaPredatorPrey {
   // any number of ranks (and the same as summing SerialStepper's vectors in order).
   // Gathers the whole grid, like get_state.
   FieldMeans ordered_means();
+  // Spatial means of the float32-rounded fields by fixed-point sums (core/fixed_point_sum):
+  // the same bits on any number of ranks, with one 2-value allreduce and no gather.
+  // Throws std::runtime_error when a value is not finite or |value| > 4 (the run blew
+  // up) or the grid has more than 2^28 cells.
+  FieldMeans exact_means() const;
 
   const fields::PredatorPreyParams& params() const;
   const DmdaOptions& options() const;

@@ -8,12 +8,19 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "core/fixed_point_sum.hpp"
+#include "core/stop.hpp"
+#include "io/dataset.hpp"
+#include "jobs/field_data.hpp"
+#include "mpi/fields/field_runs.hpp"
 #include "mpi/fields/petsc_predator_prey.hpp"
 #include "mpi/fields/petsc_session.hpp"
 #include "systems/predator_prey.hpp"
@@ -328,5 +335,136 @@ TEST_CASE("semi-implicit steps draw the explicit scheme's noise", "[fields]") {
     if (world_rank() != 0) continue;
     CHECK(max_abs_diff(u, eu) <= 1e-10);
     CHECK(max_abs_diff(v, ev) <= 1e-10);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// macrodyn fields (mpi/fields/field_runs): the job's file against the serial reference.
+
+namespace {
+
+Config field_runs_config(int dim, int n, const std::string& name) {
+  Config c;
+  c.system = "predator_prey";
+  c.field_dim = dim;
+  c.large_side = n;
+  c.field_test_m = {0.45, 0.55};
+  c.field_test_k = {0.1};
+  c.truth_runs = 2;
+  c.truth_sweeps = 25;
+  c.seed = 77;
+  c.progress = false;
+  c.ini_text = "[system]\nname = predator_prey\n";
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  c.output = std::string(MACRODYN_TEST_TMPDIR) + "/" + name + "-np" + std::to_string(size) + ".h5";
+  c.overwrite = true;
+  return c;
+}
+
+// Fixed-point means of frame t of a serial trajectory (float32 frames [frames, 2, cells]).
+void serial_means(const std::vector<float>& frames, std::int64_t t, std::int64_t cells, double out[2]) {
+  for (int f = 0; f < 2; ++f) {
+    FixedPointSum s;
+    const float* x = frames.data() + (2 * t + f) * cells;
+    for (std::int64_t i = 0; i < cells; ++i) REQUIRE(s.add(x[i]));
+    out[f] = FixedPointSum::mean(s.raw(), cells);
+  }
+}
+
+std::vector<double> read_observables(const std::string& path, std::uint64_t& rows) {
+  io::DatasetReader r(path);
+  rows = r.rows_committed("/trajectories");
+  const auto shape = r.shape("/trajectories/observables");
+  std::vector<double> obs(static_cast<std::size_t>(rows * shape[1] * shape[2]));
+  r.read_rows("/trajectories/observables", 0, rows, io::DType::f64, obs.data());
+  return obs;
+}
+
+}  // namespace
+
+TEST_CASE("macrodyn fields: explicit means equal the serial trajectories' bit for bit", "[fields]") {
+  need_petsc();
+  for (const auto& [dim, n] : {std::pair{1, 48}, std::pair{2, 14}}) {
+    INFO("dim " << dim << ", n " << n);
+    const Config c = field_runs_config(dim, n, "explicit-" + std::to_string(dim));
+    const mpi::FieldRunsReport rep = mpi::field_runs(c, MPI_COMM_WORLD);
+    CHECK(rep.runs == 4);
+    CHECK(rep.frames == 25);
+    CHECK(rep.cell_updates_per_s > 0);
+    if (world_rank() != 0) continue;
+    std::uint64_t rows = 0;
+    const std::vector<double> obs = read_observables(c.output, rows);
+    REQUIRE(rows == 4);
+    io::DatasetReader r(c.output);
+    std::vector<double> mk(8), dur(4 * 25);
+    r.read_rows("/trajectories/mk", 0, 4, io::DType::f64, mk.data());
+    r.read_rows("/trajectories/durations", 0, 4, io::DType::f64, dur.data());
+    CHECK(mk == std::vector<double>{0.45, 0.1, 0.45, 0.1, 0.55, 0.1, 0.55, 0.1});
+    CHECK(std::all_of(dur.begin(), dur.end(), [&](double d) { return d == c.field_dt; }));
+    const fields::PredatorPreyParams p = fields::params_of(c, n);
+    std::vector<float> frames(static_cast<std::size_t>(25 * 2 * p.cells()));
+    int differing = 0;
+    for (int i = 0; i < 4; ++i) {
+      fields::trajectory(p, mk[2 * i], mk[2 * i + 1],
+                         fields::NoiseKey{c.seed, Purpose::truth_dynamics, static_cast<std::uint64_t>(i), 0}, 25,
+                         frames.data());
+      for (int t = 0; t < 25; ++t) {
+        double m[2];
+        serial_means(frames, t, p.cells(), m);
+        const double* got = obs.data() + (i * 25 + t) * 2;
+        differing += std::memcmp(m, got, sizeof m) != 0;
+      }
+    }
+    CHECK(differing == 0);
+    // The two runs of one condition differ (their own noise), and the means moved.
+    CHECK(obs[2 * 24] != obs[(25 + 24) * 2]);
+    CHECK(obs[2 * 24] != obs[0]);
+  }
+}
+
+TEST_CASE("macrodyn fields: semi-implicit means agree with one rank's direct solve", "[fields]") {
+  need_petsc();
+  for (const auto& [dim, n] : {std::pair{1, 64}, std::pair{2, 24}}) {
+    INFO("dim " << dim << ", n " << n);
+    Config c = field_runs_config(dim, n, "semi-" + std::to_string(dim));
+    c.field_laplacian = "physical";
+    c.field_Dv = 0.01;
+    c.field_scheme = "semi_implicit";
+    c.field_dt = 10 * fields::params_of(c, n).explicit_dt_limit();
+    mpi::field_runs(c, MPI_COMM_WORLD);
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (world_rank() != 0) continue;
+    Config one = c;
+    one.output += ".self.h5";
+    const mpi::FieldRunsReport rep = mpi::field_runs(one, MPI_COMM_SELF);
+    CHECK(rep.ranks == 1);
+    std::uint64_t ra = 0, rb = 0;
+    const std::vector<double> a = read_observables(c.output, ra), b = read_observables(one.output, rb);
+    REQUIRE(ra == 4);
+    REQUIRE(rb == 4);
+    double worst = 0;
+    for (std::size_t k = 0; k < a.size(); ++k) worst = std::max(worst, std::fabs(a[k] - b[k]) / std::fabs(b[k]));
+    CHECK(worst <= 1e-10);
+  }
+}
+
+TEST_CASE("macrodyn fields: a stop signal ends the job with the committed runs", "[fields]") {
+  need_petsc();
+  const Config c = field_runs_config(1, 32, "stop");
+  stop_signal().store(SIGTERM);
+  bool stopped = false;
+  try {
+    mpi::field_runs(c, MPI_COMM_WORLD);
+  } catch (const StopRequested& e) {
+    stopped = e.signal() == SIGTERM;
+  }
+  stop_signal().store(0);
+  CHECK(stopped);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (world_rank() == 0) {
+    std::uint64_t rows = 1;
+    read_observables(c.output, rows);
+    CHECK(rows == 0);
   }
 }
