@@ -447,6 +447,8 @@ std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOp
     LossFactorRow r;
     std::vector<double> t;
     if (!cached(f, r, t)) continue;
+    const std::size_t half = t.size() / 2;
+    for (std::size_t i = half; i < t.size(); ++i) r.mmd2_late += t[i] / static_cast<double>(t.size() - half);
     rows.push_back(r);
     curves.push_back(t);
   }
@@ -456,24 +458,27 @@ std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOp
   csv << "# " << o.command_line << "\n# K = " << K << ", " << c.snapshots << " pairs, autoencoder " << o.ae_epochs
       << " epochs (weight decay " << o.ae_weight_decay << "), SDE " << o.epochs << " epochs (batch " << o.batch << ", lr " << o.lr << ", eps " << o.eps
       << ", seed " << o.seed << "), " << conditions.size() << " test conditions x " << c.truth_runs << " runs x "
-      << c.truth_sweeps << " states\nlambda,mmd2";
+      << c.truth_sweeps << " states; mmd2_late: mean over t >= T/2\nlambda,mmd2,mmd2_late";
   for (const auto& tc : conditions) csv << ",mmd2_m" << tc.m << "_k" << tc.k;
   csv << ",seconds\n";
   csv.precision(8);
   for (const auto& r : rows) {
-    csv << r.factor << "," << r.mmd2;
+    csv << r.factor << "," << r.mmd2 << "," << r.mmd2_late;
     for (double v : r.per_condition) csv << "," << v;
     csv << "," << r.seconds << "\n";
   }
   csv.close();
   if (!rows.empty()) {
     macro::XySeries avg{"mean MMD^2 over time and conditions (K = " + std::to_string(K) + ")", {}, {}};
+    macro::XySeries late{"mean over t >= T/2", {}, {}};
     for (const auto& r : rows) {
       avg.x.push_back(r.factor);
       avg.y.push_back(r.mmd2);
+      late.x.push_back(r.factor);
+      late.y.push_back(r.mmd2_late);
     }
     macro::plot_xy(o.out + "/loss-factor.png", "predator-prey: loss factor ablation", "loss factor lambda",
-                   "MMD^2 (normalised latents)", true, false, {avg});
+                   "MMD^2 (normalised latents)", true, true, {avg, late});
     std::vector<macro::XySeries> per_t;
     for (std::size_t i = 0; i < rows.size(); ++i) {
       macro::XySeries s{"lambda = " + factor_name(rows[i].factor), {}, curves[i]};

@@ -32,6 +32,10 @@ struct LossFactorOptions {
 struct LossFactorRow {
   double factor = 0;
   double mmd2 = 0;                  // mean over time and conditions
+  // Mean over the second half of the horizon (t >= T/2) and the conditions: there the
+  // ensembles fluctuate about the stationary state, so the noise amplitude (what the loss
+  // factor scales) dominates the score rather than the transient's drift.
+  double mmd2_late = 0;
   std::vector<double> per_condition;  // temporal mean per test condition
   double seconds = 0;               // training + rollouts + MMD
 };

@@ -40,10 +40,13 @@ TEST_CASE("study loss-factor: a row per factor, stages reused, bad input refused
   }
   REQUIRE(rows.size() == 2);
   for (const auto& r : rows) {
-    REQUIRE(r.size() == 5);  // lambda, mean, 2 conditions, seconds
+    REQUIRE(r.size() == 6);  // lambda, mean, late mean, 2 conditions, seconds
     CHECK(std::isfinite(r[1]));
     CHECK(r[1] >= 0);
-    CHECK(r[1] == Approx((r[2] + r[3]) / 2).epsilon(1e-6));  // the mean over the conditions
+    CHECK(std::isfinite(r[2]));
+    CHECK(r[2] >= 0);
+    CHECK(r[2] != r[1]);
+    CHECK(r[1] == Approx((r[3] + r[4]) / 2).epsilon(1e-6));  // the mean over the conditions
   }
   CHECK(rows[0][0] == 1);
   CHECK(rows[1][0] == 5);
