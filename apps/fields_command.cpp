@@ -63,6 +63,10 @@ int cmd_fields(int argc, char** argv) {
     }
   } catch (const StopRequested&) {
     throw;
+  } catch (const InputError& e) {
+    // Found after the job started (a run that blew up): every rank finds it; rank 0 says it.
+    if (session.rank() == 0) std::fprintf(stderr, "macrodyn fields: error: %s\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "macrodyn fields (rank %d): failed: %s\n", session.rank(), e.what());
     std::fflush(stderr);

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/progress.hpp"
 #include "core/stop.hpp"
 #include "io/dataset.hpp"
@@ -71,7 +73,15 @@ FieldRunsReport field_runs(const Config& c, MPI_Comm comm) {
     grid.set_initial(tc.m, tc.k);
     fields::NoiseKey key{c.seed, Purpose::truth_dynamics, static_cast<std::uint64_t>(i), 0};
     for (std::int64_t t = 0; t < rep.frames; ++t) {
-      const FieldMeans m = grid.exact_means();
+      FieldMeans m;
+      try {
+        m = grid.exact_means();
+      } catch (const FieldBlowUp& e) {
+        // Every rank gets here together: the job ends cleanly, as for bad input.
+        throw InputError(std::string(e.what()) + " at frame " + std::to_string(t) + " of run " + std::to_string(i) +
+                         " (t = " + std::to_string(static_cast<double>(t) * p.dt) + "): the solution blew up; " +
+                         "lower field.dt or field.eta (committed runs: " + std::to_string(i) + ")");
+      }
       means[static_cast<std::size_t>(2 * t)] = m.u;
       means[static_cast<std::size_t>(2 * t + 1)] = m.v;
       if (t + 1 == rep.frames) break;

@@ -316,8 +316,7 @@ FieldMeans DmdaPredatorPrey::exact_means() const {
   std::int64_t s[3] = {su.raw(), sv.raw(), ok ? 0 : 1};
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, s, 3, MPI_INT64_T, MPI_SUM, m.comm), "MPI_Allreduce");
   if (s[2] != 0)
-    throw std::runtime_error("a field value is not finite or outside [-4, 4]: the solution blew up (is dt above the "
-                             "explicit stability limit?)");
+    throw FieldBlowUp("a field value is not finite or outside [-4, 4]");
   return {FixedPointSum::mean(s[0], m.p.cells()), FixedPointSum::mean(s[1], m.p.cells())};
 }
 

@@ -20,6 +20,7 @@
 #include <mpi.h>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,12 @@ struct DmdaOptions {
   // PETSc options prefix of the two solvers ("<prefix>u_", "<prefix>v_"): -pp_v_ksp_type
   // etc. override the choice above from the command line (KSPSetFromOptions).
   std::string options_prefix = "pp_";
+};
+
+// Thrown on every rank by exact_means when a field value is not finite or outside [-4, 4].
+class FieldBlowUp : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 struct FieldMeans {
@@ -83,8 +90,8 @@ class DmdaPredatorPrey {
   FieldMeans ordered_means();
   // Spatial means of the float32-rounded fields by fixed-point sums (core/fixed_point_sum):
   // the same bits on any number of ranks, with one 2-value allreduce and no gather.
-  // Throws std::runtime_error when a value is not finite or |value| > 4 (the run blew
-  // up) or the grid has more than 2^28 cells.
+  // Throws FieldBlowUp (on every rank) when a value is not finite or |value| > 4, and
+  // std::runtime_error when the grid has more than 2^28 cells.
   FieldMeans exact_means() const;
 
   const fields::PredatorPreyParams& params() const;

@@ -55,14 +55,17 @@ TEST_CASE("fields: 2-D runs give the same means on 1 and 2 ranks", "[e2e][fields
   CHECK(semi.code == 0);
   CHECK(semi.out.find("cg + bjacobi") != std::string::npos);
 
-  // Bad input: exit 2 and one sentence naming the key, said once, before any work.
+  // Bad input: exit 2 and one sentence naming the key, said once (before any work, but
+  // for a run that blows up).
   for (const auto& [extra, says] :
        {std::pair<std::string, std::string>{"--output.overwrite true --field.scheme rk4", "field.scheme"},
         {"--output.overwrite true --field.laplacian physical", "field.dt"},
         {"--output.overwrite true --field.dim 3", "field.dim"},
         {"--output.overwrite true --system.name ising2d", "system.name"},
         {"", "already exists"},
-        {"--output.overwrite true --truth.sweeps 1", "truth.sweeps"}}) {
+        {"--output.overwrite true --truth.sweeps 1", "truth.sweeps"},
+        // Found while running, by every rank at once: still one sentence and exit 2.
+        {"--output.overwrite true --field.dt 0.24 --field.eta 2", "blew up"}}) {
     INFO(extra);
     const Result r = run_mpi(2, fields(a, extra));
     CHECK(r.code == 2);
