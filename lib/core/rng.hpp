@@ -45,18 +45,32 @@ struct WorkItem {
   std::uint32_t sub = 0;
 };
 
+// The key and the counter of block `block` of work item w, in the layout above. For
+// callers that address blocks directly (one block per cell of a field, say) instead of
+// streaming through them with Rng.
+inline r123::Philox4x32::key_type philox_key(std::uint64_t seed) {
+  return {{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)}};
+}
+inline r123::Philox4x32::ctr_type philox_counter(const WorkItem& w, std::uint32_t block) {
+  if (w.item >> 48) throw std::invalid_argument("Rng: work item id exceeds 48 bits");
+  if (w.level > 0xff) throw std::invalid_argument("Rng: level exceeds 8 bits");
+  return {{block, w.sub, static_cast<std::uint32_t>(w.item),
+           (static_cast<std::uint32_t>(w.purpose) << 24) | (w.level << 16) |
+               static_cast<std::uint32_t>(w.item >> 32)}};
+}
+
+// Uniform double in the open interval (0, 1) with 53 random bits from two 32-bit words.
+inline double uniform53(std::uint32_t hi, std::uint32_t lo) {
+  const std::uint64_t a = hi >> 5;  // 27 bits
+  const std::uint64_t b = lo >> 6;  // 26 bits
+  return (static_cast<double>((a << 26) | b) + 0.5) * 0x1.0p-53;
+}
+
 class Rng {
  public:
   using Philox = r123::Philox4x32;
 
-  explicit Rng(const WorkItem& w) {
-    if (w.item >> 48) throw std::invalid_argument("Rng: work item id exceeds 48 bits");
-    if (w.level > 0xff) throw std::invalid_argument("Rng: level exceeds 8 bits");
-    key_ = {{static_cast<std::uint32_t>(w.seed), static_cast<std::uint32_t>(w.seed >> 32)}};
-    ctr_ = {{0u, w.sub, static_cast<std::uint32_t>(w.item),
-             (static_cast<std::uint32_t>(w.purpose) << 24) | (w.level << 16) |
-                 static_cast<std::uint32_t>(w.item >> 32)}};
-  }
+  explicit Rng(const WorkItem& w) : key_(philox_key(w.seed)), ctr_(philox_counter(w, 0)) {}
 
   std::uint32_t next_u32() {
     if (used_ == 4) refill();
@@ -65,9 +79,8 @@ class Rng {
 
   // Uniform double in the open interval (0, 1) with 53 random bits.
   double uniform() {
-    const std::uint64_t a = next_u32() >> 5;  // 27 bits
-    const std::uint64_t b = next_u32() >> 6;  // 26 bits
-    return (static_cast<double>((a << 26) | b) + 0.5) * 0x1.0p-53;
+    const std::uint32_t hi = next_u32();
+    return uniform53(hi, next_u32());
   }
 
   // Exp(1) variate (ziggurat; usually one 64-bit word).

@@ -97,12 +97,10 @@ void partial_pair(const Config& c, const float* snapshot, std::int64_t j, FieldP
   const std::int64_t per_axis = c.large_side / side;
   const std::int64_t K = p.dim == 1 ? per_axis : per_axis * per_axis;
   const std::int64_t pc = p.dim == 1 ? side : static_cast<std::int64_t>(side) * side;
-  out.u.assign(snapshot, snapshot + cells);
-  out.v.assign(snapshot + cells, snapshot + 2 * cells);
   out.patch = chosen_patch(c.seed, j, K);
   out.u_after.resize(static_cast<std::size_t>(pc));
   out.v_after.resize(static_cast<std::size_t>(pc));
-  partial_step(p, out.u.data(), out.v.data(), side, out.patch,
+  partial_step(p, snapshot, snapshot + cells, side, out.patch,
                NoiseKey{c.seed, Purpose::partial_evolution, static_cast<std::uint64_t>(j), 0}, out.u_after.data(),
                out.v_after.data());
   const auto& ua = out.u_after;

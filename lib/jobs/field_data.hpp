@@ -40,7 +40,7 @@ struct FieldPair {
   std::int64_t patch = 0;
   double g_before[2] = {0, 0}, g_after[2] = {0, 0};  // patch means of u and v (of the float32 values)
   std::vector<float> before, after;                  // [2, p^dim]
-  std::vector<double> u, v, u_after, v_after;        // scratch, reused from pair to pair
+  std::vector<double> u_after, v_after;              // scratch, reused from pair to pair
 };
 void partial_pair(const Config& c, const float* snapshot, std::int64_t j, FieldPair& out);
 

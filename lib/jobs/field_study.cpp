@@ -4,9 +4,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstdarg>
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <sstream>
 
@@ -357,6 +359,55 @@ bool read_result(const std::string& path, LossFactorRow& r, std::vector<double>&
   return static_cast<bool>(in);
 }
 
+// What the kept stages depend on, one `key = value` line each: the system, the data and
+// the training settings. Not --factors (each λ has its own directory), the device, the
+// thread counts, progress or --cached-only.
+std::string recipe(const Config& c, const LossFactorOptions& o) {
+  // Shortest text that reads back as the same double (0.4, not 0.40000000000000002).
+  const auto num = [](double x) {
+    char buf[32];
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, x).ptr);
+  };
+  const auto list = [&](const std::vector<double>& v) {
+    std::string s;
+    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + num(v[i]);
+    return s;
+  };
+  std::ostringstream r;
+  r << "field.dim = " << c.field_dim << "\nfield.a = " << num(c.field_a) << "\nfield.b = " << num(c.field_b)
+    << "\nfield.Du = " << num(c.field_Du) << "\nfield.Dv = " << num(c.field_Dv) << "\nfield.dt = " << num(c.field_dt)
+    << "\nfield.eta = " << num(c.field_eta) << "\nfield.laplacian = " << c.field_laplacian
+    << "\nfield.noise = " << c.field_noise << "\nfield.m_min = " << num(c.field_m_min) << "\nfield.m_max = " << num(c.field_m_max)
+    << "\nfield.k_min = " << num(c.field_k_min) << "\nfield.k_max = " << num(c.field_k_max)
+    << "\nfield.test_m = " << list(c.field_test_m) << "\nfield.test_k = " << list(c.field_test_k)
+    << "\nsmall.side = " << c.resolved_small_side() << "\nsmall.runs = " << c.small_runs
+    << "\nsmall.sweeps = " << c.small_sweeps << "\nlarge.side = " << c.large_side
+    << "\nlarge.snapshots = " << c.snapshots << "\npartial.patch = " << c.patch << "\ntruth.runs = " << c.truth_runs
+    << "\ntruth.sweeps = " << c.truth_sweeps << "\nrun.seed = " << c.seed << "\n--ae-epochs = " << o.ae_epochs
+    << "\n--ae-weight-decay = " << num(o.ae_weight_decay) << "\n--epochs = " << o.epochs << "\n--batch = " << o.batch
+    << "\n--lr = " << num(o.lr) << "\n--eps = " << num(o.eps) << "\n--train-seed = " << o.seed << "\n";
+  return r.str();
+}
+
+// Refuses a study directory whose kept stages were made with another recipe; records
+// the recipe when the directory has none yet (and `record`).
+void check_recipe(const std::string& out, const std::string& want, bool record) {
+  const std::string path = out + "/recipe.txt";
+  std::ifstream in(path);
+  if (!in) {
+    if (!record) return;
+    std::ofstream(path) << want;
+    return;
+  }
+  std::stringstream have(std::string(std::istreambuf_iterator<char>(in), {})), need(want);
+  for (std::string a, b; std::getline(need, b);) {
+    if (!std::getline(have, a)) a = "(nothing)";
+    if (a != b)
+      throw InputError("--out " + out + " holds a study made with " + a + ", not " + b +
+                       " (its recipe.txt); use another --out for another study");
+  }
+}
+
 }  // namespace
 
 void validate(const Config& c, const LossFactorOptions& o) {
@@ -376,6 +427,7 @@ void validate(const Config& c, const LossFactorOptions& o) {
 std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOptions& o) {
   validate(c, o);
   fs::create_directories(o.out);
+  check_recipe(o.out, recipe(c, o), !o.cached_only);
   const std::int64_t per_axis = c.large_side / c.patch;
   const std::int64_t K = c.field_dim == 1 ? per_axis : per_axis * per_axis;
   const std::int64_t conds = static_cast<std::int64_t>(fields::test_conditions(c).size());

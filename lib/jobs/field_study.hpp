@@ -4,7 +4,8 @@
 // score each model by the MMD² between predicted and true ensembles in the normalised
 // latent space, averaged over time and the test conditions. Stages (small runs and
 // pairs, closure autoencoder, latents, test ensembles, one model per λ) are kept in the
-// study directory and reused when the command is run again.
+// study directory and reused when the command is run again; the directory's recipe.txt
+// names what they were made with, and a run with another recipe is refused.
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -1,6 +1,8 @@
 // The closure autoencoder (method-notes §1 "Closure autoencoder"): networks, training,
 // encoding, checkpoints and the TorchScript export of the encoder. Torch stays in here.
 #include "learn/autoencoder.hpp"
+#include "learn/archive_values.hpp"
+#include "learn/epoch_shuffle.hpp"
 #include "learn/torch_device.hpp"
 
 #include <torch/script.h>
@@ -8,7 +10,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <random>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
@@ -176,13 +177,6 @@ torch::Tensor gather(const SpinSnapshots& s, const std::int64_t* idx, std::int64
   return t.to(dev).to(torch::kFloat);
 }
 
-void write_int(torch::serialize::OutputArchive& ar, const std::string& k, std::int64_t v) { ar.write(k, c10::IValue(v)); }
-std::int64_t read_int(torch::serialize::InputArchive& ar, const std::string& k) {
-  c10::IValue v;
-  ar.read(k, v);
-  return v.toInt();
-}
-
 }  // namespace
 
 struct ClosureAutoencoder::Impl {
@@ -267,19 +261,12 @@ ClosureAutoencoder ClosureAutoencoder::train(const SpinSnapshots& data, const Au
   torch::optim::AdamW opt(impl->parameters(),
                           torch::optim::AdamWOptions(o.lr).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.0).amsgrad(true));
 
-  // Shuffle: Fisher-Yates driven by a 64-bit Mersenne twister seeded with `seed` (its
-  // output is fixed by the standard; the bounded draw is our own multiply-shift).
-  std::mt19937_64 eng(o.seed);
-  std::vector<std::int64_t> perm(static_cast<std::size_t>(data.n));
-  for (std::int64_t i = 0; i < data.n; ++i) perm[static_cast<std::size_t>(i)] = i;
+  EpochShuffle shuffle(data.n, o.seed);
   const std::int64_t steps = data.n / o.batch;
 
   impl->set_train(true);
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
-    for (std::int64_t i = data.n - 1; i > 0; --i) {
-      const auto j = static_cast<std::int64_t>((static_cast<unsigned __int128>(eng()) * static_cast<std::uint64_t>(i + 1)) >> 64);
-      std::swap(perm[static_cast<std::size_t>(i)], perm[static_cast<std::size_t>(j)]);
-    }
+    const std::vector<std::int64_t>& perm = shuffle.next();
     const auto t0 = std::chrono::steady_clock::now();
     double loss_sum = 0;
     for (std::int64_t s = 0; s < steps; ++s) {
@@ -380,15 +367,15 @@ void ClosureAutoencoder::save(const std::string& path) const {
   torch::serialize::OutputArchive ar;
   write_int(ar, "meta_format", 1);
   write_int(ar, "meta_closure_dim", m.o.closure_dim);
-  ar.write("meta_decoder", c10::IValue(m.o.decoder));
+  write_string(ar, "meta_decoder", m.o.decoder);
   write_int(ar, "meta_L", m.L);
   write_int(ar, "meta_p", m.p);
   write_int(ar, "meta_epochs", m.o.epochs);
   write_int(ar, "meta_batch", m.o.batch);
-  ar.write("meta_lr", c10::IValue(m.o.lr));
+  write_double(ar, "meta_lr", m.o.lr);
   write_int(ar, "meta_seed", static_cast<std::int64_t>(m.o.seed));
   write_int(ar, "meta_threads", m.o.threads);
-  ar.write("meta_device", c10::IValue(m.o.device));
+  write_string(ar, "meta_device", m.o.device);
   if (m.enc) {
     torch::serialize::OutputArchive e;
     m.enc->save(e);
@@ -404,20 +391,17 @@ ClosureAutoencoder ClosureAutoencoder::load(const std::string& path, const std::
   const auto dev = parse_device(device);
   torch::serialize::InputArchive ar;
   ar.load_from(path, torch::Device(torch::kCPU));
-  if (read_int(ar, "meta_format") != 1) throw std::runtime_error(path + ": unknown closure autoencoder format.");
+  if (read_value(ar, "meta_format").toInt() != 1) throw std::runtime_error(path + ": unknown closure autoencoder format.");
   AutoencoderOptions o;
-  o.closure_dim = static_cast<int>(read_int(ar, "meta_closure_dim"));
-  c10::IValue v;
-  ar.read("meta_decoder", v);
-  o.decoder = v.toStringRef();
-  const int L = static_cast<int>(read_int(ar, "meta_L"));
-  const int p = static_cast<int>(read_int(ar, "meta_p"));
-  o.epochs = static_cast<int>(read_int(ar, "meta_epochs"));
-  o.batch = static_cast<int>(read_int(ar, "meta_batch"));
-  ar.read("meta_lr", v);
-  o.lr = v.toDouble();
-  o.seed = static_cast<std::uint64_t>(read_int(ar, "meta_seed"));
-  o.threads = static_cast<int>(read_int(ar, "meta_threads"));
+  o.closure_dim = static_cast<int>(read_value(ar, "meta_closure_dim").toInt());
+  o.decoder = read_value(ar, "meta_decoder").toStringRef();
+  const int L = static_cast<int>(read_value(ar, "meta_L").toInt());
+  const int p = static_cast<int>(read_value(ar, "meta_p").toInt());
+  o.epochs = static_cast<int>(read_value(ar, "meta_epochs").toInt());
+  o.batch = static_cast<int>(read_value(ar, "meta_batch").toInt());
+  o.lr = read_value(ar, "meta_lr").toDouble();
+  o.seed = static_cast<std::uint64_t>(read_value(ar, "meta_seed").toInt());
+  o.threads = static_cast<int>(read_value(ar, "meta_threads").toInt());
   o.device = device;
   validate(o, L, p);
   auto impl = std::make_unique<Impl>(o, L, p, dev);

@@ -1,6 +1,8 @@
 // The predator-prey closure autoencoder (method-notes §5 "Latents"): networks, training,
 // encoding, checkpoints and the TorchScript export of the encoder. Torch stays in here.
 #include "learn/field_autoencoder.hpp"
+#include "learn/archive_values.hpp"
+#include "learn/epoch_shuffle.hpp"
 #include "learn/torch_device.hpp"
 
 #include <torch/script.h>
@@ -9,7 +11,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <random>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -122,14 +123,6 @@ void gather(const FieldFrames& f, const std::int64_t* idx, std::int64_t B, torch
   }
 }
 
-void write_int(torch::serialize::OutputArchive& ar, const std::string& k, std::int64_t v) { ar.write(k, c10::IValue(v)); }
-void write_double(torch::serialize::OutputArchive& ar, const std::string& k, double v) { ar.write(k, c10::IValue(v)); }
-c10::IValue read(torch::serialize::InputArchive& ar, const std::string& k) {
-  c10::IValue v;
-  ar.read(k, v);
-  return v;
-}
-
 }  // namespace
 
 struct FieldAutoencoder::Impl {
@@ -203,19 +196,12 @@ FieldAutoencoder FieldAutoencoder::train(const FieldFrames& data, const FieldAut
   for (auto& t : impl->dec->parameters()) params.push_back(t);
   torch::optim::Adam opt(params, torch::optim::AdamOptions(o.lr).betas({o.beta1, o.beta2}).eps(1e-8).weight_decay(o.weight_decay));
 
-  // Shuffle: Fisher-Yates driven by a 64-bit Mersenne twister seeded with `seed` (its
-  // output is fixed by the standard; the bounded draw is our own multiply-shift).
-  std::mt19937_64 eng(o.seed);
-  std::vector<std::int64_t> perm(static_cast<std::size_t>(data.count));
-  for (std::int64_t i = 0; i < data.count; ++i) perm[static_cast<std::size_t>(i)] = i;
+  EpochShuffle shuffle(data.count, o.seed);
 
   impl->set_train(true);
   torch::Tensor x, means;
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
-    for (std::int64_t i = data.count - 1; i > 0; --i) {
-      const auto j = static_cast<std::int64_t>((static_cast<unsigned __int128>(eng()) * static_cast<std::uint64_t>(i + 1)) >> 64);
-      std::swap(perm[static_cast<std::size_t>(i)], perm[static_cast<std::size_t>(j)]);
-    }
+    const std::vector<std::int64_t>& perm = shuffle.next();
     const auto t0 = std::chrono::steady_clock::now();
     double loss_sum = 0;  // sum over batches of (batch MSE) * (frames in the batch)
     for (std::int64_t s = 0; s < data.count; s += o.batch) {
@@ -323,7 +309,7 @@ void FieldAutoencoder::save(const std::string& path) const {
   write_double(ar, "meta_beta2", a.o.beta2);
   write_int(ar, "meta_seed", static_cast<std::int64_t>(a.o.seed));
   write_int(ar, "meta_threads", a.o.threads);
-  ar.write("meta_device", c10::IValue(a.o.device));
+  write_string(ar, "meta_device", a.o.device);
   torch::serialize::OutputArchive e, d;
   a.enc->save(e);
   a.dec->save(d);
@@ -335,20 +321,20 @@ void FieldAutoencoder::save(const std::string& path) const {
 FieldAutoencoder FieldAutoencoder::load(const std::string& path) {
   torch::serialize::InputArchive ar;
   ar.load_from(path, torch::Device(torch::kCPU));
-  if (read(ar, "meta_format").toInt() != 1) throw std::runtime_error(path + ": unknown field autoencoder format.");
-  const int dim = static_cast<int>(read(ar, "meta_dim").toInt());
-  const int n = static_cast<int>(read(ar, "meta_n").toInt());
-  const int p = static_cast<int>(read(ar, "meta_patch").toInt());
+  if (read_value(ar, "meta_format").toInt() != 1) throw std::runtime_error(path + ": unknown field autoencoder format.");
+  const int dim = static_cast<int>(read_value(ar, "meta_dim").toInt());
+  const int n = static_cast<int>(read_value(ar, "meta_n").toInt());
+  const int p = static_cast<int>(read_value(ar, "meta_patch").toInt());
   FieldAutoencoderOptions o;
-  o.hidden = static_cast<int>(read(ar, "meta_hidden").toInt());
-  o.epochs = static_cast<int>(read(ar, "meta_epochs").toInt());
-  o.batch = static_cast<int>(read(ar, "meta_batch").toInt());
-  o.lr = read(ar, "meta_lr").toDouble();
-  o.weight_decay = read(ar, "meta_weight_decay").toDouble();
-  o.beta1 = read(ar, "meta_beta1").toDouble();
-  o.beta2 = read(ar, "meta_beta2").toDouble();
-  o.seed = static_cast<std::uint64_t>(read(ar, "meta_seed").toInt());
-  o.threads = static_cast<int>(read(ar, "meta_threads").toInt());
+  o.hidden = static_cast<int>(read_value(ar, "meta_hidden").toInt());
+  o.epochs = static_cast<int>(read_value(ar, "meta_epochs").toInt());
+  o.batch = static_cast<int>(read_value(ar, "meta_batch").toInt());
+  o.lr = read_value(ar, "meta_lr").toDouble();
+  o.weight_decay = read_value(ar, "meta_weight_decay").toDouble();
+  o.beta1 = read_value(ar, "meta_beta1").toDouble();
+  o.beta2 = read_value(ar, "meta_beta2").toDouble();
+  o.seed = static_cast<std::uint64_t>(read_value(ar, "meta_seed").toInt());
+  o.threads = static_cast<int>(read_value(ar, "meta_threads").toInt());
   o.device = "cpu";  // the trained device is recorded in the file; a loaded model lives on the CPU
   validate_geometry(dim, n, p);
   validate(o);

@@ -36,28 +36,16 @@ double PredatorPreyParams::explicit_dt_limit() const {
 }
 
 // ---------------------------------------------------------------------------------------
-// Noise: one Philox4x32-10 block per (seed, purpose, item, step, cell). The counter
-// layout follows core/rng.hpp (purpose << 24 | level << 16 | item_hi in the last word,
-// level = 0) with the cell in the block slot and the step in the sub slot, so field noise
-// can never collide with another purpose's stream.
+// Noise: one Philox4x32-10 block per (seed, purpose, item, step, cell): core/rng.hpp's
+// counter layout with the cell in the block slot and the step in the sub slot (level 0),
+// so field noise can never collide with another purpose's stream.
 void cell_noise(const NoiseKey& key, std::int64_t cell, double& xi_u, double& xi_v) {
   if (cell < 0 || (static_cast<std::uint64_t>(cell) >> 32))
     throw std::invalid_argument("cell_noise: cell index must lie in [0, 2^32)");
-  if (key.item >> 48) throw std::invalid_argument("cell_noise: work item id exceeds 48 bits");
-  using Philox = r123::Philox4x32;
-  const Philox::key_type k = {{static_cast<std::uint32_t>(key.seed), static_cast<std::uint32_t>(key.seed >> 32)}};
-  const Philox::ctr_type c = {{static_cast<std::uint32_t>(cell), key.step, static_cast<std::uint32_t>(key.item),
-                               (static_cast<std::uint32_t>(key.purpose) << 24) |
-                                   static_cast<std::uint32_t>(key.item >> 32)}};
-  const Philox::ctr_type w = Philox()(c, k);
-  // Two uniforms in (0, 1) with 53 bits each, built exactly as Rng::uniform does.
-  const auto uniform = [](std::uint32_t hi, std::uint32_t lo) {
-    const std::uint64_t a = hi >> 5;  // 27 bits
-    const std::uint64_t b = lo >> 6;  // 26 bits
-    return (static_cast<double>((a << 26) | b) + 0.5) * 0x1.0p-53;
-  };
-  const double u1 = uniform(w[0], w[1]);
-  const double u2 = uniform(w[2], w[3]);
+  const WorkItem item{key.seed, key.purpose, 0, key.item, key.step};
+  const auto w = r123::Philox4x32()(philox_counter(item, static_cast<std::uint32_t>(cell)), philox_key(key.seed));
+  const double u1 = uniform53(w[0], w[1]);
+  const double u2 = uniform53(w[2], w[3]);
   // Box-Muller; u1 > 0 so the log is finite (|xi| <= sqrt(2 * 53 ln 2) ~ 8.6).
   constexpr double two_pi = 6.283185307179586476925286766559;
   const double r = std::sqrt(-2.0 * std::log(u1));
@@ -230,8 +218,11 @@ void upsample2(int dim, int n, const double* coarse, double* fine) {
 }
 
 // ---------------------------------------------------------------------------------------
-void partial_step(const PredatorPreyParams& p, const double* u, const double* v, int patch_side, std::int64_t patch,
-                  const NoiseKey& key, double* u_out, double* v_out) {
+namespace {
+
+template <class T>
+void partial_step_from(const PredatorPreyParams& p, const T* u, const T* v, int patch_side, std::int64_t patch,
+                       const NoiseKey& key, double* u_out, double* v_out) {
   p.validate();
   if (patch_side < 1 || p.n % patch_side != 0)
     throw InputError("predator-prey: patch side " + std::to_string(patch_side) + " must divide n = " +
@@ -268,6 +259,18 @@ void partial_step(const PredatorPreyParams& p, const double* u, const double* v,
     }
   }
   step_box(p, box, gu.data(), gv.data(), u_out, v_out, key);
+}
+
+}  // namespace
+
+void partial_step(const PredatorPreyParams& p, const double* u, const double* v, int patch_side, std::int64_t patch,
+                  const NoiseKey& key, double* u_out, double* v_out) {
+  partial_step_from(p, u, v, patch_side, patch, key, u_out, v_out);
+}
+
+void partial_step(const PredatorPreyParams& p, const float* u, const float* v, int patch_side, std::int64_t patch,
+                  const NoiseKey& key, double* u_out, double* v_out) {
+  partial_step_from(p, u, v, patch_side, patch, key, u_out, v_out);
 }
 
 }  // namespace macrodyn::fields

@@ -110,8 +110,11 @@ void upsample2(int dim, int n, const double* coarse, double* fine);
 // side p): one Euler-Maruyama step of the patch with a frozen one-cell halo read from
 // the snapshot (edge value at the outer boundary). u_out, v_out: the patch after the
 // step, p^dim values each, row-major. Equal bit for bit to the full-grid step of those
-// cells with the same key.
+// cells with the same key. The snapshot may be kept in double or in float32 (as stored):
+// only the patch and its halo are read, converted to double.
 void partial_step(const PredatorPreyParams& p, const double* u, const double* v, int patch_side, std::int64_t patch,
+                  const NoiseKey& key, double* u_out, double* v_out);
+void partial_step(const PredatorPreyParams& p, const float* u, const float* v, int patch_side, std::int64_t patch,
                   const NoiseKey& key, double* u_out, double* v_out);
 
 }  // namespace macrodyn::fields

@@ -11,7 +11,7 @@
 //   /trajectories/durations    float64 [runs, frames]     field.dt per frame
 //   /trajectories/mk           float64 [runs, 2]          (m, k) of the initial state
 // Frame t is the state before step t (frame 0 = the initial state). Means are of the
-// float32-rounded fields by fixed-point sums (DmdaPredatorPrey::exact_means): the same
+// float32-rounded fields by fixed-point sums (DmdaPredatorPrey::means): the same
 // bits on any number of ranks for the explicit scheme, and equal to the serial
 // trajectory's fixed-point means.
 //

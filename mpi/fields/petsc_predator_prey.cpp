@@ -83,7 +83,6 @@ struct DmdaPredatorPrey::Impl {
   // Whole-grid gather to rank 0, made on first use.
   Vec natural = nullptr, on_zero = nullptr;
   VecScatter to_zero = nullptr;
-  std::vector<double> whole_u, whole_v;  // ordered_means' buffers (rank 0)
 
   Impl(MPI_Comm c, const fields::PredatorPreyParams& params, const DmdaOptions& opts);
   ~Impl() { destroy(); }
@@ -278,33 +277,9 @@ void DmdaPredatorPrey::get_owned(std::vector<double>& u, std::vector<double>& v)
 }
 
 FieldMeans DmdaPredatorPrey::means() const {
-  PetscScalar su = 0, sv = 0;
-  MACRODYN_PETSC(VecSum(impl_->u, &su));
-  MACRODYN_PETSC(VecSum(impl_->v, &sv));
-  const double n = static_cast<double>(impl_->p.cells());
-  return {su / n, sv / n};
-}
-
-FieldMeans DmdaPredatorPrey::ordered_means() {
-  Impl& m = *impl_;
-  m.gather(m.u, m.whole_u);
-  m.gather(m.v, m.whole_v);
-  double s[2] = {0.0, 0.0};
-  if (m.rank == 0) {
-    for (double x : m.whole_u) s[0] += x;
-    for (double x : m.whole_v) s[1] += x;
-    const double n = static_cast<double>(m.p.cells());
-    s[0] /= n;
-    s[1] /= n;
-  }
-  check_mpi(MPI_Bcast(s, 2, MPI_DOUBLE, 0, m.comm), "MPI_Bcast");
-  return {s[0], s[1]};
-}
-
-FieldMeans DmdaPredatorPrey::exact_means() const {
   const Impl& m = *impl_;
   if (m.p.cells() > FixedPointSum::kMaxTerms)
-    throw std::runtime_error("exact_means: " + std::to_string(m.p.cells()) + " cells exceed the fixed-point sum's 2^28");
+    throw std::runtime_error("means: " + std::to_string(m.p.cells()) + " cells exceed the fixed-point sum's 2^28");
   const std::int64_t n = static_cast<std::int64_t>(m.box.nx) * m.box.ny;
   FixedPointSum su, sv;
   int ok = 1;

@@ -46,7 +46,7 @@ struct DmdaOptions {
   std::string options_prefix = "pp_";
 };
 
-// Thrown on every rank by exact_means when a field value is not finite or outside [-4, 4].
+// Thrown on every rank by means() when a field value is not finite or outside [-4, 4].
 class FieldBlowUp : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -81,18 +81,11 @@ class DmdaPredatorPrey {
   fields::GhostedBox owned_box() const;
   void get_owned(std::vector<double>& u, std::vector<double>& v) const;
 
-  // Spatial means by VecSum: cheap, but the sum is reduced over the ranks, so the last
-  // bits depend on the rank count.
-  FieldMeans means() const;
-  // Spatial means summed on rank 0 in global cell order and broadcast: the same bits on
-  // any number of ranks (and the same as summing SerialStepper's vectors in order).
-  // Gathers the whole grid, like get_state.
-  FieldMeans ordered_means();
   // Spatial means of the float32-rounded fields by fixed-point sums (core/fixed_point_sum):
-  // the same bits on any number of ranks, with one 2-value allreduce and no gather.
-  // Throws FieldBlowUp (on every rank) when a value is not finite or |value| > 4, and
-  // std::runtime_error when the grid has more than 2^28 cells.
-  FieldMeans exact_means() const;
+  // the same bits on any number of ranks (and as FixedPointSum over a serial state), with
+  // one 3-value allreduce and no gather. Throws FieldBlowUp (on every rank) when a value
+  // is not finite or |value| > 4, std::runtime_error above 2^28 cells.
+  FieldMeans means() const;
 
   const fields::PredatorPreyParams& params() const;
   const DmdaOptions& options() const;

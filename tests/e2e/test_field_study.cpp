@@ -54,6 +54,11 @@ TEST_CASE("study loss-factor: a row per factor, stages reused, bad input refused
   const Result again = run(study(out));
   REQUIRE(again.code == 0);
   CHECK(again.out == first.out);
+  // Another recipe in the same directory would silently reuse stages made otherwise.
+  const Result other = run(study(out, "--ae-weight-decay 0"));
+  CHECK(other.code == 2);
+  CHECK(other.err.find("--ae-weight-decay") != std::string::npos);
+  CHECK(run(study(out, "--cached-only")).code == 0);  // --cached-only is not part of the recipe
 
   const Result spins = run("study loss-factor --config " MACRODYN_SOURCE_DIR "/jobs/configs/quickstart.ini --out " + out + "_x");
   CHECK(spins.code == 2);

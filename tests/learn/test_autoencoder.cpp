@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "learn/autoencoder.hpp"
+#include "torchscript_check.hpp"
 #include "sampling/trajectory.hpp"
 #include "systems/system.hpp"
 
@@ -239,46 +240,8 @@ TEST_CASE("closure autoencoder TorchScript encoder matches encode_patches in C++
 
   const std::string path = tmp_path("ae_encoder.pt");
   ae.export_encoder(path);
-  auto mod = torch::jit::load(path);
-  CHECK(mod.attr("patch").toInt() == p);
-  CHECK(mod.attr("closure_dim").toInt() == c);
-  std::vector<float> xin(r.begin(), r.end());
-  const auto x = torch::from_blob(xin.data(), {n, p, p}, torch::kFloat).clone();
-  torch::Tensor y;
-  {
-    torch::NoGradGuard ng;
-    y = mod.forward({x}).toTensor().contiguous();
-  }
-  REQUIRE(y.size(0) == n);
-  REQUIRE(y.size(1) == c);
-  double worst = 0;
-  for (std::int64_t i = 0; i < n * c; ++i)
-    worst = std::max(worst, double(std::abs(y.data_ptr<float>()[i] - want[static_cast<std::size_t>(i)])));
-  std::printf("C++ torch::jit::load: max |diff| %.3g\n", worst);
-  CHECK(worst <= 1e-6);
-
-  // The same check from Python, on raw float32 files.
-  const std::string fx = tmp_path("ae_encoder_in.f32"), fy = tmp_path("ae_encoder_out.f32");
-  const std::string script = tmp_path("ae_encoder_check.py");
-  std::ofstream(fx, std::ios::binary).write(reinterpret_cast<const char*>(xin.data()), std::streamsize(xin.size() * 4));
-  std::ofstream(fy, std::ios::binary).write(reinterpret_cast<const char*>(want.data()), std::streamsize(want.size() * 4));
-  std::ofstream(script) << "import sys, torch\n"
-                           "path, fx, fy, n, p, c = sys.argv[1:]\n"
-                           "n, p, c = int(n), int(p), int(c)\n"
-                           "m = torch.jit.load(path)\n"
-                           "rd = lambda f: torch.frombuffer(bytearray(open(f, 'rb').read()), dtype=torch.float32)\n"
-                           "x = rd(fx).reshape(n, p, p)\n"
-                           "y = rd(fy).reshape(n, c)\n"
-                           "with torch.no_grad():\n"
-                           "    out = m(x)\n"
-                           "d = (out - y).abs().max().item()\n"
-                           "print('python torch.jit.load: max |diff| %.3g' % d, flush=True)\n"
-                           "sys.exit(0 if d <= 1e-6 and m.patch == p and m.closure_dim == c else 1)\n";
-  // scripts/build.sh installs python3-torch: a missing one is a failure, not a skip.
-  REQUIRE(std::system("/usr/bin/python3 -c 'import torch' > /dev/null 2>&1") == 0);
-  const std::string cmd = "/usr/bin/python3 " + script + " " + path + " " + fx + " " + fy + " " + std::to_string(n) +
-                          " " + std::to_string(p) + " " + std::to_string(c);
-  CHECK(std::system(cmd.c_str()) == 0);
+  test::check_torchscript({path, std::vector<float>(r.begin(), r.end()), {n, p, p}, want, {n, c},
+                           {{"patch", p}, {"closure_dim", c}}, 1e-6, tmp_path("ae_encoder_check")});
 }
 
 TEST_CASE("closure autoencoder rejects bad options with invalid_argument", "[learn][autoencoder]") {

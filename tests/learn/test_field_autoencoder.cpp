@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "learn/field_autoencoder.hpp"
+#include "torchscript_check.hpp"
 
 using namespace macrodyn;
 using learn::FieldAutoencoder;
@@ -307,46 +308,9 @@ TEST_CASE("field autoencoder TorchScript encoder matches encode_patches in C++ a
 
     const std::string path = tmp_path("field_ae_encoder_" + std::to_string(dim) + ".pt");
     ae.export_encoder(path);
-    auto mod = torch::jit::load(path);
-    CHECK(mod.attr("dim").toInt() == dim);
-    CHECK(mod.attr("patch").toInt() == p);
-    CHECK(mod.attr("hidden").toInt() == 32);
-    const auto x = torch::from_blob(const_cast<float*>(r.x.data()), {m, P}, torch::kFloat).clone();
-    torch::Tensor y;
-    {
-      torch::NoGradGuard ng;
-      y = mod.forward({x}).toTensor().contiguous();
-    }
-    REQUIRE(y.dim() == 1);
-    REQUIRE(y.size(0) == m);
-    double worst = 0;
-    for (std::int64_t i = 0; i < m; ++i)
-      worst = std::max(worst, double(std::abs(y.data_ptr<float>()[i] - want[static_cast<std::size_t>(i)])));
-    std::printf("dim %d: C++ torch::jit::load: max |diff| %.3g\n", dim, worst);
-    CHECK(worst <= 1e-6);
-
-    // The same check from Python, on raw float32 files.
-    const std::string fx = tmp_path("field_ae_in.f32"), fy = tmp_path("field_ae_out.f32");
-    const std::string script = tmp_path("field_ae_check.py");
-    std::ofstream(fx, std::ios::binary).write(reinterpret_cast<const char*>(r.x.data()), std::streamsize(m * P * 4));
-    std::ofstream(fy, std::ios::binary).write(reinterpret_cast<const char*>(want.data()), std::streamsize(m * 4));
-    std::ofstream(script) << "import sys, torch\n"
-                             "path, fx, fy, m, P, dim, p = sys.argv[1:]\n"
-                             "m, P, dim, p = int(m), int(P), int(dim), int(p)\n"
-                             "e = torch.jit.load(path)\n"
-                             "rd = lambda f: torch.frombuffer(bytearray(open(f, 'rb').read()), dtype=torch.float32)\n"
-                             "x = rd(fx).reshape(m, P)\n"
-                             "y = rd(fy)\n"
-                             "with torch.no_grad():\n"
-                             "    out = e(x)\n"
-                             "d = (out - y).abs().max().item()\n"
-                             "print('python torch.jit.load: max |diff| %.3g' % d, flush=True)\n"
-                             "sys.exit(0 if out.shape == (m,) and d <= 1e-6 and e.dim == dim and e.patch == p else 1)\n";
-    // scripts/build.sh installs python3-torch: a missing one is a failure, not a skip.
-    REQUIRE(std::system("/usr/bin/python3 -c 'import torch' > /dev/null 2>&1") == 0);
-    const std::string cmd = "/usr/bin/python3 " + script + " " + path + " " + fx + " " + fy + " " + std::to_string(m) +
-                            " " + std::to_string(P) + " " + std::to_string(dim) + " " + std::to_string(p);
-    CHECK(std::system(cmd.c_str()) == 0);
+    INFO("dim " << dim);
+    test::check_torchscript({path, r.x, {m, P}, want, {m}, {{"dim", dim}, {"patch", p}, {"hidden", 32}}, 1e-6,
+                             tmp_path("field_ae_check")});
   }
 }
 
