@@ -255,11 +255,16 @@ TEST_CASE("train --schedule replays an online run: one learner bit for bit, two 
 
   // Two learners with batch 128 each against the replay of their schedule by one learner
   // taking both batches at once (batch 256): the same pairs and, up to float summation
-  // order, the same gradients. Rounding differences grow once training turns noisy (on
-  // these 600 snapshots after ~50 steps), so: the first 40 steps pointwise within
-  // 1e-3 (1 + |loss|) (measured 9e-7 and 4e-5 on two runs), and the mean loss of the
-  // remaining 80 steps within 0.05 (1 + |mean|) (measured 4e-7 and 5.5e-3).
-  const Result two = run_mpi(4, job("run_two", opts + " --learn.ranks 2 --learn.batch 128"));
+  // order, the same gradients. At the run's learning rate of 1e-3 this training is
+  // unstable early on (with other seeds the loss jumps between +16 and -3 in the first
+  // steps) and amplifies a rounding difference of 1e-7 to O(1) within 40 steps, so a
+  // pointwise comparison there would test the CPU's rounding, not the gradients. At
+  // lr 1e-4 the loss still falls from about -1.2 to -6, and over seeds 1-6 the curves
+  // agree pointwise to at most 6.9e-5 (1 + |loss|) over all 120 steps, while curves
+  // trained on other batches (the 1-learner run's own) differ by a median of 0.024-1.8
+  // and a maximum of 0.09-8.8. Tolerance 1e-3 (1 + |loss|) at every step.
+  const std::string lr = " --learn.lr 1e-4";
+  const Result two = run_mpi(4, job("run_two", opts + lr + " --learn.ranks 2 --learn.batch 128"));
   INFO(two.out << two.err);
   REQUIRE(two.code == 0);
   const std::string two_dir = unique("run_two");
@@ -267,23 +272,18 @@ TEST_CASE("train --schedule replays an online run: one learner bit for bit, two 
   same_pairs(two_dir + ".h5", dir + ".h5", false);
   same_latent(two_dir + ".h5", dir + ".h5");
   const Result rep2 = run("train --dataset " + dir + ".h5 --schedule " + two_dir + "/schedule.h5 --out " + two_dir +
-                          "_replay --overwrite --quiet");
+                          "_replay --overwrite --quiet --lr 1e-4");
   INFO(rep2.out << rep2.err);
   REQUIRE(rep2.code == 0);
   const auto a = losses(two_dir + "/metrics.csv"), b = losses(two_dir + "_replay/metrics.csv");
   REQUIRE(a.size() == 120);
   REQUIRE(b.size() == 120);
-  double worst = 0, mean_a = 0, mean_b = 0;
-  for (std::size_t i = 0; i < 40; ++i) worst = std::max(worst, std::abs(a[i] - b[i]) / (1 + std::abs(b[i])));
-  for (std::size_t i = 40; i < a.size(); ++i) {
-    mean_a += a[i] / static_cast<double>(a.size() - 40);
-    mean_b += b[i] / static_cast<double>(b.size() - 40);
-  }
-  const double late = std::abs(mean_a - mean_b) / (1 + std::abs(mean_b));
-  std::printf("2 learners vs 1 learner with twice the batch: steps 1-40 max |dloss| / (1 + |loss|) = %.3g, "
-              "steps 41-120 mean loss %.6f vs %.6f (%.3g)\n", worst, mean_a, mean_b, late);
+  double worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]) / (1 + std::abs(b[i])));
+  std::printf("2 learners vs 1 learner with twice the batch: max |dloss| / (1 + |loss|) over 120 steps = %.3g "
+              "(loss %.3f -> %.3f)\n", worst, b.front(), b.back());
   CHECK(worst <= 1e-3);
-  CHECK(late <= 0.05);
+  CHECK(b.back() < b.front() - 2);  // the comparison covers a curve that moves
 }
 
 TEST_CASE("run refuses bad input with one sentence, before any work", "[e2e][run][mpi]") {
