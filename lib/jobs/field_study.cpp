@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <memory>
 #include <sstream>
 
@@ -18,6 +17,7 @@
 #include "io/dataset.hpp"
 #include "jobs/field_data.hpp"
 #include "jobs/jobs.hpp"
+#include "jobs/study_recipe.hpp"
 #include "learn/field_autoencoder.hpp"
 #include "learn/sde.hpp"
 #include "macro/metrics.hpp"
@@ -387,25 +387,6 @@ std::string recipe(const Config& c, const LossFactorOptions& o) {
     << "\n--ae-weight-decay = " << num(o.ae_weight_decay) << "\n--epochs = " << o.epochs << "\n--batch = " << o.batch
     << "\n--lr = " << num(o.lr) << "\n--eps = " << num(o.eps) << "\n--train-seed = " << o.seed << "\n";
   return r.str();
-}
-
-// Refuses a study directory whose kept stages were made with another recipe; records
-// the recipe when the directory has none yet (and `record`).
-void check_recipe(const std::string& out, const std::string& want, bool record) {
-  const std::string path = out + "/recipe.txt";
-  std::ifstream in(path);
-  if (!in) {
-    if (!record) return;
-    std::ofstream(path) << want;
-    return;
-  }
-  std::stringstream have(std::string(std::istreambuf_iterator<char>(in), {})), need(want);
-  for (std::string a, b; std::getline(need, b);) {
-    if (!std::getline(have, a)) a = "(nothing)";
-    if (a != b)
-      throw InputError("--out " + out + " holds a study made with " + a + ", not " + b +
-                       " (its recipe.txt); use another --out for another study");
-  }
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "jobs/evaluate.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/model_info.hpp"
+#include "jobs/study_recipe.hpp"
 #include "jobs/train.hpp"
 #include "macro/plot.hpp"
 
@@ -103,6 +104,26 @@ TrainOptions train_options(const Config& c, const StudyOptions& o, const std::st
   return t;
 }
 
+// What the kept stages depend on: the whole config (as INI) less the keys that do not
+// change any result, and the study's budgets and training settings. Not --patches (each
+// p has its own directory), the device, threads or --cached-only.
+std::string recipe(const Config& base, const StudyOptions& o,
+                   const std::function<std::string(const Config&)>& ini_of) {
+  Config c = base;
+  c.output = Config{}.output;
+  c.overwrite = Config{}.overwrite;
+  c.threads = Config{}.threads;
+  c.progress = Config{}.progress;
+  c.learn_threads = Config{}.learn_threads;
+  c.learn_device = Config{}.learn_device;
+  c.ini_text.clear();
+  std::ostringstream r;
+  r << ini_of(c) << "\n--pairs = " << o.pairs << "\n--ae-snapshots = " << o.ae_snapshots
+    << "\n--ae-epochs = " << o.ae_epochs << "\n--epochs = " << o.epochs << "\n--lr = " << study_lr(base, o)
+    << "\n--diffusion = " << o.diffusion << "\n--batch = " << o.batch << "\n--train-seed = " << o.seed << "\n";
+  return r.str();
+}
+
 std::size_t index_of(const std::vector<std::string>& v, const std::string& name) {
   for (std::size_t i = 0; i < v.size(); ++i)
     if (v[i] == name) return i;
@@ -138,6 +159,7 @@ std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o
                                        const std::function<std::string(const Config&)>& ini_of) {
   if (!o.out.empty()) fs::create_directories(o.out);
   validate(base, o);
+  check_recipe(o.out, recipe(base, o, ini_of), !o.cached_only);
 
   // Ground truth: one set of full-size runs for every cell (phi is recomputed per tiling).
   const std::string truth = o.out + "/truth.h5";
@@ -229,6 +251,8 @@ std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o
       r.eq_std_m_pred = res.mean.eq_std_pred.at(m);
       r.mmd2 = res.mean.mmd2;
       r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      // As a rerun reads it back (6 digits), so that a fresh and a cached table are equal.
+      r = parse_row(row_line(r));
       std::ofstream(dir + "/row.csv") << row_line(r) << "\n";
       say(std::string("  ") + kColumns + "\n  " + row_line(r));
       rows.push_back(r);

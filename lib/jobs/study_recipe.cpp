@@ -1,0 +1,38 @@
+#include "jobs/study_recipe.hpp"
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include "core/error.hpp"
+
+namespace macrodyn {
+
+namespace {
+
+// "T = 2.5" under "[system]" reads "system.T = 2.5"; lines outside a section as they are.
+std::string qualified(const std::string& section, const std::string& line) {
+  return section.empty() || line.empty() || line[0] == '-' ? line : section + "." + line;
+}
+
+}  // namespace
+
+void check_recipe(const std::string& out, const std::string& want, bool record) {
+  const std::string path = out + "/recipe.txt";
+  std::ifstream in(path);
+  if (!in) {
+    if (record) std::ofstream(path) << want;
+    return;
+  }
+  std::stringstream have(std::string(std::istreambuf_iterator<char>(in), {})), need(want);
+  std::string section;
+  for (std::string a, b; std::getline(need, b);) {
+    if (!std::getline(have, a)) a = "(nothing)";
+    if (a != b)
+      throw InputError("--out " + out + " holds a study made with " + qualified(section, a) + ", not " +
+                       qualified(section, b) + " (its recipe.txt); use another --out for another study");
+    if (b.size() > 1 && b.front() == '[' && b.back() == ']') section = b.substr(1, b.size() - 2);
+  }
+}
+
+}  // namespace macrodyn
