@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdarg>
-#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +16,7 @@
 #include "io/dataset.hpp"
 #include "jobs/field_data.hpp"
 #include "jobs/jobs.hpp"
+#include "jobs/model_dir.hpp"
 #include "jobs/study_recipe.hpp"
 #include "learn/field_autoencoder.hpp"
 #include "learn/sde.hpp"
@@ -41,12 +41,6 @@ void say(const Config& c, const char* fmt, ...) {
   va_start(ap, fmt);
   std::vfprintf(stderr, fmt, ap);
   va_end(ap);
-}
-
-std::string factor_name(double f) {
-  std::ostringstream s;
-  s << f;
-  return s.str();
 }
 
 // Stage 1: the small runs and one partial-evolution pair per upsampled frame.
@@ -79,7 +73,20 @@ io::GroupInfo group_info(const Config& c, std::int64_t K, std::vector<std::strin
   return io::GroupInfo{K, c.patch, c.large_side, "frozen", std::move(columns)};
 }
 
-SimulationData simulate(const Config& c, std::int64_t K, const std::string& path) {
+// The upsampled snapshots of every pair: [pairs, 2, cells_large].
+std::vector<float> snapshots_of(const Config& c, const SimulationData& d) {
+  const auto large = fields::params_of(c, c.large_side);
+  const std::int64_t per = fields::frame_values(large);
+  std::vector<float> s(static_cast<std::size_t>(d.pairs * per));
+  parallel_for(0, d.pairs, c.resolved_threads(), [&](std::int64_t j, int) {
+    fields::upsample_frame(c, d.small.data() + j * d.values_small, s.data() + j * per);
+  });
+  return s;
+}
+
+// Stage 1, kept in `path` (reused when it exists); `snapshots` gets the upsampled frames
+// of the pairs, [pairs, 2, cells_large], which the autoencoder and the encoder need too.
+SimulationData simulate(const Config& c, std::int64_t K, const std::string& path, std::vector<float>& snapshots) {
   SimulationData d;
   const auto small = fields::params_of(c, c.resolved_small_side());
   const auto large = fields::params_of(c, c.large_side);
@@ -101,6 +108,7 @@ SimulationData simulate(const Config& c, std::int64_t K, const std::string& path
     r.read_rows("/pairs/patch_after", 0, P, io::DType::f32, d.after.data());
     say(c, "loss-factor: reusing %s (%lld small runs, %lld pairs)\n", path.c_str(), static_cast<long long>(d.runs),
         static_cast<long long>(d.pairs));
+    snapshots = snapshots_of(c, d);
     return d;
   }
   auto t0 = Clock::now();
@@ -111,17 +119,15 @@ SimulationData simulate(const Config& c, std::int64_t K, const std::string& path
   t0 = Clock::now();
   const auto P = static_cast<std::size_t>(d.pairs);
   d.size_arrays();  // small_runs sized small and mk already; this sizes the pairs
+  snapshots = snapshots_of(c, d);
+  const std::int64_t per_snapshot = fields::frame_values(large);
   const int threads = c.resolved_threads();
-  std::vector<std::vector<float>> snap(static_cast<std::size_t>(std::max(1, threads)),
-                                       std::vector<float>(static_cast<std::size_t>(fields::frame_values(large))));
   std::vector<fields::FieldPair> pair(static_cast<std::size_t>(std::max(1, threads)));
   Progress progress("loss-factor: partial-evolution pairs", d.pairs, "pairs", c.progress);
   std::atomic<std::int64_t> done{0};
   parallel_for(0, d.pairs, threads, [&](std::int64_t j, int w) {
-    auto& x = snap[static_cast<std::size_t>(w)];
     auto& pr = pair[static_cast<std::size_t>(w)];
-    fields::upsample_frame(c, d.small.data() + j * d.values_small, x.data());
-    fields::partial_pair(c, x.data(), j, pr);
+    fields::partial_pair(c, snapshots.data() + j * per_snapshot, j, pr);
     const auto J = static_cast<std::size_t>(j);
     d.patch[J] = static_cast<std::int32_t>(pr.patch);
     for (int f = 0; f < 2; ++f) {
@@ -172,17 +178,6 @@ SimulationData simulate(const Config& c, std::int64_t K, const std::string& path
   }
   fs::rename(tmp, path);
   return d;
-}
-
-// The upsampled snapshots of every pair: [pairs, 2, cells_large].
-std::vector<float> snapshots_of(const Config& c, const SimulationData& d) {
-  const auto large = fields::params_of(c, c.large_side);
-  const std::int64_t per = fields::frame_values(large);
-  std::vector<float> s(static_cast<std::size_t>(d.pairs * per));
-  parallel_for(0, d.pairs, c.resolved_threads(), [&](std::int64_t j, int) {
-    fields::upsample_frame(c, d.small.data() + j * d.values_small, s.data() + j * per);
-  });
-  return s;
 }
 
 // Stage 3: latents of the pairs (K-scaled and naive targets), unnormalised [P, 4] each.
@@ -286,7 +281,7 @@ LossFactorRow score_factor(const Config& c, const LossFactorOptions& o, double f
   so.threads = o.threads;
   so.checkpoint = dir + "/checkpoint.pt";
   so.resume = true;
-  say(c, "loss-factor: lambda = %s: SDE, %d epochs on %lld pairs\n", factor_name(factor).c_str(), o.epochs,
+  say(c, "loss-factor: lambda = %s: SDE, %d epochs on %lld pairs\n", shortest(factor).c_str(), o.epochs,
       static_cast<long long>(train.size()));
   const learn::SdeModel model = learn::train_sde(train, learn::LatentPairs{kLatentDim, {}, {}, {}}, so,
                                                  [&](const learn::SdeEpochReport& r) {
@@ -359,33 +354,13 @@ bool read_result(const std::string& path, LossFactorRow& r, std::vector<double>&
   return static_cast<bool>(in);
 }
 
-// What the kept stages depend on, one `key = value` line each: the system, the data and
-// the training settings. Not --factors (each λ has its own directory), the device, the
-// thread counts, progress or --cached-only.
-std::string recipe(const Config& c, const LossFactorOptions& o) {
-  // Shortest text that reads back as the same double (0.4, not 0.40000000000000002).
-  const auto num = [](double x) {
-    char buf[32];
-    return std::string(buf, std::to_chars(buf, buf + sizeof buf, x).ptr);
-  };
-  const auto list = [&](const std::vector<double>& v) {
-    std::string s;
-    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + num(v[i]);
-    return s;
-  };
+// The study's own settings that its kept stages depend on. Not --factors (each λ has
+// its own directory), the device, threads or --cached-only.
+std::string study_options(const LossFactorOptions& o) {
   std::ostringstream r;
-  r << "field.dim = " << c.field_dim << "\nfield.a = " << num(c.field_a) << "\nfield.b = " << num(c.field_b)
-    << "\nfield.Du = " << num(c.field_Du) << "\nfield.Dv = " << num(c.field_Dv) << "\nfield.dt = " << num(c.field_dt)
-    << "\nfield.eta = " << num(c.field_eta) << "\nfield.laplacian = " << c.field_laplacian
-    << "\nfield.noise = " << c.field_noise << "\nfield.m_min = " << num(c.field_m_min) << "\nfield.m_max = " << num(c.field_m_max)
-    << "\nfield.k_min = " << num(c.field_k_min) << "\nfield.k_max = " << num(c.field_k_max)
-    << "\nfield.test_m = " << list(c.field_test_m) << "\nfield.test_k = " << list(c.field_test_k)
-    << "\nsmall.side = " << c.resolved_small_side() << "\nsmall.runs = " << c.small_runs
-    << "\nsmall.sweeps = " << c.small_sweeps << "\nlarge.side = " << c.large_side
-    << "\nlarge.snapshots = " << c.snapshots << "\npartial.patch = " << c.patch << "\ntruth.runs = " << c.truth_runs
-    << "\ntruth.sweeps = " << c.truth_sweeps << "\nrun.seed = " << c.seed << "\n--ae-epochs = " << o.ae_epochs
-    << "\n--ae-weight-decay = " << num(o.ae_weight_decay) << "\n--epochs = " << o.epochs << "\n--batch = " << o.batch
-    << "\n--lr = " << num(o.lr) << "\n--eps = " << num(o.eps) << "\n--train-seed = " << o.seed << "\n";
+  r << "--ae-epochs = " << o.ae_epochs << "\n--ae-weight-decay = " << shortest(o.ae_weight_decay)
+    << "\n--epochs = " << o.epochs << "\n--batch = " << o.batch << "\n--lr = " << shortest(o.lr)
+    << "\n--eps = " << shortest(o.eps) << "\n--train-seed = " << o.seed << "\n";
   return r.str();
 }
 
@@ -396,7 +371,7 @@ void validate(const Config& c, const LossFactorOptions& o) {
   if (o.out.empty()) throw InputError("--out must name the study directory");
   if (o.factors.empty()) throw InputError("--factors needs at least one loss factor");
   for (double f : o.factors)
-    if (!(f > 0) || !std::isfinite(f)) throw InputError("--factors: " + factor_name(f) + " is not a positive number");
+    if (!(f > 0) || !std::isfinite(f)) throw InputError("--factors: " + shortest(f) + " is not a positive number");
   if (o.epochs < 1) throw InputError("--epochs must be at least 1");
   if (o.ae_epochs < 1) throw InputError("--ae-epochs must be at least 1");
   if (!(o.ae_weight_decay >= 0)) throw InputError("--ae-weight-decay must be >= 0");
@@ -405,10 +380,11 @@ void validate(const Config& c, const LossFactorOptions& o) {
   if (c.snapshots < 2) throw InputError("large.snapshots must be at least 2 (the latent statistics need two pairs)");
 }
 
-std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOptions& o) {
+std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOptions& o,
+                                             const std::function<std::string(const Config&)>& ini_of) {
   validate(c, o);
   fs::create_directories(o.out);
-  check_recipe(o.out, recipe(c, o), !o.cached_only);
+  check_recipe(o.out, study_recipe(c, ini_of, study_options(o)), !o.cached_only);
   const std::int64_t per_axis = c.large_side / c.patch;
   const std::int64_t K = c.field_dim == 1 ? per_axis : per_axis * per_axis;
   const std::int64_t conds = static_cast<std::int64_t>(fields::test_conditions(c).size());
@@ -416,7 +392,7 @@ std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOp
   std::vector<std::vector<double>> curves;
 
   auto cached = [&](double f, LossFactorRow& r, std::vector<double>& t) {
-    return read_result(o.out + "/lambda-" + factor_name(f) + "/result.txt", r, t);
+    return read_result(o.out + "/lambda-" + shortest(f) + "/result.txt", r, t);
   };
   bool all_cached = true;
   for (double f : o.factors) {
@@ -426,8 +402,8 @@ std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOp
   }
   if (!o.cached_only && !all_cached) {
     learn::set_torch_threads(o.threads);
-    const SimulationData data = simulate(c, K, o.out + "/data.h5");
-    const std::vector<float> snapshots = snapshots_of(c, data);
+    std::vector<float> snapshots;
+    const SimulationData data = simulate(c, K, o.out + "/data.h5", snapshots);
     const std::string ae_path = o.out + "/autoencoder.pt";
     std::unique_ptr<learn::FieldAutoencoder> ae;
     if (fs::exists(ae_path)) {
@@ -469,11 +445,11 @@ std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOp
       LossFactorRow r;
       std::vector<double> t;
       if (cached(f, r, t)) continue;
-      const std::string dir = o.out + "/lambda-" + factor_name(f);
+      const std::string dir = o.out + "/lambda-" + shortest(f);
       fs::create_directories(dir);
       r = score_factor(c, o, f, train, truth, conds, dir, t);
       write_result(dir + "/result.txt", r, t);
-      say(c, "loss-factor: lambda = %s: MMD^2 %.5g (%.0f s)\n", factor_name(f).c_str(), r.mmd2, r.seconds);
+      say(c, "loss-factor: lambda = %s: MMD^2 %.5g (%.0f s)\n", shortest(f).c_str(), r.mmd2, r.seconds);
     }
   }
   for (double f : o.factors) {
@@ -514,7 +490,7 @@ std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOp
                    "MMD^2 (normalised latents)", true, true, {avg, late});
     std::vector<macro::XySeries> per_t;
     for (std::size_t i = 0; i < rows.size(); ++i) {
-      macro::XySeries s{"lambda = " + factor_name(rows[i].factor), {}, curves[i]};
+      macro::XySeries s{"lambda = " + shortest(rows[i].factor), {}, curves[i]};
       for (std::size_t t = 0; t < curves[i].size(); ++t) s.x.push_back(static_cast<double>(t) * c.field_dt);
       per_t.push_back(std::move(s));
     }

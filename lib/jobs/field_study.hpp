@@ -7,6 +7,7 @@
 // study directory and reused when the command is run again; the directory's recipe.txt
 // names what they were made with, and a run with another recipe is refused.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,8 +45,10 @@ struct LossFactorRow {
 // Throws InputError before any work for an impossible config or options.
 void validate(const Config& c, const LossFactorOptions& o);
 
+// `ini_of` renders a Config as INI (apps/options), for the study's recipe.txt.
 // Writes out/loss-factor.csv, out/loss-factor.png (mean MMD² against λ) and
 // out/mmd-time.png (MMD²(t) per λ, averaged over the conditions); returns the rows.
-std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOptions& o);
+std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOptions& o,
+                                             const std::function<std::string(const Config&)>& ini_of);
 
 }  // namespace macrodyn

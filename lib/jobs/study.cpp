@@ -12,6 +12,7 @@
 #include "jobs/evaluate.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/model_info.hpp"
+#include "jobs/model_dir.hpp"
 #include "jobs/study_recipe.hpp"
 #include "jobs/train.hpp"
 #include "macro/plot.hpp"
@@ -104,23 +105,13 @@ TrainOptions train_options(const Config& c, const StudyOptions& o, const std::st
   return t;
 }
 
-// What the kept stages depend on: the whole config (as INI) less the keys that do not
-// change any result, and the study's budgets and training settings. Not --patches (each
-// p has its own directory), the device, threads or --cached-only.
-std::string recipe(const Config& base, const StudyOptions& o,
-                   const std::function<std::string(const Config&)>& ini_of) {
-  Config c = base;
-  c.output = Config{}.output;
-  c.overwrite = Config{}.overwrite;
-  c.threads = Config{}.threads;
-  c.progress = Config{}.progress;
-  c.learn_threads = Config{}.learn_threads;
-  c.learn_device = Config{}.learn_device;
-  c.ini_text.clear();
+// The study's own settings that its kept stages depend on. Not --patches (each p has
+// its own directory), the device, threads or --cached-only.
+std::string study_options(const Config& base, const StudyOptions& o) {
   std::ostringstream r;
-  r << ini_of(c) << "\n--pairs = " << o.pairs << "\n--ae-snapshots = " << o.ae_snapshots
-    << "\n--ae-epochs = " << o.ae_epochs << "\n--epochs = " << o.epochs << "\n--lr = " << study_lr(base, o)
-    << "\n--diffusion = " << o.diffusion << "\n--batch = " << o.batch << "\n--train-seed = " << o.seed << "\n";
+  r << "--pairs = " << o.pairs << "\n--ae-snapshots = " << o.ae_snapshots << "\n--ae-epochs = " << o.ae_epochs
+    << "\n--epochs = " << o.epochs << "\n--lr = " << shortest(study_lr(base, o)) << "\n--diffusion = " << o.diffusion
+    << "\n--batch = " << o.batch << "\n--train-seed = " << o.seed << "\n";
   return r.str();
 }
 
@@ -159,7 +150,7 @@ std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o
                                        const std::function<std::string(const Config&)>& ini_of) {
   if (!o.out.empty()) fs::create_directories(o.out);
   validate(base, o);
-  check_recipe(o.out, recipe(base, o, ini_of), !o.cached_only);
+  check_recipe(o.out, study_recipe(base, ini_of, study_options(base, o)), !o.cached_only);
 
   // Ground truth: one set of full-size runs for every cell (phi is recomputed per tiling).
   const std::string truth = o.out + "/truth.h5";

@@ -10,12 +10,26 @@ namespace macrodyn {
 
 namespace {
 
-// "T = 2.5" under "[system]" reads "system.T = 2.5"; lines outside a section as they are.
+// "T = 2.5" under "[system]" reads "system.T = 2.5"; option lines as they are.
 std::string qualified(const std::string& section, const std::string& line) {
   return section.empty() || line.empty() || line[0] == '-' ? line : section + "." + line;
 }
 
 }  // namespace
+
+std::string study_recipe(const Config& config, const std::function<std::string(const Config&)>& ini_of,
+                         const std::string& options) {
+  Config c = config;
+  const Config defaults;
+  c.output = defaults.output;
+  c.overwrite = defaults.overwrite;
+  c.threads = defaults.threads;
+  c.progress = defaults.progress;
+  c.learn_threads = defaults.learn_threads;
+  c.learn_device = defaults.learn_device;
+  c.ini_text.clear();
+  return ini_of(c) + "\n" + options;
+}
 
 void check_recipe(const std::string& out, const std::string& want, bool record) {
   const std::string path = out + "/recipe.txt";

@@ -1,14 +1,24 @@
 #pragma once
 // A study directory keeps its finished stages and reuses them on a rerun. recipe.txt
-// records what those stages depend on (`key = value` lines, optionally under `[section]`
-// headers), so that a rerun with other settings is refused instead of silently mixing
-// stages made with different settings.
+// records what those stages depend on, so that a rerun with other settings is refused
+// instead of silently mixing stages made with different settings.
+#include <functional>
 #include <string>
+
+#include "jobs/config.hpp"
 
 namespace macrodyn {
 
-// Throws InputError naming the first differing setting when `out`/recipe.txt exists and
-// differs from `want`; writes `want` there when it does not exist and `record` is set.
+// The recipe of a study: `config` as INI (`ini_of`, the text stored in every dataset)
+// less the keys that change no result (output.*, run.threads, run.progress,
+// learn.threads, learn.device), followed by `options`, the study's own settings as
+// `--name = value` lines.
+std::string study_recipe(const Config& config, const std::function<std::string(const Config&)>& ini_of,
+                         const std::string& options);
+
+// Throws InputError naming the first differing setting (`section.key = value` or
+// `--name = value`) when `out`/recipe.txt exists and differs from `want`; writes `want`
+// there when it does not exist and `record` is set.
 void check_recipe(const std::string& out, const std::string& want, bool record);
 
 }  // namespace macrodyn
