@@ -55,22 +55,18 @@ void cell_noise(const NoiseKey& key, std::int64_t cell, double& xi_u, double& xi
 }
 
 // ---------------------------------------------------------------------------------------
-void fill_edge_ghosts(int dim, const GhostedBox& box, double* x) {
-  const int w = box.nx + 2;
-  if (dim == 1) {
-    x[0] = x[1];
-    x[box.nx + 1] = x[box.nx];
-    return;
+void fill_boundary_ghosts(int dim, int n, const GhostedBox& box, double* x) {
+  const std::int64_t w = box.nx + 2;
+  for (int j = 0; j < box.ny; ++j) {
+    double* row = x + (dim == 1 ? 0 : (j + 1) * w);
+    if (box.x0 == 0) row[0] = row[1];
+    if (box.x0 + box.nx == n) row[box.nx + 1] = row[box.nx];
   }
-  for (int j = 1; j <= box.ny; ++j) {
-    double* row = x + static_cast<std::int64_t>(j) * w;
-    row[0] = row[1];
-    row[box.nx + 1] = row[box.nx];
-  }
-  // Whole rows (corners included, though the 5-point stencil never reads them).
-  std::copy(x + w, x + 2 * w, x);
-  std::copy(x + static_cast<std::int64_t>(box.ny) * w, x + static_cast<std::int64_t>(box.ny + 1) * w,
-            x + static_cast<std::int64_t>(box.ny + 1) * w);
+  if (dim == 1) return;
+  if (box.y0 == 0)
+    for (int i = 1; i <= box.nx; ++i) x[i] = x[w + i];
+  if (box.y0 + box.ny == n)
+    for (int i = 1; i <= box.nx; ++i) x[(box.ny + 1) * w + i] = x[box.ny * w + i];
 }
 
 // The arithmetic below is the reference for every solver (serial, halo patch, PETSc);
@@ -168,8 +164,8 @@ void SerialStepper::step(std::vector<double>& u, std::vector<double>& v, const N
     std::copy(u.begin() + src, u.begin() + src + box_.nx, gu_.begin() + dst);
     std::copy(v.begin() + src, v.begin() + src + box_.nx, gv_.begin() + dst);
   }
-  fill_edge_ghosts(p_.dim, box_, gu_.data());
-  fill_edge_ghosts(p_.dim, box_, gv_.data());
+  fill_boundary_ghosts(p_.dim, p_.n, box_, gu_.data());
+  fill_boundary_ghosts(p_.dim, p_.n, box_, gv_.data());
   step_box(p_, box_, gu_.data(), gv_.data(), u.data(), v.data(), key);
 }
 
@@ -238,7 +234,7 @@ void partial_step_from(const PredatorPreyParams& p, const T* u, const T* v, int 
   box.y0 = p.dim == 1 ? 0 : static_cast<int>(patch / per_axis) * patch_side;
 
   // Ghosted copy of the patch: halo cells from the neighbours in the snapshot, clamped to
-  // the edge value at the grid boundary (= fill_edge_ghosts on the full grid). Scratch is
+  // the edge value at the grid boundary (= fill_boundary_ghosts on the full grid). Scratch is
   // per thread and only grows, so repeated calls do not allocate.
   thread_local std::vector<double> gu, gv;
   const std::size_t size = static_cast<std::size_t>(box.ghosted_size(p.dim));

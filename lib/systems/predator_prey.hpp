@@ -69,9 +69,11 @@ struct GhostedBox {
   }
 };
 
-// Fills the ghost ring of a box that covers the whole grid with edge values (zero flux;
-// 2-D corners are never read by the 5-point stencil).
-void fill_edge_ghosts(int dim, const GhostedBox& box, double* x);
+// Zero-flux ghosts (ghost = edge value) on the sides where the box touches the boundary
+// of the grid of n cells per axis; the ghosts of other sides are left to the caller
+// (neighbours' values: a halo exchange). 2-D corners are never read by the 5-point
+// stencil and are not written.
+void fill_boundary_ghosts(int dim, int n, const GhostedBox& box, double* x);
 
 // One explicit Euler-Maruyama step of the box's interior. u, v: ghosted inputs (ghosts
 // already filled: edge values at the grid boundary, neighbours' values elsewhere);

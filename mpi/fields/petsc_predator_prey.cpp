@@ -22,23 +22,6 @@ namespace {
 
 using petsc_detail::ImplicitDiffusion;
 
-// Zero-flux ghosts of the cells on the physical boundary that this box touches (ghost =
-// edge value, as fill_edge_ghosts does for the whole grid). Ghosts between ranks come
-// from the DMDA exchange; 2-D corners are never read by the 5-point stencil.
-void fill_boundary_ghosts(int dim, int n, const fields::GhostedBox& b, double* x) {
-  const std::int64_t w = b.nx + 2;
-  for (int j = 0; j < b.ny; ++j) {
-    double* row = x + (dim == 1 ? 0 : (j + 1) * w);
-    if (b.x0 == 0) row[0] = row[1];
-    if (b.x0 + b.nx == n) row[b.nx + 1] = row[b.nx];
-  }
-  if (dim == 1) return;
-  if (b.y0 == 0)
-    for (int i = 1; i <= b.nx; ++i) x[i] = x[w + i];
-  if (b.y0 + b.ny == n)
-    for (int i = 1; i <= b.nx; ++i) x[(b.ny + 1) * w + i] = x[b.ny * w + i];
-}
-
 // Read/write access to a Vec's local array for one scope (restored on every path).
 class ReadArray {
  public:
@@ -181,8 +164,9 @@ void DmdaPredatorPrey::Impl::exchange() {
   MACRODYN_PETSC(DMGlobalToLocalBegin(da, v, INSERT_VALUES, lv));
   MACRODYN_PETSC(DMGlobalToLocalEnd(da, v, INSERT_VALUES, lv));
   WriteArray gu(lu), gv(lv);
-  fill_boundary_ghosts(p.dim, p.n, box, gu.get());
-  fill_boundary_ghosts(p.dim, p.n, box, gv.get());
+  // Ghosts between ranks came from the exchange; the physical boundary is zero flux.
+  fields::fill_boundary_ghosts(p.dim, p.n, box, gu.get());
+  fields::fill_boundary_ghosts(p.dim, p.n, box, gv.get());
 }
 
 void DmdaPredatorPrey::Impl::ensure_gather() {
