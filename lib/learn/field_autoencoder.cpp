@@ -23,6 +23,13 @@ namespace {
 
 std::int64_t cells(int n, int dim) { return dim == 1 ? std::int64_t(n) : std::int64_t(n) * n; }
 
+// Mean of n floats, summed in double in index order (grid means and mean codes).
+double mean_of(const float* x, std::int64_t n) {
+  double s = 0;
+  for (std::int64_t i = 0; i < n; ++i) s += x[i];
+  return s / double(n);
+}
+
 // in -> hidden -> hidden -> out, ReLU between, linear output.
 struct MlpImpl : torch::nn::Module {
   torch::nn::Linear l0{nullptr}, l1{nullptr}, l2{nullptr};
@@ -115,11 +122,7 @@ void gather(const FieldFrames& f, const std::int64_t* idx, std::int64_t B, torch
   for (std::int64_t i = 0; i < B; ++i) {
     const float* src = f.states + idx[i] * 2 * N;
     std::memcpy(dst + i * 2 * N, src, sizeof(float) * static_cast<std::size_t>(2 * N));
-    for (int fld = 0; fld < 2; ++fld) {
-      double s = 0;
-      for (std::int64_t c = 0; c < N; ++c) s += src[fld * N + c];
-      mu[i * 2 + fld] = static_cast<float>(s / double(N));
-    }
+    for (int fld = 0; fld < 2; ++fld) mu[i * 2 + fld] = static_cast<float>(mean_of(src + fld * N, N));
   }
 }
 
@@ -262,11 +265,8 @@ void FieldAutoencoder::latents(const FieldFrames& f, float* out) const {
       for (int fld = 0; fld < 2; ++fld) {
         const float* x = x0 + (k * 2 + fld) * N;
         const float* e = codes.data() + (k * 2 + fld) * K;
-        double s = 0, z = 0;
-        for (std::int64_t c = 0; c < N; ++c) s += x[c];
-        for (std::int64_t I = 0; I < K; ++I) z += e[I];
-        out[(g0 + k) * 4 + fld] = static_cast<float>(s / double(N));
-        out[(g0 + k) * 4 + 2 + fld] = static_cast<float>(z / double(K));
+        out[(g0 + k) * 4 + fld] = static_cast<float>(mean_of(x, N));
+        out[(g0 + k) * 4 + 2 + fld] = static_cast<float>(mean_of(e, K));
       }
   }
 }
