@@ -56,7 +56,7 @@ int cmd_fields(int argc, char** argv) {
     if (session.rank() == 0) {
       std::printf("macrodyn fields: %lld runs x %lld frames on %lld cells (%d-D), %s, %d rank(s), in %.2f s\n",
                   static_cast<long long>(r.runs), static_cast<long long>(r.frames), static_cast<long long>(r.cells),
-                  c.field_dim, c.field_scheme.c_str(), r.ranks, r.seconds);
+                  c.field_dim, fields::to_string(c.field_scheme), r.ranks, r.seconds);
       std::printf("  %.4g cell updates/s (steps only)", r.cell_updates_per_s);
       if (!r.solver.empty()) std::printf(", %s, %.1f iterations/step", r.solver.c_str(), r.mean_iterations);
       std::printf("\n  wrote %s\n", c.output.c_str());

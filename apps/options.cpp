@@ -74,6 +74,14 @@ Key choice(const char* name, E Config::*field, std::vector<std::pair<std::string
              word_of};
 }
 
+// The words of an enum's values, as its to_string names them.
+template <class E>
+std::vector<std::pair<std::string, E>> words_of(std::initializer_list<E> values) {
+  std::vector<std::pair<std::string, E>> out;
+  for (E v : values) out.emplace_back(fields::to_string(v), v);
+  return out;
+}
+
 const std::vector<std::pair<std::string, Boundary>> kBoundaries{
     {"periodic", Boundary::periodic}, {"frozen", Boundary::frozen}, {"global", Boundary::global}};
 const std::vector<std::pair<std::string, Dynamics>> kDynamics{{"ct", Dynamics::continuous_time},
@@ -153,9 +161,9 @@ std::vector<Key> keys() {
       plain("field.Dv", &Config::field_Dv, "predator_prey: predator diffusion D_v"),
       plain("field.dt", &Config::field_dt, "predator_prey: Euler-Maruyama time step"),
       plain("field.eta", &Config::field_eta, "predator_prey: noise amplitude (0 = deterministic)"),
-      plain("field.laplacian", &Config::field_laplacian, "predator_prey: grid ([1,-2,1], the paper) or physical (divided by dx^2)"),
-      plain("field.scheme", &Config::field_scheme, "predator_prey: explicit (Euler-Maruyama) or semi_implicit (implicit diffusion; macrodyn fields only)"),
-      plain("field.noise", &Config::field_noise, "predator_prey: additive (eta per cell) or white (space-time white, eta dx^(-D/2))"),
+      choice("field.laplacian", &Config::field_laplacian, words_of({fields::Laplacian::grid, fields::Laplacian::physical}), "predator_prey: grid ([1,-2,1], the paper) or physical (divided by dx^2)"),
+      choice("field.scheme", &Config::field_scheme, words_of({fields::FieldScheme::explicit_euler, fields::FieldScheme::semi_implicit}), "predator_prey: explicit (Euler-Maruyama) or semi_implicit (implicit diffusion; macrodyn fields only)"),
+      choice("field.noise", &Config::field_noise, words_of({fields::NoiseKind::additive, fields::NoiseKind::space_time_white}), "predator_prey: additive (eta per cell) or white (space-time white, eta dx^(-D/2))"),
       plain("field.m_min", &Config::field_m_min, "predator_prey: training initial states u = m + k cos(10 pi x): m ~ U(m_min, m_max)"),
       plain("field.m_max", &Config::field_m_max, "predator_prey: upper end of m"),
       plain("field.k_min", &Config::field_k_min, "predator_prey: k ~ U(k_min, k_max)"),

@@ -21,7 +21,7 @@ namespace {
 
 using macrodyn::mpi::DmdaOptions;
 using macrodyn::mpi::DmdaPredatorPrey;
-using macrodyn::mpi::FieldScheme;
+using macrodyn::fields::FieldScheme;
 using macrodyn::mpi::LinearSolver;
 
 struct Options {

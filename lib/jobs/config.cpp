@@ -182,14 +182,8 @@ namespace {
 // system.name = predator_prey (method-notes §5): the keys the field jobs read.
 void validate_field(const Config& c, Job job) {
   if (c.field_dim != 1 && c.field_dim != 2) fail("field.dim = " + std::to_string(c.field_dim) + " must be 1 or 2");
-  if (c.field_scheme != "explicit" && c.field_scheme != "semi_implicit")
-    fail("field.scheme = '" + c.field_scheme + "' must be explicit or semi_implicit");
-  if (job == Job::field && c.field_scheme != "explicit")
-    fail("field.scheme = " + c.field_scheme + " is for macrodyn fields; the study's data use the explicit scheme");
-  if (c.field_laplacian != "grid" && c.field_laplacian != "physical")
-    fail("field.laplacian = '" + c.field_laplacian + "' must be grid or physical");
-  if (c.field_noise != "additive" && c.field_noise != "white")
-    fail("field.noise = '" + c.field_noise + "' must be additive or white");
+  if (job == Job::field && c.field_scheme != fields::FieldScheme::explicit_euler)
+    fail("field.scheme = semi_implicit is for macrodyn fields; the study's data use the explicit scheme");
   for (auto [name, v] : {std::pair{"field.a", c.field_a}, {"field.b", c.field_b}, {"field.m_min", c.field_m_min},
                          {"field.m_max", c.field_m_max}, {"field.k_min", c.field_k_min}, {"field.k_max", c.field_k_max}})
     if (!std::isfinite(v)) fail(std::string(name) + " = " + str(v) + " must be finite");
@@ -219,9 +213,9 @@ void validate_field(const Config& c, Job job) {
   if (c.truth_sweeps < 2) fail("truth.sweeps (steps per test run) must be at least 2");
   if (c.threads < 0) fail("run.threads = " + std::to_string(c.threads) + " must be >= 0 (0 = all cores)");
   const double limit = fields::params_of(c, c.large_side).explicit_dt_limit();
-  if (c.field_scheme == "explicit" && c.field_dt > limit)
+  if (c.field_scheme == fields::FieldScheme::explicit_euler && c.field_dt > limit)
     fail("field.dt = " + str(c.field_dt) + " is above the explicit stability limit " + str(limit) + " of the " +
-         c.field_laplacian + " Laplacian on " + std::to_string(c.large_side) + " cells; lower it or (macrodyn fields) " +
+         fields::to_string(c.field_laplacian) + " Laplacian on " + std::to_string(c.large_side) + " cells; lower it or (macrodyn fields) " +
          "set field.scheme = semi_implicit");
   if (job == Job::field_runs) {
     const std::int64_t cells = c.field_dim == 1 ? c.large_side : std::int64_t{c.large_side} * c.large_side;

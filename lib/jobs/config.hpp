@@ -10,6 +10,7 @@
 #include "sampling/initial_state.hpp"
 #include "sampling/partial_evolution.hpp"
 #include "sampling/trajectory.hpp"
+#include "systems/predator_prey.hpp"
 
 namespace macrodyn {
 
@@ -57,9 +58,9 @@ struct Config {
   int field_dim = 1;
   double field_a = 3.0, field_b = 0.4, field_Du = 0.0, field_Dv = 1.0;
   double field_dt = 0.01, field_eta = 0.02;
-  std::string field_laplacian = "grid";   // grid or physical
-  std::string field_noise = "additive";   // additive or white
-  std::string field_scheme = "explicit";  // explicit or semi_implicit (macrodyn fields only)
+  fields::Laplacian field_laplacian = fields::Laplacian::grid;
+  fields::NoiseKind field_noise = fields::NoiseKind::additive;
+  fields::FieldScheme field_scheme = fields::FieldScheme::explicit_euler;  // semi_implicit: macrodyn fields only
   double field_m_min = 0.45, field_m_max = 0.55, field_k_min = 0.05, field_k_max = 0.15;
   std::vector<double> field_test_m{0.45, 0.5, 0.55}, field_test_k{0.05, 0.1, 0.15};
   // [team], [stream], [learn]: macrodyn run (DESIGN §3)

@@ -19,8 +19,8 @@ PredatorPreyParams params_of(const Config& c, int n) {
   p.Dv = c.field_Dv;
   p.dt = c.field_dt;
   p.eta = c.field_eta;
-  p.laplacian = c.field_laplacian == "physical" ? Laplacian::physical : Laplacian::grid;
-  p.noise = c.field_noise == "white" ? NoiseKind::space_time_white : NoiseKind::additive;
+  p.laplacian = c.field_laplacian;
+  p.noise = c.field_noise;
   return p;
 }
 

@@ -20,6 +20,14 @@ namespace macrodyn::fields {
 
 enum class Laplacian { grid, physical };  // [1,-2,1] per axis, or that divided by dx^2
 enum class NoiseKind { additive, space_time_white };  // eta, or eta * dx^(-D/2)
+// How a distributed solver (mpi/fields) steps: all explicit (the kernel below), or
+// implicit diffusion with explicit reaction and noise.
+enum class FieldScheme { explicit_euler, semi_implicit };
+
+// The config words (field.laplacian, field.noise, field.scheme).
+inline const char* to_string(Laplacian l) { return l == Laplacian::grid ? "grid" : "physical"; }
+inline const char* to_string(NoiseKind k) { return k == NoiseKind::additive ? "additive" : "white"; }
+inline const char* to_string(FieldScheme s) { return s == FieldScheme::explicit_euler ? "explicit" : "semi_implicit"; }
 
 struct PredatorPreyParams {
   int dim = 1;       // 1 or 2

@@ -28,7 +28,7 @@ std::unique_ptr<io::DatasetWriter> open_output(const Config& c, std::int64_t fra
   w->create_table("/trajectories/observables", io::DType::f64, {f, 2}, 1, true);
   w->create_table("/trajectories/durations", io::DType::f64, {f}, 64, true);
   w->create_table("/trajectories/mk", io::DType::f64, {2}, 64, false);
-  w->set_attr("/trajectories", "scheme", c.field_scheme);
+  w->set_attr("/trajectories", "scheme", fields::to_string(c.field_scheme));
   return w;
 }
 
@@ -50,7 +50,7 @@ FieldRunsReport field_runs(const Config& c, MPI_Comm comm) {
 
   const fields::PredatorPreyParams p = fields::params_of(c, c.large_side);
   DmdaOptions o;
-  o.scheme = c.field_scheme == "semi_implicit" ? FieldScheme::semi_implicit : FieldScheme::explicit_euler;
+  o.scheme = c.field_scheme;
   DmdaPredatorPrey grid(comm, p, o);
   rep.solver = grid.solver_description();
 

@@ -104,7 +104,7 @@ void DmdaPredatorPrey::Impl::build() {
   MACRODYN_PETSC(VecSet(lv, 0.0));
   MACRODYN_PETSC(VecSet(u, 0.0));
   MACRODYN_PETSC(VecSet(v, 0.0));
-  if (o.scheme == FieldScheme::semi_implicit) {
+  if (o.scheme == fields::FieldScheme::semi_implicit) {
     const double base = p.dt * p.laplacian_scale();
     if (p.Du > 0) {
       MACRODYN_PETSC(VecDuplicate(u, &bu));
@@ -212,7 +212,7 @@ void DmdaPredatorPrey::step(const fields::NoiseKey& key) {
   // Both schemes start from the ghosted state. (The semi-implicit right-hand side has
   // D = 0 and reads the ghosts only as 0 * Lap: exchanging keeps them finite.)
   m.exchange();
-  if (m.o.scheme == FieldScheme::explicit_euler) {
+  if (m.o.scheme == fields::FieldScheme::explicit_euler) {
     ReadArray gu(m.lu), gv(m.lv);
     WriteArray nu(m.u), nv(m.v);
     fields::step_box(m.p, m.box, gu.get(), gv.get(), nu.get(), nv.get(), key);

@@ -28,15 +28,13 @@
 
 namespace macrodyn::mpi {
 
-enum class FieldScheme { explicit_euler, semi_implicit };
-
 // Linear solver of the semi-implicit scheme. automatic: direct on one rank (PETSc's LU),
 // iterative on several. direct on several ranks needs MUMPS. iterative: CG + block
 // Jacobi (ILU(0) blocks); the matrix is symmetric positive definite.
 enum class LinearSolver { automatic, direct, iterative };
 
 struct DmdaOptions {
-  FieldScheme scheme = FieldScheme::explicit_euler;
+  fields::FieldScheme scheme = fields::FieldScheme::explicit_euler;
   LinearSolver solver = LinearSolver::automatic;
   double rtol = 1e-13;  // iterative: ||r|| <= max(rtol ||b||, atol), unpreconditioned norm
   double atol = 1e-50;

@@ -28,7 +28,7 @@
 using namespace macrodyn;
 using macrodyn::mpi::DmdaOptions;
 using macrodyn::mpi::DmdaPredatorPrey;
-using macrodyn::mpi::FieldScheme;
+using macrodyn::fields::FieldScheme;
 using macrodyn::mpi::LinearSolver;
 
 namespace {
@@ -430,9 +430,9 @@ TEST_CASE("macrodyn fields: semi-implicit means agree with one rank's direct sol
   for (const auto& [dim, n] : {std::pair{1, 64}, std::pair{2, 24}}) {
     INFO("dim " << dim << ", n " << n);
     Config c = field_runs_config(dim, n, "semi-" + std::to_string(dim));
-    c.field_laplacian = "physical";
+    c.field_laplacian = macrodyn::fields::Laplacian::physical;
     c.field_Dv = 0.01;
-    c.field_scheme = "semi_implicit";
+    c.field_scheme = FieldScheme::semi_implicit;
     c.field_dt = 10 * fields::params_of(c, n).explicit_dt_limit();
     mpi::field_runs(c, MPI_COMM_WORLD);
     MPI_Barrier(MPI_COMM_WORLD);
