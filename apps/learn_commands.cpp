@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "core/error.hpp"
+#include "core/output_guard.hpp"
 #include "io/dataset.hpp"
 #include "jobs/latent.hpp"
 #include "jobs/model_info.hpp"
@@ -114,7 +115,7 @@ int cmd_encode(int argc, char** argv) {
   if (model.empty()) throw InputError("--model is required");
   if (dataset.empty()) throw InputError("--dataset is required");
   if (output.empty()) throw InputError("--output is required");
-  if (output == dataset) throw InputError("--output must not be the --dataset itself");
+  refuse_output_is_input({output, "--output"}, {{dataset, "--dataset"}, {model, "--model"}});
   if (max_pairs < 0) throw InputError("--max-pairs must be >= 0");
   const ModelInfo info = read_model_info(model);
   io::DatasetReader ds(dataset);

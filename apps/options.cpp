@@ -1,7 +1,11 @@
 #include "options.hpp"
 
 #include <boost/program_options.hpp>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <functional>
 #include <iostream>
 #include <sstream>
@@ -36,7 +40,7 @@ std::string fmt(const double& v) {
     std::ostringstream s;
     s.precision(digits);
     s << v;
-    if (std::stod(s.str()) == v) return s.str();
+    if (std::strtod(s.str().c_str(), nullptr) == v) return s.str();  // strtod: no throw on subnormals
   }
   return std::to_string(v);
 }
@@ -106,13 +110,12 @@ Key number_list(const char* name, std::vector<double> Config::*field, const char
                  std::string item;
                  while (std::getline(ss, item, ',')) {
                    if (item.find_first_not_of(" \t") == std::string::npos) continue;
-                   try {
-                     std::size_t used = 0;
-                     (cfg.*field).push_back(std::stod(item, &used));
-                     if (item.find_first_not_of(" \t", used) != std::string::npos) throw std::invalid_argument("");
-                   } catch (const std::exception&) {
+                   char* end = nullptr;
+                   const double v = std::strtod(item.c_str(), &end);
+                   if (end == item.c_str() || item.find_first_not_of(" \t", static_cast<std::size_t>(end - item.c_str())) != std::string::npos)
                      throw InputError(std::string(name) + ": '" + item + "' is not a number");
-                   }
+                   if (!std::isfinite(v)) throw InputError(std::string(name) + ": '" + item + "' is not a finite number");
+                   (cfg.*field).push_back(v);
                  }
                });
              },
@@ -211,6 +214,24 @@ std::vector<Key> keys() {
   };
 }
 
+// The text of a --config file, checked first: a directory, a FIFO or /dev/zero is not a
+// configuration (they ran the defaults, hung or ate memory).
+std::string read_config_file(const std::string& path) {
+  namespace fs = std::filesystem;
+  constexpr std::uintmax_t kMaxBytes = 1 << 20;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) throw InputError("--config '" + path + "' does not exist");
+  if (fs::is_directory(st)) throw InputError("--config '" + path + "' is a directory, not an INI file");
+  if (!fs::is_regular_file(st)) throw InputError("--config '" + path + "' is not a regular file (a device or pipe?)");
+  if (fs::file_size(path, ec) > kMaxBytes) throw InputError("--config '" + path + "' is larger than 1 MiB: not an INI file");
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  if (!in && !in.eof()) throw InputError("--config '" + path + "' cannot be read");
+  if (text.find('\0') != std::string::npos) throw InputError("--config '" + path + "' is a binary file, not an INI file");
+  return text;
+}
+
 }  // namespace
 
 bool parse_config(const std::string& subcommand, const std::string& summary, int argc, char** argv,
@@ -236,9 +257,9 @@ bool parse_config(const std::string& subcommand, const std::string& summary, int
     }
     if (vm.count("config")) {
       const std::string path = vm["config"].as<std::string>();
-      std::ifstream in(path);
-      if (!in) throw InputError("--config '" + path + "' cannot be read");
+      std::istringstream in(read_config_file(path));
       po::store(po::parse_config_file(in, file_keys, false), vm);
+      c.config_file = path;
     }
     po::notify(vm);
   } catch (const po::error& e) {

@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 #include "jobs/field_study.hpp"
 #include "jobs/study.hpp"
 #include "options.hpp"
@@ -91,6 +92,7 @@ int study_patch_size(int argc, char** argv) {
                    "Resumable: rerun the same command and finished stages are reused.",
                    desc, argc, argv, base))
     return 0;
+  check_threads(o.threads, "--torch-threads");
   o.patches = parse_list<int>("--patches", patches);
   if (o.out.empty()) o.out = "study-" + base.system;
   o.command_line = command_line(argc, argv);
@@ -130,6 +132,7 @@ int study_loss_factor(int argc, char** argv) {
                    "Resumable: rerun the same command and finished stages are reused.",
                    desc, argc, argv, base))
     return 0;
+  check_threads(o.threads, "--torch-threads");
   o.factors = parse_list<double>("--factors", factors);
   if (o.out.empty()) o.out = "study-loss-factor";
   o.command_line = command_line(argc, argv);

@@ -7,7 +7,10 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <string>
 #include <vector>
+
+#include "core/error.hpp"
 
 namespace macrodyn {
 
@@ -16,6 +19,18 @@ inline int resolve_threads(int n) {
   if (n > 0) return n;
   const unsigned cores = std::thread::hardware_concurrency();
   return cores ? static_cast<int>(cores) : 1;
+}
+
+// The most threads a thread-count option may ask for: 4 x the cores. More only
+// oversubscribes the machine (and 100000 threads exhaust it).
+inline int max_threads() { return 4 * resolve_threads(0); }
+
+// InputError naming `option` unless 0 <= n <= max_threads().
+inline void check_threads(long long n, const std::string& option) {
+  if (n < 0 || n > max_threads())
+    throw InputError(option + " = " + std::to_string(n) + " must be between 0 (all cores) and " +
+                     std::to_string(max_threads()) + " (4 x the " + std::to_string(resolve_threads(0)) +
+                     " cores of this machine)");
 }
 
 // Calls body(item, worker) for item in [begin, end) on `threads` workers; worker is in

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include <stdexcept>
 
 #include "core/error.hpp"
+#include "io/file_lock.hpp"
 
 namespace macrodyn::io {
 namespace {
@@ -40,6 +42,16 @@ std::string where(const std::string& file, const std::string& object) {
 // HDF5 prints its whole error stack to stderr by default. Called by every constructor:
 // the setting is per thread in thread-safe builds of the library.
 void silence_hdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+// HDF5_USE_FILE_LOCKING = TRUE/1/BEST_EFFORT overrides the writer's "no HDF5 lock"
+// property, and HDF5's flock would then collide with our FileLock. Those values ask
+// for what is HDF5's default anyway (readers lock), so they are dropped before main();
+// FALSE (read files that are being written) is kept. Runs single-threaded, at load.
+[[maybe_unused]] const bool keep_writer_locking = [] {
+  const char* v = std::getenv("HDF5_USE_FILE_LOCKING");
+  if (v != nullptr && std::strcmp(v, "FALSE") != 0 && std::strcmp(v, "0") != 0) unsetenv("HDF5_USE_FILE_LOCKING");
+  return true;
+}();
 
 // Whether the error stack left by the last failed HDF5 call holds minor error `minor`;
 // used to tell a locked file from a damaged one.
@@ -546,19 +558,30 @@ void write_complete_tail(Table& t, const std::string& sentence) {
 
 struct DatasetWriter::Impl {
   std::string path;
-  Handle file;                          // declared first: closed after the tables
+  std::unique_ptr<FileLock> lock;       // released after the file is closed
+  Handle file;                          // declared before the tables: closed after them
   std::map<std::string, Table> tables;  // kept open: append() is called often
 
   std::string cannot_write(const std::string& table) const { return "cannot write " + where(path, table); }
 };
 
-DatasetWriter::DatasetWriter(const std::string& path, const RootInfo& info) : impl_(std::make_unique<Impl>()) {
+DatasetWriter::DatasetWriter(const std::string& path, const RootInfo& info, Locking locking)
+    : impl_(std::make_unique<Impl>()) {
   silence_hdf5();
   impl_->path = path;
-  // Default file creation and access properties: default (earliest) library-version
-  // bounds, which is what keeps a SIGKILLed file readable (DESIGN §4, STACK-NOTES).
-  const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (file < 0) fail("cannot create " + in_quotes(path) + ": " + create_failure_reason(path));
+  // Our lock first, without truncating: HDF5 truncates before it locks (file_lock.hpp).
+  if (locking == Locking::take) impl_->lock = std::make_unique<FileLock>(path);
+  // Default creation properties and library-version bounds, which is what keeps a
+  // SIGKILLed file readable (DESIGN §4, STACK-NOTES); HDF5's own lock is off because
+  // ours is held (HDF5_USE_FILE_LOCKING would override that: see keep_writer_locking).
+  Handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "cannot create " + in_quotes(path));
+  H5Pset_file_locking(fapl.get(), false, true);
+  const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
+  if (file < 0) {
+    const std::string why = create_failure_reason(path);
+    if (impl_->lock) impl_->lock->discard_if_created();
+    fail("cannot create " + in_quotes(path) + ": " + why);
+  }
   impl_->file = Handle(file, H5Fclose);
 
   set_attr("/", "schema", std::string(kSchemaName));
@@ -846,6 +869,26 @@ std::vector<ObjectInfo> DatasetReader::list() const {
   std::vector<ObjectInfo> out;
   impl_->list_group("/", 0, out);
   return out;
+}
+
+void DatasetReader::require_table(const std::string& table_path, const std::vector<std::uint64_t>& row_shape) const {
+  const std::string table = absolute(table_path);
+  require(table);
+  const std::vector<std::uint64_t> dims = shape(table);
+  auto text = [](const std::vector<std::uint64_t>& v, std::size_t from) {
+    std::string s = "[";
+    for (std::size_t i = from; i < v.size(); ++i) s += (i > from ? ", " : "") + (v[i] ? std::to_string(v[i]) : "any");
+    return s + "]";
+  };
+  bool ok = dims.size() == row_shape.size() + 1;
+  for (std::size_t k = 0; ok && k < row_shape.size(); ++k) ok = row_shape[k] == 0 || dims[k + 1] == row_shape[k];
+  if (!ok)
+    fail(where(impl_->path, table) + " has rows of shape " + text(dims, 1) + ", the schema says " + text(row_shape, 0) +
+         ": the file was not written by this macrodyn or was changed");
+  const std::string group = table.substr(0, table.rfind('/'));
+  if (!group.empty() && has_attr(group, "rows_committed") && dims[0] < rows_committed(group))
+    fail(where(impl_->path, table) + " has " + std::to_string(dims[0]) + " rows, fewer than the " +
+         std::to_string(rows_committed(group)) + " its group has committed");
 }
 
 std::vector<std::uint64_t> DatasetReader::shape(const std::string& table) const {

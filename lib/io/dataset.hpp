@@ -36,10 +36,15 @@ struct GroupInfo {
 
 class DatasetWriter {
  public:
+  // take: the writer holds an exclusive FileLock on `path` for its life (refused, with
+  // the file untouched, while another program has it); held_by_caller: the caller
+  // holds that lock already (a FileLock it keeps beyond this writer).
+  enum class Locking { take, held_by_caller };
+
   // Creates (truncates) `path`; throws FileError naming the path if it cannot.
   // Writes the root attrs schema, schema_version, macrodyn_version, created, seed,
   // system, config.
-  DatasetWriter(const std::string& path, const RootInfo& info);
+  DatasetWriter(const std::string& path, const RootInfo& info, Locking locking = Locking::take);
   ~DatasetWriter();
   DatasetWriter(const DatasetWriter&) = delete;
   DatasetWriter& operator=(const DatasetWriter&) = delete;
@@ -102,6 +107,11 @@ class DatasetReader {
   bool has(const std::string& object) const;
   // Throws FileError naming file and object when missing.
   void require(const std::string& object) const;
+
+  // The schema check before a table is read: FileError naming file and table unless it
+  // exists with rows of shape `row_shape` (empty for scalars; a 0 entry matches any
+  // size) and at least as many rows as its group has committed.
+  void require_table(const std::string& table, const std::vector<std::uint64_t>& row_shape) const;
 
   std::vector<ObjectInfo> list() const;  // every group and table, depth first
   std::vector<std::uint64_t> shape(const std::string& table) const;

@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "core/fixed_point_sum.hpp"
+#include "core/output_guard.hpp"
 #include "core/parallel.hpp"
 #include "jobs/field_data.hpp"
 #include "systems/system.hpp"
@@ -29,6 +30,7 @@ std::string str(double v) {
 
 void check_output(const Config& c) {
   if (c.output.empty()) fail("output.path is empty");
+  refuse_output_is_input({c.output, "output.path"}, {{c.config_file, "--config"}});
   const auto slash = c.output.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : c.output.substr(0, slash));
   if (access(dir.c_str(), F_OK) != 0)
@@ -90,6 +92,43 @@ void check_memory(const Config& c, Job job, int dim) {
   }
 }
 
+// Counts beyond 2^40 (and products of counts beyond 2^50) are no job anyone can run,
+// and they overflow the 64-bit arithmetic of sizes and ids (a huge large.snapshots
+// once ended with 0 pairs and exit 0).
+constexpr double kMaxCount = 1099511627776.0;    // 2^40
+constexpr double kMaxProduct = 1125899906842624.0;  // 2^50
+
+void check_count(const char* key, double v) {
+  if (v > kMaxCount) fail(std::string(key) + " = " + str(v) + " is more than 2^40; no job is that large");
+}
+
+void check_product(const std::string& what, double v) {
+  if (v > kMaxProduct) fail(what + " = " + str(v) + " is more than 2^50; reduce them");
+}
+
+void check_counts(const Config& c, int dim) {
+  check_count("small.runs", static_cast<double>(c.small_runs));
+  check_count("small.sweeps", static_cast<double>(c.small_sweeps));
+  check_count("large.snapshots", static_cast<double>(c.snapshots));
+  check_count("truth.runs", static_cast<double>(c.truth_runs));
+  check_count("truth.sweeps", static_cast<double>(c.truth_sweeps));
+  check_count("upsample.events", static_cast<double>(c.relax_events));
+  check_count("partial.events", static_cast<double>(c.partial_events));
+  check_count("team.max_sites", static_cast<double>(c.team_max_sites));
+  check_count("learn.ae_snapshots", static_cast<double>(c.learn_ae_snapshots));
+  check_count("learn.steps", static_cast<double>(c.learn_steps));
+  check_count("learn.steps_per_epoch", static_cast<double>(c.learn_steps_per_epoch));
+  check_count("learn.buffer", static_cast<double>(c.learn_buffer));
+  check_count("learn.min_fill", static_cast<double>(c.learn_min_fill));
+  check_product("small.runs x (small.sweeps + 1)",
+                static_cast<double>(c.small_runs) * (static_cast<double>(c.small_sweeps) + 1.0));
+  check_product("truth.runs x (truth.sweeps + 1) x truth.m0 values",
+                static_cast<double>(c.truth_runs) * (static_cast<double>(c.truth_sweeps) + 1.0) *
+                    static_cast<double>(std::max<std::size_t>(1, c.truth_m0.size())));
+  const double K = c.patch > 0 ? std::pow(static_cast<double>(c.large_side) / c.patch, dim) : 1.0;
+  check_product("large.snapshots x patches", 2.0 * static_cast<double>(c.snapshots) * K);
+}
+
 // The keys only `macrodyn run` reads; rank counts are checked where they are known (mpi/run).
 void validate_run(const Config& c) {
   if (c.team_size < 0) fail("team.size must be >= 0 (0 = automatic)");
@@ -120,7 +159,8 @@ void validate_run(const Config& c) {
          std::to_string(c.learn_buffer));
   if (c.learn_device != "auto" && c.learn_device != "cpu" && c.learn_device != "cuda")
     fail("learn.device = '" + c.learn_device + "' must be auto, cpu or cuda");
-  if (c.learn_threads < 0) fail("learn.threads must be >= 0 (0 = all cores)");
+  check_threads(c.learn_threads, "learn.threads");
+  refuse_output_dir_is_input({c.learn_out, "learn.out"}, {{c.config_file, "--config"}});
   if (!(c.learn_checkpoint_every > 0)) fail("learn.checkpoint_every must be a positive number of seconds");
   if (c.has_closure() && c.learn_closure_dim > 0) {
     if (c.system != "ising2d") fail("closure.kind = autoencoder is for ising2d; set closure.kind = none for " + c.system);
@@ -211,7 +251,8 @@ void validate_field(const Config& c, Job job) {
   }
   if (c.truth_runs < 1) fail("truth.runs must be at least 1");
   if (c.truth_sweeps < 2) fail("truth.sweeps (steps per test run) must be at least 2");
-  if (c.threads < 0) fail("run.threads = " + std::to_string(c.threads) + " must be >= 0 (0 = all cores)");
+  check_threads(c.threads, "run.threads");
+  check_counts(c, c.field_dim);
   const double limit = fields::params_of(c, c.large_side).explicit_dt_limit();
   if (c.field_scheme == fields::FieldScheme::explicit_euler && c.field_dt > limit)
     fail("field.dt = " + str(c.field_dt) + " is above the explicit stability limit " + str(limit) + " of the " +
@@ -243,9 +284,12 @@ void validate(const Config& c, Job job) {
     fail("system.name = '" + c.system + "' is not a known system (one of: " + names + ")");
   }
   if (!(c.T > 0.0) || !std::isfinite(c.T)) fail("system.T = " + str(c.T) + " must be a positive temperature");
+  if (!std::isfinite(1.0 / c.T) || !std::isnormal(c.T))
+    fail("system.T = " + str(c.T) + " is too close to 0: 1/T is not a finite number");
   if (!std::isfinite(c.h)) fail("system.h = " + str(c.h) + " must be finite");
   const auto sys = make_system(c.system, SystemParams{c.T, c.h});
-  if (c.threads < 0) fail("run.threads = " + std::to_string(c.threads) + " must be >= 0 (0 = all cores)");
+  check_threads(c.threads, "run.threads");
+  check_counts(c, sys->dim());
   if (c.closure != "autoencoder" && c.closure != "none")
     fail("closure.kind = '" + c.closure + "' must be autoencoder or none");
 

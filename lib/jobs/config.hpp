@@ -96,6 +96,8 @@ struct Config {
 
   // The resolved INI text (stored in every output file).
   std::string ini_text;
+  // The --config file it was read from ("" = none): an input no output may overwrite.
+  std::string config_file;
 
   int resolved_small_side() const { return small_side ? small_side : patch; }
   int resolved_stride() const { return relax_stride ? relax_stride : relax_window / 2; }

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/output_guard.hpp"
 #include "core/parallel.hpp"
 #include "io/dataset.hpp"
 #include "jobs/config.hpp"
@@ -64,9 +65,11 @@ std::vector<double> at_time(const std::vector<double>& ens, std::int64_t T, int 
 
 ModelInfo check_evaluate_options(const EvaluateOptions& o) {
   if (o.ensemble < 1) throw InputError("--ensemble must be at least 1, not " + std::to_string(o.ensemble) + ".");
-  if (o.threads < 0) throw InputError("--threads must be 0 (all cores) or positive.");
+  check_threads(o.threads, "--threads");
   if (o.mmd_stride < 0) throw InputError("--mmd-stride must be 0 (automatic) or positive.");
   if (o.output_dir.empty()) throw InputError("--output is required (a directory for metrics.csv and the plots).");
+  refuse_output_dir_is_input({o.output_dir, "--output"}, {{o.model_dir, "--model"}});
+  refuse_output_is_input({o.output_dir, "--output"}, {{o.truth_path, "--truth"}});
   ModelInfo info = read_model_dir(o.model_dir);
   check_device(o.device);
   check_truth_for_model(info, o.model_dir, o.truth_path);
@@ -74,7 +77,7 @@ ModelInfo check_evaluate_options(const EvaluateOptions& o) {
     throw InputError("the plots need the gnuplot program (apt-get install gnuplot-nox); pass --no-plots to skip them.");
   if (fs::exists(o.output_dir) && !fs::is_directory(o.output_dir))
     throw InputError("--output " + o.output_dir + " exists and is not a directory.");
-  make_dir(o.output_dir, "--output");
+  make_output_dir(o.output_dir, "--output");
   return info;
 }
 

@@ -1,6 +1,7 @@
 #include "jobs/latent.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/error.hpp"
 #include "core/geometry.hpp"
@@ -13,6 +14,22 @@ namespace macrodyn {
 namespace {
 
 constexpr std::int64_t kBlockPairs = 4096;
+
+// Values a file may hold but physics may not: a pair's duration is finite and positive,
+// its observables finite. FileError naming the first bad pair.
+void check_pair_values(const std::string& path, std::int64_t first, std::int64_t m, int d, const double* dt,
+                       const std::vector<float>& zs, const std::vector<float>& gb, const std::vector<float>& ga) {
+  for (std::int64_t i = 0; i < m; ++i) {
+    if (!(std::isfinite(dt[i]) && dt[i] > 0))
+      throw FileError(path + ": /pairs/dt of pair " + std::to_string(first + i) + " is " + std::to_string(dt[i]) +
+                      ", not a positive duration");
+    for (int k = 0; k < d; ++k) {
+      const auto j = static_cast<std::size_t>(i * d + k);
+      if (!std::isfinite(zs[j]) || !std::isfinite(gb[j]) || !std::isfinite(ga[j]))
+        throw FileError(path + ": pair " + std::to_string(first + i) + " has a non-finite observable");
+    }
+  }
+}
 
 }  // namespace
 
@@ -37,23 +54,34 @@ void snapshot_closure(const learn::ExportedEncoder& enc, const std::int8_t* stat
 
 LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder* enc, std::int64_t max_pairs,
                        const std::function<void(std::int64_t, std::int64_t)>& on_block) {
-  ds.require("/pairs/dt");
+  // The schema first: every table with the row shape the loops below assume.
+  const auto observables = ds.attr_strings("/pairs", "observables");
+  const int ds_ = static_cast<int>(observables.size());
+  if (ds_ < 1) throw FileError(ds.path() + ": /pairs lists no observables");
+  const auto width = static_cast<std::uint64_t>(ds_);
+  ds.require_table("/pairs/dt", {});
+  for (const char* t : {"/pairs/z_star", "/pairs/g_before", "/pairs/g_after"}) ds.require_table(t, {width});
   const auto committed = static_cast<std::int64_t>(ds.rows_committed("/pairs"));
   const std::int64_t n = max_pairs > 0 ? std::min(max_pairs, committed) : committed;
   if (n == 0) throw FileError(ds.path() + " has no committed pairs");
-  const int ds_ = static_cast<int>(ds.shape("/pairs/z_star").at(1));
   const int c = enc ? enc->closure_dim() : 0, d = ds_ + c;
   const int L = static_cast<int>(ds.attr_int("/pairs", "L")), p = static_cast<int>(ds.attr_int("/pairs", "patch"));
+  if (L < 1 || p < 1 || L % p != 0)
+    throw FileError(ds.path() + ": /pairs has L = " + std::to_string(L) + " and patch = " + std::to_string(p) +
+                    "; the patch must divide L");
   if (enc) {
-    ds.require("/pairs/patch_before");
-    ds.require("/snapshots/states");
+    const auto up = static_cast<std::uint64_t>(p), uL = static_cast<std::uint64_t>(L);
+    ds.require_table("/pairs/patch_before", {up, up});
+    ds.require_table("/pairs/patch_after", {up, up});
+    ds.require_table("/pairs/snapshot_id", {});
+    ds.require_table("/snapshots/states", {uL, uL});
     if (enc->patch() != p)
       throw InputError("the encoder was trained for patch " + std::to_string(enc->patch()) + " but " + ds.path() +
                        " has patch " + std::to_string(p));
   }
 
   LatentSet out;
-  out.variables = ds.attr_strings("/pairs", "observables");
+  out.variables = observables;
   for (int k = 0; k < c; ++k) out.variables.push_back("closure_" + std::to_string(k + 1));
   out.z0.resize(static_cast<std::size_t>(n * d));
   out.z1.resize(out.z0.size());
@@ -90,6 +118,11 @@ LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder
       ds.read_rows("/pairs/snapshot_id", begin, rows, io::DType::i64, sid.data());
       const auto [lo, hi] = std::minmax_element(sid.begin(), sid.end());
       const std::int64_t s0 = *lo, ns = *hi - *lo + 1;
+      const auto snapshots = static_cast<std::int64_t>(ds.shape("/snapshots/states")[0]);
+      if (s0 < 0 || *hi >= snapshots)
+        throw FileError(ds.path() + ": /pairs/snapshot_id of pairs " + std::to_string(b0) + ".. names snapshot " +
+                        std::to_string(s0 < 0 ? s0 : *hi) + ", outside the " + std::to_string(snapshots) +
+                        " of /snapshots/states");
       if (ns > 4 * kBlockPairs)
         throw FileError(ds.path() + ": the snapshot ids of pairs " + std::to_string(b0) + ".. span " +
                         std::to_string(ns) + " snapshots; pairs are expected in snapshot order");
@@ -107,6 +140,7 @@ LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder
           out.z1_naive[at] = ca[i * c + k];
         }
     }
+    check_pair_values(ds.path(), b0, m, ds_, out.dt.data() + b0, zs, gb, ga);
     for (std::int64_t i = 0; i < m; ++i)
       for (int k = 0; k < ds_; ++k) {
         const auto at = static_cast<std::size_t>((b0 + i) * d + k);
@@ -142,11 +176,13 @@ void write_latent(const std::string& path, const io::DatasetReader& src, const L
 
 LatentSet read_latent(const std::string& path) {
   io::DatasetReader r(path);
-  r.require("/latent/z0");
   LatentSet set;
   set.variables = r.attr_strings("/latent", "observables");
-  const auto n = r.rows_committed("/latent");
   const auto d = static_cast<std::size_t>(set.dim());
+  if (d == 0) throw FileError(path + ": /latent lists no variables");
+  for (const char* t : {"/latent/z0", "/latent/z1", "/latent/z1_naive"}) r.require_table(t, {d});
+  r.require_table("/latent/dt", {});
+  const auto n = r.rows_committed("/latent");
   set.z0.resize(n * d);
   set.z1.resize(n * d);
   set.z1_naive.resize(n * d);
@@ -155,6 +191,13 @@ LatentSet read_latent(const std::string& path) {
   r.read_rows("/latent/z1", 0, n, io::DType::f32, set.z1.data());
   r.read_rows("/latent/z1_naive", 0, n, io::DType::f32, set.z1_naive.data());
   r.read_rows("/latent/dt", 0, n, io::DType::f64, set.dt.data());
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!(std::isfinite(set.dt[i]) && set.dt[i] > 0))
+      throw FileError(path + ": /latent/dt of pair " + std::to_string(i) + " is not a positive duration");
+    for (std::size_t k = 0; k < d; ++k)
+      if (!std::isfinite(set.z0[i * d + k]) || !std::isfinite(set.z1[i * d + k]) || !std::isfinite(set.z1_naive[i * d + k]))
+        throw FileError(path + ": /latent pair " + std::to_string(i) + " has a non-finite value");
+  }
   return set;
 }
 

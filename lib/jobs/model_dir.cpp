@@ -79,13 +79,6 @@ std::string check_device(const std::string& device) {
   }
 }
 
-void make_dir(const std::string& dir, const char* option) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec || !fs::is_directory(dir))
-    throw InputError(std::string(option) + " " + dir + " cannot be created: " + (ec ? ec.message() : "not a directory") + ".");
-}
-
 macro::SdeFunctions sde_functions(const learn::ExportedSde& sde) {
   return macro::SdeFunctions{sde.dim(), [&sde](const float* z, std::int64_t B, float* drift, float* sigma) {
                                sde.eval(z, B, drift, sigma);

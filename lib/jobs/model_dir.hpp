@@ -26,8 +26,6 @@ std::string join(const std::vector<std::string>& v, const std::string& sep);
 ModelInfo read_model_dir(const std::string& dir);
 // The device to use for --device; InputError when it is unknown or unavailable.
 std::string check_device(const std::string& device);
-// Creates `dir` (named by `option` in the error) with its parents; InputError if it cannot.
-void make_dir(const std::string& dir, const char* option);
 
 // The exported SDE as the rollout's SdeFunctions; `sde` must outlive the result.
 macro::SdeFunctions sde_functions(const learn::ExportedSde& sde);

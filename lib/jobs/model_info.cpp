@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 
 namespace macrodyn {
@@ -80,12 +81,7 @@ void write_model_info(const std::string& dir, const ModelInfo& m) {
     << "  \"dataset_version\": " << quote(m.dataset_version) << ",\n"
     << "  \"dataset_seed\": " << m.dataset_seed << "\n"
     << "}\n";
-  const std::string path = dir + "/model.json", tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    if (!(f << o.str())) throw FileError("cannot write " + tmp);
-  }
-  std::filesystem::rename(tmp, path);
+  write_file_atomically(dir + "/model.json", o.str());
 }
 
 ModelInfo read_model_info(const std::string& dir) {

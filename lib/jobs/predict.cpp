@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/output_guard.hpp"
 #include "jobs/model_dir.hpp"
 #include "jobs/truth.hpp"  // the coordinate conversions
 #include "learn/exported.hpp"
@@ -24,7 +25,7 @@ namespace {
 
 void make_parent_dir(const std::string& file, const char* option) {
   const fs::path parent = fs::path(file).parent_path();
-  if (!parent.empty()) make_dir(parent.string(), option);
+  if (!parent.empty()) make_output_dir(parent.string(), option);
   if (fs::is_directory(file)) throw InputError(std::string(option) + " " + file + " is a directory, not a file.");
 }
 
@@ -55,6 +56,9 @@ ModelInfo check_predict_options(const PredictOptions& o) {
   if (o.output_csv.empty()) throw InputError("--output is required (the CSV of ensemble means and stds).");
   make_parent_dir(o.output_csv, "--output");
   if (!o.trajectories_csv.empty()) make_parent_dir(o.trajectories_csv, "--trajectories");
+  for (const NamedPath& out : {NamedPath{o.output_csv, "--output"}, NamedPath{o.trajectories_csv, "--trajectories"},
+                               NamedPath{o.png, "--png"}})
+    refuse_output_is_input(out, {{o.model_dir, "--model"}});
   if (!o.png.empty()) {
     make_parent_dir(o.png, "--png");
     if (std::system("gnuplot --version >/dev/null 2>&1") != 0)

@@ -31,7 +31,7 @@ std::string study_recipe(const Config& config, const std::function<std::string(c
   return ini_of(c) + "\n" + options;
 }
 
-void check_recipe(const std::string& out, const std::string& want, bool record) {
+void check_recipe(const std::string& out, const std::string& want, bool record, const std::string& what) {
   const std::string path = out + "/recipe.txt";
   std::ifstream in(path);
   if (!in) {
@@ -43,8 +43,8 @@ void check_recipe(const std::string& out, const std::string& want, bool record) 
   for (std::string a, b; std::getline(need, b);) {
     if (!std::getline(have, a)) a = "(nothing)";
     if (a != b)
-      throw InputError("--out " + out + " holds a study made with " + qualified(section, a) + ", not " +
-                       qualified(section, b) + " (its recipe.txt); use another --out for another study");
+      throw InputError("--out " + out + " holds " + what + " made with " + qualified(section, a) + ", not " +
+                       qualified(section, b) + " (its recipe.txt); use another --out for another one");
     if (b.size() > 1 && b.front() == '[' && b.back() == ']') section = b.substr(1, b.size() - 2);
   }
 }

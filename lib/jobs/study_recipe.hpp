@@ -18,7 +18,8 @@ std::string study_recipe(const Config& config, const std::function<std::string(c
 
 // Throws InputError naming the first differing setting (`section.key = value` or
 // `--name = value`) when `out`/recipe.txt exists and differs from `want`; writes `want`
-// there when it does not exist and `record` is set.
-void check_recipe(const std::string& out, const std::string& want, bool record);
+// there when it does not exist and `record` is set. `what` names the directory's
+// content in the message ("a study", "a training").
+void check_recipe(const std::string& out, const std::string& want, bool record, const std::string& what = "a study");
 
 }  // namespace macrodyn

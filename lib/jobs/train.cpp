@@ -6,14 +6,20 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <sstream>
 #include <stdexcept>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/output_guard.hpp"
+#include "core/parallel.hpp"
 #include "core/stop.hpp"
 #include "io/dataset.hpp"
 #include "jobs/config.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/latent.hpp"
+#include "jobs/model_dir.hpp"
+#include "jobs/study_recipe.hpp"
 #include "learn/autoencoder.hpp"
 #include "learn/exported.hpp"
 #include "learn/sde.hpp"
@@ -52,7 +58,7 @@ void validate(const TrainOptions& o) {
   if (o.max_snapshots < 1) throw InputError("--max-snapshots must be >= 1");
   if (!o.encoder_from.empty() && !fs::exists(o.encoder_from + "/autoencoder.bin"))
     throw InputError("--encoder-from " + o.encoder_from + " holds no autoencoder.bin");
-  if (o.threads < 0) throw InputError("--threads must be >= 0");
+  check_threads(o.threads, "--threads");
   try {
     learn::resolve_device(o.device);
   } catch (const std::invalid_argument& e) {
@@ -60,6 +66,9 @@ void validate(const TrainOptions& o) {
   }
   if (fs::exists(o.out + "/model.json") && !o.resume && !o.overwrite)
     throw InputError("--out " + o.out + " already holds a model; pass --overwrite to replace it or --resume to continue");
+  make_output_dir(o.out, "--out");
+  refuse_output_dir_is_input({o.out, "--out"}, {{o.encoder_from, "--encoder-from"}});
+  refuse_output_is_input({o.out, "--out"}, {{o.dataset, "--dataset"}});
 }
 
 namespace {
@@ -91,6 +100,7 @@ void closure_autoencoder(const TrainOptions& o, const io::DatasetReader& ds, int
     return;
   }
   // Snapshots spread evenly over the dataset (upsampled and random ones alike).
+  ds.require_table("/snapshots/states", {static_cast<std::uint64_t>(L), static_cast<std::uint64_t>(L)});
   const auto committed = static_cast<std::int64_t>(ds.rows_committed("/snapshots"));
   if (committed == 0) throw FileError(ds.path() + " has no committed snapshots to train the autoencoder on");
   const std::int64_t n = std::min(committed, o.max_snapshots);
@@ -146,6 +156,24 @@ learn::LatentPairs slice(const LatentSet& s, const std::vector<float>& target, s
   return p;
 }
 
+// What a model depends on: the dataset (path and identity) and every option that
+// changes the result (not --device, --threads or progress), as `--name = value` lines.
+std::string train_recipe(const TrainOptions& o, const io::DatasetReader& ds) {
+  std::ostringstream r;
+  r << "--dataset = " << fs::absolute(o.dataset).lexically_normal().string() << "\n"
+    << "--dataset created = " << ds.attr_string("/", "created") << "\n"
+    << "--dataset seed = " << ds.attr_uint("/", "seed") << "\n"
+    << "--method = " << o.method << "\n--loss-factor = " << shortest(o.loss_factor) << "\n"
+    << "--diffusion = " << o.diffusion << "\n--eps = " << shortest(o.eps) << "\n--lr = " << shortest(o.lr) << "\n"
+    << "--epochs = " << o.epochs << "\n--batch = " << o.batch << "\n--patience = " << o.patience << "\n"
+    << "--val-fraction = " << shortest(o.val_fraction) << "\n--max-pairs = " << o.max_pairs << "\n"
+    << "--time-unit = " << o.time_unit << "\n--closure-dim = " << o.closure_dim << "\n--decoder = " << o.decoder
+    << "\n--ae-epochs = " << o.ae_epochs << "\n--ae-batch = " << o.ae_batch << "\n--ae-lr = " << shortest(o.ae_lr)
+    << "\n--max-snapshots = " << o.max_snapshots << "\n--encoder-from = " << o.encoder_from
+    << "\n--seed = " << o.seed << "\n";
+  return r.str();
+}
+
 }  // namespace
 
 PreparedLatents prepare_latents(const TrainOptions& o) {
@@ -153,7 +181,11 @@ PreparedLatents prepare_latents(const TrainOptions& o) {
   learn::set_torch_threads(o.threads);
   io::DatasetReader ds(o.dataset);
   ds.require("/pairs");
-  fs::create_directories(o.out);
+  // --resume continues only the training recorded in recipe.txt (another dataset or
+  // other options would leave model files that describe different models).
+  const std::string recipe = train_recipe(o, ds);
+  if (o.resume) check_recipe(o.out, recipe, true, "a training");
+  else write_file_atomically(o.out + "/recipe.txt", recipe);
 
   PreparedLatents prep;
   ModelInfo& info = prep.info;

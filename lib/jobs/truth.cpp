@@ -3,6 +3,7 @@
 #include "jobs/truth.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <stdexcept>
@@ -63,8 +64,8 @@ void check_truth_for_model(const ModelInfo& info, const std::string& model_dir, 
   io::DatasetReader r(truth_path);
   if (!r.has("/trajectories"))
     throw FileError(truth_path + " has no /trajectories group: ground truth is written by macrodyn simulate.");
-  r.require("/trajectories/durations");
-  r.require("/trajectories/m0");
+  r.require_table("/trajectories/durations", {0});
+  r.require_table("/trajectories/m0", {});
   const std::uint64_t runs = r.rows_committed("/trajectories");
   if (runs == 0) throw FileError(truth_path + " has no committed runs in /trajectories.");
   const auto dshape = r.shape("/trajectories/durations");
@@ -127,12 +128,26 @@ TruthMacrostates truth_macrostates(const ModelInfo& info, const std::string& mod
   t.m0.resize(static_cast<std::size_t>(t.runs));
   r.read_rows("/trajectories/durations", 0, runs, io::DType::f64, t.durations.data());
   r.read_rows("/trajectories/m0", 0, runs, io::DType::f64, t.m0.data());
+  for (std::int64_t i = 0; i < t.runs; ++i) {
+    if (!std::isfinite(t.m0[static_cast<std::size_t>(i)]))
+      throw FileError(truth_path + ": /trajectories/m0 of run " + std::to_string(i) + " is not a finite number");
+    for (std::int64_t f = 0; f < t.frames; ++f) {
+      const double dur = t.durations[static_cast<std::size_t>(i * t.frames + f)];
+      if (!(std::isfinite(dur) && dur >= 0))
+        throw FileError(truth_path + ": /trajectories/durations of run " + std::to_string(i) + ", frame " +
+                        std::to_string(f) + " is " + std::to_string(dur) + ", not a duration");
+    }
+  }
   t.z.assign(static_cast<std::size_t>(t.runs * t.frames * d), 0.0);
 
   if (!r.has("/trajectories/states")) {
     // Only reached when stored_observables_usable (check_truth_for_model): d == ds and
     // the stored rows are the macrostates.
     r.read_rows("/trajectories/observables", 0, runs, io::DType::f64, t.z.data());
+    for (std::size_t i = 0; i < t.z.size(); ++i)
+      if (!std::isfinite(t.z[i]))
+        throw FileError(truth_path + ": /trajectories/observables holds a non-finite value (run " +
+                        std::to_string(static_cast<std::int64_t>(i) / (t.frames * d)) + ")");
   } else {
     t.from_states = true;
     const std::int64_t sites = ipow(L, D);

@@ -1,6 +1,7 @@
 // The closure autoencoder (method-notes §1 "Closure autoencoder"): networks, training,
 // encoding, checkpoints and the TorchScript export of the encoder. Torch stays in here.
 #include "learn/autoencoder.hpp"
+#include "learn/torch_files.hpp"
 #include "learn/archive_values.hpp"
 #include "learn/epoch_shuffle.hpp"
 #include "learn/torch_device.hpp"
@@ -384,7 +385,7 @@ void ClosureAutoencoder::save(const std::string& path) const {
   torch::serialize::OutputArchive d;
   m.dec->save(d);
   ar.write("decoder", d);
-  ar.save_to(path);
+  save_archive_file(ar, path);
 }
 
 ClosureAutoencoder ClosureAutoencoder::load(const std::string& path, const std::string& device) {
@@ -452,7 +453,7 @@ void ClosureAutoencoder::export_encoder(const std::string& path) const {
   mod.register_attribute("closure_dim", c10::IntType::get(), c10::IValue(std::int64_t(m.o.closure_dim)));
   mod.define(src.str());
   mod.eval();
-  mod.save(path);
+  save_module(mod, path);
 }
 
 }  // namespace macrodyn::learn

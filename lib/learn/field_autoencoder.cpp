@@ -1,6 +1,7 @@
 // The predator-prey closure autoencoder (method-notes §5 "Latents"): networks, training,
 // encoding, checkpoints and the TorchScript export of the encoder. Torch stays in here.
 #include "learn/field_autoencoder.hpp"
+#include "learn/torch_files.hpp"
 #include "learn/archive_values.hpp"
 #include "learn/epoch_shuffle.hpp"
 #include "learn/torch_device.hpp"
@@ -315,7 +316,7 @@ void FieldAutoencoder::save(const std::string& path) const {
   a.dec->save(d);
   ar.write("encoder", e);
   ar.write("decoder", d);
-  ar.save_to(path);
+  save_archive_file(ar, path);
 }
 
 FieldAutoencoder FieldAutoencoder::load(const std::string& path) {
@@ -366,7 +367,7 @@ void FieldAutoencoder::export_encoder(const std::string& path) const {
       "    h = torch.relu(torch.linear(h, self.l1_weight, self.l1_bias))\n"
       "    return torch.linear(h, self.l2_weight, self.l2_bias).squeeze(1)\n");
   mod.eval();
-  mod.save(path);
+  save_module(mod, path);
 }
 
 }  // namespace macrodyn::learn

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "learn/sde_impl.hpp"
+#include "learn/torch_files.hpp"
 
 namespace macrodyn::learn {
 
@@ -204,7 +205,7 @@ void SdeModel::export_torchscript(const std::string& dir) const {
   torch::jit::Module drift("macrodyn_drift");
   register_mlp(drift, "mu", net->mu);
   drift.define("def forward(self, z):\n        x = z\n" + mlp_source("mu") + "        return x\n");
-  drift.save(dir + "/drift.pt");
+  save_module(drift, dir + "/drift.pt");
 
   torch::jit::Module diffusion("macrodyn_diffusion");
   const std::string d = std::to_string(net->dim);
@@ -224,7 +225,7 @@ void SdeModel::export_torchscript(const std::string& dir) const {
       break;
   }
   diffusion.define(body);
-  diffusion.save(dir + "/diffusion.pt");
+  save_module(diffusion, dir + "/diffusion.pt");
 }
 
 }  // namespace macrodyn::learn

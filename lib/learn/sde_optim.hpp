@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "learn/torch_files.hpp"
+
 namespace macrodyn::learn {
 
 // PyTorch's ReduceLROnPlateau(mode=min, factor, patience, threshold=1e-4 rel, cooldown 0,
@@ -91,11 +93,7 @@ inline void write_training_state(torch::serialize::OutputArchive& a, torch::nn::
 }
 
 // Write then rename: a crash mid-write never leaves a torn checkpoint behind.
-inline void save_archive(torch::serialize::OutputArchive& a, const std::string& path) {
-  const std::string tmp = path + ".tmp";
-  a.save_to(tmp);
-  std::filesystem::rename(tmp, path);
-}
+inline void save_archive(torch::serialize::OutputArchive& a, const std::string& path) { save_archive_file(a, path); }
 
 inline void load_archive(torch::serialize::InputArchive& a, const std::string& path, const torch::Device& dev) {
   try {

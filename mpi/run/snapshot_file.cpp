@@ -23,9 +23,17 @@ SnapshotFile::SnapshotFile(const std::string& stream_save, MPI_Comm simulators, 
   // One rank lays the file out with the serial writer; then all open it for MPI-IO.
   int created = 1;
   std::string why;
-  if (rank == 0 && !resume) {
+  if (rank == 0) {
     try {
-      io::DatasetWriter w(path, root);
+      if (!resume || std::filesystem::exists(path)) lock_ = std::make_unique<io::FileLock>(path);
+    } catch (const std::exception& e) {
+      created = 0;
+      why = e.what();
+    }
+  }
+  if (rank == 0 && !resume && created) {
+    try {
+      io::DatasetWriter w(path, root, io::DatasetWriter::Locking::held_by_caller);
       w.create_group("/snapshots", info);
       std::vector<std::uint64_t> shape{static_cast<std::uint64_t>(snapshots)};
       for (int d = 0; d < dim; ++d) shape.push_back(static_cast<std::uint64_t>(L));

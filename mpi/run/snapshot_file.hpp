@@ -14,6 +14,7 @@
 
 #include "core/decomposition.hpp"
 #include "io/dataset.hpp"
+#include "io/file_lock.hpp"
 #include "io/parallel_blocks.hpp"
 
 namespace macrodyn::mpi {
@@ -37,6 +38,7 @@ class SnapshotFile {
 
  private:
   MPI_Comm comm_;
+  std::unique_ptr<io::FileLock> lock_;  // rank 0: the MPI-IO driver takes no lock of its own
   std::unique_ptr<io::ParallelBlockWriter> out_;
 };
 
