@@ -800,7 +800,11 @@ DatasetReader::DatasetReader(const std::string& path) : impl_(std::make_unique<I
   std::error_code ec;
   if (!fs::exists(path, ec)) fail("cannot open " + in_quotes(path) + ": no such file");
   if (fs::is_directory(path, ec)) fail("cannot open " + in_quotes(path) + ": it is a directory");
-  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  // A file this process is writing is already open in HDF5 with its locking off; HDF5
+  // refuses a second open with other locking settings (file_lock.hpp).
+  Handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "cannot open " + in_quotes(path));
+  if (FileLock::held_in_this_process(path)) H5Pset_file_locking(fapl.get(), false, true);
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get());
   if (file < 0) fail("cannot open " + in_quotes(path) + ": " + open_failure_reason(path));
   impl_->file = Handle(file, H5Fclose);
 

@@ -8,12 +8,19 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
+#include <set>
+#include <utility>
 
 #include "core/error.hpp"
 
 namespace macrodyn::io {
 
 namespace {
+// (device, inode) of the files this process holds locks on.
+std::mutex held_mutex;
+std::set<std::pair<unsigned long long, unsigned long long>> held_files;
+
 std::string cannot_create(const std::string& path, const std::string& why) {
   return "cannot create '" + path + "': " + why;
 }
@@ -53,10 +60,26 @@ FileLock::FileLock(const std::string& path) : path_(path) {
     throw FileError(cannot_create(path, err == EWOULDBLOCK ? "the file is open in another program (nothing was changed)"
                                                            : std::string("cannot lock it: ") + std::strerror(err)));
   }
+  device_ = st.st_dev;
+  inode_ = st.st_ino;
+  std::lock_guard<std::mutex> guard(held_mutex);
+  held_files.insert({device_, inode_});
 }
 
 FileLock::~FileLock() {
-  if (fd_ >= 0) ::close(fd_);  // releases the flock
+  if (fd_ < 0) return;
+  {
+    std::lock_guard<std::mutex> guard(held_mutex);
+    held_files.erase({device_, inode_});
+  }
+  ::close(fd_);  // releases the flock
+}
+
+bool FileLock::held_in_this_process(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return false;
+  std::lock_guard<std::mutex> guard(held_mutex);
+  return held_files.count({static_cast<unsigned long long>(st.st_dev), static_cast<unsigned long long>(st.st_ino)}) > 0;
 }
 
 void FileLock::discard_if_created() {

@@ -27,9 +27,15 @@ class FileLock {
   // Removes the file if this lock created it and nothing was written (a failed create).
   void discard_if_created();
 
+  // Whether a FileLock of this process holds `path` (the same file, however spelled):
+  // a reader then opens it as the writer did, with HDF5's locking off, since HDF5
+  // refuses to open one file twice with different locking settings.
+  static bool held_in_this_process(const std::string& path);
+
  private:
   std::string path_;
   int fd_ = -1;
+  unsigned long long device_ = 0, inode_ = 0;
   bool created_ = false;
 };
 
