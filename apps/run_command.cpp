@@ -65,10 +65,14 @@ int cmd_run(int argc, char** argv) {
       std::printf("  phase A (autoencoder)  %.2f s\n", r.phase_a_seconds);
       std::printf("  phase B (SDE online)   %.2f s, %lld snapshots, %lld latent pairs, %lld steps\n", r.phase_b_seconds,
                   static_cast<long long>(r.snapshots), static_cast<long long>(r.pairs), static_cast<long long>(r.sde_steps));
+      std::printf("  phase C (truth runs)   %.2f s\n", r.truth_seconds);
+      std::printf("  verdict (evaluation)   %.2f s\n", r.verdict_seconds);
       std::printf("  ingest                 %.4g latent pairs/s over phase B (snapshot builds included), "
                   "%.4g while streaming (first to last pair)\n", r.pairs_per_s, r.streaming_pairs_per_s);
       std::printf("  model in %s\n", c.learn_out.c_str());
       if (!c.stream_save.empty()) std::printf("  stream kept in %s\n", c.stream_save.c_str());
+      std::printf("\n%s", verdict_text(r.verdict).c_str());
+      if (r.verdict.judged) std::printf("  details in %s/verdict (metrics.csv, band plots, verdict.txt)\n", c.learn_out.c_str());
     }
   } catch (const InputError& e) {
     // Found after the job started (e.g. a rank count): every rank finds it; rank 0 says it.

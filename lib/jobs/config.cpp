@@ -129,6 +129,13 @@ void check_counts(const Config& c, int dim) {
   check_product("large.snapshots x patches", 2.0 * static_cast<double>(c.snapshots) * K);
 }
 
+void check_truth_m0(const Config& c) {
+  if (c.truth_init == InitialKind::given_m0 && c.truth_m0.empty())
+    fail("truth.init = m0 needs truth.m0 (a comma-separated list of initial magnetisations)");
+  for (double m : c.truth_m0)
+    if (!(m >= -1.0 && m <= 1.0)) fail("truth.m0 value " + str(m) + " is outside [-1, 1]");
+}
+
 // The keys only `macrodyn run` reads; rank counts are checked where they are known (mpi/run).
 void validate_run(const Config& c) {
   if (c.team_size < 0) fail("team.size must be >= 0 (0 = automatic)");
@@ -162,6 +169,14 @@ void validate_run(const Config& c) {
   check_threads(c.learn_threads, "learn.threads");
   refuse_output_dir_is_input({c.learn_out, "learn.out"}, {{c.config_file, "--config"}});
   if (!(c.learn_checkpoint_every > 0)) fail("learn.checkpoint_every must be a positive number of seconds");
+  // The truth the verdict judges against (truth.runs = 0: none, the verdict says so).
+  if (c.truth_runs < 0) fail("truth.runs must be >= 0 (0 = no verdict)");
+  if (c.truth_runs > 0) {
+    if (c.truth_sweeps < 2) fail("truth.sweeps must be at least 2");
+    check_truth_m0(c);
+    if (c.verdict_ensemble < 1) fail("verdict.ensemble must be at least 1");
+    check_count("verdict.ensemble", static_cast<double>(c.verdict_ensemble));
+  }
   if (c.has_closure() && c.learn_closure_dim > 0) {
     if (c.system != "ising2d") fail("closure.kind = autoencoder is for ising2d; set closure.kind = none for " + c.system);
     if (c.large_side > 128)
@@ -302,10 +317,7 @@ void validate(const Config& c, Job job) {
   if (job == Job::simulate) {
     if (c.truth_runs < 1) fail("truth.runs must be at least 1");
     if (c.truth_sweeps < 1) fail("truth.sweeps must be at least 1");
-    if (c.truth_init == InitialKind::given_m0 && c.truth_m0.empty())
-      fail("truth.init = m0 needs truth.m0 (a comma-separated list of initial magnetisations)");
-    for (double m : c.truth_m0)
-      if (!(m >= -1.0 && m <= 1.0)) fail("truth.m0 value " + str(m) + " is outside [-1, 1]");
+    check_truth_m0(c);
     check_memory(c, job, sys->dim());
     check_output(c);
     return;

@@ -24,6 +24,7 @@
 #include "learn/sde.hpp"
 #include "macro/metrics.hpp"
 #include "macro/plot.hpp"
+#include "systems/system.hpp"
 
 namespace macrodyn {
 
@@ -180,6 +181,22 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
   say(o, "rollout: " + std::to_string(R * E) + " trajectories x " + std::to_string(T - 1) + " steps, dt = " +
              shortest(res.delta) + " model units");
   const std::vector<double> pred = macro::euler_maruyama(sde, z0, static_cast<int>(T - 1), res.delta, o.seed);
+  {
+    const auto ranges = make_system(info.system, SystemParams{info.T, info.h})->observable_ranges();
+    std::vector<std::int64_t> outside(static_cast<std::size_t>(d), 0);
+    for (std::size_t i = 0; i < pred.size(); ++i) {
+      const auto k = static_cast<std::size_t>(i % static_cast<std::size_t>(d));
+      if (!std::isfinite(pred[i])) {
+        ++res.non_finite;
+        continue;
+      }
+      if (k >= ranges.size()) continue;
+      const double z = pred[i] * info.scale[k] + info.offset[k];  // physical
+      if (z < ranges[k].lo || z > ranges[k].hi) ++outside[k];
+    }
+    const double points = static_cast<double>(pred.size() / static_cast<std::size_t>(d));
+    for (int k = 0; k < d; ++k) res.out_of_range.push_back(static_cast<double>(outside[static_cast<std::size_t>(k)]) / points);
+  }
 
   // Groups by exact m0.
   std::map<double, std::vector<std::int64_t>> groups;

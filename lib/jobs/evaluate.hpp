@@ -64,6 +64,11 @@ struct EvaluationResult {
   bool from_states = false;
   std::vector<GroupMetrics> groups;  // ascending m0
   GroupMetrics mean;                 // averaged over the groups (the study's score: mean.rel_error)
+  // Suspect predictions: per variable the fraction of predicted points outside the
+  // system's physical range (System::observable_ranges; 0 for the closure variables),
+  // and the number of non-finite predicted values.
+  std::vector<double> out_of_range;
+  std::int64_t non_finite = 0;
   std::string metrics_csv;
   std::vector<std::string> plots;
   double seconds = 0;

@@ -6,14 +6,10 @@
 
 namespace macrodyn {
 
-std::vector<std::int8_t> run_and_write(const System& system,
-                                       std::vector<std::unique_ptr<Evolver>>& evolvers,
-                                       const RunsSpec& s, io::DatasetWriter& out) {
+void create_run_tables(const System& system, const RunsSpec& s, io::DatasetWriter& out) {
   using io::DType;
   const int dim = system.dim(), d = system.num_observables();
-  const std::int64_t n = ipow(s.side, dim), frames = s.sweeps + 1;
-  const auto f = static_cast<std::uint64_t>(frames);
-
+  const auto f = static_cast<std::uint64_t>(s.sweeps + 1);
   out.create_group(s.group, s.info);
   if (s.store_states) {
     std::vector<std::uint64_t> shape{f};
@@ -23,6 +19,33 @@ std::vector<std::int8_t> run_and_write(const System& system,
   out.create_table(s.group + "/durations", DType::f64, {f}, 64, true);
   out.create_table(s.group + "/observables", DType::f32, {f, static_cast<std::uint64_t>(d)}, 64, true);
   out.create_table(s.group + "/m0", DType::f64, {}, 1024, false);
+}
+
+void append_runs(const System& system, const RunsSpec& s, const RunBlock& b, io::DatasetWriter& out) {
+  const auto d = static_cast<std::size_t>(system.num_observables());
+  const auto frames = static_cast<std::size_t>(s.sweeps + 1);
+  if (s.store_states) out.append(s.group + "/states", b.states, b.rows);
+  out.append(s.group + "/durations", b.durations, b.rows);
+  std::vector<float> obs32(b.rows * frames * d);
+  for (std::size_t i = 0; i < obs32.size(); ++i) obs32[i] = static_cast<float>(b.observables[i]);
+  out.append(s.group + "/observables", obs32.data(), b.rows);
+  out.append(s.group + "/m0", b.m0, b.rows);
+  out.commit(s.group, b.first + b.rows);
+}
+
+void simulate_run(const System& system, Evolver& evolver, const RunsSpec& s, std::int64_t r, std::int8_t* scratch,
+                  std::int8_t* states, double* durations, double* observables, double& m0) {
+  TrajectoryOut o{states, durations, observables, 0.0};
+  run_trajectory(system, evolver, s.spec_of(r), s.seed, s.purpose, static_cast<std::uint64_t>(r), scratch, o);
+  m0 = o.m0;
+}
+
+std::vector<std::int8_t> run_and_write(const System& system,
+                                       std::vector<std::unique_ptr<Evolver>>& evolvers,
+                                       const RunsSpec& s, io::DatasetWriter& out) {
+  const int dim = system.dim(), d = system.num_observables();
+  const std::int64_t n = ipow(s.side, dim), frames = s.sweeps + 1;
+  create_run_tables(system, s, out);
 
   // A block of runs at a time: 4 per thread, so that a commit follows every few runs.
   const std::int64_t block = std::max<std::int64_t>(1, 4 * s.threads);
@@ -31,7 +54,6 @@ std::vector<std::int8_t> run_and_write(const System& system,
   std::vector<std::int8_t> states(any_states && !s.keep_all_states ? static_cast<std::size_t>(block * frames * n) : 0);
   std::vector<double> durations(static_cast<std::size_t>(block * frames)), obs(static_cast<std::size_t>(block * frames * d)),
       m0(static_cast<std::size_t>(block));
-  std::vector<float> obs32(obs.size());
   std::vector<std::vector<std::int8_t>> scratch(evolvers.size(), std::vector<std::int8_t>(static_cast<std::size_t>(n)));
 
   Progress progress(s.what, s.runs, "runs", s.progress);
@@ -40,19 +62,14 @@ std::vector<std::int8_t> run_and_write(const System& system,
     std::int8_t* block_states = s.keep_all_states ? kept.data() + b0 * frames * n : states.data();
     parallel_for(b0, b1, s.threads, [&](std::int64_t r, int w) {
       const std::int64_t k = r - b0;
-      TrajectoryOut o{any_states ? block_states + k * frames * n : nullptr, durations.data() + k * frames,
-                      obs.data() + k * frames * d, 0.0};
-      run_trajectory(system, *evolvers[static_cast<std::size_t>(w)], s.spec_of(r), s.seed, s.purpose,
-                     static_cast<std::uint64_t>(r), scratch[static_cast<std::size_t>(w)].data(), o);
-      m0[static_cast<std::size_t>(k)] = o.m0;
+      simulate_run(system, *evolvers[static_cast<std::size_t>(w)], s, r, scratch[static_cast<std::size_t>(w)].data(),
+                   any_states ? block_states + k * frames * n : nullptr, durations.data() + k * frames,
+                   obs.data() + k * frames * d, m0[static_cast<std::size_t>(k)]);
     });
-    const auto rows = static_cast<std::uint64_t>(b1 - b0);
-    if (s.store_states) out.append(s.group + "/states", block_states, rows);
-    out.append(s.group + "/durations", durations.data(), rows);
-    for (std::size_t i = 0; i < rows * frames * d; ++i) obs32[i] = static_cast<float>(obs[i]);
-    out.append(s.group + "/observables", obs32.data(), rows);
-    out.append(s.group + "/m0", m0.data(), rows);
-    out.commit(s.group, static_cast<std::uint64_t>(b1));
+    append_runs(system, s,
+                RunBlock{static_cast<std::uint64_t>(b0), static_cast<std::uint64_t>(b1 - b0), block_states,
+                         durations.data(), obs.data(), m0.data()},
+                out);
     progress.update(b1);
     check_stop(std::to_string(b1) + " runs of " + s.group);
   }

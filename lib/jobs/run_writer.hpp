@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "io/dataset.hpp"
+#include "jobs/config.hpp"
 #include "sampling/trajectory.hpp"
 #include "systems/system.hpp"
 
@@ -29,6 +30,25 @@ struct RunsSpec {
   bool progress = true;
   std::string what;                                  // for progress and stop messages
 };
+
+// The pieces, for callers that spread the runs over processes (macrodyn run's truth):
+// the group and its tables; one run, keyed by its index r (the same bits wherever it is
+// simulated); and a block of finished runs [first, first + rows), appended and committed.
+struct RunBlock {
+  std::uint64_t first = 0, rows = 0;
+  const std::int8_t* states = nullptr;  // [rows, frames, side^D], read when spec.store_states
+  const double* durations = nullptr;    // [rows, frames]
+  const double* observables = nullptr;  // [rows, frames, d*]
+  const double* m0 = nullptr;           // [rows]
+};
+void create_run_tables(const System& system, const RunsSpec& spec, io::DatasetWriter& out);
+void simulate_run(const System& system, Evolver& evolver, const RunsSpec& spec, std::int64_t r, std::int8_t* scratch,
+                  std::int8_t* states, double* durations, double* observables, double& m0);
+void append_runs(const System& system, const RunsSpec& spec, const RunBlock& block, io::DatasetWriter& out);
+
+// The truth runs of a configuration (truth.* keys, large.side), as `macrodyn simulate`
+// writes them; `c` must outlive the spec (spec_of reads truth.m0).
+RunsSpec truth_runs_spec(const Config& c, const System& system);
 
 // Runs them in blocks over `evolvers` (one per thread), appending and committing each
 // block. Returns all runs' states [runs, frames, side^D] if keep_all_states, else {}.

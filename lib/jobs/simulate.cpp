@@ -11,16 +11,12 @@
 
 namespace macrodyn {
 
-JobSummary simulate(const Config& c) {
-  const auto start = std::chrono::steady_clock::now();
-  const auto sys = make_system(c.system, SystemParams{c.T, c.h});
+RunsSpec truth_runs_spec(const Config& c, const System& sys) {
   const int L = c.large_side;
   const bool given = c.truth_init == InitialKind::given_m0;
-
-  io::DatasetWriter out(c.output, io::RootInfo{c.seed, c.system, c.ini_text, kMacrodynVersion});
   RunsSpec spec;
   spec.group = "/trajectories";
-  spec.info = io::GroupInfo{Tiling{sys->dim(), L, c.patch}.patches(), c.patch, L, "periodic", sys->observable_names()};
+  spec.info = io::GroupInfo{Tiling{sys.dim(), L, c.patch}.patches(), c.patch, L, "periodic", sys.observable_names()};
   spec.side = L;
   spec.sweeps = c.truth_sweeps;
   // With truth.init = m0, runs [k runs, (k + 1) runs) start from the k-th m0.
@@ -29,13 +25,22 @@ JobSummary simulate(const Config& c) {
     return TrajectorySpec{L, static_cast<std::uint64_t>(c.truth_sweeps), c.truth_dynamics, c.truth_init,
                           given ? c.truth_m0[static_cast<std::size_t>(r / c.truth_runs)] : 0.0};
   };
+  // Keyed by truth_dynamics (and initial_state) with the run index: streams disjoint
+  // from every stream of the training data, which use other purposes.
   spec.purpose = Purpose::truth_dynamics;
   spec.seed = c.seed;
   spec.store_states = c.has_closure();  // phi of the truth is recomputed per patch tiling
   spec.threads = c.resolved_threads();
   spec.progress = c.progress;
   spec.what = "simulate: truth runs (side " + std::to_string(L) + ")";
+  return spec;
+}
 
+JobSummary simulate(const Config& c) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto sys = make_system(c.system, SystemParams{c.T, c.h});
+  io::DatasetWriter out(c.output, io::RootInfo{c.seed, c.system, c.ini_text, kMacrodynVersion});
+  const RunsSpec spec = truth_runs_spec(c, *sys);
   std::vector<std::unique_ptr<Evolver>> evolvers;
   for (int w = 0; w < spec.threads; ++w) evolvers.push_back(sys->make_evolver());
   run_and_write(*sys, evolvers, spec, out);

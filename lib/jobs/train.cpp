@@ -158,6 +158,7 @@ learn::LatentPairs slice(const LatentSet& s, const std::vector<float>& target, s
 
 // What a model depends on: the dataset (path and identity) and every option that
 // changes the result (not --device, --threads or progress), as `--name = value` lines.
+// Not --epochs: epoch e is the same whatever the total, so --resume may train longer.
 std::string train_recipe(const TrainOptions& o, const io::DatasetReader& ds) {
   std::ostringstream r;
   r << "--dataset = " << fs::absolute(o.dataset).lexically_normal().string() << "\n"
@@ -165,7 +166,7 @@ std::string train_recipe(const TrainOptions& o, const io::DatasetReader& ds) {
     << "--dataset seed = " << ds.attr_uint("/", "seed") << "\n"
     << "--method = " << o.method << "\n--loss-factor = " << shortest(o.loss_factor) << "\n"
     << "--diffusion = " << o.diffusion << "\n--eps = " << shortest(o.eps) << "\n--lr = " << shortest(o.lr) << "\n"
-    << "--epochs = " << o.epochs << "\n--batch = " << o.batch << "\n--patience = " << o.patience << "\n"
+    << "--batch = " << o.batch << "\n--patience = " << o.patience << "\n"
     << "--val-fraction = " << shortest(o.val_fraction) << "\n--max-pairs = " << o.max_pairs << "\n"
     << "--time-unit = " << o.time_unit << "\n--closure-dim = " << o.closure_dim << "\n--decoder = " << o.decoder
     << "\n--ae-epochs = " << o.ae_epochs << "\n--ae-batch = " << o.ae_batch << "\n--ae-lr = " << shortest(o.ae_lr)

@@ -11,6 +11,7 @@ class CurieWeissSystem final : public System {
   int dim() const override { return dim_; }
   const SystemParams& params() const override { return params_; }
   std::vector<std::string> observable_names() const override { return {"m"}; }
+  std::vector<ObservableRange> observable_ranges() const override { return {{-1.0, 1.0}}; }
   bool supports(Boundary b) const override { return b != Boundary::frozen; }
   std::unique_ptr<Evolver> make_evolver() const override {
     return std::make_unique<CurieWeissEvolver>(dim_, 1.0 / params_.T, params_.h);

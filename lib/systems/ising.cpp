@@ -54,6 +54,8 @@ class IsingSystem final : public System {
   int dim() const override { return D; }
   const SystemParams& params() const override { return params_; }
   std::vector<std::string> observable_names() const override { return {"m", "rho"}; }
+  // m is judged; rho, the domain-wall fraction, is a fraction of bonds.
+  std::vector<ObservableRange> observable_ranges() const override { return {{-1.0, 1.0}, {0.0, 1.0}}; }
   bool supports(Boundary b) const override { return b != Boundary::global; }
   std::unique_ptr<Evolver> make_evolver() const override {
     return std::make_unique<IsingEvolver<D>>(1.0 / params_.T, params_.h);

@@ -6,6 +6,7 @@
 // lattice) and evolves it. Virtual calls happen per box, never per site or event:
 // the hot loops live in the concrete evolvers (ising.hpp, curie_weiss.hpp).
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +16,12 @@
 #include "core/rng.hpp"
 
 namespace macrodyn {
+
+// The values an observable can take ([-inf, inf] when unbounded).
+struct ObservableRange {
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
+};
 
 struct SystemParams {
   double T = 1.0;  // temperature (k_B = J = 1)
@@ -65,6 +72,14 @@ class System {
   // neighbours for `frozen`); DESIGN §1.4.
   virtual void patch_observables(const std::int8_t* x, int L, const Coord& o, int p, Boundary b,
                                  double* g) const = 0;
+
+  // What the verdict of a learned model judges (jobs/verdict.hpp): the observables
+  // whose mean and fluctuations it must reproduce, and each observable's physical range
+  // (a predicted path leaving it is flagged). Defaults: the first observable, no range.
+  virtual std::vector<std::string> judged_observables() const { return {observable_names().front()}; }
+  virtual std::vector<ObservableRange> observable_ranges() const {
+    return std::vector<ObservableRange>(observable_names().size());
+  }
 
   int num_observables() const { return static_cast<int>(observable_names().size()); }
 };

@@ -20,6 +20,7 @@
 #include "mpi/run/checkpoint.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/model_info.hpp"
+#include "jobs/verdict.hpp"
 #include "learn/autoencoder.hpp"
 #include "learn/exported.hpp"
 #include "learn/sde.hpp"
@@ -28,6 +29,7 @@
 #include "mpi/run/simulator.hpp"
 #include "mpi/run/snapshot_file.hpp"
 #include "mpi/run/stream_file.hpp"
+#include "mpi/run/truth_phase.hpp"
 #include "mpi/stream.hpp"
 #include "mpi/check.hpp"
 
@@ -193,6 +195,42 @@ void test_kill_point(const char* point, std::int64_t index) {
   const std::string s(spec);
   if (s == at) std::raise(SIGKILL);
   if (s == at + ":USR1") std::raise(SIGUSR1);
+}
+
+// The SDE losses of learn.out/metrics.csv (step,loss,...), in step order.
+std::vector<double> logged_losses(const std::string& metrics) {
+  std::vector<double> out;
+  std::ifstream in(metrics);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    const auto comma = line.find(',');
+    if (comma != std::string::npos) out.push_back(std::strtod(line.c_str() + comma + 1, nullptr));
+  }
+  return out;
+}
+
+// World rank 0, after the model is written: evaluate it against the truth, judge it, and
+// keep metrics.csv, the band plots and verdict.txt in learn.out/verdict.
+Verdict judge_run(const Config& c, const std::string& no_truth, const std::string& truth_path) {
+  std::vector<std::string> warnings = training_warnings(logged_losses(c.learn_out + "/metrics.csv"), {}, "the SDE training");
+  if (!no_truth.empty()) {
+    Verdict v = not_judged(no_truth);
+    v.warnings = warnings;
+    return v;
+  }
+  EvaluateOptions o;
+  o.model_dir = c.learn_out;
+  o.truth_path = truth_path;
+  o.output_dir = c.learn_out + "/verdict";
+  o.ensemble = c.verdict_ensemble;
+  o.seed = c.seed;
+  o.device = c.learn_device;
+  o.threads = c.threads;
+  o.progress = c.progress;
+  o.plots = std::system("gnuplot --version >/dev/null 2>&1") == 0;
+  if (!o.plots) warnings.push_back("no band plots: the gnuplot program is missing (apt-get install gnuplot-nox)");
+  return evaluate_and_judge(o, warnings);
 }
 
 }  // namespace
@@ -469,6 +507,20 @@ RunReport run(const Config& c, bool resume) {
     learner->train(learner->steps_left());
     learner->finish();
     rep.sde_steps = c.learn_steps;
+  }
+  rep.phase_b_seconds = since(t_b);
+
+  // Phase C: the truth for the verdict, simulated by the simulators while the learners
+  // finish training (in turn in a single process), then judged on world rank 0.
+  const auto t_c = Clock::now();
+  const std::string no_truth = truth_not_possible(c, *sys);
+  const std::string truth_path = c.learn_out + "/truth.h5";
+  if (no_truth.empty()) simulate_truth(c, *sys, roles, truth_path);
+  rep.truth_seconds = since(t_c);
+  if (world_rank == 0) {
+    const auto t_v = Clock::now();
+    rep.verdict = judge_run(c, no_truth, truth_path);
+    rep.verdict_seconds = since(t_v);
   }
   roles.free();
   rep.seconds = since(start);

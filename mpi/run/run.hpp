@@ -5,11 +5,15 @@
 //            autoencoder and broadcasts the TorchScript encoder to every rank;
 //   phase B: every simulator rank encodes its pairs and streams latent pair rows to its
 //            learner; learners fill replay buffers and take SDE steps between messages.
+//   phase C: simulators run the truth of the large system (truth.* keys) while the
+//            learners finish; world rank 0 evaluates the model against it and judges
+//            it (jobs/verdict.hpp), in learn.out/verdict.
 // A single process (no mpirun) plays both roles in turn. Output: the model directory
 // (as `macrodyn train` writes it) with metrics.csv and schedule.h5, and stream.save.
 #include <cstdint>
 
 #include "jobs/config.hpp"
+#include "jobs/verdict.hpp"
 
 namespace macrodyn::mpi {
 
@@ -36,6 +40,9 @@ struct RunReport {
   double streaming_pairs_per_s = 0; // learners' ingest rate from their first pair to their last
   int ranks = 1, learners = 1, teams = 1, team_size = 1;
   int stopped_by = 0;  // the signal that stopped the job at a sync point (checkpoint written), or 0
+  double truth_seconds = 0;    // phase C: the truth runs (with the learners' last steps)
+  double verdict_seconds = 0;  // evaluation and verdict on world rank 0
+  Verdict verdict;             // world rank 0
 };
 
 // Ends every rank of the job (after a failure on this one, so the others do not wait

@@ -194,7 +194,7 @@ TEST_CASE("train reports a full disk and a bad --out in one sentence", "[e2e][ho
   CHECK(slurp(file) == "x");
 }
 
-TEST_CASE("--config must be a readable INI file", "[e2e][hostile]") {
+TEST_CASE("a --config that is not a readable INI file is refused", "[e2e][hostile]") {
   refused("generate --config " + dir(), "is a directory");
   const std::string fifo = in_dir("fifo.ini");
   fs::remove(fifo);

@@ -23,7 +23,7 @@ namespace {
 
 std::string unique(const std::string& name) { return tmp(name + "_" + std::to_string(getpid())); }
 
-// quickstart (L 32, p 16, K 4), no closure unless asked: seconds per run.
+// quickstart (L 32, p 16, K 4), no closure and no verdict unless asked: seconds per run.
 // stream.save is unique(name).h5 unless `keep_stream` is false.
 // Options given in `extra` replace these defaults (an option may appear only once).
 std::string job(const std::string& name, const std::string& extra = "", bool keep_stream = true) {
@@ -31,7 +31,7 @@ std::string job(const std::string& name, const std::string& extra = "", bool kee
   const std::vector<std::pair<std::string, std::string>> defaults{
       {"--run.progress", "false"}, {"--closure.kind", "none"}, {"--learn.steps", "40"},
       {"--learn.min_fill", "64"},  {"--learn.batch", "256"},   {"--learn.out", unique(name)},
-      {"--large.random_configs", "false"}};
+      {"--large.random_configs", "false"}, {"--truth.runs", "0"}};
   for (const auto& [key, value] : defaults)
     if (extra.find(key + " ") == std::string::npos) cmd += " " + key + " " + value;
   if (keep_stream) cmd += " --stream.save " + unique(name) + ".h5";
