@@ -8,6 +8,7 @@
 #include "io/inspect.hpp"
 #include "jobs/bench.hpp"
 #include "jobs/jobs.hpp"
+#include "jobs/report.hpp"
 #include "options.hpp"
 #include "parse_args.hpp"
 
@@ -104,6 +105,27 @@ int cmd_bench(int argc, char** argv) {
   if (!(o.seconds > 0)) throw InputError("--seconds must be positive");
   if (!g_json) std::printf("%-32s %14s %-12s %s\n", "name", "value", "unit", "params");
   run_benchmarks(o, print_result);
+  return 0;
+}
+
+int cmd_report(int argc, char** argv) {
+  po::options_description desc("Options");
+  desc.add_options()("help", "print this help")("dir", po::value<std::string>(), "a model, evaluation, run or study directory");
+  po::positional_options_description pos;
+  pos.add("dir", 1);
+  const po::variables_map vm = parse_args(argc, argv, desc, pos);
+  if (vm.count("help")) {
+    std::cout << "usage: macrodyn report DIR\n\n"
+                 "(Re)writes DIR/report.html from the files in DIR: the verdict, the predicted against the true\n"
+                 "mean +- std bands per initial condition, the tables, the loss curves, the configuration and\n"
+                 "provenance. One self-contained file (figures embedded), to copy off a cluster and open anywhere.\n"
+                 "run, train, evaluate and study write it themselves; this command rebuilds it.\n"
+                 "Example: macrodyn report macrodyn-model\n\n"
+              << desc << "\n";
+    return 0;
+  }
+  if (!vm.count("dir")) throw InputError("report needs a DIR argument (a model, evaluation, run or study directory)");
+  std::printf("wrote %s\n", write_report(vm["dir"].as<std::string>()).c_str());
   return 0;
 }
 

@@ -6,6 +6,7 @@ int cmd_simulate(int argc, char** argv);
 int cmd_inspect(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_config_reference();
+int cmd_report(int argc, char** argv);
 int cmd_train(int argc, char** argv);     // learn_commands.cpp
 int cmd_encode(int argc, char** argv);    // learn_commands.cpp
 int cmd_study(int argc, char** argv);     // study_commands.cpp

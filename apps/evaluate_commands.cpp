@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "jobs/evaluate.hpp"
 #include "jobs/predict.hpp"
+#include "jobs/report.hpp"
 #include "parse_args.hpp"
 
 namespace macrodyn::app {
@@ -214,6 +215,7 @@ int cmd_evaluate(int argc, char** argv) {
   std::printf("wrote %s", r.metrics_csv.c_str());
   if (!r.plots.empty()) std::printf(" and %zu plot(s) bands_m0_*.png", r.plots.size());
   std::printf(" in %.2f s\n", r.seconds);
+  std::printf("report: %s\n", write_report(o.output_dir).c_str());
   return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "io/dataset.hpp"
 #include "jobs/latent.hpp"
 #include "jobs/model_info.hpp"
+#include "jobs/report.hpp"
 #include "options.hpp"
 #include "parse_args.hpp"
 
@@ -90,6 +91,7 @@ int cmd_train(int argc, char** argv) {
   std::printf("model %s: %s, %d variables, K %lld, loss factor %g, final train loss %.5f, val loss %.5f\n",
               o.out.c_str(), m.method.c_str(), m.dim(), static_cast<long long>(m.K), m.loss_factor,
               m.final_train_loss, m.final_val_loss);
+  std::printf("report: %s\n", write_report(o.out).c_str());
   return 0;
 }
 

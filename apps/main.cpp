@@ -27,6 +27,7 @@ void usage(std::FILE* to) {
                "  evaluate   compare predicted ensembles with /trajectories ground truth: metrics CSV and plots\n"
                "  fields     predator-prey SPDE runs on a PETSc grid split over the ranks (mpirun), 1-D or 2-D\n"
                "  study      patch-size (spins) or loss-factor (predator_prey) studies: simulate, train, evaluate (resumable)\n"
+               "  report     (re)write DIR/report.html: verdict, bands, tables, loss curves, provenance in one file\n"
                "  bench      throughput of the kernels (flips/s, pairs/s, snapshots/s)\n"
                "  config-reference  print every configuration key, its default and meaning (Markdown)\n");
 }
@@ -79,6 +80,7 @@ int main(int argc, char** argv) {
     if (cmd == "fields") throw macrodyn::InputError("this macrodyn was built without PETSc (libpetsc-real-dev), which fields needs");
 #endif
     if (cmd == "config-reference") return macrodyn::app::cmd_config_reference();
+    if (cmd == "report") return macrodyn::app::cmd_report(argc - 1, argv + 1);
   } catch (const macrodyn::StopRequested& e) {
     std::fprintf(stderr, "macrodyn %s: %s\n", cmd.c_str(), e.what());
     return 128 + e.signal();

@@ -73,6 +73,7 @@ int cmd_run(int argc, char** argv) {
       if (!c.stream_save.empty()) std::printf("  stream kept in %s\n", c.stream_save.c_str());
       std::printf("\n%s", verdict_text(r.verdict).c_str());
       if (r.verdict.judged) std::printf("  details in %s/verdict (metrics.csv, band plots, verdict.txt)\n", c.learn_out.c_str());
+      if (!r.report.empty()) std::printf("  report: %s (one self-contained file: open it in a browser)\n", r.report.c_str());
     }
   } catch (const InputError& e) {
     // Found after the job started (e.g. a rank count): every rank finds it; rank 0 says it.

@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "core/parallel.hpp"
+#include "jobs/report.hpp"
 #include "jobs/field_study.hpp"
 #include "jobs/study.hpp"
 #include "options.hpp"
@@ -101,6 +102,7 @@ int study_patch_size(int argc, char** argv) {
   for (const auto& r : rows)
     std::printf("%-6d %-6lld %-8s %12.4g %12.4g %12.4g\n", r.p, static_cast<long long>(r.K), r.method.c_str(),
                 r.rel_error, r.eq_std_m_pred, r.eq_std_m_true);
+  std::printf("report: %s\n", write_report(o.out).c_str());
   return 0;
 }
 
@@ -139,6 +141,7 @@ int study_loss_factor(int argc, char** argv) {
   const auto rows = loss_factor_study(base, o, [](const Config& c) { return to_ini(c); });
   std::printf("%-8s %14s %16s %10s\n", "lambda", "mean MMD^2", "t >= T/2 MMD^2", "seconds");
   for (const auto& r : rows) std::printf("%-8g %14.6g %16.6g %10.1f\n", r.factor, r.mmd2, r.mmd2_late, r.seconds);
+  std::printf("report: %s\n", write_report(o.out).c_str());
   return 0;
 }
 

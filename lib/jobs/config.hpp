@@ -28,7 +28,7 @@ struct Config {
   double small_m0 = 0.0;
   // [large]
   int large_side = 32;
-  std::int64_t snapshots = 400;
+  std::int64_t snapshots = 4000;
   bool random_configs = true;
   // [upsample]
   int factor = 2;
@@ -84,7 +84,7 @@ struct Config {
   std::string learn_diffusion = "full";
   double learn_lr = 1e-3;
   int learn_batch = 1024;
-  std::int64_t learn_steps = 2000;
+  std::int64_t learn_steps = 4000;
   std::int64_t learn_steps_per_epoch = 100;  // plateau scheduler epoch
   int learn_steps_per_batch = 1;             // SDE steps per received stream message
   std::int64_t learn_buffer = 1LL << 20;     // replay buffer rows

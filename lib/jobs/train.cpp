@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
@@ -20,6 +21,7 @@
 #include "jobs/latent.hpp"
 #include "jobs/model_dir.hpp"
 #include "jobs/study_recipe.hpp"
+#include "jobs/verdict.hpp"
 #include "learn/autoencoder.hpp"
 #include "learn/exported.hpp"
 #include "learn/sde.hpp"
@@ -120,8 +122,11 @@ void closure_autoencoder(const TrainOptions& o, const io::DatasetReader& ds, int
   ao.threads = o.threads;
   say(o.progress, "train: autoencoder (%s decoder, closure %d) on %lld snapshots of side %d, patch %d\n",
       decoder.c_str(), o.closure_dim, static_cast<long long>(n), L, p);
+  std::ofstream history(o.out + "/ae_history.csv");  // the report's loss curve
+  history << "epoch,bce\n";
   auto ae = learn::ClosureAutoencoder::train(
       learn::SpinSnapshots{L, p, n, states.data()}, ao, [&](const learn::EpochReport& r) {
+        history << r.epoch << "," << r.loss << "\n" << std::flush;
         say(o.progress, "  autoencoder epoch %d/%d  bce %.5f  %.1f s  %.0f snapshots/s\n", r.epoch, o.ae_epochs,
             r.loss, r.seconds, r.samples_per_s);
       },
@@ -307,11 +312,20 @@ ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prep) {
       o.method.c_str(), o.diffusion.c_str(), info.loss_factor, o.eps, static_cast<long long>(n_train),
       static_cast<long long>(n_val), info.device.c_str());
   bool stopped = false;
+  // Loss per epoch for the report and the warnings; a resumed training appends to it.
+  const std::string history_path = o.out + "/history.csv";
+  const bool fresh_history = !o.resume || !fs::exists(history_path) || fs::file_size(history_path) == 0;
+  std::ofstream history(history_path, fresh_history ? std::ios::trunc : std::ios::app);
+  if (fresh_history) history << "epoch,train_loss,val_loss,lr\n";
+  std::vector<double> train_history, val_history;
   const auto model = learn::train_sde(
       train_pairs, val_pairs, so,
       [&](const learn::SdeEpochReport& r) {
         info.final_train_loss = r.train_loss;
         info.final_val_loss = r.val_loss;
+        history << r.epoch << "," << r.train_loss << "," << r.val_loss << "," << r.lr << "\n" << std::flush;
+        train_history.push_back(r.train_loss);
+        val_history.push_back(r.val_loss);
         say(o.progress, "  epoch %3d/%d  train %.5f  val %.5f  lr %.2e  %.2f s  %.0f samples/s\n", r.epoch, r.epochs,
             r.train_loss, r.val_loss, r.lr, r.seconds, r.samples_per_s);
       },
@@ -321,6 +335,8 @@ ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prep) {
   // 5. Export.
   model.export_torchscript(o.out);
   write_model_info(o.out, info);
+  for (const auto& w : training_warnings(train_history, val_history, "the SDE training"))
+    say(true, "train: warning: %s\n", w.c_str());
   say(o.progress, "train: SDE written to %s in %.1f s\n", o.out.c_str(),
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return info;

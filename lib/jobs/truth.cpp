@@ -29,17 +29,22 @@ namespace {
 
 constexpr std::uint64_t kBlockBytes = 64u << 20;  // states read and encoded per block
 
-// Stored whole-lattice observables equal the patch-averaged phi on every tiling when the
-// model has one patch or each observable is the magnetisation (a plain site average).
 bool stored_observables_usable(const ModelInfo& info) {
-  if (info.closure_dim != 0) return false;
-  if (info.K == 1) return true;
-  for (std::int64_t i = 0; i < info.z_star_dim; ++i)
-    if (info.variables[static_cast<std::size_t>(i)] != "m") return false;
-  return true;
+  const std::vector<std::string> zstar(info.variables.begin(), info.variables.begin() + info.z_star_dim);
+  return !truth_states_needed(info.closure_dim > 0, info.K, zstar);
 }
 
 }  // namespace
+
+// Stored whole-lattice observables equal the patch-averaged phi on every tiling when the
+// model has one patch or each observable is the magnetisation (a plain site average).
+bool truth_states_needed(bool closure, std::int64_t K, const std::vector<std::string>& observables) {
+  if (closure) return true;
+  if (K == 1) return false;
+  for (const auto& name : observables)
+    if (name != "m") return true;
+  return false;
+}
 
 // ---------------------------------------------------------------------------------------
 // Coordinates

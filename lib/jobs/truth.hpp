@@ -41,6 +41,11 @@ struct TruthMacrostates {
 // /trajectories with committed runs, the same system, L and observable names as the model,
 // and the states when they are needed (see truth_macrostates). Throws InputError for a
 // mismatch between the two inputs (naming both files) and FileError for an unusable file.
+// Whether a model's truth must keep its states: a learned closure is encoded from them,
+// and patch observables other than the magnetisation depend on the model's tiling (K
+// patches) and are recomputed from them.
+bool truth_states_needed(bool closure, std::int64_t K, const std::vector<std::string>& observables);
+
 void check_truth_for_model(const ModelInfo& info, const std::string& model_dir, const std::string& truth_path);
 
 // For every committed truth run and frame, z = (z*, phi_hat) on the model's tiling (patch

@@ -14,12 +14,14 @@
 #include <iterator>
 #include <thread>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "core/stop.hpp"
 #include "mpi/run/checkpoint.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/model_info.hpp"
+#include "jobs/report.hpp"
 #include "jobs/verdict.hpp"
 #include "learn/autoencoder.hpp"
 #include "learn/exported.hpp"
@@ -261,7 +263,10 @@ RunReport run(const Config& c, bool resume) {
     throw InputError("large.random_configs = true needs team.size = 1 (got " + std::to_string(team_size) +
                      "): a random-magnetisation configuration is a shuffle of the whole lattice, which one rank "
                      "must hold; set large.random_configs = false for teams of several ranks");
-  if (world_rank == 0) fs::create_directories(c.learn_out);
+  if (world_rank == 0) {
+    fs::create_directories(c.learn_out);
+    write_file_atomically(c.learn_out + "/config.ini", c.ini_text);  // the report's provenance
+  }
 
   RunReport rep;
   rep.ranks = world_size;
@@ -520,6 +525,11 @@ RunReport run(const Config& c, bool resume) {
   if (world_rank == 0) {
     const auto t_v = Clock::now();
     rep.verdict = judge_run(c, no_truth, truth_path);
+    try {
+      rep.report = write_report(c.learn_out);
+    } catch (const std::exception& e) {
+      rep.verdict.warnings.push_back(std::string("no report: ") + e.what());
+    }
     rep.verdict_seconds = since(t_v);
   }
   roles.free();

@@ -11,6 +11,7 @@
 // A single process (no mpirun) plays both roles in turn. Output: the model directory
 // (as `macrodyn train` writes it) with metrics.csv and schedule.h5, and stream.save.
 #include <cstdint>
+#include <string>
 
 #include "jobs/config.hpp"
 #include "jobs/verdict.hpp"
@@ -43,6 +44,7 @@ struct RunReport {
   double truth_seconds = 0;    // phase C: the truth runs (with the learners' last steps)
   double verdict_seconds = 0;  // evaluation and verdict on world rank 0
   Verdict verdict;             // world rank 0
+  std::string report;          // learn.out/report.html (world rank 0)
 };
 
 // Ends every rank of the job (after a failure on this one, so the others do not wait

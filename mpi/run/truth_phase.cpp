@@ -14,6 +14,7 @@
 #include "io/dataset.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/run_writer.hpp"
+#include "jobs/truth.hpp"
 #include "mpi/check.hpp"
 
 namespace macrodyn::mpi {
@@ -30,6 +31,14 @@ struct RunRow {
   std::size_t bytes() const { return (doubles() * 8 + frames * sites + 7) / 8 * 8; }
 };
 
+// The truth of macrodyn simulate, keeping the states whenever the model needs them.
+RunsSpec run_truth_spec(const Config& c, const System& sys) {
+  RunsSpec spec = truth_runs_spec(c, sys);
+  spec.store_states = truth_states_needed(c.has_closure() && c.learn_closure_dim > 0,
+                                          Tiling{sys.dim(), c.large_side, c.patch}.patches(), sys.observable_names());
+  return spec;
+}
+
 }  // namespace
 
 std::string truth_not_possible(const Config& c, const System& sys) {
@@ -38,7 +47,7 @@ std::string truth_not_possible(const Config& c, const System& sys) {
   if (sites > c.team_max_sites)
     return "a truth run of side " + std::to_string(c.large_side) + " holds " + std::to_string(sites) +
            " sites, more than team.max_sites = " + std::to_string(c.team_max_sites) + " on one rank";
-  const RunsSpec spec = truth_runs_spec(c, sys);
+  const RunsSpec spec = run_truth_spec(c, sys);
   const RunRow row{static_cast<std::size_t>(spec.sweeps + 1), static_cast<std::size_t>(sys.num_observables()),
                    spec.store_states ? static_cast<std::size_t>(sites) : 0};
   const double bytes = static_cast<double>(spec.runs) * static_cast<double>(row.bytes());
@@ -51,7 +60,7 @@ std::string truth_not_possible(const Config& c, const System& sys) {
 
 double simulate_truth(const Config& c, const System& sys, const Roles& roles, const std::string& path) {
   const auto start = std::chrono::steady_clock::now();
-  RunsSpec spec = truth_runs_spec(c, sys);
+  RunsSpec spec = run_truth_spec(c, sys);
   const std::int64_t sites = ipow(c.large_side, sys.dim());
   const RunRow row{static_cast<std::size_t>(spec.sweeps + 1), static_cast<std::size_t>(sys.num_observables()),
                    spec.store_states ? static_cast<std::size_t>(sites) : 0};

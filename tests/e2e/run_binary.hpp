@@ -55,7 +55,7 @@ inline Result run_mpi(int ranks, const std::string& args, const std::string& env
 
 // A small, fast configuration for tests (seconds).
 inline std::string tiny(const std::string& subcommand = "generate") {
-  return subcommand + " --config " MACRODYN_SOURCE_DIR "/jobs/configs/quickstart.ini --run.progress false";
+  return subcommand + " --config " MACRODYN_SOURCE_DIR "/tests/e2e/tiny.ini --run.progress false";
 }
 
 }  // namespace macrodyn::e2e

@@ -60,7 +60,7 @@ TEST_CASE("study loss-factor: a row per factor, stages reused, bad input refused
   CHECK(other.err.find("--ae-weight-decay") != std::string::npos);
   CHECK(run(study(out, "--cached-only")).code == 0);  // --cached-only is not part of the recipe
 
-  const Result spins = run("study loss-factor --config " MACRODYN_SOURCE_DIR "/jobs/configs/quickstart.ini --out " + out + "_x");
+  const Result spins = run("study loss-factor --config " MACRODYN_SOURCE_DIR "/tests/e2e/tiny.ini --out " + out + "_x");
   CHECK(spins.code == 2);
   CHECK(spins.err.find("predator_prey") != std::string::npos);
   const Result factors = run(study(out + "_y", "--factors 1,-2"));

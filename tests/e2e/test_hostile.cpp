@@ -170,7 +170,7 @@ TEST_CASE("no output overwrites an input, however it is spelled", "[e2e][hostile
   refused("encode --model " + model() + " --dataset " + dataset() + " --output " + dir() + "/./data.h5", "--dataset");
   refused("evaluate --model " + model() + " --truth " + dataset() + " --output " + model() + "/.", "--model");
   const std::string ini = in_dir("config.ini");
-  fs::copy_file(MACRODYN_SOURCE_DIR "/jobs/configs/quickstart.ini", ini, fs::copy_options::overwrite_existing);
+  fs::copy_file(MACRODYN_SOURCE_DIR "/tests/e2e/tiny.ini", ini, fs::copy_options::overwrite_existing);
   const std::string text = slurp(ini);
   refused("generate --config " + ini + " --run.progress false --output.overwrite true --output.path " + ini, "--config");
   CHECK(slurp(ini) == text);

@@ -27,7 +27,7 @@ std::string unique(const std::string& name) { return tmp(name + "_" + std::to_st
 // stream.save is unique(name).h5 unless `keep_stream` is false.
 // Options given in `extra` replace these defaults (an option may appear only once).
 std::string job(const std::string& name, const std::string& extra = "", bool keep_stream = true) {
-  std::string cmd = "run --config " MACRODYN_SOURCE_DIR "/jobs/configs/quickstart.ini --output.overwrite true";
+  std::string cmd = "run --config " MACRODYN_SOURCE_DIR "/tests/e2e/tiny.ini --output.overwrite true";
   const std::vector<std::pair<std::string, std::string>> defaults{
       {"--run.progress", "false"}, {"--closure.kind", "none"}, {"--learn.steps", "40"},
       {"--learn.min_fill", "64"},  {"--learn.batch", "256"},   {"--learn.out", unique(name)},

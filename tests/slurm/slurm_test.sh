@@ -300,7 +300,7 @@ mkdir -p "$QS"
 submit "$QS" --job-name=qs --nodes=1 --ntasks-per-node=2 --time=30:00 --output="$QS/job.out" \
   --export=ALL,MACRODYN_BIN="$MACRODYN" \
   "$SRC/jobs/slurm/online-cpu.sbatch" "$SRC/jobs/configs/quickstart.ini" \
-  --learn.steps 200 --learn.out model --run.progress false
+  --learn.steps 200 --large.snapshots 400 --learn.out model --run.progress false
 J1=$JOB
 say "submitted quickstart job $J1"
 wait_state "$J1" 900 COMPLETED
