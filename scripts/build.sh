@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="cmake g++ make pkg-config libopenmpi-dev openmpi-bin petsc-dev libtorch-dev \
 libhdf5-openmpi-dev libboost-program-options-dev catch2 librandom123-dev hdf5-tools \
-python3-h5py python3-torch gnuplot-nox libopenblas0-openmp slurm-wlm munge"
+python3-h5py python3-torch gnuplot-nox libopenblas0-openmp slurm-wlm munge chromium-headless-shell"
 
 missing=""
 for p in $PACKAGES; do

@@ -155,7 +155,7 @@ TEST_CASE("counts that overflow are refused", "[e2e][hostile]") {
   refused(tiny("simulate") + " --truth.runs 9223372036854775807 --output.path " + in_dir("o.h5"), "truth.runs");
 }
 
-TEST_CASE("no output overwrites an input, however it is spelled", "[e2e][hostile]") {
+TEST_CASE("no output overwrites an input however it is spelled", "[e2e][hostile]") {
   const std::string json = slurp(model() + "/model.json");
   const std::string drift = slurp(model() + "/drift.pt");
   const std::string predict = "predict --model " + model() + " --z0 0.5,0.3 --steps 5 --ensemble 4 --output ";
