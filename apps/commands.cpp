@@ -2,12 +2,17 @@
 
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 
 #include "core/error.hpp"
 #include "io/inspect.hpp"
 #include "jobs/bench.hpp"
 #include "jobs/jobs.hpp"
+#include "jobs/model_info.hpp"
 #include "jobs/report.hpp"
 #include "options.hpp"
 #include "parse_args.hpp"
@@ -46,7 +51,8 @@ int cmd_generate(int argc, char** argv) {
       "Simulate small systems from random initial states, build large snapshots by hierarchical\n"
       "upsampling (UPSAMPLE + LOCALRELAX), partially evolve one patch (or every patch) of each,\n"
       "and write the training pairs (DESIGN §4) to output.path. Without --config it runs a small\n"
-      "built-in 2D Ising example (seconds).",
+      "built-in 2D Ising example (seconds).\n"
+      "Example: macrodyn generate --config jobs/configs/quickstart.ini --output.path pairs.h5",
       Job::generate, argc, argv, [](const Config& c) { return generate(c); });
 }
 
@@ -55,9 +61,42 @@ int cmd_simulate(int argc, char** argv) {
       "simulate",
       "Run full-size (large.side) ground-truth trajectories and write them to /trajectories of\n"
       "output.path: observables per frame, durations, m0, and the states when closure.kind is\n"
-      "autoencoder (phi of the truth is recomputed per patch tiling).",
+      "autoencoder (phi of the truth is recomputed per patch tiling).\n"
+      "Example: macrodyn simulate --config jobs/configs/quickstart.ini --output.path truth.h5",
       Job::simulate, argc, argv, [](const Config& c) { return simulate(c); });
 }
+
+namespace {
+// A model directory: what model.json says, the files, and the verdict when there is one.
+void inspect_model_dir(const std::string& dir) {
+  const ModelInfo m = read_model_info(dir);
+  std::string vars;
+  for (const auto& v : m.variables) vars += (vars.empty() ? "" : ", ") + v;
+  std::printf("model %s (%s, format %lld, macrodyn %s)\n", dir.c_str(), m.format.c_str(),
+              static_cast<long long>(m.format_version), m.macrodyn_version.c_str());
+  std::printf("  system         %s, T %g, h %g\n", m.system.c_str(), m.T, m.h);
+  std::printf("  tiling         L %lld, patch %lld, K %lld, boundary %s\n", static_cast<long long>(m.L),
+              static_cast<long long>(m.patch), static_cast<long long>(m.K), m.boundary.c_str());
+  std::printf("  variables      %s (closure %lld)\n", vars.c_str(), static_cast<long long>(m.closure_dim));
+  std::printf("  SDE            %s, loss factor %g, %s diffusion, %lld epochs, %lld training pairs, seed %llu\n",
+              m.method.c_str(), m.loss_factor, m.diffusion.c_str(), static_cast<long long>(m.epochs),
+              static_cast<long long>(m.train_pairs), static_cast<unsigned long long>(m.seed));
+  std::printf("  final losses   train %g, validation %g\n", m.final_train_loss, m.final_val_loss);
+  std::printf("  time unit      %g (%s)\n", m.time_unit, m.time_unit_kind.c_str());
+  std::printf("  dataset        %s\n", m.dataset.c_str());
+  std::printf("  files         ");
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) files.push_back(e.path().filename().string());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) std::printf(" %s", f.c_str());
+  std::printf("\n");
+  for (const std::string& v : {dir + "/verdict.txt", dir + "/verdict/verdict.txt"})
+    if (std::filesystem::exists(v)) {
+      std::ifstream in(v);
+      std::printf("\n%s", std::string(std::istreambuf_iterator<char>(in), {}).c_str());
+    }
+}
+}  // namespace
 
 int cmd_inspect(int argc, char** argv) {
   po::options_description desc("Options");
@@ -66,13 +105,19 @@ int cmd_inspect(int argc, char** argv) {
   pos.add("file", 1);
   const po::variables_map vm = parse_args(argc, argv, desc, pos);
   if (vm.count("help")) {
-    std::cout << "usage: macrodyn inspect FILE\n\nPrint the groups, shapes, parameters and simple statistics "
-                 "of a macrodyn dataset.\n\n"
+    std::cout << "usage: macrodyn inspect FILE | MODEL_DIR\n\nPrint the groups, shapes, parameters and simple "
+                 "statistics of a macrodyn dataset, or what a model directory holds (model.json, files, verdict).\n"
+                 "Example: macrodyn inspect macrodyn-model\n\n"
               << desc << "\n";
     return 0;
   }
-  if (!vm.count("file")) throw InputError("inspect needs a FILE argument");
-  io::inspect(vm["file"].as<std::string>(), std::cout);
+  if (!vm.count("file")) throw InputError("inspect needs a FILE argument (a dataset or a model directory)");
+  const std::string path = vm["file"].as<std::string>();
+  if (std::filesystem::is_directory(path)) {
+    inspect_model_dir(path);
+    return 0;
+  }
+  io::inspect(path, std::cout);
   return 0;
 }
 

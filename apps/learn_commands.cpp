@@ -35,29 +35,29 @@ int cmd_train(int argc, char** argv) {
       "the same pairs; every SDE setting comes from the schedule, other SDE options are ignored)")(
       "quiet", "no per-epoch progress");
   po::options_description sde("Neural SDE");
-  sde.add_options()("method", po::value(&o.method)->default_value(o.method),
+  sde.add_options()("method", value_with_default(&o.method),
                     "kscaled (target z0 + patch change, loss factor K) or naive (target g(x_{t+dt,I}), factor 1)")(
-      "loss-factor", po::value(&o.loss_factor)->default_value(o.loss_factor),
+      "loss-factor", value_with_default(&o.loss_factor),
       "override the loss factor c (0 = the method's own: K or 1)")(
-      "diffusion", po::value(&o.diffusion)->default_value(o.diffusion), "full, diagonal or constant")(
-      "eps", po::value(&o.eps)->default_value(o.eps), "epsilon added to the covariance in the loss")(
-      "lr", po::value(&o.lr)->default_value(o.lr), "AdamW learning rate")(
-      "epochs", po::value(&o.epochs)->default_value(o.epochs), "SDE epochs")(
-      "batch", po::value(&o.batch)->default_value(o.batch), "pairs per step")(
-      "patience", po::value(&o.patience)->default_value(o.patience), "ReduceLROnPlateau patience (epochs)")(
-      "val-fraction", po::value(&o.val_fraction)->default_value(o.val_fraction),
+      "diffusion", value_with_default(&o.diffusion), "full, diagonal or constant")(
+      "eps", value_with_default(&o.eps), "epsilon added to the covariance in the loss")(
+      "lr", value_with_default(&o.lr), "AdamW learning rate")(
+      "epochs", value_with_default(&o.epochs), "SDE epochs")(
+      "batch", value_with_default(&o.batch), "pairs per step")(
+      "patience", value_with_default(&o.patience), "ReduceLROnPlateau patience (epochs)")(
+      "val-fraction", value_with_default(&o.val_fraction),
       "fraction of pairs held out (the last ones) for the logged validation loss")(
-      "max-pairs", po::value(&o.max_pairs)->default_value(o.max_pairs), "use at most this many pairs (0 = all)")(
-      "time-unit", po::value(&o.time_unit)->default_value(o.time_unit),
+      "max-pairs", value_with_default(&o.max_pairs), "use at most this many pairs (0 = all)")(
+      "time-unit", value_with_default(&o.time_unit),
       "physical, mean_dt (time in units of the mean training dt) or auto (physical for curie_weiss)");
   po::options_description ae("Closure autoencoder (datasets with snapshot states)");
-  ae.add_options()("closure-dim", po::value(&o.closure_dim)->default_value(o.closure_dim),
+  ae.add_options()("closure-dim", value_with_default(&o.closure_dim),
                    "learned closure dimension (0 = none: z = z*)")(
-      "decoder", po::value(&o.decoder)->default_value(o.decoder), "auto, global (L <= 128) or patch")(
-      "ae-epochs", po::value(&o.ae_epochs)->default_value(o.ae_epochs), "autoencoder epochs")(
-      "ae-batch", po::value(&o.ae_batch)->default_value(o.ae_batch), "snapshots per autoencoder step")(
-      "ae-lr", po::value(&o.ae_lr)->default_value(o.ae_lr), "autoencoder learning rate")(
-      "max-snapshots", po::value(&o.max_snapshots)->default_value(o.max_snapshots),
+      "decoder", value_with_default(&o.decoder), "auto, global (L <= 128) or patch")(
+      "ae-epochs", value_with_default(&o.ae_epochs), "autoencoder epochs")(
+      "ae-batch", value_with_default(&o.ae_batch), "snapshots per autoencoder step")(
+      "ae-lr", value_with_default(&o.ae_lr), "autoencoder learning rate")(
+      "max-snapshots", value_with_default(&o.max_snapshots),
       "autoencoder training snapshots, spread evenly over the dataset")(
       "encoder-from", po::value(&o.encoder_from), "reuse the autoencoder of this model directory")(
       "latent-cache", po::value(&o.latent_cache),
@@ -65,9 +65,9 @@ int cmd_train(int argc, char** argv) {
       "stream.save holds /latent: pass it as both --dataset and --latent-cache with --closure-dim 0 to train the SDE "
       "on the streamed latents)");
   po::options_description run("Run");
-  run.add_options()("seed", po::value(&o.seed)->default_value(o.seed), "seed of initialisation and shuffling")(
-      "device", po::value(&o.device)->default_value(o.device), "auto, cpu or cuda")(
-      "threads", po::value(&o.threads)->default_value(o.threads), "torch threads (0 = all cores; results are bit-identical for the same count)");
+  run.add_options()("seed", value_with_default(&o.seed), "seed of initialisation and shuffling")(
+      "device", value_with_default(&o.device), "auto, cpu or cuda")(
+      "threads", value_with_default(&o.threads), "torch threads (0 = all cores; results are bit-identical for the same count)");
   po::options_description all;
   all.add(io).add(sde).add(ae).add(run);
   const auto vm = parse_args(argc, argv, all);

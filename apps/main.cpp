@@ -10,12 +10,13 @@
 #include "launcher.hpp"
 #include "core/error.hpp"
 #include "core/stop.hpp"
+#include "jobs/jobs.hpp"
 
 namespace {
 
 void usage(std::FILE* to) {
   std::fprintf(to,
-               "usage: macrodyn <command> [options]   (macrodyn <command> --help for details)\n\n"
+               "usage: macrodyn <command> [options]   (macrodyn <command> --help for details; macrodyn --version)\n\n"
                "commands:\n"
                "  run        the distributed pipeline online: simulator teams stream pairs to learners (mpirun or one process)\n"
                "  generate   small trajectories -> hierarchical upsampling -> partial evolution, into one HDF5 dataset\n"
@@ -51,6 +52,10 @@ int main(int argc, char** argv) {
   const std::string cmd = argv[1];
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     usage(stdout);
+    return 0;
+  }
+  if (cmd == "--version") {
+    std::printf("macrodyn %s\n", macrodyn::kMacrodynVersion);
     return 0;
   }
   std::signal(SIGINT, on_stop_signal);

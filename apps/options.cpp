@@ -218,6 +218,23 @@ std::vector<Key> keys() {
   };
 }
 
+// Whether `subcommand` reads key `name` (for its --help): by section, with a few keys of
+// other sections that the command needs.
+bool used_by(const std::string& subcommand, const std::string& name) {
+  const std::string section = name.substr(0, name.find('.'));
+  auto in = [&](std::initializer_list<const char*> sections) {
+    for (const char* s : sections)
+      if (section == s) return true;
+    return false;
+  };
+  if (subcommand == "generate") return in({"system", "small", "large", "upsample", "partial", "closure", "output", "run"});
+  if (subcommand == "simulate")
+    return in({"system", "closure", "truth", "output", "run"}) || name == "large.side" || name == "partial.patch";
+  if (subcommand == "run")
+    return !in({"field"}) && name != "output.path";
+  return true;  // fields, studies: their summaries say which sections matter
+}
+
 // The text of a --config file, checked first: a directory, a FIFO or /dev/zero is not a
 // configuration (they ran the defaults, hung or ate memory).
 std::string read_config_file(const std::string& path) {
@@ -255,8 +272,17 @@ bool parse_config(const std::string& subcommand, const std::string& summary, int
   try {
     po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
     if (vm.count("help")) {
+      // Only the keys this command reads (every key is accepted, so that one INI file
+      // serves every command); config-reference lists them all.
+      po::options_description shown("Configuration keys " + subcommand +
+                                    " reads (INI [section] key, or --section.key on the command line; "
+                                    "macrodyn config-reference lists every key)");
+      Config scratch;
+      std::vector<std::function<void(Config&)>> unused;
+      for (const Key& k : keys())
+        if (used_by(subcommand, k.name)) k.declare(shown, scratch, unused);
       std::cout << "usage: macrodyn " << subcommand << " [--config FILE] [--section.key VALUE ...]\n\n"
-                << summary << "\n\n" << all << "\n";
+                << summary << "\n\n" << generic << "\n" << shown << "\n";
       return false;
     }
     if (vm.count("config")) {

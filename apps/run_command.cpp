@@ -24,7 +24,11 @@ const char* const kSummary =
     "model directory, with metrics.csv and schedule.h5) and stream.save when set.\n\n"
     "Checkpoints: at sync points (every stream.sync_rounds rounds) every learn.checkpoint_every\n"
     "seconds, and when any rank gets SIGUSR1 (exit status 75), SIGTERM or SIGINT.\n"
-    "--resume continues from learn.out's checkpoint (or starts afresh if there is none).";
+    "--resume continues from learn.out's checkpoint (or starts afresh if there is none).\n\n"
+    "At the end the model is judged against truth.runs runs of the large system per truth.m0\n"
+    "(phase C) and the verdict printed; learn.out/report.html shows it with the band plots.\n"
+    "Examples: macrodyn run\n"
+    "          mpiexec -n 4 macrodyn run --config jobs/configs/quickstart.ini --learn.out model";
 }
 
 int cmd_run(int argc, char** argv) {

@@ -7,10 +7,11 @@
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "core/parallel.hpp"
-#include "jobs/report.hpp"
 #include "jobs/field_study.hpp"
+#include "jobs/report.hpp"
 #include "jobs/study.hpp"
 #include "options.hpp"
+#include "parse_args.hpp"
 
 namespace macrodyn::app {
 
@@ -74,16 +75,16 @@ int study_patch_size(int argc, char** argv) {
   po::options_description desc("Study options (the system comes from --config FILE and --section.key overrides)");
   desc.add_options()("help", "print this help")("out", po::value(&o.out), "the study directory (default study-<system>)")(
       "patches", po::value(&patches)->default_value(patches), "patch sides p (= small sides), comma-separated")(
-      "pairs", po::value(&o.pairs)->default_value(o.pairs), "training pairs per cell")(
-      "ae-snapshots", po::value(&o.ae_snapshots)->default_value(o.ae_snapshots), "autoencoder training snapshots")(
-      "ae-epochs", po::value(&o.ae_epochs)->default_value(o.ae_epochs), "autoencoder epochs")(
-      "epochs", po::value(&o.epochs)->default_value(o.epochs), "SDE epochs")(
-      "lr", po::value(&o.lr)->default_value(o.lr), "SDE learning rate (0 = reference: Ising 1e-3, Curie-Weiss 1e-2)")(
+      "pairs", value_with_default(&o.pairs), "training pairs per cell")(
+      "ae-snapshots", value_with_default(&o.ae_snapshots), "autoencoder training snapshots")(
+      "ae-epochs", value_with_default(&o.ae_epochs), "autoencoder epochs")(
+      "epochs", value_with_default(&o.epochs), "SDE epochs")(
+      "lr", value_with_default(&o.lr), "SDE learning rate (0 = reference: Ising 1e-3, Curie-Weiss 1e-2)")(
       "diffusion", po::value(&o.diffusion), "SDE diffusion (default: reference, Ising full, Curie-Weiss constant)")(
-      "batch", po::value(&o.batch)->default_value(o.batch), "SDE batch")(
-      "train-seed", po::value(&o.seed)->default_value(o.seed), "training seed")(
-      "device", po::value(&o.device)->default_value(o.device), "auto, cpu or cuda")(
-      "torch-threads", po::value(&o.threads)->default_value(o.threads), "torch threads (0 = all cores)")(
+      "batch", value_with_default(&o.batch), "SDE batch")(
+      "train-seed", value_with_default(&o.seed), "training seed")(
+      "device", value_with_default(&o.device), "auto, cpu or cuda")(
+      "torch-threads", value_with_default(&o.threads), "torch threads (0 = all cores)")(
       "cached-only", po::bool_switch(&o.cached_only), "tabulate and plot the finished cells only, compute nothing");
   Config base;
   if (!parse_study("patch-size",
@@ -112,16 +113,16 @@ int study_loss_factor(int argc, char** argv) {
   po::options_description desc("Study options (the system comes from --config FILE and --section.key overrides)");
   desc.add_options()("help", "print this help")("out", po::value(&o.out), "the study directory (default study-loss-factor)")(
       "factors", po::value(&factors)->default_value(factors), "loss factors lambda, comma-separated")(
-      "ae-epochs", po::value(&o.ae_epochs)->default_value(o.ae_epochs), "closure autoencoder epochs")(
-      "ae-weight-decay", po::value(&o.ae_weight_decay)->default_value(o.ae_weight_decay),
+      "ae-epochs", value_with_default(&o.ae_epochs), "closure autoencoder epochs")(
+      "ae-weight-decay", value_with_default(&o.ae_weight_decay),
       "closure autoencoder L2 weight decay (Adam; the reference's 1e-4 can keep the closure from learning)")(
-      "epochs", po::value(&o.epochs)->default_value(o.epochs), "SDE epochs")(
-      "batch", po::value(&o.batch)->default_value(o.batch), "SDE batch")(
-      "lr", po::value(&o.lr)->default_value(o.lr), "SDE learning rate")(
-      "eps", po::value(&o.eps)->default_value(o.eps), "SDE loss epsilon")(
-      "train-seed", po::value(&o.seed)->default_value(o.seed), "training seed")(
-      "device", po::value(&o.device)->default_value(o.device), "auto, cpu or cuda")(
-      "torch-threads", po::value(&o.threads)->default_value(o.threads), "torch threads (0 = all cores)")(
+      "epochs", value_with_default(&o.epochs), "SDE epochs")(
+      "batch", value_with_default(&o.batch), "SDE batch")(
+      "lr", value_with_default(&o.lr), "SDE learning rate")(
+      "eps", value_with_default(&o.eps), "SDE loss epsilon")(
+      "train-seed", value_with_default(&o.seed), "training seed")(
+      "device", value_with_default(&o.device), "auto, cpu or cuda")(
+      "torch-threads", value_with_default(&o.threads), "torch threads (0 = all cores)")(
       "cached-only", po::bool_switch(&o.cached_only), "tabulate and plot the finished factors only, compute nothing");
   Config base;
   if (!parse_study("loss-factor",

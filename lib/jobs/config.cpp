@@ -146,6 +146,12 @@ void validate_run(const Config& c) {
   if (c.stream_sync_rounds < 1) fail("stream.sync_rounds must be at least 1");
   if (c.learn_ranks < 1) fail("learn.ranks must be at least 1");
   if (c.learn_out.empty()) fail("learn.out (the model directory) is empty");
+  // One overwrite policy: a model (or an interrupted run's checkpoint) is replaced only
+  // when asked (macrodyn run --resume sets output.overwrite: it continues its own run).
+  for (const char* held : {"/model.json", "/checkpoint.json"})
+    if (!c.overwrite && access((c.learn_out + held).c_str(), F_OK) == 0)
+      fail("learn.out '" + c.learn_out + "' already holds " + (held[1] == 'm' ? "a model" : "an interrupted run") +
+           "; pass --resume to continue it, --output.overwrite true to replace it, or another --learn.out");
   if (c.learn_ae_snapshots < 0) fail("learn.ae_snapshots must be >= 0 (0 = large.snapshots)");
   if (c.learn_ae_epochs < 1) fail("learn.ae_epochs must be at least 1");
   if (c.learn_closure_dim < 0) fail("learn.closure_dim must be >= 0");

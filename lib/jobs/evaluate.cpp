@@ -319,8 +319,10 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
           {"prediction (" + info.method + ", " + std::to_string(g.runs * E) + " runs)", res.times, g.mean_pred,
            g.std_pred}};
       macro::plot_ensemble_bands(png,
-                                 info.system + ", L = " + std::to_string(info.L) + ", patch " + std::to_string(info.patch) +
-                                     ", m0 = " + shortest(g.m0) + ": mean +- std, relative error " + short3(g.rel_error),
+                                 info.system + " T = " + shortest(info.T) + ", h = " + shortest(info.h) + ", L = " +
+                                     std::to_string(info.L) + ", p = " + std::to_string(info.patch) + " (K = " +
+                                     std::to_string(info.K) + "), " + info.method + "; initial m0 = " + shortest(g.m0) +
+                                     ": mean +- std, rel. error " + short3(g.rel_error),
                                  time_label(info), info.variables, series);
       res.plots.push_back(png);
     }

@@ -102,6 +102,22 @@ OnlineStepReport OnlineSdeTrainer::step(const LatentPairs& batch) {
   return r;
 }
 
+double OnlineSdeTrainer::validation_loss_sum(const LatentPairs& batch) const {
+  Impl& m = *impl_;
+  if (batch.size() == 0) return 0.0;
+  torch::NoGradGuard no_grad;
+  auto& net = m.model.impl().net;
+  const auto dev = m.model.impl().device;
+  const auto n = batch.size();
+  const auto z0 = to_tensor(batch.z0.data(), n, batch.dim, dev);
+  const auto z1 = to_tensor(batch.z1.data(), n, batch.dim, dev);
+  const auto dt = torch::from_blob(const_cast<double*>(batch.dt.data()), {n}, torch::kFloat64).to(dev, torch::kFloat32);
+  net->eval();
+  const double sum = sde_nll(net->drift(z0), net->sigma(z0), z0, z1, dt, 1.0, m.o.eps).sum().item<double>();
+  net->train();
+  return sum;
+}
+
 std::int64_t OnlineSdeTrainer::steps() const { return impl_->steps; }
 double OnlineSdeTrainer::lr() const { return impl_->lr; }
 const SdeModel& OnlineSdeTrainer::model() const { return impl_->model; }

@@ -51,6 +51,10 @@ class OnlineSdeTrainer {
   // loss is not finite (naming the step).
   OnlineStepReport step(const LatentPairs& batch);
 
+  // The summed loss of `batch` with factor 1 and no update: the validation loss of
+  // held-out pairs, as train_sde logs it (sum, so that learners can add theirs).
+  double validation_loss_sum(const LatentPairs& batch) const;
+
   std::int64_t steps() const;
   double lr() const;
   const SdeModel& model() const;

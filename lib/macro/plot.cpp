@@ -138,7 +138,7 @@ void plot_ensemble_bands(const std::string& png, const std::string& title, const
   std::ostringstream gp;
   gp << script_header("plot_ensemble_bands", png, 1000, 60 + 300 * static_cast<int>(d))
      << "set style fill transparent solid 0.25 noborder\n"
-     << "set key outside right top\n"
+     << "set key top center horizontal outside\n"  // above the panel: the width stays the data's
      << "set multiplot layout " << d << ",1 title " << gp_quote(title) << "\n";
   for (std::size_t i = 0; i < d; ++i) {
     const int mc = 2 + 2 * static_cast<int>(i), sc = mc + 1;

@@ -101,7 +101,11 @@ void OnlineLearner::ingest(const unsigned char* row) {
   std::memcpy(row_.data() + 8, &dt, 8);
   std::memcpy(row_.data() + 16, v.z0(), 4 * static_cast<std::size_t>(d_));
   std::memcpy(row_.data() + 16 + 4 * d_, kscaled_ ? v.z1() : v.z1n(), 4 * static_cast<std::size_t>(d_));
-  buffer_.insert(row_.data());
+  const std::size_t row_bytes = buffer_row_bytes(d_);
+  if (id % kValidationEvery == kValidationEvery - 1 && validation_.size() < kValidationRows * row_bytes)
+    validation_.insert(validation_.end(), row_.begin(), row_.begin() + static_cast<std::ptrdiff_t>(row_bytes));
+  else
+    buffer_.insert(row_.data());
   if (file_) file_->add(row);
   if (forward_rows_) outgoing_.insert(outgoing_.end(), row, row + layout_.bytes());
   ++received_;
@@ -238,6 +242,8 @@ void OnlineLearner::train(std::int64_t n) {
       }
     }
     const auto rep = trainer_->step(batch_);
+    if (static_cast<std::int64_t>(last_losses_.size()) == c_.learn_steps_per_epoch) last_losses_.erase(last_losses_.begin());
+    last_losses_.push_back(rep.loss);
     // Schedule: every learner's pair ids of this step, gathered on learner 0.
     if (rank_ == 0) all_ids_.resize(B * static_cast<std::size_t>(size_));
     check_mpi(MPI_Gather(ids_.data(), mpi_count(static_cast<std::int64_t>(B), "schedule"), MPI_INT64_T,
@@ -296,6 +302,26 @@ ModelInfo OnlineLearner::finish() {
   if (!trainer_) throw std::runtime_error("the stream ended before every learner held learn.min_fill pairs");
   std::int64_t total = received_;
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, &total, 1, MPI_INT64_T, MPI_SUM, comm_), "MPI_Allreduce");
+  // The held-out pairs' loss, summed over the learners (model coordinates, as training).
+  const std::size_t row_bytes = buffer_row_bytes(d_);
+  learn::LatentPairs held;
+  held.dim = d_;
+  for (std::size_t at = 0; at + row_bytes <= validation_.size(); at += row_bytes) {
+    const unsigned char* r = validation_.data() + at;
+    double dt;
+    std::memcpy(&dt, r + 8, 8);
+    held.dt.push_back(dt / info_.time_unit);
+    for (int j = 0; j < d_; ++j) {
+      float z0, z1;
+      std::memcpy(&z0, r + 16 + 4 * j, 4);
+      std::memcpy(&z1, r + 16 + 4 * (d_ + j), 4);
+      const auto k = static_cast<std::size_t>(j);
+      held.z0.push_back(static_cast<float>((z0 - info_.offset[k]) / info_.scale[k]));
+      held.z1.push_back(static_cast<float>((z1 - info_.offset[k]) / info_.scale[k]));
+    }
+  }
+  double val[2] = {trainer_->validation_loss_sum(held), static_cast<double>(held.dt.size())};
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, val, 2, MPI_DOUBLE, MPI_SUM, comm_), "MPI_Allreduce");
   if (rank_ == 0) {
     flush_schedule();
     schedule_.reset();
@@ -304,8 +330,16 @@ ModelInfo OnlineLearner::finish() {
     info_.diffusion = c_.learn_diffusion;
     info_.epochs = trainer_->steps() / c_.learn_steps_per_epoch;
     info_.seed = c_.seed;
-    info_.train_pairs = total;
-    info_.val_pairs = 0;
+    info_.val_pairs = static_cast<std::int64_t>(val[1]);
+    info_.train_pairs = total - info_.val_pairs;
+    // The mean batch loss of the last scheduler epoch (loss factor as trained), and the
+    // held-out pairs' mean loss with factor 1 (as macrodyn train logs it); null, not 0,
+    // when there is none.
+    double sum = 0;
+    for (double l : last_losses_) sum += l;
+    info_.final_train_loss = last_losses_.empty() ? std::numeric_limits<double>::quiet_NaN()
+                                                  : sum / static_cast<double>(last_losses_.size());
+    info_.final_val_loss = val[1] > 0 ? val[0] / val[1] : std::numeric_limits<double>::quiet_NaN();
     trainer_->model().export_torchscript(c_.learn_out);
     write_model_info(c_.learn_out, info_);
   }
@@ -326,6 +360,10 @@ void OnlineLearner::save(const std::string& dir, RunCheckpoint& ck) {
     out.write(reinterpret_cast<const char*>(&received_), 8);
     out.write(reinterpret_cast<const char*>(buffer_.data()),
               static_cast<std::streamsize>(buffer_.size() * buffer_row_bytes(d_)));
+    // Then the held-out rows: their count and the rows.
+    const std::uint64_t held = validation_.size() / buffer_row_bytes(d_);
+    out.write(reinterpret_cast<const char*>(&held), 8);
+    out.write(reinterpret_cast<const char*>(validation_.data()), static_cast<std::streamsize>(validation_.size()));
     out.close();
     if (!out) throw FileError("cannot write the checkpoint file " + tmp);
     std::filesystem::rename(tmp, base + ".bin");
@@ -359,6 +397,12 @@ void OnlineLearner::restore(const std::string& dir, const RunCheckpoint& ck) {
     in.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(data.size()));
     if (!in) throw FileError("checkpoint file " + base + ".bin is truncated or missing");
     buffer_.restore(seen, data.data());
+    std::uint64_t held = 0;
+    in.read(reinterpret_cast<char*>(&held), 8);
+    if (!in || held > kValidationRows) throw FileError("checkpoint file " + base + ".bin has no valid held-out pairs");
+    validation_.resize(held * buffer_row_bytes(d_));
+    in.read(reinterpret_cast<char*>(validation_.data()), static_cast<std::streamsize>(validation_.size()));
+    if (!in) throw FileError("checkpoint file " + base + ".bin is truncated");
   }
   if (ck.normalised) {
     info_.offset = ck.offset;

@@ -87,6 +87,15 @@ class OnlineLearner {
   int d_ = 0;
   bool kscaled_ = true;
   std::int64_t total_steps_;
+  // The batch losses of the last scheduler epoch (learn.steps_per_epoch steps): their
+  // mean is model.json's final_train_loss.
+  std::vector<double> last_losses_;
+  // Held-out pairs (ids = kValidationEvery - 1 mod kValidationEvery, at most
+  // kValidationRows per learner, compact buffer rows): never trained on, their loss is
+  // model.json's final_val_loss. Checkpointed with the buffer.
+  static constexpr std::int64_t kValidationEvery = 20;
+  static constexpr std::size_t kValidationRows = 4096;
+  std::vector<unsigned char> validation_;
   std::unique_ptr<StreamFile> file_;
   bool forward_rows_ = false;               // stream.save on a learner other than 0
   std::vector<unsigned char> outgoing_, incoming_;  // rows for learner 0's file

@@ -279,6 +279,21 @@ RunReport run(const Config& c, bool resume) {
       world_size, roles.learners, roles.teams, roles.team_size, dec.ranks_per_axis[0], dec.ranks_per_axis[1],
       dec.ranks_per_axis[2], static_cast<long long>(dec.block_sites()), roles.colocated ? ", co-located" : "");
 
+  // The job in one line before the work (the whole configuration is learn.out/config.ini).
+  say(c, world_rank == 0,
+      "run: %s (T %g, h %g): L %d from %d^%d patches (K %lld), %lld snapshots%s, %s, %lld SDE steps; verdict against %s; "
+      "configuration in %s/config.ini\n",
+      c.system.c_str(), c.T, c.h, c.large_side, c.patch, dim,
+      static_cast<long long>(Tiling{dim, c.large_side, c.patch}.patches()), static_cast<long long>(c.snapshots),
+      n_random > 0 ? (" + " + std::to_string(n_random) + " random").c_str() : "",
+      closure ? ("closure of " + std::to_string(c.learn_closure_dim)).c_str() : "no closure",
+      static_cast<long long>(c.learn_steps),
+      c.truth_runs > 0 ? (std::to_string(c.truth_runs) + " truth runs x " +
+                          std::to_string(std::max<std::size_t>(1, c.truth_init == InitialKind::given_m0 ? c.truth_m0.size() : 1)) +
+                          " initial conditions, " + std::to_string(c.truth_sweeps) + " sweeps").c_str()
+                       : "no truth (truth.runs = 0)",
+      c.learn_out.c_str());
+
   // --resume: learner 0 finds the checkpoint and tells everybody how far the job got.
   RunCheckpoint ck;
   std::string ck_dir;

@@ -49,7 +49,7 @@ TEST_CASE("bad options are rejected naming the option", "[e2e][cli]") {
   expect_rejected("generate --small.runs 0" + out, "small.runs");
   // About 52 GiB of intermediate snapshots: refused up front, not by the kernel later.
   expect_rejected("generate --large.side 1024 --small.side 16 --large.snapshots 100000" + out, "large.snapshots");
-  expect_rejected("simulate --truth.init m0" + out, "truth.m0");
+  expect_rejected("simulate --truth.init m0 --truth.m0 ''" + out, "truth.m0");
   expect_rejected("simulate --truth.init m0 --truth.m0 0.5,x" + out, "truth.m0");
   expect_rejected("generate --config /nonexistent.ini", "/nonexistent.ini");
   expect_rejected("bench --seconds -1", "--seconds");
