@@ -11,6 +11,7 @@
 
 #include "commands.hpp"
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "jobs/evaluate.hpp"
 #include "jobs/predict.hpp"
 #include "jobs/report.hpp"
@@ -125,7 +126,8 @@ int cmd_predict(int argc, char** argv) {
 
 int cmd_evaluate(int argc, char** argv) {
   EvaluateOptions o;
-  bool no_plots = false, no_interpolation = false, no_progress = false;
+  bool no_plots = false, no_interpolation = false;
+  o.progress = true;
   po::options_description desc("Options");
   desc.add_options()("help", "print this help")(
       "model", po::value<std::string>(&o.model_dir), "the model directory written by macrodyn train (required)")(
@@ -147,7 +149,7 @@ int cmd_evaluate(int argc, char** argv) {
                        "take truth frame k as time k*Delta instead of interpolating each run in its own time "
                        "(the reference's Curie-Weiss protocol)")(
       "no-plots", po::bool_switch(&no_plots), "do not draw bands_m0_<m0>.png (no gnuplot needed)")(
-      "no-progress", po::bool_switch(&no_progress), "no progress lines on stderr");
+      "progress", value_with_default(&o.progress), "progress and stage lines on stderr");
   const po::variables_map vm = parse_args(argc, argv, desc);
   if (vm.count("help")) {
     std::cout
@@ -174,11 +176,7 @@ int cmd_evaluate(int argc, char** argv) {
   if (!vm.count("output")) throw InputError("--output is required (a directory for metrics.csv and the plots).");
   o.plots = !no_plots;
   o.interpolate = !no_interpolation;
-  o.progress = !no_progress;
-  o.log = [](const std::string& line) {
-    std::printf("%s\n", line.c_str());
-    std::fflush(stdout);
-  };
+  o.log = [progress = o.progress](const std::string& line) { log_if(progress, "%s\n", line.c_str()); };
 
   const EvaluationResult r = evaluate_model(o);  // checks everything before the work
   const auto& vars = r.variables;

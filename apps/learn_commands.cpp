@@ -33,7 +33,7 @@ int cmd_train(int argc, char** argv) {
       "schedule", po::value(&schedule),
       "replay a `macrodyn run` learner: its learn.out/schedule.h5 on --dataset = its stream.save (the same steps on "
       "the same pairs; every SDE setting comes from the schedule, other SDE options are ignored)")(
-      "quiet", "no per-epoch progress");
+      "progress", value_with_default(&o.progress), "progress lines (per epoch, with rates) on stderr");
   po::options_description sde("Neural SDE");
   sde.add_options()("method", value_with_default(&o.method),
                     "kscaled (target z0 + patch change, loss factor K) or naive (target g(x_{t+dt,I}), factor 1)")(
@@ -81,7 +81,6 @@ int cmd_train(int argc, char** argv) {
               << all << "\n";
     return 0;
   }
-  o.progress = !vm.count("quiet");
   if (!schedule.empty()) {
     ReplayOptions r{o.dataset, schedule, o.out, o.threads, o.overwrite, o.progress};
     replay_schedule(r);

@@ -191,7 +191,7 @@ std::vector<Key> keys() {
       plain("learn.ranks", &Config::learn_ranks, "macrodyn run: learner ranks (0..ranks-1, data-parallel); the rest simulate"),
       plain("learn.out", &Config::learn_out, "macrodyn run: model directory (encoder.pt, drift.pt, diffusion.pt, model.json, metrics)"),
       plain("learn.ae_snapshots", &Config::learn_ae_snapshots,
-            "macrodyn run: snapshots streamed for the closure autoencoder (phase A); 0 = large.snapshots"),
+            "macrodyn run: snapshots streamed for the closure autoencoder (phase A), at most large.snapshots; 0 = all"),
       plain("learn.ae_epochs", &Config::learn_ae_epochs, "macrodyn run: autoencoder epochs"),
       plain("learn.closure_dim", &Config::learn_closure_dim, "macrodyn run: learned closure dimension (0 = z = z*)"),
       plain("learn.method", &Config::learn_method, "macrodyn run: kscaled (loss factor K) or naive"),
@@ -212,9 +212,10 @@ std::vector<Key> keys() {
       plain("learn.checkpoint_every", &Config::learn_checkpoint_every, "macrodyn run: seconds between learner checkpoints"),
       plain("output.path", &Config::output, "output HDF5 file"),
       plain("output.overwrite", &Config::overwrite, "replace output.path if it exists"),
-      plain("run.seed", &Config::seed, "seed of every random number (Philox key)"),
-      plain("run.threads", &Config::threads, "worker threads; 0 = all cores (data do not depend on it)"),
-      plain("run.progress", &Config::progress, "report progress (rate, ETA) on stderr"),
+      plain("run.seed", &Config::seed, "seed of every random number (Philox key), also --seed"),
+      plain("run.threads", &Config::threads,
+            "worker threads, also --threads (0 = all cores, at most 4 x the cores; data do not depend on it)"),
+      plain("run.progress", &Config::progress, "report progress (rate, ETA) on stderr, also --progress"),
   };
 }
 
@@ -257,6 +258,17 @@ std::string read_config_file(const std::string& path) {
 
 bool parse_config(const std::string& subcommand, const std::string& summary, int argc, char** argv,
                   Config& out) {
+  // One spelling per concept across commands: --threads, --progress and --seed are
+  // run.threads, run.progress and run.seed here, as they are options of train,
+  // evaluate and predict.
+  std::vector<std::string> words(argv, argv + argc);
+  for (auto& w : words)
+    for (const char* concept : {"threads", "progress", "seed"})
+      if (w == std::string("--") + concept) w = std::string("--run.") + concept;
+  std::vector<char*> aliased;
+  for (auto& w : words) aliased.push_back(w.data());
+  argc = static_cast<int>(aliased.size());
+  argv = aliased.data();
   Config c;
   std::vector<std::function<void(Config&)>> post;
   po::options_description generic("Options");

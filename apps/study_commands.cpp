@@ -84,7 +84,6 @@ int study_patch_size(int argc, char** argv) {
       "batch", value_with_default(&o.batch), "SDE batch")(
       "train-seed", value_with_default(&o.seed), "training seed")(
       "device", value_with_default(&o.device), "auto, cpu or cuda")(
-      "torch-threads", value_with_default(&o.threads), "torch threads (0 = all cores)")(
       "cached-only", po::bool_switch(&o.cached_only), "tabulate and plot the finished cells only, compute nothing");
   Config base;
   if (!parse_study("patch-size",
@@ -94,7 +93,7 @@ int study_patch_size(int argc, char** argv) {
                    "Resumable: rerun the same command and finished stages are reused.",
                    desc, argc, argv, base))
     return 0;
-  check_threads(o.threads, "--torch-threads");
+  o.threads = base.threads;  // run.threads (or --threads): the simulations' and torch's threads
   o.patches = parse_list<int>("--patches", patches);
   if (o.out.empty()) o.out = "study-" + base.system;
   o.command_line = command_line(argc, argv);
@@ -122,7 +121,6 @@ int study_loss_factor(int argc, char** argv) {
       "eps", value_with_default(&o.eps), "SDE loss epsilon")(
       "train-seed", value_with_default(&o.seed), "training seed")(
       "device", value_with_default(&o.device), "auto, cpu or cuda")(
-      "torch-threads", value_with_default(&o.threads), "torch threads (0 = all cores)")(
       "cached-only", po::bool_switch(&o.cached_only), "tabulate and plot the finished factors only, compute nothing");
   Config base;
   if (!parse_study("loss-factor",
@@ -135,7 +133,7 @@ int study_loss_factor(int argc, char** argv) {
                    "Resumable: rerun the same command and finished stages are reused.",
                    desc, argc, argv, base))
     return 0;
-  check_threads(o.threads, "--torch-threads");
+  o.threads = base.threads;  // run.threads (or --threads): the simulations' and torch's threads
   o.factors = parse_list<double>("--factors", factors);
   if (o.out.empty()) o.out = "study-loss-factor";
   o.command_line = command_line(argc, argv);

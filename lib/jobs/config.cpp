@@ -107,19 +107,21 @@ void check_product(const std::string& what, double v) {
 }
 
 void check_counts(const Config& c, int dim) {
-  check_count("small.runs", static_cast<double>(c.small_runs));
-  check_count("small.sweeps", static_cast<double>(c.small_sweeps));
-  check_count("large.snapshots", static_cast<double>(c.snapshots));
-  check_count("truth.runs", static_cast<double>(c.truth_runs));
-  check_count("truth.sweeps", static_cast<double>(c.truth_sweeps));
-  check_count("upsample.events", static_cast<double>(c.relax_events));
-  check_count("partial.events", static_cast<double>(c.partial_events));
-  check_count("team.max_sites", static_cast<double>(c.team_max_sites));
-  check_count("learn.ae_snapshots", static_cast<double>(c.learn_ae_snapshots));
-  check_count("learn.steps", static_cast<double>(c.learn_steps));
-  check_count("learn.steps_per_epoch", static_cast<double>(c.learn_steps_per_epoch));
-  check_count("learn.buffer", static_cast<double>(c.learn_buffer));
-  check_count("learn.min_fill", static_cast<double>(c.learn_min_fill));
+  const std::pair<const char*, double> counts[] = {
+      {"small.runs", static_cast<double>(c.small_runs)},
+      {"small.sweeps", static_cast<double>(c.small_sweeps)},
+      {"large.snapshots", static_cast<double>(c.snapshots)},
+      {"truth.runs", static_cast<double>(c.truth_runs)},
+      {"truth.sweeps", static_cast<double>(c.truth_sweeps)},
+      {"upsample.events", static_cast<double>(c.relax_events)},
+      {"partial.events", static_cast<double>(c.partial_events)},
+      {"team.max_sites", static_cast<double>(c.team_max_sites)},
+      {"learn.ae_snapshots", static_cast<double>(c.learn_ae_snapshots)},
+      {"learn.steps", static_cast<double>(c.learn_steps)},
+      {"learn.steps_per_epoch", static_cast<double>(c.learn_steps_per_epoch)},
+      {"learn.buffer", static_cast<double>(c.learn_buffer)},
+      {"learn.min_fill", static_cast<double>(c.learn_min_fill)}};
+  for (const auto& [key, value] : counts) check_count(key, value);
   check_product("small.runs x (small.sweeps + 1)",
                 static_cast<double>(c.small_runs) * (static_cast<double>(c.small_sweeps) + 1.0));
   check_product("truth.runs x (truth.sweeps + 1) x truth.m0 values",

@@ -28,7 +28,7 @@ struct Config {
   double small_m0 = 0.0;
   // [large]
   int large_side = 32;
-  std::int64_t snapshots = 4000;
+  std::int64_t snapshots = 6000;
   bool random_configs = true;
   // [upsample]
   int factor = 2;
@@ -77,14 +77,14 @@ struct Config {
   int stream_sync_rounds = 4;                // rounds between sync points (checkpoints, stops)
   int learn_ranks = 1;
   std::string learn_out = "macrodyn-model";
-  std::int64_t learn_ae_snapshots = 0;       // 0 = large.snapshots
+  std::int64_t learn_ae_snapshots = 2000;    // 0 = large.snapshots
   int learn_ae_epochs = 3;
   int learn_closure_dim = 2;
   std::string learn_method = "kscaled";
   std::string learn_diffusion = "full";
   double learn_lr = 1e-3;
   int learn_batch = 1024;
-  std::int64_t learn_steps = 4000;
+  std::int64_t learn_steps = 6000;
   std::int64_t learn_steps_per_epoch = 100;  // plateau scheduler epoch
   int learn_steps_per_batch = 1;             // SDE steps per received stream message
   std::int64_t learn_buffer = 1LL << 20;     // replay buffer rows

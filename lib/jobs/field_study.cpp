@@ -3,7 +3,6 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <cstdarg>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +10,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/parallel.hpp"
 #include "core/progress.hpp"
 #include "io/dataset.hpp"
@@ -34,14 +34,6 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 
 constexpr int kLatentDim = 4;  // (mean u, mean v, zhat_u, zhat_v)
 
-void say(const Config& c, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
-void say(const Config& c, const char* fmt, ...) {
-  if (!c.progress) return;
-  va_list ap;
-  va_start(ap, fmt);
-  std::vfprintf(stderr, fmt, ap);
-  va_end(ap);
-}
 
 // Stage 1: the small runs and one partial-evolution pair per upsampled frame.
 struct SimulationData {
@@ -106,16 +98,16 @@ SimulationData simulate(const Config& c, std::int64_t K, const std::string& path
     r.read_rows("/pairs/g_after", 0, P, io::DType::f32, d.g_after.data());
     r.read_rows("/pairs/patch_before", 0, P, io::DType::f32, d.before.data());
     r.read_rows("/pairs/patch_after", 0, P, io::DType::f32, d.after.data());
-    say(c, "loss-factor: reusing %s (%lld small runs, %lld pairs)\n", path.c_str(), static_cast<long long>(d.runs),
+    log_if(c.progress, "loss-factor: reusing %s (%lld small runs, %lld pairs)\n", path.c_str(), static_cast<long long>(d.runs),
         static_cast<long long>(d.pairs));
     snapshots = snapshots_of(c, d);
     return d;
   }
   auto t0 = Clock::now();
-  say(c, "loss-factor: %lld small runs x %lld steps on %d cells\n", static_cast<long long>(d.runs),
+  log_if(c.progress, "loss-factor: %lld small runs x %lld steps on %d cells\n", static_cast<long long>(d.runs),
       static_cast<long long>(d.frames), small.n);
   fields::small_runs(c, d.small, d.mk);
-  say(c, "  %.1f s\n", since(t0));
+  log_if(c.progress, "  %.1f s\n", since(t0));
   t0 = Clock::now();
   const auto P = static_cast<std::size_t>(d.pairs);
   d.size_arrays();  // small_runs sized small and mk already; this sizes the pairs
@@ -140,7 +132,7 @@ SimulationData simulate(const Config& c, std::int64_t K, const std::string& path
     ++done;
   });
   progress.update(d.pairs);
-  say(c, "  %lld pairs in %.1f s\n", static_cast<long long>(d.pairs), since(t0));
+  log_if(c.progress, "  %lld pairs in %.1f s\n", static_cast<long long>(d.pairs), since(t0));
 
   // Kept as a dataset (schema v1 names; fields are float32): written to a temporary
   // name and renamed, so a file at `path` is always complete.
@@ -238,11 +230,11 @@ std::vector<float> test_latents(const Config& c, const learn::FieldAutoencoder& 
   if (fs::exists(path)) {
     io::DatasetReader r(path);
     r.read_rows("/truth/latent", 0, static_cast<std::uint64_t>(runs), io::DType::f32, z.data());
-    say(c, "loss-factor: reusing %s\n", path.c_str());
+    log_if(c.progress, "loss-factor: reusing %s\n", path.c_str());
     return z;
   }
   const auto t0 = Clock::now();
-  say(c, "loss-factor: %lld test runs (%lld conditions) x %lld steps on %d cells\n", static_cast<long long>(runs),
+  log_if(c.progress, "loss-factor: %lld test runs (%lld conditions) x %lld steps on %d cells\n", static_cast<long long>(runs),
       static_cast<long long>(conds), static_cast<long long>(F), c.large_side);
   Progress progress("loss-factor: test runs", runs, "runs", c.progress);
   std::int64_t done = 0;
@@ -251,7 +243,7 @@ std::vector<float> test_latents(const Config& c, const learn::FieldAutoencoder& 
     ae.latents(learn::FieldFrames{c.field_dim, c.large_side, c.patch, F, frames}, z.data() + i * F * kLatentDim);
     progress.update(++done);
   });
-  say(c, "  %.1f s\n", since(t0));
+  log_if(c.progress, "  %.1f s\n", since(t0));
   const std::string tmp = path + ".tmp";
   {
     io::DatasetWriter w(tmp, io::RootInfo{c.seed, c.system, c.ini_text, kMacrodynVersion});
@@ -281,12 +273,12 @@ LossFactorRow score_factor(const Config& c, const LossFactorOptions& o, double f
   so.threads = o.threads;
   so.checkpoint = dir + "/checkpoint.pt";
   so.resume = true;
-  say(c, "loss-factor: lambda = %s: SDE, %d epochs on %lld pairs\n", shortest(factor).c_str(), o.epochs,
+  log_if(c.progress, "loss-factor: lambda = %s: SDE, %d epochs on %lld pairs\n", shortest(factor).c_str(), o.epochs,
       static_cast<long long>(train.size()));
   const learn::SdeModel model = learn::train_sde(train, learn::LatentPairs{kLatentDim, {}, {}, {}}, so,
                                                  [&](const learn::SdeEpochReport& r) {
                                                    if (r.epoch % 10 == 0 || r.epoch == r.epochs)
-                                                     say(c, "  epoch %d/%d  loss %.5f  lr %.2g  %.0f samples/s\n",
+                                                     log_if(c.progress, "  epoch %d/%d  loss %.5f  lr %.2g  %.0f samples/s\n",
                                                          r.epoch, r.epochs, r.train_loss, r.lr, r.samples_per_s);
                                                  });
   model.export_torchscript(dir);
@@ -408,7 +400,7 @@ std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOp
     std::unique_ptr<learn::FieldAutoencoder> ae;
     if (fs::exists(ae_path)) {
       ae = std::make_unique<learn::FieldAutoencoder>(learn::FieldAutoencoder::load(ae_path));
-      say(c, "loss-factor: reusing %s\n", ae_path.c_str());
+      log_if(c.progress, "loss-factor: reusing %s\n", ae_path.c_str());
     } else {
       learn::FieldAutoencoderOptions ao;
       ao.epochs = o.ae_epochs;
@@ -416,12 +408,12 @@ std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOp
       ao.seed = o.seed;
       ao.device = o.device;
       ao.threads = o.threads;
-      say(c, "loss-factor: closure autoencoder, %d epochs on %lld snapshots of %d cells\n", ao.epochs,
+      log_if(c.progress, "loss-factor: closure autoencoder, %d epochs on %lld snapshots of %d cells\n", ao.epochs,
           static_cast<long long>(data.pairs), c.large_side);
       ae = std::make_unique<learn::FieldAutoencoder>(learn::FieldAutoencoder::train(
           learn::FieldFrames{c.field_dim, c.large_side, c.patch, data.pairs, snapshots.data()}, ao,
           [&](const learn::EpochReport& r) {
-            say(c, "  epoch %d/%d  mse %.3g  %.1f s  %.0f snapshots/s\n", r.epoch, ao.epochs, r.loss, r.seconds,
+            log_if(c.progress, "  epoch %d/%d  mse %.3g  %.1f s  %.0f snapshots/s\n", r.epoch, ao.epochs, r.loss, r.seconds,
                 r.samples_per_s);
           }));
       ae->save(ae_path + ".tmp");
@@ -449,7 +441,7 @@ std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOp
       fs::create_directories(dir);
       r = score_factor(c, o, f, train, truth, conds, dir, t);
       write_result(dir + "/result.txt", r, t);
-      say(c, "loss-factor: lambda = %s: MMD^2 %.5g (%.0f s)\n", shortest(f).c_str(), r.mmd2, r.seconds);
+      log_if(c.progress, "loss-factor: lambda = %s: MMD^2 %.5g (%.0f s)\n", shortest(f).c_str(), r.mmd2, r.seconds);
     }
   }
   for (double f : o.factors) {

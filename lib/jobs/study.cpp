@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/stop.hpp"
 #include "jobs/evaluate.hpp"
 #include "jobs/jobs.hpp"
@@ -44,10 +45,7 @@ Config cell_config(const Config& base, int p, const StudyOptions& o, const std::
 bool done(const std::string& marker) { return fs::exists(marker); }
 void mark(const std::string& marker) { std::ofstream(marker) << "done\n"; }
 
-void say(const std::string& s) {
-  std::printf("study: %s\n", s.c_str());
-  std::fflush(stdout);
-}
+void say(const std::string& s) { log_if(true, "study: %s\n", s.c_str()); }
 
 std::string row_line(const StudyRow& r) {
   char b[512];

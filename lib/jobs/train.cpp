@@ -12,6 +12,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/output_guard.hpp"
 #include "core/parallel.hpp"
 #include "core/stop.hpp"
@@ -75,12 +76,6 @@ void validate(const TrainOptions& o) {
 
 namespace {
 
-template <class... Args>
-void say(bool on, const char* fmt, Args... args) {
-  if (!on) return;
-  std::printf(fmt, args...);
-  std::fflush(stdout);
-}
 
 // Trains (or reloads, on --resume or --encoder-from) the autoencoder and exports encoder.pt.
 void closure_autoencoder(const TrainOptions& o, const io::DatasetReader& ds, int L, int p, ModelInfo& info) {
@@ -90,7 +85,7 @@ void closure_autoencoder(const TrainOptions& o, const io::DatasetReader& ds, int
                                                               : "";
   std::string decoder = o.decoder == "auto" ? (L <= 128 ? "global" : "patch") : o.decoder;
   if (!reuse.empty()) {
-    say(o.progress, "train: autoencoder from %s\n", reuse.c_str());
+    log_if(o.progress, "train: autoencoder from %s\n", reuse.c_str());
     auto ae = learn::ClosureAutoencoder::load(reuse, o.device);
     if (ae.patch() != p || ae.closure_dim() != o.closure_dim)
       throw InputError("the autoencoder in " + reuse + " has patch " + std::to_string(ae.patch()) +
@@ -120,14 +115,14 @@ void closure_autoencoder(const TrainOptions& o, const io::DatasetReader& ds, int
   ao.seed = o.seed;
   ao.device = o.device;
   ao.threads = o.threads;
-  say(o.progress, "train: autoencoder (%s decoder, closure %d) on %lld snapshots of side %d, patch %d\n",
+  log_if(o.progress, "train: autoencoder (%s decoder, closure %d) on %lld snapshots of side %d, patch %d\n",
       decoder.c_str(), o.closure_dim, static_cast<long long>(n), L, p);
   std::ofstream history(o.out + "/ae_history.csv");  // the report's loss curve
   history << "epoch,bce\n";
   auto ae = learn::ClosureAutoencoder::train(
       learn::SpinSnapshots{L, p, n, states.data()}, ao, [&](const learn::EpochReport& r) {
         history << r.epoch << "," << r.loss << "\n" << std::flush;
-        say(o.progress, "  autoencoder epoch %d/%d  bce %.5f  %.1f s  %.0f snapshots/s\n", r.epoch, o.ae_epochs,
+        log_if(o.progress, "  autoencoder epoch %d/%d  bce %.5f  %.1f s  %.0f snapshots/s\n", r.epoch, o.ae_epochs,
             r.loss, r.seconds, r.samples_per_s);
       },
       [&, last = std::chrono::steady_clock::now()](int epoch, std::int64_t step, std::int64_t steps) mutable {
@@ -136,7 +131,7 @@ void closure_autoencoder(const TrainOptions& o, const io::DatasetReader& ds, int
         const auto now = std::chrono::steady_clock::now();
         if (std::chrono::duration<double>(now - last).count() >= 60 && step < steps) {
           last = now;
-          say(o.progress, "  autoencoder epoch %d/%d: step %lld/%lld\n", epoch, o.ae_epochs,
+          log_if(o.progress, "  autoencoder epoch %d/%d: step %lld/%lld\n", epoch, o.ae_epochs,
               static_cast<long long>(step), static_cast<long long>(steps));
         }
       });
@@ -211,7 +206,7 @@ PreparedLatents prepare_latents(const TrainOptions& o) {
   // 1. Closure.
   const bool closure = o.closure_dim > 0 && ds.has("/snapshots/states") && ds.has("/pairs/patch_before");
   if (o.closure_dim > 0 && !closure)
-    say(o.progress, "train: %s has no snapshot states, so no closure is learned (z = z*)\n", o.dataset.c_str());
+    log_if(o.progress, "train: %s has no snapshot states, so no closure is learned (z = z*)\n", o.dataset.c_str());
   if (closure) {
     if (info.system != "ising2d")
       throw InputError("the closure autoencoder is for 2D spin lattices; pass --closure-dim 0 for " + info.system);
@@ -226,7 +221,7 @@ PreparedLatents prepare_latents(const TrainOptions& o) {
   const auto t_enc = std::chrono::steady_clock::now();
   if (!o.latent_cache.empty() && fs::exists(o.latent_cache)) {
     prep.set = read_latent(o.latent_cache);
-    say(o.progress, "train: %lld latent pairs from %s\n", static_cast<long long>(prep.set.size()),
+    log_if(o.progress, "train: %lld latent pairs from %s\n", static_cast<long long>(prep.set.size()),
         o.latent_cache.c_str());
     info.variables = prep.set.variables;
     info.z_star_dim = prep.set.dim() - info.closure_dim;
@@ -234,10 +229,10 @@ PreparedLatents prepare_latents(const TrainOptions& o) {
   }
   prep.set = encode_pairs(ds, enc.get(), o.max_pairs, [&](std::int64_t done, std::int64_t total) {
     if (done == total || done % (16 * 4096) == 0)
-      say(o.progress, "  encoded %lld / %lld pairs\n", static_cast<long long>(done), static_cast<long long>(total));
+      log_if(o.progress, "  encoded %lld / %lld pairs\n", static_cast<long long>(done), static_cast<long long>(total));
     check_stop("no model yet (encoding is redone on --resume)");
   });
-  say(o.progress, "train: %lld latent pairs of dimension %d in %.1f s\n", static_cast<long long>(prep.set.size()),
+  log_if(o.progress, "train: %lld latent pairs of dimension %d in %.1f s\n", static_cast<long long>(prep.set.size()),
       prep.set.dim(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t_enc).count());
   if (!o.latent_cache.empty()) {
     // Written under a temporary name and renamed: a cache file is always complete.
@@ -308,7 +303,7 @@ ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prep) {
   so.threads = o.threads;
   so.checkpoint = o.out + "/sde.ckpt";
   so.resume = o.resume;
-  say(o.progress, "train: SDE (%s, %s diffusion, loss factor %g, eps %g) on %lld pairs, %lld held out, device %s\n",
+  log_if(o.progress, "train: SDE (%s, %s diffusion, loss factor %g, eps %g) on %lld pairs, %lld held out, device %s\n",
       o.method.c_str(), o.diffusion.c_str(), info.loss_factor, o.eps, static_cast<long long>(n_train),
       static_cast<long long>(n_val), info.device.c_str());
   bool stopped = false;
@@ -326,7 +321,7 @@ ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prep) {
         history << r.epoch << "," << r.train_loss << "," << r.val_loss << "," << r.lr << "\n" << std::flush;
         train_history.push_back(r.train_loss);
         val_history.push_back(r.val_loss);
-        say(o.progress, "  epoch %3d/%d  train %.5f  val %.5f  lr %.2e  %.2f s  %.0f samples/s\n", r.epoch, r.epochs,
+        log_if(o.progress, "  epoch %3d/%d  train %.5f  val %.5f  lr %.2e  %.2f s  %.0f samples/s\n", r.epoch, r.epochs,
             r.train_loss, r.val_loss, r.lr, r.seconds, r.samples_per_s);
       },
       [&] { return stopped = stop_signal().load() != 0; });
@@ -336,8 +331,8 @@ ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prep) {
   model.export_torchscript(o.out);
   write_model_info(o.out, info);
   for (const auto& w : training_warnings(train_history, val_history, "the SDE training"))
-    say(true, "train: warning: %s\n", w.c_str());
-  say(o.progress, "train: SDE written to %s in %.1f s\n", o.out.c_str(),
+    log_if(true, "train: warning: %s\n", w.c_str());
+  log_if(o.progress, "train: SDE written to %s in %.1f s\n", o.out.c_str(),
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return info;
 }

@@ -68,17 +68,22 @@ void OnlineSdeTrainer::set_gradient_hook(std::function<void(float*, std::int64_t
 
 void OnlineSdeTrainer::set_loss_hook(std::function<double(double)> hook) { impl_->loss_hook = std::move(hook); }
 
-OnlineStepReport OnlineSdeTrainer::step(const LatentPairs& batch) {
-  Impl& m = *impl_;
-  if (batch.size() == 0) throw std::invalid_argument("online SDE step: empty batch");
-  if (batch.dim != m.model.dim()) throw std::invalid_argument("online SDE step: batch has another dimension");
-  auto& net = m.model.impl().net;
-  const auto dev = m.model.impl().device;
+namespace {
+// The per-pair loss of `batch` under `net` with loss factor `factor`.
+torch::Tensor batch_nll(SdeNet& net, const torch::Device& dev, const LatentPairs& batch, double factor, double eps) {
   const auto n = batch.size();
   const auto z0 = to_tensor(batch.z0.data(), n, batch.dim, dev);
   const auto z1 = to_tensor(batch.z1.data(), n, batch.dim, dev);
   const auto dt = torch::from_blob(const_cast<double*>(batch.dt.data()), {n}, torch::kFloat64).to(dev, torch::kFloat32);
-  const auto loss = sde_nll(net->drift(z0), net->sigma(z0), z0, z1, dt, m.o.loss_factor, m.o.eps).mean();
+  return sde_nll(net->drift(z0), net->sigma(z0), z0, z1, dt, factor, eps);
+}
+}  // namespace
+
+OnlineStepReport OnlineSdeTrainer::step(const LatentPairs& batch) {
+  Impl& m = *impl_;
+  if (batch.size() == 0) throw std::invalid_argument("online SDE step: empty batch");
+  if (batch.dim != m.model.dim()) throw std::invalid_argument("online SDE step: batch has another dimension");
+  const auto loss = batch_nll(m.model.impl().net, m.model.impl().device, batch, m.o.loss_factor, m.o.eps).mean();
   m.opt.zero_grad();
   loss.backward();
   if (m.hook) m.apply_hook();
@@ -107,13 +112,8 @@ double OnlineSdeTrainer::validation_loss_sum(const LatentPairs& batch) const {
   if (batch.size() == 0) return 0.0;
   torch::NoGradGuard no_grad;
   auto& net = m.model.impl().net;
-  const auto dev = m.model.impl().device;
-  const auto n = batch.size();
-  const auto z0 = to_tensor(batch.z0.data(), n, batch.dim, dev);
-  const auto z1 = to_tensor(batch.z1.data(), n, batch.dim, dev);
-  const auto dt = torch::from_blob(const_cast<double*>(batch.dt.data()), {n}, torch::kFloat64).to(dev, torch::kFloat32);
   net->eval();
-  const double sum = sde_nll(net->drift(z0), net->sigma(z0), z0, z1, dt, 1.0, m.o.eps).sum().item<double>();
+  const double sum = batch_nll(net, m.model.impl().device, batch, 1.0, m.o.eps).sum().item<double>();
   net->train();
   return sum;
 }

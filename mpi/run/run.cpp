@@ -6,7 +6,6 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
-#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -16,6 +15,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/rng.hpp"
 #include "core/stop.hpp"
 #include "mpi/run/checkpoint.hpp"
@@ -61,14 +61,6 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 constexpr int kTagSnapshots = 1;  // phase A stream
 constexpr int kTagPairs = 2;      // phase B stream
 
-void say(const Config& c, bool on, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
-void say(const Config& c, bool on, const char* fmt, ...) {
-  if (!on || !c.progress) return;
-  va_list ap;
-  va_start(ap, fmt);
-  std::vfprintf(stderr, fmt, ap);
-  va_end(ap);
-}
 
 // Phase A on learner 0: the autoencoder on `n` snapshots of side L, encoder exported.
 void train_autoencoder(const Config& c, const std::vector<std::int8_t>& states, std::int64_t n) {
@@ -80,11 +72,11 @@ void train_autoencoder(const Config& c, const std::vector<std::int8_t>& states, 
   ao.seed = c.seed;
   ao.device = learn::resolve_device(c.learn_device);
   ao.threads = c.learn_threads;
-  say(c, true, "run: autoencoder (closure %d) on %lld snapshots of side %d\n", ao.closure_dim,
+  log_if(c.progress, "run: autoencoder (closure %d) on %lld snapshots of side %d\n", ao.closure_dim,
       static_cast<long long>(n), c.large_side);
   auto ae = learn::ClosureAutoencoder::train(
       learn::SpinSnapshots{c.large_side, c.patch, n, states.data()}, ao, [&](const learn::EpochReport& r) {
-        say(c, true, "  autoencoder epoch %d/%d  bce %.5f  %.1f s  %.0f snapshots/s\n", r.epoch, ao.epochs, r.loss,
+        log_if(c.progress, "  autoencoder epoch %d/%d  bce %.5f  %.1f s  %.0f snapshots/s\n", r.epoch, ao.epochs, r.loss,
             r.seconds, r.samples_per_s);
       });
   ae.save(c.learn_out + "/autoencoder.bin");
@@ -253,10 +245,10 @@ RunReport run(const Config& c, bool resume) {
   Roles roles = Roles::make(world_size == 1 ? 1 : c.learn_ranks, team_size);
   const Decomposition dec = Decomposition::choose(dim, c.large_side, c.patch, team_size);
   const bool closure = c.has_closure() && c.learn_closure_dim > 0;
-  const std::int64_t n_a = closure ? (c.learn_ae_snapshots ? c.learn_ae_snapshots : c.snapshots) : 0;
-  if (n_a > c.snapshots)
-    throw InputError("learn.ae_snapshots = " + std::to_string(n_a) + " exceeds large.snapshots = " +
-                     std::to_string(c.snapshots));
+  // learn.ae_snapshots is a budget: at most large.snapshots (the default 2000 also
+  // serves smaller jobs).
+  const std::int64_t n_a =
+      closure ? (c.learn_ae_snapshots ? std::min(c.learn_ae_snapshots, c.snapshots) : c.snapshots) : 0;
   // Phase B snapshots: the upsampled ones, then the random-magnetisation ones.
   const std::int64_t n_random = random_snapshots(c), n_b = c.snapshots + n_random;
   if (n_random > 0 && team_size > 1)
@@ -274,13 +266,13 @@ RunReport run(const Config& c, bool resume) {
   rep.teams = roles.teams;
   rep.team_size = roles.team_size;
   rep.snapshots = n_b;
-  say(c, world_rank == 0,
+  log_if(c.progress && world_rank == 0,
       "run: %d rank(s): %d learner(s), %d team(s) of %d simulator rank(s) (rank grid %dx%dx%d, block %lld sites)%s\n",
       world_size, roles.learners, roles.teams, roles.team_size, dec.ranks_per_axis[0], dec.ranks_per_axis[1],
       dec.ranks_per_axis[2], static_cast<long long>(dec.block_sites()), roles.colocated ? ", co-located" : "");
 
   // The job in one line before the work (the whole configuration is learn.out/config.ini).
-  say(c, world_rank == 0,
+  log_if(c.progress && world_rank == 0,
       "run: %s (T %g, h %g): L %d from %d^%d patches (K %lld), %lld snapshots%s, %s, %lld SDE steps; verdict against %s; "
       "configuration in %s/config.ini\n",
       c.system.c_str(), c.T, c.h, c.large_side, c.patch, dim,
@@ -320,11 +312,11 @@ RunReport run(const Config& c, bool resume) {
       ck.resumes += 1;
     }
     ck.rounds_done = shared[1];
-    say(c, world_rank == 0, "run: resuming from %s after round %lld (resume %lld)\n", ck_dir.c_str(),
+    log_if(c.progress && world_rank == 0, "run: resuming from %s after round %lld (resume %lld)\n", ck_dir.c_str(),
         static_cast<long long>(ck.rounds_done), static_cast<long long>(ck.resumes));
     if (world_rank == 0) write_checkpoint_json(c.learn_out + "/checkpoint.json", ck);  // the resume counted
   } else if (resume) {
-    say(c, world_rank == 0, "run: --resume: no checkpoint in %s, starting afresh\n", c.learn_out.c_str());
+    log_if(c.progress && world_rank == 0, "run: --resume: no checkpoint in %s, starting afresh\n", c.learn_out.c_str());
   }
 
   // Learners train with learn.threads torch threads; simulators encode with one.
@@ -487,7 +479,7 @@ RunReport run(const Config& c, bool resume) {
           write_checkpoint_json(dir + "/checkpoint.json", next);
           swap_in_checkpoint(c.learn_out);
           write_checkpoint_json(c.learn_out + "/checkpoint.json", next);
-          say(c, true, "run: checkpoint %lld after round %lld/%lld (%lld SDE steps)\n", static_cast<long long>(next.checkpoints),
+          log_if(c.progress, "run: checkpoint %lld after round %lld/%lld (%lld SDE steps)\n", static_cast<long long>(next.checkpoints),
               static_cast<long long>(r + 1), static_cast<long long>(rounds), static_cast<long long>(next.steps));
         }
       }

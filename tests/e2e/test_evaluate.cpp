@@ -36,7 +36,7 @@ struct Pipeline {
     REQUIRE(run("simulate" + kCw + " --truth.runs 3 --truth.sweeps 40 --truth.m0 0.5,-0.5 --output.path " + truth)
                 .code == 0);
     const Result t = run("train --dataset " + data + " --out " + model +
-                         " --epochs 3 --diffusion constant --lr 0.01 --device cpu --quiet --overwrite");
+                         " --epochs 3 --diffusion constant --lr 0.01 --device cpu --progress false --overwrite");
     INFO(t.err);
     REQUIRE(t.code == 0);
   }
@@ -74,7 +74,7 @@ TEST_CASE("evaluate and predict on a small Curie-Weiss model", "[e2e][evaluate]"
     const std::string out = tmp("ev_out");
     std::filesystem::remove_all(out);
     const Result r = run("evaluate --model " + p.model + " --truth " + p.truth + " --output " + out +
-                         " --no-plots --no-progress --device cpu --ensemble 2");
+                         " --no-plots --progress false --device cpu --ensemble 2");
     INFO(r.out << r.err);
     REQUIRE(r.code == 0);
     CHECK(r.out.find("mean") != std::string::npos);

@@ -18,7 +18,7 @@ std::string study(const std::string& out, const std::string& extra = "") {
   return "study loss-factor --config " MACRODYN_SOURCE_DIR "/jobs/configs/predator-prey.ini --out " + out +
          " --small.runs 4 --small.sweeps 200 --large.snapshots 800 --truth.runs 5 --truth.sweeps 100"
          " --field.test_m 0.45,0.55 --field.test_k 0.1 --epochs 3 --ae-epochs 2 --factors 1,5"
-         " --torch-threads 1 --run.progress false " + extra;
+         " --threads 1 --run.progress false " + extra;
 }
 
 }  // namespace

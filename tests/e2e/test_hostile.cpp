@@ -59,7 +59,7 @@ const std::string& model() {
   static const std::string path = [] {
     const std::string m = in_dir("model");
     const Result r = run("train --dataset " + dataset() + " --out " + m +
-                         " --epochs 2 --closure-dim 0 --threads 1 --device cpu --overwrite --quiet");
+                         " --epochs 2 --closure-dim 0 --threads 1 --device cpu --overwrite --progress false");
     INFO(r.err);
     REQUIRE(r.code == 0);
     return m;
@@ -110,7 +110,7 @@ TEST_CASE("tables with the wrong rank or width are refused before they are read"
       "dt2.h5", "n = f['/pairs/dt'].shape[0]\ndel f['/pairs/dt']\nf.create_dataset('/pairs/dt', data=np.ones((n, 2)))");
   const std::string narrow = changed_dataset(
       "narrow.h5", "z = f['/pairs/z_star'][:, :1]\ndel f['/pairs/z_star']\nf.create_dataset('/pairs/z_star', data=z)");
-  const std::string train = " --epochs 1 --closure-dim 0 --threads 1 --device cpu --overwrite --quiet --out ";
+  const std::string train = " --epochs 1 --closure-dim 0 --threads 1 --device cpu --overwrite --progress false --out ";
   refused("train --dataset " + dt2 + train + in_dir("m_dt2"), "/pairs/dt");
   refused("train --dataset " + narrow + train + in_dir("m_narrow"), "/pairs/z_star");
   refused("encode --model " + model() + " --dataset " + dt2 + " --output " + in_dir("l_dt2.h5"), "/pairs/dt");
@@ -121,7 +121,7 @@ TEST_CASE("non-finite or negative values in a file are refused", "[e2e][hostile]
   const std::string nan_dt = changed_dataset("nan_dt.h5", "d = f['/pairs/dt']\nd[3] = np.nan");
   const std::string neg_dt = changed_dataset("neg_dt.h5", "d = f['/pairs/dt']\nd[0] = -1.0");
   const std::string nan_z = changed_dataset("nan_z.h5", "d = f['/pairs/g_after']\nd[5, 0] = np.inf");
-  const std::string train = " --epochs 1 --closure-dim 0 --threads 1 --device cpu --overwrite --quiet --out ";
+  const std::string train = " --epochs 1 --closure-dim 0 --threads 1 --device cpu --overwrite --progress false --out ";
   refused("train --dataset " + nan_dt + train + in_dir("m_nan"), "not a positive duration");
   refused("train --dataset " + neg_dt + train + in_dir("m_neg"), "not a positive duration");
   refused("train --dataset " + nan_z + train + in_dir("m_inf"), "non-finite");
@@ -129,7 +129,7 @@ TEST_CASE("non-finite or negative values in a file are refused", "[e2e][hostile]
 
 TEST_CASE("train --resume refuses another dataset or other options", "[e2e][hostile]") {
   const std::string out = in_dir("resumed");
-  const std::string base = " --epochs 2 --closure-dim 0 --threads 1 --device cpu --quiet --out " + out;
+  const std::string base = " --epochs 2 --closure-dim 0 --threads 1 --device cpu --progress false --out " + out;
   REQUIRE(run("train --overwrite --dataset " + dataset() + base).code == 0);
   const std::string json = slurp(out + "/model.json");
   const std::string other = in_dir("other.h5");
@@ -182,7 +182,7 @@ TEST_CASE("train reports a full disk and a bad --out in one sentence", "[e2e][ho
   fs::remove_all(out);
   const Result full = run_shell("trap '' XFSZ; ulimit -f 16; ",
                                 "train --dataset " + dataset() + " --out " + out +
-                                    " --epochs 2 --closure-dim 0 --threads 1 --device cpu --quiet");
+                                    " --epochs 2 --closure-dim 0 --threads 1 --device cpu --progress false");
   expect_refused(full, "cannot write", "train under ulimit -f 16");
   CHECK(full.code == 3);
   CHECK(!fs::exists(out + "/model.json"));

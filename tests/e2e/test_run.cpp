@@ -247,7 +247,7 @@ TEST_CASE("train --schedule replays an online run: one learner bit for bit, two 
   REQUIRE(online.code == 0);
   const std::string dir = unique("run_online");
   const Result replay = run("train --dataset " + dir + ".h5 --schedule " + dir + "/schedule.h5 --out " + dir +
-                            "_replay --overwrite --quiet");
+                            "_replay --overwrite --progress false");
   INFO(replay.out << replay.err);
   REQUIRE(replay.code == 0);
   CHECK(model_file(dir, "drift.pt") == model_file(dir + "_replay", "drift.pt"));
@@ -272,7 +272,7 @@ TEST_CASE("train --schedule replays an online run: one learner bit for bit, two 
   same_pairs(two_dir + ".h5", dir + ".h5", false);
   same_latent(two_dir + ".h5", dir + ".h5");
   const Result rep2 = run("train --dataset " + dir + ".h5 --schedule " + two_dir + "/schedule.h5 --out " + two_dir +
-                          "_replay --overwrite --quiet --lr 1e-4");
+                          "_replay --overwrite --progress false --lr 1e-4");
   INFO(rep2.out << rep2.err);
   REQUIRE(rep2.code == 0);
   const auto a = losses(two_dir + "/metrics.csv"), b = losses(two_dir + "_replay/metrics.csv");

@@ -62,7 +62,7 @@ TEST_CASE("study patch-size: a row per cell and method, stages reused, other set
   // Every stage is kept: a rerun computes nothing and writes the same table.
   const Result again = run(study(out, "--epochs 2"));
   REQUIRE(again.code == 0);
-  CHECK(again.out.find("SDE") == std::string::npos);
+  CHECK(again.err.find("SDE") == std::string::npos);
   CHECK(slurp(out + "/patch-size.csv") == csv);
   // Other settings in the same directory would silently reuse stages made otherwise.
   const Result epochs = run(study(out, "--epochs 3"));

@@ -39,8 +39,8 @@ TEST_CASE("train writes a model directory that encode and Python can use", "[e2e
   const Result r = run(quick_train(model));
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
-  CHECK(r.out.find("autoencoder epoch 1/1") != std::string::npos);
-  CHECK(r.out.find("epoch   3/3") != std::string::npos);
+  CHECK(r.err.find("autoencoder epoch 1/1") != std::string::npos);
+  CHECK(r.err.find("epoch   3/3") != std::string::npos);
   for (const char* f : {"encoder.pt", "drift.pt", "diffusion.pt", "model.json", "autoencoder.bin", "sde.ckpt"})
     CHECK(std::filesystem::exists(model + "/" + f));
   const std::string json = slurp(model + "/model.json");
@@ -97,8 +97,8 @@ TEST_CASE("train --resume after an interruption gives the uninterrupted model", 
   const Result r = run("train --dataset " + dataset() + " --out " + b + common + " --resume");
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
-  CHECK(r.out.find("epoch   4/6") != std::string::npos);
-  CHECK(r.out.find("epoch   1/6") == std::string::npos);
+  CHECK(r.err.find("epoch   4/6") != std::string::npos);
+  CHECK(r.err.find("epoch   1/6") == std::string::npos);
   CHECK(slurp(a + "/drift.pt").size() > 0);
   // Identical weights: the TorchScript files hold the same tensors (compare in Python).
   const std::string py = "/usr/bin/python3 -c \"import torch, sys; "
