@@ -312,6 +312,24 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
   }
 
   if (o.plots) {
+    // One y-range per variable for every initial condition: mean +- std of truth and
+    // prediction over all groups, with a 5 % margin.
+    std::vector<std::pair<double, double>> yranges(static_cast<std::size_t>(d), {INFINITY, -INFINITY});
+    for (const auto& g : res.groups)
+      for (const auto* band : {&g.mean_true, &g.mean_pred}) {
+        const auto& sd = band == &g.mean_true ? g.std_true : g.std_pred;
+        for (std::size_t j = 0; j < band->size(); ++j) {
+          auto& r = yranges[j % static_cast<std::size_t>(d)];
+          if (!std::isfinite((*band)[j]) || !std::isfinite(sd[j])) continue;
+          r.first = std::min(r.first, (*band)[j] - sd[j]);
+          r.second = std::max(r.second, (*band)[j] + sd[j]);
+        }
+      }
+    for (auto& r : yranges) {
+      const double pad = 0.05 * (r.second - r.first);
+      r.first -= pad;
+      r.second += pad;
+    }
     for (const auto& g : res.groups) {
       const std::string png = (fs::path(o.output_dir) / ("bands_m0_" + shortest(g.m0) + ".png")).string();
       std::vector<macro::BandSeries> series{
@@ -323,7 +341,7 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
                                      std::to_string(info.L) + ", p = " + std::to_string(info.patch) + " (K = " +
                                      std::to_string(info.K) + "), " + info.method + "; initial m0 = " + shortest(g.m0) +
                                      ": mean +- std, rel. error " + short3(g.rel_error),
-                                 time_label(info), info.variables, series);
+                                 time_label(info), info.variables, series, yranges);
       res.plots.push_back(png);
     }
   }

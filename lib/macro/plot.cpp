@@ -106,7 +106,8 @@ std::string script_header(const std::string& who, const std::string& png, int wi
 }  // namespace
 
 void plot_ensemble_bands(const std::string& png, const std::string& title, const std::string& time_label,
-                         const std::vector<std::string>& variables, const std::vector<BandSeries>& series) {
+                         const std::vector<std::string>& variables, const std::vector<BandSeries>& series,
+                         const std::vector<std::pair<double, double>>& yranges) {
   const std::size_t d = variables.size();
   if (d == 0) throw InputError("plot_ensemble_bands: no variable names for " + png + ".");
   if (series.empty()) throw InputError("plot_ensemble_bands: no series to plot in " + png + ".");
@@ -143,8 +144,13 @@ void plot_ensemble_bands(const std::string& png, const std::string& title, const
   for (std::size_t i = 0; i < d; ++i) {
     const int mc = 2 + 2 * static_cast<int>(i), sc = mc + 1;
     gp << "set xlabel " << gp_quote(time_label) << "\n"
-       << "set ylabel " << gp_quote(variables[i]) << "\n"
-       << "plot ";
+       << "set ylabel " << gp_quote(variables[i]) << "\n";
+    if (i < yranges.size() && std::isfinite(yranges[i].first) && std::isfinite(yranges[i].second) &&
+        yranges[i].second > yranges[i].first)
+      gp << "set yrange [" << num(yranges[i].first) << ":" << num(yranges[i].second) << "]\n";
+    else
+      gp << "set autoscale y\n";
+    gp << "plot ";
     for (std::size_t k = 0; k < series.size(); ++k) {
       const std::string file = k == 0 ? gp_quote(files.dat.string()) : "''";
       gp << (k ? ", \\\n     " : "") << file << " index " << k << " using 1:($" << mc << "-$" << sc << "):($" << mc

@@ -7,6 +7,7 @@
 // cannot be written or gnuplot is missing or fails (its messages are then kept in
 // out.gnuplot.log). Labels are printed literally (no enhanced-text markup).
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace macrodyn::macro {
@@ -22,8 +23,11 @@ struct BandSeries {
 // One panel per variable, stacked; each series as its mean (line) with a transparent
 // mean +- std band. time_label is the x-axis label including units, variables[i] names
 // dimension i (the y-axis label of panel i).
+// `yranges` (optional, one [lo, hi] per variable) fixes the y-axes, e.g. to one range
+// for every plot of an evaluation so that initial conditions compare at a glance.
 void plot_ensemble_bands(const std::string& png, const std::string& title, const std::string& time_label,
-                         const std::vector<std::string>& variables, const std::vector<BandSeries>& series);
+                         const std::vector<std::string>& variables, const std::vector<BandSeries>& series,
+                         const std::vector<std::pair<double, double>>& yranges = {});
 
 // Curves y(x) as points joined by lines (e.g. an error against the patch side).
 struct XySeries {

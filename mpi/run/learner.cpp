@@ -256,11 +256,20 @@ void OnlineLearner::train(std::int64_t n) {
       const double t = std::chrono::duration<double>(now - start_).count();
       std::fprintf(metrics_, "%lld,%.9g,%.6g,%lld,%zu,%.3f\n", static_cast<long long>(rep.step), rep.loss, rep.lr,
                    static_cast<long long>(received_), buffer_.size(), t);
+      if (first_step_ < 0) {
+        first_step_ = rep.step;
+        first_step_at_ = now;
+      }
       if (c_.progress && (std::chrono::duration<double>(now - last_report_).count() >= 2.0 || steps_left() == 0)) {
         last_report_ = now;
-        std::fprintf(stderr, "run: SDE step %lld/%lld  loss %.5f  lr %.2e  pairs received %lld (learner 0)  buffer %zu\n",
+        const double busy = std::chrono::duration<double>(now - first_step_at_).count();
+        const double rate = busy > 0 ? static_cast<double>(rep.step - first_step_) / busy : 0.0;
+        const double eta = rate > 0 ? static_cast<double>(total_steps_ - rep.step) / rate : 0.0;
+        std::fprintf(stderr,
+                     "run: SDE step %lld/%lld  loss %.5f  lr %.2e  pairs received %lld (learner 0)  buffer %zu  "
+                     "(%.3g steps/s, ETA %.0f s)\n",
                      static_cast<long long>(rep.step), static_cast<long long>(total_steps_), rep.loss, rep.lr,
-                     static_cast<long long>(received_), buffer_.size());
+                     static_cast<long long>(received_), buffer_.size(), rate, eta);
       }
     }
   }

@@ -116,6 +116,9 @@ class OnlineLearner {
   std::int64_t schedule_steps_ = 0;
   std::FILE* metrics_ = nullptr;
   std::chrono::steady_clock::time_point start_, last_report_;
+  // The first step this process took and when: the step rate and ETA of the progress.
+  std::int64_t first_step_ = -1;
+  std::chrono::steady_clock::time_point first_step_at_;
 };
 
 }  // namespace mpi
