@@ -46,9 +46,11 @@ void check_output(const Config& c) {
 }
 
 void check_boundary(const System& sys, Boundary b, const char* key) {
-  if (!sys.supports(b))
-    fail(std::string(key) + " = " + to_string(b) + " is not supported by system " + sys.name() +
-         (sys.name() == "curie_weiss" ? " (use periodic or global)" : " (use periodic or frozen)"));
+  if (sys.supports(b)) return;
+  std::string usable;  // asked of the system, not named here
+  for (Boundary other : {Boundary::periodic, Boundary::frozen, Boundary::global})
+    if (sys.supports(other)) usable += std::string(usable.empty() ? "" : " or ") + to_string(other);
+  fail(std::string(key) + " = " + to_string(b) + " is not supported by system " + sys.name() + " (use " + usable + ")");
 }
 
 // Bytes per site of an evolver holding a box (Ising: class lists, positions, classes,
@@ -184,9 +186,20 @@ void validate_run(const Config& c) {
     check_truth_m0(c);
     if (c.verdict_ensemble < 1) fail("verdict.ensemble must be at least 1");
     check_count("verdict.ensemble", static_cast<double>(c.verdict_ensemble));
+    // The evaluation holds every predicted path (evaluate refuses more than 4e8 values):
+    // refused here, before the training, not after it.
+    const double m0s = c.truth_init == InitialKind::given_m0 ? static_cast<double>(c.truth_m0.size()) : 1.0;
+    const double values = static_cast<double>(c.truth_runs) * m0s * static_cast<double>(c.verdict_ensemble) *
+                          (static_cast<double>(c.truth_sweeps) + 1.0) *
+                          (make_system(c.system, SystemParams{c.T, c.h})->num_observables() +
+                           (c.has_closure() ? c.learn_closure_dim : 0));
+    if (values > 4e8)
+      fail("verdict.ensemble = " + std::to_string(c.verdict_ensemble) + " x the truth runs and frames makes " +
+           str(values) + " predicted values, more than 4e8; lower verdict.ensemble, truth.runs or truth.sweeps");
   }
   if (c.has_closure() && c.learn_closure_dim > 0) {
-    if (c.system != "ising2d") fail("closure.kind = autoencoder is for ising2d; set closure.kind = none for " + c.system);
+    if (!make_system(c.system, SystemParams{c.T, c.h})->has_learned_closure())
+      fail("closure.kind = autoencoder: system " + c.system + " has no learned closure; set closure.kind = none");
     if (c.large_side > 128)
       fail("closure.kind = autoencoder in macrodyn run streams whole snapshots to the global decoder, which needs "
            "large.side <= 128; set closure.kind = none for large.side = " + std::to_string(c.large_side));

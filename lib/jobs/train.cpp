@@ -26,6 +26,7 @@
 #include "learn/autoencoder.hpp"
 #include "learn/exported.hpp"
 #include "learn/sde.hpp"
+#include "systems/system.hpp"
 
 namespace macrodyn {
 
@@ -208,8 +209,8 @@ PreparedLatents prepare_latents(const TrainOptions& o) {
   if (o.closure_dim > 0 && !closure)
     log_if(o.progress, "train: %s has no snapshot states, so no closure is learned (z = z*)\n", o.dataset.c_str());
   if (closure) {
-    if (info.system != "ising2d")
-      throw InputError("the closure autoencoder is for 2D spin lattices; pass --closure-dim 0 for " + info.system);
+    if (!make_system(info.system, SystemParams{info.T, info.h})->has_learned_closure())
+      throw InputError("system " + info.system + " has no learned closure; pass --closure-dim 0");
     closure_autoencoder(o, ds, L, p, info);
     info.encoder = "encoder.pt";
     info.closure_dim = o.closure_dim;

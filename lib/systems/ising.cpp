@@ -57,6 +57,7 @@ class IsingSystem final : public System {
   // m is judged; rho, the domain-wall fraction, is a fraction of bonds.
   std::vector<ObservableRange> observable_ranges() const override { return {{-1.0, 1.0}, {0.0, 1.0}}; }
   bool supports(Boundary b) const override { return b != Boundary::global; }
+  bool has_learned_closure() const override { return D == 2; }
   std::unique_ptr<Evolver> make_evolver() const override {
     return std::make_unique<IsingEvolver<D>>(1.0 / params_.T, params_.h);
   }

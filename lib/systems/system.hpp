@@ -81,6 +81,10 @@ class System {
     return std::vector<ObservableRange>(observable_names().size());
   }
 
+  // Whether the closure autoencoder (a 2-D CNN on +-1 spin patches) can learn a
+  // closure for this system's states.
+  virtual bool has_learned_closure() const { return false; }
+
   int num_observables() const { return static_cast<int>(observable_names().size()); }
 };
 

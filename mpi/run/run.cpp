@@ -224,7 +224,14 @@ Verdict judge_run(const Config& c, const std::string& no_truth, const std::strin
   o.progress = c.progress;
   o.plots = std::system("gnuplot --version >/dev/null 2>&1") == 0;
   if (!o.plots) warnings.push_back("no band plots: the gnuplot program is missing (apt-get install gnuplot-nox)");
-  return evaluate_and_judge(o, warnings);
+  try {
+    return evaluate_and_judge(o, warnings);
+  } catch (const std::exception& e) {
+    // The model is written: a failed evaluation ends the job with its reason, not an abort.
+    Verdict v = not_judged(std::string("the evaluation failed: ") + e.what());
+    v.warnings = warnings;
+    return v;
+  }
 }
 
 }  // namespace

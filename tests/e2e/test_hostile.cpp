@@ -153,6 +153,9 @@ TEST_CASE("counts that overflow are refused", "[e2e][hostile]") {
   refused(tiny() + " --large.snapshots 4611686018427387904 --output.path " + in_dir("o.h5"), "large.snapshots");
   refused(tiny() + " --small.runs 4000000000 --small.sweeps 4000000000 --output.path " + in_dir("o.h5"), "small.runs");
   refused(tiny("simulate") + " --truth.runs 9223372036854775807 --output.path " + in_dir("o.h5"), "truth.runs");
+  // The verdict's predicted paths, refused before the training (evaluate's 4e8 limit was
+  // found only after it).
+  refused(tiny("run") + " --verdict.ensemble 100000 --learn.out " + in_dir("big_verdict"), "verdict.ensemble");
 }
 
 TEST_CASE("no output overwrites an input however it is spelled", "[e2e][hostile]") {
