@@ -25,12 +25,14 @@ inline std::string slurp(const std::string& path) {
   return s.str();
 }
 
-// Runs `prefix BIN args` in a shell, stdout and stderr captured through files.
+// Runs `prefix BIN args` in a shell, stdout and stderr captured through files. Each
+// binary (each rank under mpiexec) is killed after 10 minutes (exit 124): a test that
+// should have been refused but runs instead fails in minutes, not at CI's time limit.
 inline Result run_shell(const std::string& prefix, const std::string& args) {
   // The pid keeps test processes that ctest runs side by side off each other's files.
   static int counter = 0;
   const std::string base = tmp("run" + std::to_string(getpid()) + "_" + std::to_string(++counter));
-  const std::string cmd = prefix + std::string(MACRODYN_BIN) + " " + args + " >" + base + ".out 2>" + base + ".err";
+  const std::string cmd = prefix + "timeout -k 10 600 " + std::string(MACRODYN_BIN) + " " + args + " >" + base + ".out 2>" + base + ".err";
   const int status = std::system(cmd.c_str());
   Result r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
