@@ -70,6 +70,7 @@ std::string fmt(double v) {
 
 int cmd_predict(int argc, char** argv) {
   PredictOptions o;
+  o.progress = true;
   std::vector<std::string> z0;
   po::options_description desc("Options");
   desc.add_options()("help", "print this help")(
@@ -88,7 +89,8 @@ int cmd_predict(int argc, char** argv) {
       "also write every trajectory to this CSV: state,member,t,t_physical,<var>,...")(
       "png", po::value<std::string>(&o.png), "also plot mean +- std bands per state to this PNG (needs gnuplot)")(
       "seed", po::value<std::uint64_t>(&o.seed)->default_value(1), "seed of the Brownian increments")(
-      "device", po::value<std::string>(&o.device)->default_value("auto"), "auto, cpu or cuda: where the SDE runs");
+      "device", po::value<std::string>(&o.device)->default_value("auto"), "auto, cpu or cuda: where the SDE runs")(
+      "progress", value_with_default(&o.progress), "rate and ETA of the rollout on stderr");
   const po::variables_map vm = parse_args(argc, argv, desc);
   if (vm.count("help")) {
     std::cout << "usage: macrodyn predict --model DIR --z0 \"v1,v2,...\" --steps N --output FILE.csv [options]\n\n"

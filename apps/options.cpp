@@ -233,7 +233,15 @@ bool used_by(const std::string& subcommand, const std::string& name) {
     return in({"system", "closure", "truth", "output", "run"}) || name == "large.side" || name == "partial.patch";
   if (subcommand == "run")
     return !in({"field"}) && name != "output.path";
-  return true;  // fields, studies: their summaries say which sections matter
+  if (subcommand == "study patch-size")  // the study names its own files
+    return in({"system", "small", "large", "upsample", "partial", "closure", "truth", "run"});
+  // The predator-prey SPDE's commands (their own pipeline, lib/jobs/field_*).
+  const bool field_key = in({"system", "field", "run"}) || name == "small.side" || name == "small.runs" ||
+                         name == "small.sweeps" || name == "large.side" || name == "partial.patch" ||
+                         name == "truth.runs" || name == "truth.sweeps";
+  if (subcommand == "study loss-factor") return field_key || name == "large.snapshots";
+  if (subcommand == "fields") return field_key || in({"output"});
+  return true;
 }
 
 // The text of a --config file, checked first: a directory, a FIFO or /dev/zero is not a
@@ -260,11 +268,21 @@ bool parse_config(const std::string& subcommand, const std::string& summary, int
                   Config& out) {
   // One spelling per concept across commands: --threads, --progress and --seed are
   // run.threads, run.progress and run.seed here, as they are options of train,
-  // evaluate and predict.
-  std::vector<std::string> words(argv, argv + argc);
-  for (auto& w : words)
+  // evaluate and predict; --overwrite (a switch, as in train and replay) is
+  // output.overwrite = true.
+  std::vector<std::string> words;
+  for (int i = 0; i < argc; ++i) {
+    std::string w = argv[i];
     for (const char* concept : {"threads", "progress", "seed"})
       if (w == std::string("--") + concept) w = std::string("--run.") + concept;
+    if (w == "--overwrite") {
+      words.push_back("--output.overwrite");
+      const std::string next = i + 1 < argc ? argv[i + 1] : "";
+      if (next != "true" && next != "false" && next != "1" && next != "0") words.push_back("true");
+      continue;
+    }
+    words.push_back(w);
+  }
   std::vector<char*> aliased;
   for (auto& w : words) aliased.push_back(w.data());
   argc = static_cast<int>(aliased.size());
@@ -275,6 +293,10 @@ bool parse_config(const std::string& subcommand, const std::string& summary, int
   std::string config_file;
   generic.add_options()("help", "print this help")("config", po::value<std::string>(&config_file),
                                                    "INI file with [section] key = value lines");
+  // Shown in --help only: the words are rewritten above, before parsing.
+  po::options_description aliases("Aliases (the spelling of train, evaluate and predict)");
+  aliases.add_options()("threads", "= --run.threads N")("progress", "= --run.progress BOOL")(
+      "seed", "= --run.seed N")("overwrite", "= --output.overwrite true");
   po::options_description file_keys("Configuration keys (INI [section] key, or --section.key on the command line)");
   for (const Key& k : keys()) k.declare(file_keys, c, post);
   po::options_description all;
@@ -294,7 +316,7 @@ bool parse_config(const std::string& subcommand, const std::string& summary, int
       for (const Key& k : keys())
         if (used_by(subcommand, k.name)) k.declare(shown, scratch, unused);
       std::cout << "usage: macrodyn " << subcommand << " [--config FILE] [--section.key VALUE ...]\n\n"
-                << summary << "\n\n" << generic << "\n" << shown << "\n";
+                << summary << "\n\n" << generic << "\n" << aliases << "\n" << shown << "\n";
       return false;
     }
     if (vm.count("config")) {

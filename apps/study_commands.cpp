@@ -71,7 +71,7 @@ std::string command_line(int argc, char** argv) {
 
 int study_patch_size(int argc, char** argv) {
   StudyOptions o;
-  std::string patches = "8,16,32,64";
+  std::string patches = "8,16,32,64", seeds = "1,2,3";
   po::options_description desc("Study options (the system comes from --config FILE and --section.key overrides)");
   desc.add_options()("help", "print this help")("out", po::value(&o.out), "the study directory (default study-<system>)")(
       "patches", po::value(&patches)->default_value(patches), "patch sides p (= small sides), comma-separated")(
@@ -82,7 +82,9 @@ int study_patch_size(int argc, char** argv) {
       "lr", value_with_default(&o.lr), "SDE learning rate (0 = reference: Ising 1e-3, Curie-Weiss 1e-2)")(
       "diffusion", po::value(&o.diffusion), "SDE diffusion (default: reference, Ising full, Curie-Weiss constant)")(
       "batch", value_with_default(&o.batch), "SDE batch")(
-      "train-seed", value_with_default(&o.seed), "training seed")(
+      "train-seeds", po::value(&seeds)->default_value(seeds),
+      "training seeds, comma-separated: each cell is reported as the mean and spread over them (the data and the "
+      "autoencoder are shared; the first seed trains it)")(
       "device", value_with_default(&o.device), "auto, cpu or cuda")(
       "cached-only", po::bool_switch(&o.cached_only), "tabulate and plot the finished cells only, compute nothing");
   Config base;
@@ -95,13 +97,19 @@ int study_patch_size(int argc, char** argv) {
     return 0;
   o.threads = base.threads;  // run.threads (or --threads): the simulations' and torch's threads
   o.patches = parse_list<int>("--patches", patches);
+  o.seeds = parse_list<std::uint64_t>("--train-seeds", seeds);
   if (o.out.empty()) o.out = "study-" + base.system;
   o.command_line = command_line(argc, argv);
   const auto rows = patch_size_study(base, o, [](const Config& c) { return to_ini(c); });
-  std::printf("%-6s %-6s %-8s %12s %12s %12s\n", "p", "K", "method", "rel_error", "std_m_pred", "std_m_true");
-  for (const auto& r : rows)
-    std::printf("%-6d %-6lld %-8s %12.4g %12.4g %12.4g\n", r.p, static_cast<long long>(r.K), r.method.c_str(),
-                r.rel_error, r.eq_std_m_pred, r.eq_std_m_true);
+  std::printf("%-6s %-6s %-8s %6s  %-28s %-24s\n", "p", "K", "method", "seeds", "rel_error mean (min-max)",
+              "std ratio m mean (min-max)");
+  for (const auto& r : summarise(rows)) {
+    char err[64], ratio[64];
+    std::snprintf(err, sizeof err, "%.3g (%.3g-%.3g)", r.rel_error.mean, r.rel_error.min, r.rel_error.max);
+    std::snprintf(ratio, sizeof ratio, "%.3g (%.3g-%.3g)", r.std_ratio_m.mean, r.std_ratio_m.min, r.std_ratio_m.max);
+    std::printf("%-6d %-6lld %-8s %6d  %-28s %-24s\n", r.p, static_cast<long long>(r.K), r.method.c_str(), r.seeds,
+                err, ratio);
+  }
   std::printf("report: %s\n", write_report(o.out).c_str());
   return 0;
 }

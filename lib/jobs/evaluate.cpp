@@ -17,6 +17,7 @@
 #include "core/error.hpp"
 #include "core/output_guard.hpp"
 #include "core/parallel.hpp"
+#include "core/progress.hpp"
 #include "io/dataset.hpp"
 #include "jobs/config.hpp"
 #include "jobs/model_dir.hpp"
@@ -180,7 +181,10 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
       std::copy_n(truth.z.begin() + r * T * d, d, z0.begin() + (r * E + e) * d);
   say(o, "rollout: " + std::to_string(R * E) + " trajectories x " + std::to_string(T - 1) + " steps, dt = " +
              shortest(res.delta) + " model units");
-  const std::vector<double> pred = macro::euler_maruyama(sde, z0, static_cast<int>(T - 1), res.delta, o.seed);
+  Progress meter("evaluate: rollout", R * E, "trajectories", o.progress);
+  const std::vector<double> pred =
+      macro::euler_maruyama(sde, z0, static_cast<int>(T - 1), res.delta, o.seed, 4096,
+                            [&](std::int64_t done, std::int64_t) { meter.update(done); });
   {
     const auto ranges = make_system(info.system, SystemParams{info.T, info.h})->observable_ranges();
     std::vector<std::int64_t> outside(static_cast<std::size_t>(d), 0);
@@ -309,6 +313,28 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
       if (!(f << s.str()) || !f.flush()) throw FileError("cannot write " + tmp + ".");
     }
     fs::rename(tmp, res.metrics_csv);
+  }
+
+  // bands.csv: the curves behind the plots, in physical time and coordinates, so that a
+  // study can redraw several evaluations on common axes (and a reader can replot them).
+  {
+    std::ostringstream s;
+    s << "# macrodyn evaluate: ensemble mean and std over time per initial m0, physical time and coordinates\n"
+      << "m0,time,variable,mean_true,std_true,mean_pred,std_pred\n";
+    for (const auto& g : res.groups)
+      for (std::size_t k = 0; k < res.times.size(); ++k)
+        for (int i = 0; i < d; ++i) {
+          const std::size_t j = k * static_cast<std::size_t>(d) + static_cast<std::size_t>(i);
+          s << shortest(g.m0) << "," << num(res.times[k] * info.time_unit) << "," << info.variables[i] << ","
+            << num(g.mean_true[j]) << "," << num(g.std_true[j]) << "," << num(g.mean_pred[j]) << ","
+            << num(g.std_pred[j]) << "\n";
+        }
+    const std::string path = (fs::path(o.output_dir) / "bands.csv").string();
+    {
+      std::ofstream f(path + ".tmp");
+      if (!(f << s.str()) || !f.flush()) throw FileError("cannot write " + path + ".tmp.");
+    }
+    fs::rename(path + ".tmp", path);
   }
 
   if (o.plots) {

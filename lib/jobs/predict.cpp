@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/progress.hpp"
 #include "core/output_guard.hpp"
 #include "jobs/model_dir.hpp"
 #include "jobs/truth.hpp"  // the coordinate conversions
@@ -97,7 +98,9 @@ PredictionResult predict_with(const ModelInfo& info, const macro::SdeFunctions& 
   std::vector<double> z0(static_cast<std::size_t>(S * E * d));
   for (std::int64_t s = 0; s < S; ++s)
     for (std::int64_t e = 0; e < E; ++e) std::copy_n(z0m.begin() + s * d, d, z0.begin() + (s * E + e) * d);
-  res.trajectories = macro::euler_maruyama(sde, z0, o.steps, o.dt, o.seed);
+  Progress meter("predict: rollout", S * E, "trajectories", o.progress);
+  res.trajectories = macro::euler_maruyama(sde, z0, o.steps, o.dt, o.seed, 4096,
+                                           [&](std::int64_t done, std::int64_t) { meter.update(done); });
   to_physical_coordinates(info, res.trajectories);
   // Frame 0 exactly as given (the round trip through the normalisation may round).
   for (std::int64_t j = 0; j < S * E; ++j)

@@ -24,6 +24,7 @@ struct PredictOptions {
   std::string output_csv;       // state, t, t_physical, <var>_mean, <var>_std ... (required)
   std::string trajectories_csv; // state, member, t, t_physical, <var> ... (optional)
   std::string png;              // bands per initial state (optional, needs gnuplot)
+  bool progress = false;        // rate and ETA of the rollout on stderr
 };
 
 struct PredictionResult {

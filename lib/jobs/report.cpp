@@ -259,7 +259,7 @@ std::string write_report(const std::string& dir_name) {
     std::sort(csvs.begin(), csvs.end());
     for (const auto& csv : csvs) {
       const std::string name = csv.filename().string();
-      if (name == "history.csv" || name == "ae_history.csv") continue;
+      if (name == "history.csv" || name == "ae_history.csv" || name == "bands.csv") continue;  // plotted
       const std::string head = slurp(csv).substr(0, 64);
       if (head.rfind("step,loss", 0) == 0) continue;  // a run's loss log: plotted below
       tables += "<h3>" + escape(fs::relative(csv, dir).string()) + "</h3>\n" + csv_table(csv);

@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -17,6 +19,7 @@
 #include "jobs/study_recipe.hpp"
 #include "jobs/train.hpp"
 #include "macro/plot.hpp"
+#include "systems/system.hpp"
 
 namespace macrodyn {
 
@@ -49,33 +52,34 @@ void say(const std::string& s) { log_if(true, "study: %s\n", s.c_str()); }
 
 std::string row_line(const StudyRow& r) {
   char b[512];
-  std::snprintf(b, sizeof b, "%d,%lld,%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.1f", r.p,
-                static_cast<long long>(r.K), r.method.c_str(), r.rel_error, r.rel_error_m, r.eq_mean_m_true,
+  std::snprintf(b, sizeof b, "%d,%lld,%s,%llu,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.1f", r.p,
+                static_cast<long long>(r.K), r.method.c_str(), static_cast<unsigned long long>(r.seed), r.rel_error, r.rel_error_m, r.eq_mean_m_true,
                 r.eq_mean_m_pred, r.eq_std_m_true, r.eq_std_m_pred,
                 r.eq_std_m_true > 0 ? r.eq_std_m_pred / r.eq_std_m_true : 0.0, r.mmd2, r.seconds);
   return b;
 }
 
 const char* kColumns =
-    "p,K,method,rel_error,rel_error_m,eq_mean_m_true,eq_mean_m_pred,eq_std_m_true,eq_std_m_pred,std_ratio_m,mmd2,"
+    "p,K,method,seed,rel_error,rel_error_m,eq_mean_m_true,eq_mean_m_pred,eq_std_m_true,eq_std_m_pred,std_ratio_m,mmd2,"
     "seconds";
 
 StudyRow parse_row(const std::string& line) {
   std::stringstream s(line);
-  std::string f[12];
+  std::string f[13];
   for (auto& x : f) std::getline(s, x, ',');
   StudyRow r;
   r.p = std::stoi(f[0]);
   r.K = std::stoll(f[1]);
   r.method = f[2];
-  r.rel_error = std::stod(f[3]);
-  r.rel_error_m = std::stod(f[4]);
-  r.eq_mean_m_true = std::stod(f[5]);
-  r.eq_mean_m_pred = std::stod(f[6]);
-  r.eq_std_m_true = std::stod(f[7]);
-  r.eq_std_m_pred = std::stod(f[8]);
-  r.mmd2 = std::stod(f[10]);
-  r.seconds = std::stod(f[11]);
+  r.seed = std::stoull(f[3]);
+  r.rel_error = std::stod(f[4]);
+  r.rel_error_m = std::stod(f[5]);
+  r.eq_mean_m_true = std::stod(f[6]);
+  r.eq_mean_m_pred = std::stod(f[7]);
+  r.eq_std_m_true = std::stod(f[8]);
+  r.eq_std_m_pred = std::stod(f[9]);
+  r.mmd2 = std::stod(f[11]);
+  r.seconds = std::stod(f[12]);
   return r;
 }
 
@@ -83,7 +87,7 @@ StudyRow parse_row(const std::string& line) {
 double study_lr(const Config& c, const StudyOptions& o) { return o.lr > 0 ? o.lr : (is_curie_weiss(c) ? 1e-2 : 1e-3); }
 
 TrainOptions train_options(const Config& c, const StudyOptions& o, const std::string& dataset, const std::string& out,
-                           const std::string& method) {
+                           const std::string& method, std::uint64_t seed) {
   TrainOptions t;
   t.dataset = dataset;
   t.out = out;
@@ -95,7 +99,7 @@ TrainOptions train_options(const Config& c, const StudyOptions& o, const std::st
   t.closure_dim = c.has_closure() ? 2 : 0;
   t.ae_epochs = o.ae_epochs;
   t.max_snapshots = o.ae_snapshots;
-  t.seed = o.seed;
+  t.seed = seed;
   t.device = o.device;
   t.threads = o.threads;
   t.resume = true;  // reuse a kept autoencoder and SDE checkpoint
@@ -103,13 +107,14 @@ TrainOptions train_options(const Config& c, const StudyOptions& o, const std::st
   return t;
 }
 
-// The study's own settings that its kept stages depend on. Not --patches (each p has
-// its own directory), the device, threads or --cached-only.
+// The study's own settings that its kept stages depend on. Not --patches or
+// --train-seeds (each p and seed has its own directory), the device, threads or
+// --cached-only. The first seed trains the shared autoencoder, so it is recorded.
 std::string study_options(const Config& base, const StudyOptions& o) {
   std::ostringstream r;
   r << "--pairs = " << o.pairs << "\n--ae-snapshots = " << o.ae_snapshots << "\n--ae-epochs = " << o.ae_epochs
     << "\n--epochs = " << o.epochs << "\n--lr = " << shortest(study_lr(base, o)) << "\n--diffusion = " << o.diffusion
-    << "\n--batch = " << o.batch << "\n--train-seed = " << o.seed << "\n";
+    << "\n--batch = " << o.batch << "\n--train-seeds (the first trains the autoencoder) = " << o.seeds.front() << "\n";
   return r.str();
 }
 
@@ -119,7 +124,182 @@ std::size_t index_of(const std::vector<std::string>& v, const std::string& name)
   return 0;
 }
 
+std::string join_numbers(const std::vector<std::uint64_t>& v) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s;
+}
+
+// The error (log scale) and the std(m) ratio against p, mean over seeds with min-max bars.
+void plot_summary(const Config& base, const StudyOptions& o, const std::vector<StudySummaryRow>& summary) {
+  std::vector<macro::XySeries> err(2), ratio(2);
+  for (int k = 0; k < 2; ++k) {
+    const std::string label = std::string(k == 0 ? "K-scaled" : "naive") + " (" + std::to_string(o.seeds.size()) +
+                              " seeds: mean, min-max)";
+    err[k].label = ratio[k].label = label;
+  }
+  for (const auto& r : summary) {
+    const int k = r.method == "kscaled" ? 0 : 1;
+    err[k].x.push_back(r.p);
+    err[k].y.push_back(r.rel_error.mean);
+    err[k].lo.push_back(r.rel_error.min);
+    err[k].hi.push_back(r.rel_error.max);
+    ratio[k].x.push_back(r.p);
+    ratio[k].y.push_back(r.std_ratio_m.mean);
+    ratio[k].lo.push_back(r.std_ratio_m.min);
+    ratio[k].hi.push_back(r.std_ratio_m.max);
+  }
+  for (auto* v : {&err, &ratio})
+    v->erase(std::remove_if(v->begin(), v->end(), [](const macro::XySeries& s) { return s.x.empty(); }), v->end());
+  if (err.empty()) return;
+  const std::string where = base.system + " T = " + shortest(base.T) + ", h = " + shortest(base.h) +
+                            ", L = " + std::to_string(base.large_side);
+  macro::plot_xy(o.out + "/patch-size.png", where + ": error of the mean trajectory", "patch side p (K = (L/p)^D)",
+                 "relative error of the ensemble mean", true, true, err);
+  macro::plot_xy(o.out + "/std-ratio.png", where + ": fluctuations, std of m predicted / true (later half)",
+                 "patch side p (K = (L/p)^D)", "std ratio of m", true, true, ratio,
+                 {{false, 1.0, "truth"}, {false, 0.8, "verdict range 0.8 - 1.25"}, {false, 1.25, ""}});
+}
+
+// bands.csv of one evaluation: per m0, the variable's time series.
+struct Bands {
+  std::vector<double> m0s;
+  std::vector<double> times;                                     // of the first m0
+  std::map<double, std::vector<double>> mt, st, mp, sp;         // per m0: [T]
+};
+
+Bands read_bands(const std::string& path, const std::string& variable) {
+  Bands b;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#' || line.rfind("m0,", 0) == 0) continue;
+    std::stringstream s(line);
+    std::string f[7];
+    for (auto& x : f) std::getline(s, x, ',');
+    if (f[2] != variable) continue;
+    const double m0 = std::stod(f[0]);
+    if (b.mt.find(m0) == b.mt.end()) b.m0s.push_back(m0);
+    if (m0 == b.m0s.front()) b.times.push_back(std::stod(f[1]));
+    b.mt[m0].push_back(std::stod(f[3]));
+    b.st[m0].push_back(std::stod(f[4]));
+    b.mp[m0].push_back(std::stod(f[5]));
+    b.sp[m0].push_back(std::stod(f[6]));
+  }
+  return b;
+}
+
+// bands-p<p>.png: per p, one panel per initial m0 with the truth and both methods'
+// ensembles (the first seed), each m0's panel on the same y-range in every p's figure
+// (the union of mean +- std over the cells, within the variable's physical range).
+void plot_bands(const Config& base, const StudyOptions& o, const std::function<std::string(int, const std::string&)>& dir_of) {
+  const auto system = make_system(base.system, SystemParams{base.T, base.h});
+  const std::string variable = system->judged_observables().front();
+  ObservableRange physical;
+  const auto names = system->observable_names();
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i] == variable) physical = system->observable_ranges().at(i);
+  std::map<int, std::pair<Bands, Bands>> cells;
+  std::map<double, std::pair<double, double>> range;  // per m0
+  for (int p : o.patches) {
+    const std::string k = dir_of(p, "kscaled") + "/eval/bands.csv", n = dir_of(p, "naive") + "/eval/bands.csv";
+    if (!fs::exists(k) || !fs::exists(n)) continue;
+    auto& c = cells[p] = {read_bands(k, variable), read_bands(n, variable)};
+    for (const Bands* b : {&c.first, &c.second})
+      for (double m0 : b->m0s) {
+        auto& r = range.try_emplace(m0, INFINITY, -INFINITY).first->second;
+        for (const auto* pair : {&b->mt, &b->mp}) {
+          const auto& mean = pair->at(m0);
+          const auto& sd = (pair == &b->mt ? b->st : b->sp).at(m0);
+          for (std::size_t t = 0; t < mean.size(); ++t) {
+            if (!std::isfinite(mean[t]) || !std::isfinite(sd[t])) continue;
+            r.first = std::min(r.first, mean[t] - sd[t]);
+            r.second = std::max(r.second, mean[t] + sd[t]);
+          }
+        }
+      }
+  }
+  for (auto& [m0, r] : range) {
+    const double pad = 0.05 * (r.second - r.first);
+    r = {std::max(r.first - pad, physical.lo), std::min(r.second + pad, physical.hi)};
+  }
+  for (const auto& [p, c] : cells) {
+    const Bands& k = c.first;
+    const Bands& n = c.second;
+    if (k.m0s != n.m0s || k.times.size() != n.times.size() || k.m0s.empty()) continue;
+    const std::size_t T = k.times.size(), G = k.m0s.size();
+    std::vector<std::string> panels;
+    std::vector<std::pair<double, double>> yranges;
+    macro::BandSeries truth{"truth", k.times, {}, {}}, ks{"K-scaled", k.times, {}, {}}, nv{"naive", k.times, {}, {}};
+    for (auto* s : {&truth, &ks, &nv}) {
+      s->mean.resize(T * G);
+      s->stddev.resize(T * G);
+    }
+    for (std::size_t g = 0; g < G; ++g) {
+      const double m0 = k.m0s[g];
+      panels.push_back(variable + " (m0 = " + shortest(m0) + ")");
+      yranges.push_back(range.at(m0));
+      for (std::size_t t = 0; t < T; ++t) {
+        truth.mean[t * G + g] = k.mt.at(m0)[t];
+        truth.stddev[t * G + g] = k.st.at(m0)[t];
+        ks.mean[t * G + g] = k.mp.at(m0)[t];
+        ks.stddev[t * G + g] = k.sp.at(m0)[t];
+        nv.mean[t * G + g] = n.mp.at(m0)[t];
+        nv.stddev[t * G + g] = n.sp.at(m0)[t];
+      }
+    }
+    const std::int64_t K = read_model_info(dir_of(p, "kscaled")).K;
+    macro::plot_ensemble_bands(o.out + "/bands-p" + std::to_string(p) + ".png",
+                               base.system + " T = " + shortest(base.T) + ", h = " + shortest(base.h) + ", L = " +
+                                   std::to_string(base.large_side) + ", p = " + std::to_string(p) + " (K = " +
+                                   std::to_string(K) + "), seed " + std::to_string(o.seeds.front()) +
+                                   ": mean +- std per initial m0",
+                               "physical time", panels, {truth, ks, nv}, yranges);
+  }
+}
+
+Spread spread_of(const std::vector<double>& v) {
+  Spread s;
+  if (v.empty()) return s;
+  s.min = *std::min_element(v.begin(), v.end());
+  s.max = *std::max_element(v.begin(), v.end());
+  for (double x : v) s.mean += x / static_cast<double>(v.size());
+  if (v.size() > 1) {
+    double ss = 0;
+    for (double x : v) ss += (x - s.mean) * (x - s.mean);
+    s.sd = std::sqrt(ss / static_cast<double>(v.size() - 1));
+  }
+  return s;
+}
+
 }  // namespace
+
+std::vector<StudySummaryRow> summarise(const std::vector<StudyRow>& rows) {
+  std::vector<StudySummaryRow> out;
+  std::vector<std::pair<int, std::string>> cells;
+  for (const auto& r : rows)
+    if (std::find(cells.begin(), cells.end(), std::make_pair(r.p, r.method)) == cells.end())
+      cells.emplace_back(r.p, r.method);
+  for (const auto& [p, method] : cells) {
+    StudySummaryRow s;
+    s.p = p;
+    s.method = method;
+    std::vector<double> err, err_m, ratio;
+    for (const auto& r : rows)
+      if (r.p == p && r.method == method) {
+        s.K = r.K;
+        err.push_back(r.rel_error);
+        err_m.push_back(r.rel_error_m);
+        ratio.push_back(r.eq_std_m_true > 0 ? r.eq_std_m_pred / r.eq_std_m_true : 0.0);
+      }
+    s.seeds = static_cast<int>(err.size());
+    s.rel_error = spread_of(err);
+    s.rel_error_m = spread_of(err_m);
+    s.std_ratio_m = spread_of(ratio);
+    out.push_back(s);
+  }
+  return out;
+}
 
 void validate(const Config& base, const StudyOptions& o) {
   if (o.out.empty()) throw InputError("--out (the study directory) is required");
@@ -129,6 +309,10 @@ void validate(const Config& base, const StudyOptions& o) {
   if (o.ae_epochs < 1) throw InputError("--ae-epochs must be >= 1");
   if (o.epochs < 1) throw InputError("--epochs must be >= 1");
   if (o.batch < 1) throw InputError("--batch must be >= 1");
+  if (o.seeds.empty()) throw InputError("--train-seeds is empty");
+  for (std::size_t i = 0; i < o.seeds.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (o.seeds[i] == o.seeds[j]) throw InputError("--train-seeds lists " + std::to_string(o.seeds[i]) + " twice");
   if (base.truth_init != InitialKind::given_m0 || base.truth_m0.empty())
     throw InputError("the study needs truth.init = m0 with a list truth.m0 (the initial magnetisations of the truth runs)");
   for (int p : o.patches) {
@@ -164,18 +348,28 @@ std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o
   }
 
   std::vector<StudyRow> rows;
+  const auto seed_dir = [&](const std::string& cell, const std::string& method, std::uint64_t seed) {
+    return cell + "/" + method + "-s" + std::to_string(seed);
+  };
   for (int p : o.patches) {
     const std::string cell = o.out + "/p" + std::to_string(p);
     fs::create_directories(cell);
     const std::string data = cell + "/data.h5";
-    const bool need_train = !done(cell + "/kscaled/row.csv") || !done(cell + "/naive/row.csv");
+    // The first seed's K-scaled model trains the autoencoder every other model reuses.
+    const std::string first = seed_dir(cell, "kscaled", o.seeds.front());
+    bool need_train = false;
+    for (std::uint64_t seed : o.seeds)
+      for (const std::string method : {"kscaled", "naive"})
+        need_train = need_train || !done(seed_dir(cell, method, seed) + "/row.csv");
     if (o.cached_only) {
-      for (const std::string method : {"kscaled", "naive"}) {
-        std::ifstream in(cell + "/" + method + "/row.csv");
-        std::string line;
-        if (std::getline(in, line)) rows.push_back(parse_row(line));
-        else say("p = " + std::to_string(p) + " " + method + ": not finished, left out of the table");
-      }
+      for (std::uint64_t seed : o.seeds)
+        for (const std::string method : {"kscaled", "naive"}) {
+          std::ifstream in(seed_dir(cell, method, seed) + "/row.csv");
+          std::string line;
+          if (std::getline(in, line)) rows.push_back(parse_row(line));
+          else say("p = " + std::to_string(p) + " " + method + " seed " + std::to_string(seed) +
+                   ": not finished, left out of the table");
+        }
       continue;
     }
     if (need_train && !done(data + ".done")) {
@@ -185,98 +379,110 @@ std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o
       generate(c);
       mark(data + ".done");
     }
-    // One set of latents (one autoencoder) for both methods, so they differ only in the
-    // target and the loss factor.
+    // One set of latents (one autoencoder) for both methods and every seed, so that they
+    // differ only in the target, the loss factor and the SDE's seed.
     std::unique_ptr<PreparedLatents> latents;
     TruthCache truth_cache;
-    for (const std::string method : {"kscaled", "naive"}) {
-      const std::string dir = cell + "/" + method;
-      if (done(dir + "/row.csv")) {
-        std::ifstream in(dir + "/row.csv");
-        std::string line;
-        std::getline(in, line);
-        rows.push_back(parse_row(line));
-        say("p = " + std::to_string(p) + " " + method + ": cached");
-        continue;
-      }
-      const auto start = std::chrono::steady_clock::now();
-      auto t = train_options(base, o, data, dir, method);
-      if (method == "naive" && base.has_closure()) t.encoder_from = cell + "/kscaled";
-      t.latent_cache = cell + "/latent.h5";
-      if (!done(dir + "/model.json")) {
-        if (!latents) {
-          say("p = " + std::to_string(p) + " " + method + ": autoencoder and latents");
-          latents = std::make_unique<PreparedLatents>(prepare_latents(t));
-        } else if (base.has_closure()) {
-          fs::create_directories(dir);
-          fs::copy_file(cell + "/kscaled/encoder.pt", dir + "/encoder.pt", fs::copy_options::overwrite_existing);
-          fs::copy_file(cell + "/kscaled/autoencoder.bin", dir + "/autoencoder.bin",
-                        fs::copy_options::overwrite_existing);
+    for (std::uint64_t seed : o.seeds)
+      for (const std::string method : {"kscaled", "naive"}) {
+        const std::string dir = seed_dir(cell, method, seed);
+        const std::string what = "p = " + std::to_string(p) + " " + method + " seed " + std::to_string(seed);
+        if (done(dir + "/row.csv")) {
+          std::ifstream in(dir + "/row.csv");
+          std::string line;
+          std::getline(in, line);
+          rows.push_back(parse_row(line));
+          say(what + ": cached");
+          continue;
         }
-        say("p = " + std::to_string(p) + " " + method + ": SDE");
-        fit_sde(t, *latents);
+        const auto start = std::chrono::steady_clock::now();
+        auto t = train_options(base, o, data, dir, method, seed);
+        if (dir != first && base.has_closure()) t.encoder_from = first;
+        t.latent_cache = cell + "/latent.h5";
+        if (!done(dir + "/model.json")) {
+          if (!latents) {
+            say(what + ": autoencoder and latents");
+            latents = std::make_unique<PreparedLatents>(prepare_latents(t));
+          } else if (base.has_closure()) {
+            fs::create_directories(dir);
+            for (const char* f : {"encoder.pt", "autoencoder.bin"})
+              fs::copy_file(first + "/" + f, dir + "/" + f, fs::copy_options::overwrite_existing);
+          }
+          say(what + ": SDE");
+          fit_sde(t, *latents);
+        }
+        EvaluateOptions e;
+        e.model_dir = dir;
+        e.truth_path = truth;
+        e.output_dir = dir + "/eval";
+        e.seed = seed;
+        e.device = o.device;
+        e.threads = o.threads;
+        e.interpolate = !is_curie_weiss(base);
+        e.truth_cache = &truth_cache;  // method-notes §2: Curie-Weiss frames, no interpolation
+        say(what + ": evaluation");
+        const EvaluationResult res = evaluate_model(e);
+        StudyRow r;
+        r.p = p;
+        r.K = read_model_info(dir).K;
+        r.method = method;
+        r.seed = seed;
+        r.rel_error = res.mean.rel_error;
+        const std::size_t m = index_of(res.variables, "m");
+        r.rel_error_m = res.mean.rel_error_per_dim.at(m);
+        r.eq_mean_m_true = res.mean.eq_mean_true.at(m);
+        r.eq_mean_m_pred = res.mean.eq_mean_pred.at(m);
+        r.eq_std_m_true = res.mean.eq_std_true.at(m);
+        r.eq_std_m_pred = res.mean.eq_std_pred.at(m);
+        r.mmd2 = res.mean.mmd2;
+        r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        // As a rerun reads it back (6 digits), so that a fresh and a cached table are equal.
+        r = parse_row(row_line(r));
+        std::ofstream(dir + "/row.csv") << row_line(r) << "\n";
+        say(std::string("  ") + kColumns + "\n  " + row_line(r));
+        rows.push_back(r);
+        check_stop("study cells up to " + what + " (rerun to resume)");
       }
-      EvaluateOptions e;
-      e.model_dir = dir;
-      e.truth_path = truth;
-      e.output_dir = dir + "/eval";
-      e.seed = o.seed;
-      e.device = o.device;
-      e.threads = o.threads;
-      e.interpolate = !is_curie_weiss(base);
-      e.truth_cache = &truth_cache;  // method-notes §2: Curie-Weiss frames, no interpolation
-      say("p = " + std::to_string(p) + " " + method + ": evaluation");
-      const EvaluationResult res = evaluate_model(e);
-      StudyRow r;
-      r.p = p;
-      r.K = read_model_info(dir).K;
-      r.method = method;
-      r.rel_error = res.mean.rel_error;
-      const std::size_t m = index_of(res.variables, "m");
-      r.rel_error_m = res.mean.rel_error_per_dim.at(m);
-      r.eq_mean_m_true = res.mean.eq_mean_true.at(m);
-      r.eq_mean_m_pred = res.mean.eq_mean_pred.at(m);
-      r.eq_std_m_true = res.mean.eq_std_true.at(m);
-      r.eq_std_m_pred = res.mean.eq_std_pred.at(m);
-      r.mmd2 = res.mean.mmd2;
-      r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      // As a rerun reads it back (6 digits), so that a fresh and a cached table are equal.
-      r = parse_row(row_line(r));
-      std::ofstream(dir + "/row.csv") << row_line(r) << "\n";
-      say(std::string("  ") + kColumns + "\n  " + row_line(r));
-      rows.push_back(r);
-      check_stop("study cells up to p = " + std::to_string(p) + " " + method + " (rerun to resume)");
-    }
   }
 
   std::stable_sort(rows.begin(), rows.end(), [](const StudyRow& a, const StudyRow& b) { return a.p < b.p; });
-  // The table, with the budgets in its header, and the plot.
+  const std::vector<StudySummaryRow> summary = summarise(rows);
+  // The tables, with the budgets in their header, and the plots.
+  std::ostringstream header;
+  header << "# macrodyn study patch-size: system " << base.system << " T " << base.T << " h " << base.h << " L "
+         << base.large_side << "\n"
+         << "# budgets (same for both methods): " << o.pairs << " training pairs per cell, autoencoder "
+         << o.ae_snapshots << " snapshots x " << o.ae_epochs << " epochs (shared by the seeds), SDE " << o.epochs
+         << " epochs, batch " << o.batch << ", lr " << study_lr(base, o) << ", training seeds "
+         << join_numbers(o.seeds) << "\n"
+         << "# truth: " << base.truth_runs << " runs x " << base.truth_sweeps << " sweeps per m0, "
+         << base.truth_m0.size() << " m0 values; rel_error = mean over m0 of sum_t (mean_pred - mean_true)^2 / "
+         << "sum_t mean_true^2 (all variables, model coordinates); eq_* = ensemble statistics over the last half\n"
+         << "# command: " << o.command_line << "\n";
   const std::string csv = o.out + "/patch-size.csv";
-  std::ofstream f(csv);
-  f << "# macrodyn study patch-size: system " << base.system << " T " << base.T << " h " << base.h << " L "
-    << base.large_side << "\n"
-    << "# budgets (same for both methods): " << o.pairs << " training pairs per cell, autoencoder "
-    << o.ae_snapshots << " snapshots x " << o.ae_epochs << " epochs, SDE " << o.epochs << " epochs, batch " << o.batch
-    << ", lr " << study_lr(base, o) << ", seed " << o.seed << "\n"
-    << "# truth: " << base.truth_runs << " runs x " << base.truth_sweeps << " sweeps per m0, "
-    << base.truth_m0.size() << " m0 values; rel_error = mean over m0 of sum_t (mean_pred - mean_true)^2 / "
-    << "sum_t mean_true^2 (all variables, model coordinates); eq_* = ensemble statistics over the last half\n"
-    << "# command: " << o.command_line << "\n"
-    << kColumns << "\n";
-  for (const auto& r : rows) f << row_line(r) << "\n";
-  f.close();
-  std::vector<macro::XySeries> series(2);
-  series[0].label = "K-scaled";
-  series[1].label = "naive";
-  for (const auto& r : rows) {
-    auto& s = series[r.method == "kscaled" ? 0 : 1];
-    s.x.push_back(r.p);
-    s.y.push_back(r.rel_error);
+  {
+    std::ofstream f(csv);
+    f << header.str() << kColumns << "\n";
+    for (const auto& r : rows) f << row_line(r) << "\n";
   }
-  macro::plot_xy(o.out + "/patch-size.png",
-                 base.system + " (L = " + std::to_string(base.large_side) + "): error of the mean trajectory",
-                 "patch side p (K = (L/p)^D)", "relative error of the ensemble mean", true, true, series);
-  say("wrote " + csv + " and " + o.out + "/patch-size.png");
+  const std::string summary_csv = o.out + "/patch-size-summary.csv";
+  {
+    std::ofstream f(summary_csv);
+    f << header.str() << "# per cell over the training seeds: mean, sample sd, min, max\n"
+      << "p,K,method,seeds,rel_error_mean,rel_error_sd,rel_error_min,rel_error_max,rel_error_m_mean,rel_error_m_sd,"
+         "std_ratio_m_mean,std_ratio_m_sd,std_ratio_m_min,std_ratio_m_max\n";
+    for (const auto& r : summary) {
+      char b[512];
+      std::snprintf(b, sizeof b, "%d,%lld,%s,%d,%.4g,%.3g,%.4g,%.4g,%.4g,%.3g,%.4g,%.3g,%.4g,%.4g", r.p,
+                    static_cast<long long>(r.K), r.method.c_str(), r.seeds, r.rel_error.mean, r.rel_error.sd,
+                    r.rel_error.min, r.rel_error.max, r.rel_error_m.mean, r.rel_error_m.sd, r.std_ratio_m.mean,
+                    r.std_ratio_m.sd, r.std_ratio_m.min, r.std_ratio_m.max);
+      f << b << "\n";
+    }
+  }
+  plot_summary(base, o, summary);
+  plot_bands(base, o, [&](int p, const std::string& method) { return seed_dir(o.out + "/p" + std::to_string(p), method, o.seeds.front()); });
+  say("wrote " + csv + ", " + summary_csv + " and the plots in " + o.out);
   return rows;
 }
 

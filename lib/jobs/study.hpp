@@ -1,10 +1,13 @@
 #pragma once
 // macrodyn study patch-size (method-notes §2-§3): for one system config, patch side =
 // small side p over a list (default 8, 16, 32, 64 of a 64 x 64 system), generate the
-// pairs, train the K-scaled and the naive model on the same latents, evaluate both
-// against one set of full-size truth runs, and tabulate. Resumable cell by cell: every
-// finished stage (truth, dataset, autoencoder, model, evaluation) is kept in the study
-// directory and reused.
+// pairs, train the K-scaled and the naive model on the same latents for each training
+// seed, evaluate every model against one set of full-size truth runs, and tabulate each
+// cell as the mean and spread over the seeds. The data and the autoencoder are shared by
+// the seeds (the first seed's K-scaled model trains it), so a seed costs one SDE fit and
+// one evaluation. Resumable cell by cell: every finished stage (truth, dataset,
+// autoencoder, model, evaluation) is kept in the study directory and reused; seeds can be
+// added to a finished study.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -24,7 +27,7 @@ struct StudyOptions {
   double lr = 0;                     // 0 = the system's reference value (Ising 1e-3, Curie-Weiss 1e-2)
   std::string diffusion;             // "" = reference (Ising full, Curie-Weiss constant)
   int batch = 1024;
-  std::uint64_t seed = 42;           // training seed (simulation seeds come from the config)
+  std::vector<std::uint64_t> seeds{1, 2, 3};  // training seeds (simulation seeds come from the config)
   std::string device = "auto";
   int threads = 0;
   bool cached_only = false;          // tabulate the finished cells, compute nothing
@@ -35,16 +38,34 @@ struct StudyRow {
   int p = 0;
   std::int64_t K = 0;
   std::string method;
+  std::uint64_t seed = 0;  // training seed
   double rel_error = 0, rel_error_m = 0;
   double eq_mean_m_true = 0, eq_mean_m_pred = 0, eq_std_m_true = 0, eq_std_m_pred = 0, mmd2 = 0;
   double seconds = 0;  // training + evaluation
 };
 
+// One cell over its seeds: mean, sample standard deviation (0 for one seed), min and max.
+struct Spread {
+  double mean = 0, sd = 0, min = 0, max = 0;
+};
+struct StudySummaryRow {
+  int p = 0;
+  std::int64_t K = 0;
+  std::string method;
+  int seeds = 0;
+  Spread rel_error, rel_error_m, std_ratio_m;
+};
+std::vector<StudySummaryRow> summarise(const std::vector<StudyRow>& rows);
+
 // Throws InputError before any work when a cell's config is impossible.
 void validate(const Config& base, const StudyOptions& o);
 
 // `ini_of` renders a Config as the INI text stored in each dataset (apps/options).
-// Writes out/patch-size.csv and out/patch-size.png; returns the rows.
+// Writes out/patch-size.csv (one row per model), out/patch-size-summary.csv (per cell
+// over the seeds), the plots patch-size.png (error) and std-ratio.png (std(m) ratio, the
+// method's central claim) with the spread over seeds as error bars, and bands-p<p>.png
+// (truth, K-scaled and naive of the first seed per initial m0, one y-range per m0 across
+// the cells); returns the rows.
 std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o,
                                        const std::function<std::string(const Config&)>& ini_of);
 

@@ -164,17 +164,26 @@ void plot_ensemble_bands(const std::string& png, const std::string& title, const
 }
 
 void plot_xy(const std::string& png, const std::string& title, const std::string& xlabel,
-             const std::string& ylabel, bool logx, bool logy, const std::vector<XySeries>& series) {
+             const std::string& ylabel, bool logx, bool logy, const std::vector<XySeries>& series,
+             const std::vector<XyGuide>& guides) {
   if (series.empty()) throw InputError("plot_xy: no series to plot in " + png + ".");
-  for (const auto& s : series)
+  for (const auto& s : series) {
     if (s.x.empty() || s.x.size() != s.y.size())
       throw InputError("plot_xy: series '" + s.label + "' in " + png + " has " + std::to_string(s.x.size()) +
                        " x and " + std::to_string(s.y.size()) + " y values; they must be equal and non-zero.");
+    if ((!s.lo.empty() || !s.hi.empty()) && (s.lo.size() != s.x.size() || s.hi.size() != s.x.size()))
+      throw InputError("plot_xy: series '" + s.label + "' in " + png + " has error bars for some points only.");
+  }
 
   std::ostringstream data;
   for (std::size_t k = 0; k < series.size(); ++k) {
-    data << "# series " << k << ": " << series[k].label << "\n# x y\n";
-    for (std::size_t j = 0; j < series[k].x.size(); ++j) data << num(series[k].x[j]) << ' ' << num(series[k].y[j]) << "\n";
+    const auto& s = series[k];
+    data << "# series " << k << ": " << s.label << (s.lo.empty() ? "\n# x y\n" : "\n# x y lo hi\n");
+    for (std::size_t j = 0; j < s.x.size(); ++j) {
+      data << num(s.x[j]) << ' ' << num(s.y[j]);
+      if (!s.lo.empty()) data << ' ' << num(s.lo[j]) << ' ' << num(s.hi[j]);
+      data << "\n";
+    }
     data << "\n\n";
   }
 
@@ -183,12 +192,23 @@ void plot_xy(const std::string& png, const std::string& title, const std::string
   gp << script_header("plot_xy", png, 900, 650) << "set title " << gp_quote(title) << "\n"
      << "set xlabel " << gp_quote(xlabel) << "\n"
      << "set ylabel " << gp_quote(ylabel) << "\n"
-     << (logx ? "set logscale x\n" : "") << (logy ? "set logscale y\n" : "") << "set key top right\n"
-     << "plot ";
+     << (logx ? "set logscale x\n" : "") << (logy ? "set logscale y\n" : "") << "set key top right\n";
+  for (const auto& g : guides) {
+    if (g.vertical)
+      gp << "set arrow from " << num(g.at) << ", graph 0 to " << num(g.at) << ", graph 1 nohead dt 2 lc rgb 'gray40'\n"
+         << "set label " << gp_quote(g.label) << " at " << num(g.at) << ", graph 0.96 offset 0.5, 0 tc rgb 'gray30'\n";
+    else
+      gp << "set arrow from graph 0, first " << num(g.at) << " to graph 1, first " << num(g.at)
+         << " nohead dt 2 lc rgb 'gray40'\n"
+         << "set label " << gp_quote(g.label) << " at graph 0.02, first " << num(g.at)
+         << " offset 0, 0.6 tc rgb 'gray30'\n";
+  }
+  gp << "plot ";
   for (std::size_t k = 0; k < series.size(); ++k) {
     const std::string file = k == 0 ? gp_quote(files.dat.string()) : "''";
-    gp << (k ? ", \\\n     " : "") << file << " index " << k << " using 1:2 with linespoints lw 2 pt 7 lc " << k + 1
-       << " title " << gp_quote(series[k].label);
+    gp << (k ? ", \\\n     " : "") << file << " index " << k
+       << (series[k].lo.empty() ? " using 1:2 with linespoints" : " using 1:2:3:4 with yerrorlines") << " lw 2 pt 7 lc "
+       << k + 1 << " title " << gp_quote(series[k].label);
   }
   gp << "\n";
   render(png, data.str(), gp.str());

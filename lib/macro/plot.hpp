@@ -29,13 +29,24 @@ void plot_ensemble_bands(const std::string& png, const std::string& title, const
                          const std::vector<std::string>& variables, const std::vector<BandSeries>& series,
                          const std::vector<std::pair<double, double>>& yranges = {});
 
-// Curves y(x) as points joined by lines (e.g. an error against the patch side).
+// Curves y(x) as points joined by lines (e.g. an error against the patch side). With
+// lo and hi (as many as x) each point gets an error bar from lo to hi (e.g. the spread
+// over training seeds).
 struct XySeries {
   std::string label;
   std::vector<double> x, y;
+  std::vector<double> lo, hi;
+};
+
+// A reference line across the plot: x = at (vertical) or y = at, labelled.
+struct XyGuide {
+  bool vertical = false;
+  double at = 0;
+  std::string label;
 };
 
 void plot_xy(const std::string& png, const std::string& title, const std::string& xlabel,
-             const std::string& ylabel, bool logx, bool logy, const std::vector<XySeries>& series);
+             const std::string& ylabel, bool logx, bool logy, const std::vector<XySeries>& series,
+             const std::vector<XyGuide>& guides = {});
 
 }  // namespace macrodyn::macro

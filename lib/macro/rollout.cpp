@@ -40,7 +40,8 @@ void check_inputs(const SdeFunctions& f, const std::vector<double>& z0, int step
 }  // namespace
 
 std::vector<double> euler_maruyama(const SdeFunctions& f, const std::vector<double>& z0, int steps,
-                                   double dt, std::uint64_t seed, std::int64_t batch) {
+                                   double dt, std::uint64_t seed, std::int64_t batch,
+                                   const std::function<void(std::int64_t, std::int64_t)>& on_chunk) {
   check_inputs(f, z0, steps, dt, batch);
   const std::int64_t d = f.dim;
   const std::int64_t B = static_cast<std::int64_t>(z0.size()) / d;
@@ -86,6 +87,7 @@ std::vector<double> euler_maruyama(const SdeFunctions& f, const std::vector<doub
         }
       }
     }
+    if (on_chunk) on_chunk(c0 + n, B);
   }
   return out;
 }

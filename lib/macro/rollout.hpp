@@ -30,7 +30,10 @@ struct SdeFunctions {
 //
 // Throws InputError for dim < 1, an empty eval, z0 not a multiple of dim, steps < 0,
 // dt not finite and positive, or batch < 1.
+// `on_chunk` (optional) is called after each chunk with the trajectories finished so far
+// and their total (a progress meter).
 std::vector<double> euler_maruyama(const SdeFunctions& f, const std::vector<double>& z0, int steps,
-                                   double dt, std::uint64_t seed, std::int64_t batch = 4096);
+                                   double dt, std::uint64_t seed, std::int64_t batch = 4096,
+                                   const std::function<void(std::int64_t done, std::int64_t total)>& on_chunk = {});
 
 }  // namespace macrodyn::macro

@@ -90,3 +90,22 @@ TEST_CASE("the README's configuration table is what config-reference prints", "[
   INFO("regenerate the README table with `macrodyn config-reference`");
   CHECK(readme.substr(at, end - at) == r.out);
 }
+
+TEST_CASE("one spelling per concept: --overwrite, --threads, --progress and --seed in config commands",
+          "[e2e][cli]") {
+  std::string ini = slurp(MACRODYN_SOURCE_DIR "/tests/e2e/tiny.ini");
+  ini.replace(ini.find("overwrite = true"), 16, "overwrite = false");
+  const std::string config = tmp("no_overwrite.ini"), existing = tmp("existing_alias.h5");
+  { std::ofstream(config) << ini; }
+  { std::ofstream(existing) << "x"; }
+  const std::string generate = "generate --config " + config + " --output.path " + existing;
+  expect_rejected(generate + " --progress false", "already exists");
+  const Result r = run(generate + " --overwrite --threads 1 --progress false --seed 5");
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK(run(generate + " --overwrite true --progress false").code == 0);
+  expect_rejected(generate + " --overwrite false --progress false", "already exists");
+  const Result help = run("generate --help");
+  CHECK(help.out.find("= --output.overwrite true") != std::string::npos);
+  CHECK(help.out.find("= --run.threads") != std::string::npos);
+}

@@ -1,7 +1,9 @@
 // macrodyn study patch-size as a user runs it, on a tiny Curie-Weiss system (L = 32,
-// p = 16 and 32): one CSV row per cell and method, one set of truth runs for all rows,
-// K-scaled and naive identical at p = L (K = 1), every stage reused on a rerun, and a
-// rerun with other settings or bad input refused with one sentence.
+// p = 16 and 32): one CSV row per cell, method and training seed, a summary over the
+// seeds, one set of truth runs for all rows, K-scaled and naive identical at p = L
+// (K = 1), every stage reused on a rerun, a seed added without redoing the others, and a
+// rerun with other settings or bad input refused with one sentence. On a tiny Ising
+// system: one autoencoder shared by both methods and every seed.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -36,34 +38,72 @@ std::vector<std::vector<std::string>> rows_of(const std::string& csv) {
 
 }  // namespace
 
-TEST_CASE("study patch-size: a row per cell and method, stages reused, other settings refused", "[e2e][study]") {
+TEST_CASE("study patch-size: a row per cell, method and seed, stages reused, other settings refused", "[e2e][study]") {
   const std::string out = tmp("patch_size_" + std::to_string(getpid()));
-  const Result first = run(study(out, "--epochs 2"));
+  const Result first = run(study(out, "--epochs 2 --train-seeds 1,2"));
   INFO(first.out << first.err);
   REQUIRE(first.code == 0);
   const std::string csv = slurp(out + "/patch-size.csv");
   const auto rows = rows_of(csv);
-  REQUIRE(rows.size() == 4);
-  // columns: p, K, method, rel_error, rel_error_m, eq_mean_m_true, eq_mean_m_pred,
+  REQUIRE(rows.size() == 8);
+  // columns: p, K, method, seed, rel_error, rel_error_m, eq_mean_m_true, eq_mean_m_pred,
   // eq_std_m_true, eq_std_m_pred, std_ratio_m, mmd2, seconds
-  const std::vector<std::vector<std::string>> cells{{"16", "4", "kscaled"}, {"16", "4", "naive"},
-                                                    {"32", "1", "kscaled"}, {"32", "1", "naive"}};
+  const std::vector<std::vector<std::string>> cells{
+      {"16", "4", "kscaled", "1"}, {"16", "4", "naive", "1"}, {"16", "4", "kscaled", "2"}, {"16", "4", "naive", "2"},
+      {"32", "1", "kscaled", "1"}, {"32", "1", "naive", "1"}, {"32", "1", "kscaled", "2"}, {"32", "1", "naive", "2"}};
   for (std::size_t i = 0; i < rows.size(); ++i) {
-    REQUIRE(rows[i].size() == 12);
-    CHECK(std::vector<std::string>(rows[i].begin(), rows[i].begin() + 3) == cells[i]);
-    CHECK(std::stod(rows[i][3]) >= 0);
-    CHECK(rows[i][5] == rows[0][5]);  // one set of truth runs for every cell
-    CHECK(rows[i][7] == rows[0][7]);
+    REQUIRE(rows[i].size() == 13);
+    CHECK(std::vector<std::string>(rows[i].begin(), rows[i].begin() + 4) == cells[i]);
+    CHECK(std::stod(rows[i][4]) >= 0);
+    CHECK(rows[i][6] == rows[0][6]);  // one set of truth runs for every cell
+    CHECK(rows[i][8] == rows[0][8]);
   }
-  // At p = L the loss factor is K = 1: the K-scaled model is the naive one, bit for bit.
-  for (std::size_t c = 3; c <= 10; ++c) CHECK(rows[2][c] == rows[3][c]);
-  CHECK(std::filesystem::exists(out + "/patch-size.png"));
+  // At p = L the loss factor is K = 1: the K-scaled model is the naive one, bit for bit,
+  // seed by seed; the seeds give different models.
+  for (std::size_t c = 4; c <= 11; ++c) {
+    CHECK(rows[4][c] == rows[5][c]);
+    CHECK(rows[6][c] == rows[7][c]);
+  }
+  CHECK(rows[0][4] != rows[2][4]);
+  // The summary: one row per cell and method over the 2 seeds, mean between min and max.
+  const auto summary = rows_of(slurp(out + "/patch-size-summary.csv"));
+  REQUIRE(summary.size() == 4);
+  for (const auto& r : summary) {
+    REQUIRE(r.size() == 14);
+    CHECK(r[3] == "2");
+    CHECK(std::stod(r[6]) <= std::stod(r[4]));  // rel_error min <= mean <= max
+    CHECK(std::stod(r[4]) <= std::stod(r[7]));
+    CHECK(std::stod(r[12]) <= std::stod(r[10]));  // std ratio min <= mean <= max
+    CHECK(std::stod(r[10]) <= std::stod(r[13]));
+  }
+  CHECK(std::stod(summary[0][5]) > 0);  // two different seeds: a spread
+  for (const char* png : {"patch-size.png", "std-ratio.png", "bands-p16.png", "bands-p32.png"})
+    CHECK(std::filesystem::exists(out + "/" + png));
+  // The band figures of the cells share one y-range per initial m0.
+  const std::string gp16 = slurp(out + "/bands-p16.gp"), gp32 = slurp(out + "/bands-p32.gp");
+  const auto yranges = [](const std::string& gp) {
+    std::string all;
+    for (std::size_t at = gp.find("set yrange"); at != std::string::npos; at = gp.find("set yrange", at + 1))
+      all += gp.substr(at, gp.find('\n', at) - at) + "\n";
+    return all;
+  };
+  CHECK(!yranges(gp16).empty());
+  CHECK(yranges(gp16) == yranges(gp32));
 
   // Every stage is kept: a rerun computes nothing and writes the same table.
-  const Result again = run(study(out, "--epochs 2"));
+  const Result again = run(study(out, "--epochs 2 --train-seeds 1,2"));
   REQUIRE(again.code == 0);
   CHECK(again.err.find("SDE") == std::string::npos);
   CHECK(slurp(out + "/patch-size.csv") == csv);
+  // A seed added to a finished study trains only that seed's models.
+  const Result more = run(study(out, "--epochs 2 --train-seeds 1,2,3"));
+  INFO(more.err);
+  REQUIRE(more.code == 0);
+  CHECK(more.err.find("generating") == std::string::npos);
+  CHECK(more.err.find("seed 1: SDE") == std::string::npos);
+  CHECK(more.err.find("p = 16 kscaled seed 3: SDE") != std::string::npos);
+  CHECK(rows_of(slurp(out + "/patch-size.csv")).size() == 12);
+  CHECK(rows_of(slurp(out + "/patch-size-summary.csv"))[0][3] == "3");
   // Other settings in the same directory would silently reuse stages made otherwise.
   const Result epochs = run(study(out, "--epochs 3"));
   CHECK(epochs.code == 2);
@@ -72,10 +112,33 @@ TEST_CASE("study patch-size: a row per cell and method, stages reused, other set
   CHECK(temperature.code == 2);
   CHECK(temperature.err.find("system.T = 1.1, not system.T = 1.2") != std::string::npos);
   // Settings that change no result are not part of the recipe.
-  CHECK(run(study(out, "--epochs 2 --cached-only --run.threads 1 --output.path elsewhere.h5")).code == 0);
+  CHECK(run(study(out, "--epochs 2 --train-seeds 1,2 --cached-only --run.threads 1 --output.path elsewhere.h5")).code == 0);
 
   const Result patches = run(study(out + "_x", "--patches 12"));
   CHECK(patches.code == 2);
   CHECK(patches.err.find("--patches") != std::string::npos);
   CHECK(!std::filesystem::exists(out + "_x/truth.h5"));
+  const Result twice = run(study(out + "_y", "--train-seeds 1,1"));
+  CHECK(twice.code == 2);
+  CHECK(twice.err.find("--train-seeds lists 1 twice") != std::string::npos);
+}
+
+TEST_CASE("study patch-size: one autoencoder for both methods and every seed", "[e2e][study]") {
+  const std::string out = tmp("patch_size_ising_" + std::to_string(getpid()));
+  const Result r = run("study patch-size --config " MACRODYN_SOURCE_DIR "/jobs/configs/ising-paramagnet.ini --out " +
+                       out + " --patches 16 --pairs 400 --ae-snapshots 100 --ae-epochs 1 --epochs 2 --train-seeds 1,2"
+                       " --large.side 32 --truth.runs 4 --truth.sweeps 20 --truth.m0 0.5 --small.runs 20"
+                       " --small.sweeps 20 --run.progress false");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  std::size_t trained = 0;
+  for (std::size_t at = r.err.find("autoencoder and latents"); at != std::string::npos;
+       at = r.err.find("autoencoder and latents", at + 1))
+    ++trained;
+  CHECK(trained == 1);
+  const std::string encoder = slurp(out + "/p16/kscaled-s1/encoder.pt");
+  REQUIRE(!encoder.empty());
+  for (const char* model : {"naive-s1", "kscaled-s2", "naive-s2"})
+    CHECK(slurp(out + "/p16/" + model + "/encoder.pt") == encoder);
+  CHECK(rows_of(slurp(out + "/patch-size.csv")).size() == 4);
 }

@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -419,12 +421,23 @@ TEST_CASE("plot functions write PNG files with gnuplot", "[macro][plot]") {
   require_png(bands);
 
   const std::string xy = dir + "/xy.png";
+  // One series with error bars (a spread over seeds), one without, and reference lines.
   REQUIRE_NOTHROW(plot_xy(xy, "error vs patch side", "patch side p", "relative error", true, true,
-                          {{"K-scaled", {8, 16, 32, 64}, {0.2, 0.08, 0.03, 0.012}},
-                           {"naive", {8, 16, 32, 64}, {0.5, 0.45, 0.5, 0.48}}}));
+                          {{"K-scaled", {8, 16, 32, 64}, {0.2, 0.08, 0.03, 0.012}, {0.15, 0.07, 0.02, 0.01},
+                            {0.25, 0.1, 0.04, 0.013}},
+                           {"naive", {8, 16, 32, 64}, {0.5, 0.45, 0.5, 0.48}, {}, {}}},
+                          {{false, 0.1, "threshold"}, {true, 16, "p = 16"}}));
   require_png(xy);
+  std::ifstream script(dir + "/xy.gp");
+  const std::string gp((std::istreambuf_iterator<char>(script)), {});
+  CHECK(gp.find("using 1:2:3:4 with yerrorlines") != std::string::npos);
+  CHECK(gp.find("using 1:2 with linespoints") != std::string::npos);
+  CHECK(gp.find("set arrow from 16, graph 0 to 16, graph 1") != std::string::npos);
+  CHECK(gp.find("set arrow from graph 0, first 0.1 to graph 1, first 0.1") != std::string::npos);
 
-  CHECK_THROWS_AS(plot_xy(dir + "/bad.png", "t", "x", "y", false, false, {{"a", {1, 2}, {1}}}), InputError);
+  CHECK_THROWS_AS(plot_xy(dir + "/bad.png", "t", "x", "y", false, false, {{"a", {1, 2}, {1}, {}, {}}}), InputError);
+  CHECK_THROWS_AS(plot_xy(dir + "/bad.png", "t", "x", "y", false, false, {{"a", {1, 2}, {1, 2}, {0}, {3}}}),
+                  InputError);
   CHECK_THROWS_AS(plot_ensemble_bands(dir + "/bad.png", "t", "x", {"a", "b"}, {{"s", {0, 1}, {0, 1}, {0, 1}}}),
                   InputError);
 }
@@ -438,7 +451,7 @@ TEST_CASE("plot functions name the PNG and gnuplot when gnuplot is missing", "[m
   {
     NoGnuplotOnPath guard(empty);
     try {
-      plot_xy(png, "t", "x", "y", false, false, {{"a", {1, 2}, {1, 2}}});
+      plot_xy(png, "t", "x", "y", false, false, {{"a", {1, 2}, {1, 2}, {}, {}}});
     } catch (const FileError& e) {
       threw = true;
       const std::string what = e.what();
