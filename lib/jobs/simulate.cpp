@@ -7,6 +7,7 @@
 #include "io/dataset.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/run_writer.hpp"
+#include "jobs/truth.hpp"
 #include "systems/system.hpp"
 
 namespace macrodyn {
@@ -29,7 +30,12 @@ RunsSpec truth_runs_spec(const Config& c, const System& sys) {
   // from every stream of the training data, which use other purposes.
   spec.purpose = Purpose::truth_dynamics;
   spec.seed = c.seed;
-  spec.store_states = c.has_closure();  // phi of the truth is recomputed per patch tiling
+  // The states are kept whenever an evaluation must recompute the macrostate on the
+  // model's patch tiling (a closure, or an observable other than a plain site average
+  // with more than one patch): with closure.kind = none, ising2d's rho was lost and
+  // evaluate refused the truth.
+  spec.store_states = truth_states_needed(c.has_closure(), Tiling{sys.dim(), L, c.patch}.patches(),
+                                          sys.observable_names());
   spec.threads = c.resolved_threads();
   spec.progress = c.progress;
   spec.what = "simulate: truth runs (side " + std::to_string(L) + ")";

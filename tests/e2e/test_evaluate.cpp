@@ -112,3 +112,25 @@ TEST_CASE("evaluate and predict on a small Curie-Weiss model", "[e2e][evaluate]"
     CHECK_FALSE(std::filesystem::exists(tmp("ev_never")));
   }
 }
+
+TEST_CASE("a truth without closure keeps the states an evaluation needs on the patch tiling", "[e2e][evaluate]") {
+  // ising2d without a closure: z = (m, rho) and rho of the whole lattice is not the mean
+  // of the patches' rho, so the truth keeps its states (it lost them, and evaluate
+  // refused the truth, when only a closure kept them); Curie-Weiss's m needs none.
+  const std::string base = " --config " MACRODYN_SOURCE_DIR "/tests/e2e/tiny.ini --run.progress false --closure.kind none";
+  const std::string data = tmp("nc_data.h5"), truth = tmp("nc_truth.h5"), model = tmp("nc_model");
+  REQUIRE(run("generate" + base + " --output.path " + data).code == 0);
+  REQUIRE(run("simulate" + base + " --truth.runs 2 --truth.sweeps 10 --output.path " + truth).code == 0);
+  REQUIRE(run("train --dataset " + data + " --out " + model +
+              " --epochs 2 --device cpu --threads 1 --progress false --overwrite").code == 0);
+  const Result r = run("evaluate --model " + model + " --truth " + truth + " --output " + tmp("nc_eval") +
+                       " --no-plots --device cpu --threads 1 --progress false");
+  INFO(r.err);
+  CHECK(r.code == 0);
+  const Result cw = run("inspect " + truth);
+  CHECK(cw.out.find("/trajectories/states") != std::string::npos);
+  const std::string cw_truth = tmp("nc_cw_truth.h5");
+  REQUIRE(run("simulate" + base + " --system.name curie_weiss --truth.runs 2 --truth.sweeps 10 --output.path " +
+              cw_truth).code == 0);
+  CHECK(run("inspect " + cw_truth).out.find("/trajectories/states") == std::string::npos);
+}
