@@ -50,7 +50,7 @@ int cmd_generate(int argc, char** argv) {
       "generate",
       "Simulate small systems from random initial states, build large snapshots by hierarchical\n"
       "upsampling (UPSAMPLE + LOCALRELAX), partially evolve one patch (or every patch) of each,\n"
-      "and write the training pairs (DESIGN §4) to output.path. Without --config it runs a small\n"
+      "and write the training pairs (docs/design.md §5.3) to output.path. Without --config it runs a small\n"
       "built-in 2D Ising example (seconds).\n"
       "Example: macrodyn generate --config jobs/configs/quickstart.ini --output.path pairs.h5",
       Job::generate, argc, argv, [](const Config& c) { return generate(c); });

@@ -94,7 +94,7 @@ int cmd_predict(int argc, char** argv) {
   const po::variables_map vm = parse_args(argc, argv, desc);
   if (vm.count("help")) {
     std::cout << "usage: macrodyn predict --model DIR --z0 \"v1,v2,...\" --steps N --output FILE.csv [options]\n\n"
-                 "Integrate the learned SDE dz = mu dt + sigma dW (Euler-Maruyama, DESIGN §1.7) from given\n"
+                 "Integrate the learned SDE dz = mu dt + sigma dW (Euler-Maruyama, docs/design.md §1.10) from given\n"
                  "macrostates: --ensemble trajectories per initial state, in the model's coordinates\n"
                  "(z_model = (z - offset) / scale), converted back to physical coordinates for the output.\n"
                  "Example: macrodyn predict --model m --z0 \"-0.5,0.4,0,0;0.5,0.4,0,0\" --steps 500 --output p.csv\n\n"
@@ -156,7 +156,7 @@ int cmd_evaluate(int argc, char** argv) {
   if (vm.count("help")) {
     std::cout
         << "usage: macrodyn evaluate --model DIR --truth FILE --output DIR [options]\n\n"
-           "Compare predicted ensembles with ground truth (method-notes §2, §3 \"Evaluation\"). The truth's\n"
+           "Compare predicted ensembles with ground truth (docs/design.md §8.3.5, §8.4.5). The truth's\n"
            "macrostates z = (z*, closure) are recomputed from its states on the model's patch tiling and\n"
            "normalised as the model's. Runs are grouped by their initial magnetisation m0. Time grid:\n"
            "t_k = k*Delta with Delta the truth's mean sweep duration in model time units; each truth run\n"

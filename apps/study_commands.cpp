@@ -132,7 +132,7 @@ int study_loss_factor(int argc, char** argv) {
       "cached-only", po::bool_switch(&o.cached_only), "tabulate and plot the finished factors only, compute nothing");
   Config base;
   if (!parse_study("loss-factor",
-                   "Predator-prey SPDE (system.name = predator_prey, method-notes §5): simulate the small runs,\n"
+                   "Predator-prey SPDE (system.name = predator_prey, docs/design.md §8.6): simulate the small runs,\n"
                    "upsample every frame and take one partial-evolution pair from it, train the closure\n"
                    "autoencoder, then for each loss factor lambda train the neural SDE with lambda in place\n"
                    "of K and score it by MMD^2 between predicted and true latent ensembles (test conditions\n"

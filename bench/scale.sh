@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Weak scaling of `macrodyn run` (DESIGN §3): a fixed lattice share per simulator rank,
+# Weak scaling of `macrodyn run` (docs/design.md §6): a fixed lattice share per simulator rank,
 # partial.pairs = all, one learner rank (rank 0) besides the simulators. Prints a
 # Markdown table: wall time per snapshot, simulated pairs/s, the learner's ingest rate,
 # peak RSS per rank (from /usr/bin/time -v) next to the binary's idle RSS.

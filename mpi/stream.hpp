@@ -1,5 +1,5 @@
 #pragma once
-// Streaming of fixed-size rows from simulator ranks to a learner rank (DESIGN §3,
+// Streaming of fixed-size rows from simulator ranks to a learner rank (docs/design.md §6.5,
 // "Streaming"). Rows are packed into batches of `batch_rows`; a sender may have at most
 // `credits` batches that its receiver has not yet acknowledged, so memory stays bounded
 // on both sides whatever the relative speeds: the sender holds credits + 1 batch

@@ -1,5 +1,5 @@
 #pragma once
-// One level's view of a team (DESIGN §3): the team communicator, this rank's place on
+// One level's view of a team (docs/design.md §6.2): the team communicator, this rank's place on
 // the rank grid and its block of a side-L lattice. Every upsampling level uses the same
 // rank grid, so a rank's block at level l + 1 is its block at level l magnified.
 #include <mpi.h>
@@ -13,7 +13,7 @@ namespace macrodyn::mpi {
 
 struct TeamGrid {
   MPI_Comm comm = MPI_COMM_NULL;
-  int rank = 0;        // rank in comm = rank on the grid (row-major, DESIGN §3)
+  int rank = 0;        // rank in comm = rank on the grid (row-major, docs/design.md §6.2)
   Decomposition dec;   // this level's side; p = 1 below the last level
   Coord coords{0, 0, 0};
   Block block;

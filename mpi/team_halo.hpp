@@ -1,5 +1,5 @@
 #pragma once
-// Halo of a rank's block (DESIGN §3): copies of the neighbours' sites in a ring of
+// Halo of a rank's block (docs/design.md §6.2): copies of the neighbours' sites in a ring of
 // width `lo` below and `hi` above the block on every axis, corners included, wrapped
 // periodically over the whole lattice. The ring is kept apart from the block (3^D - 1
 // slabs, faces, edges and corners), so a rank never holds a second copy of its block:

@@ -1,5 +1,5 @@
 #pragma once
-// Distributed partial evolution (DESIGN §1.3, §3), record for record equal to the
+// Distributed partial evolution (docs/design.md §1.5, §6.3), record for record equal to the
 // serial partial_evolution: every patch is evolved against the frozen snapshot by the
 // rank that owns it, with WorkItem{seed, partial_evolution, 0, snapshot, patch}.
 // z* = phi(x_t) needs the whole team: the per-patch g are gathered to team rank 0 in

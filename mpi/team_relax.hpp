@@ -1,5 +1,5 @@
 #pragma once
-// Distributed LOCALRELAX of one level (DESIGN §3), bit-identical to the serial
+// Distributed LOCALRELAX of one level (docs/design.md §6.3), bit-identical to the serial
 // local_relax: the same colour phases and windows (relax_phases), the same
 // Philox streams WorkItem{seed, relax, level, item, window id}, the same Evolver.
 //

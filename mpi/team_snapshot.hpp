@@ -1,5 +1,5 @@
 #pragma once
-// A team's large snapshot (DESIGN §3): built by hierarchical upsampling and partially
+// A team's large snapshot (docs/design.md §6.3): built by hierarchical upsampling and partially
 // evolved by a team of ranks, each holding only its block, bit-identical to what the
 // serial `macrodyn generate` produces for the same snapshot.
 //

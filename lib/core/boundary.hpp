@@ -1,5 +1,5 @@
 #pragma once
-// Boundary kinds of a window or patch (DESIGN §1): `periodic` (isolated torus),
+// Boundary kinds of a window or patch (docs/design.md §1.4): `periodic` (isolated torus),
 // `frozen` (neighbours outside read from a copy taken when the stage starts),
 // `global` (Curie-Weiss: the window feels the whole system's magnetisation).
 #include <string>

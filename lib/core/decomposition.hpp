@@ -1,5 +1,5 @@
 #pragma once
-// Team decomposition (DESIGN §3), pure geometry: a team of ranks holds one side-L
+// Team decomposition (docs/design.md §6.2), pure geometry: a team of ranks holds one side-L
 // lattice split on a Cartesian grid of ranks, every rank a block of whole patches.
 // Ranks are numbered row-major over the rank grid (first axis slowest), the order
 // MPI_Cart_create gives with reorder = 0, so a team communicator needs no Cartesian

@@ -1,7 +1,7 @@
 #pragma once
 // One RNG for the whole code: counter-based Philox4x32-10 (Random123), keyed by the
 // work item -- never by rank or thread -- so that data do not depend on how work is
-// spread (DESIGN §2).
+// spread (docs/design.md §7.1).
 //
 // Key (2 x 32 bit)      = the user's seed.
 // Counter (4 x 32 bit)  = { block, sub, item_lo, purpose<<24 | level<<16 | item_hi }

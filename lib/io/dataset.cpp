@@ -1,4 +1,4 @@
-// HDF5 datasets, schema v1 (DESIGN §4): the only place that talks to the HDF5 C library.
+// HDF5 datasets, schema v1 (docs/design.md §5): the only place that talks to the HDF5 C library.
 //
 // Every failure becomes a FileError with one sentence naming the file (and the object);
 // HDF5's own error-stack printing is switched off so that users see only that sentence.
@@ -572,7 +572,7 @@ DatasetWriter::DatasetWriter(const std::string& path, const RootInfo& info, Lock
   // Our lock first, without truncating: HDF5 truncates before it locks (file_lock.hpp).
   if (locking == Locking::take) impl_->lock = std::make_unique<FileLock>(path);
   // Default creation properties and library-version bounds, which is what keeps a
-  // SIGKILLed file readable (DESIGN §4, STACK-NOTES); HDF5's own lock is off because
+  // SIGKILLed file readable (docs/design.md §5.2); HDF5's own lock is off because
   // ours is held (HDF5_USE_FILE_LOCKING would override that: see keep_writer_locking).
   Handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "cannot create " + in_quotes(path));
   H5Pset_file_locking(fapl.get(), false, true);

@@ -1,5 +1,5 @@
 #pragma once
-// HDF5 datasets, schema v1 (DESIGN §4). No HDF5 header here: the openmpi flavour of
+// HDF5 datasets, schema v1 (docs/design.md §5). No HDF5 header here: the openmpi flavour of
 // hdf5.h drags in mpi.h, so it appears only in lib/io sources.
 //
 // Layout: tables are extendable datasets chunked along the first axis; each group has

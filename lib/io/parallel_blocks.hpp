@@ -7,7 +7,7 @@
 // The file is prepared beforehand by one rank with DatasetWriter (root attrs, group,
 // create_fixed_table); this class only writes rows and the group's rows_committed.
 // The MPI communicator is passed by address so that this header needs no mpi.h (the
-// openmpi flavour of hdf5.h includes it; DESIGN §2): lib/io calls HDF5, never MPI.
+// openmpi flavour of hdf5.h includes it; docs/design.md §2.3): lib/io calls HDF5, never MPI.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -30,7 +30,7 @@ class ParallelBlockWriter {
   void write(std::int64_t row, const int* origin, const int* extent, const std::int8_t* block);
 
   // Collective: the rows written so far are flushed to disk, then the group's
-  // rows_committed becomes `rows` and is flushed (DESIGN §4 crash rule).
+  // rows_committed becomes `rows` and is flushed (docs/design.md §5.2).
   void commit(const std::string& group, std::int64_t rows);
 
   // The table's first extent (rows) and lattice rank (number of axes after the first).

@@ -255,7 +255,7 @@ std::int64_t random_snapshots(const Config& c) {
 
 namespace {
 
-// system.name = predator_prey (method-notes §5): the keys the field jobs read.
+// system.name = predator_prey (docs/design.md §8.6): the keys the field jobs read.
 void validate_field(const Config& c, Job job) {
   if (c.field_dim != 1 && c.field_dim != 2) fail("field.dim = " + std::to_string(c.field_dim) + " must be 1 or 2");
   if (job == Job::field && c.field_scheme != fields::FieldScheme::explicit_euler)

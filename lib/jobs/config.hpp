@@ -56,7 +56,7 @@ struct Config {
   // [output]
   std::string output = "macrodyn.h5";
   bool overwrite = false;
-  // [field]: reaction-diffusion fields, system.name = predator_prey (method-notes §5).
+  // [field]: reaction-diffusion fields, system.name = predator_prey (docs/design.md §8.6).
   // Cells per axis: small.side (small systems) and large.side; steps per run:
   // small.sweeps and truth.sweeps; pairs: large.snapshots (upsampled small frames).
   int field_dim = 1;
@@ -67,7 +67,7 @@ struct Config {
   fields::FieldScheme field_scheme = fields::FieldScheme::explicit_euler;  // semi_implicit: macrodyn fields only
   double field_m_min = 0.45, field_m_max = 0.55, field_k_min = 0.05, field_k_max = 0.15;
   std::vector<double> field_test_m{0.45, 0.5, 0.55}, field_test_k{0.05, 0.1, 0.15};
-  // [team], [stream], [learn]: macrodyn run (DESIGN §3)
+  // [team], [stream], [learn]: macrodyn run (docs/design.md §6)
   int team_size = 0;                         // 0 = smallest team whose ranks hold <= team_max_sites
   std::int64_t team_max_sites = 1LL << 26;
   int stream_batch = 256;                    // rows per message

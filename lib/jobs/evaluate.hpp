@@ -1,10 +1,10 @@
 #pragma once
-// macrodyn evaluate (DESIGN §1.7; method-notes §2 and §3 "Evaluation"): ensembles of a
+// macrodyn evaluate (docs/design.md §1.10, §8.3.5 and §8.4.5): ensembles of a
 // trained model predicted from the true initial macrostates (truth.hpp), against the
 // truth, per initial magnetisation m0: metrics.csv and band plots. The coordinates each
 // metric is computed in are described in truth.hpp.
 //
-// No torch header here (DESIGN §2): the model is reached through learn/exported.hpp.
+// No torch header here (docs/design.md §2.3): the model is reached through learn/exported.hpp.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -28,8 +28,8 @@ struct EvaluateOptions {
   int threads = 0;              // 0 = all cores (recomputing z* of the truth, MMD)
   bool plots = true;            // bands_m0_<m0>.png per m0 (needs gnuplot)
   // true: the truth is resampled at t_k = k * Delta by linear interpolation in each run's
-  // own cumulative time (method-notes §3; extrapolated past its end). false: frame k is
-  // taken as time k * Delta (method-notes §2, Curie–Weiss: "no interpolation").
+  // own cumulative time (docs/design.md §8.4.5; extrapolated past its end). false: frame k is
+  // taken as time k * Delta (docs/design.md §8.3.5, Curie–Weiss: "no interpolation").
   bool interpolate = true;
   // MMD^2 is averaged over every mmd_stride-th grid time (k = 0, s, 2s, ...); 0 = the
   // smallest stride that keeps the kernel evaluations of one m0 group below 2e8 (1 for the

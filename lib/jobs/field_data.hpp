@@ -1,5 +1,5 @@
 #pragma once
-// Simulation data of the predator-prey SPDE (method-notes §5) for the field jobs:
+// Simulation data of the predator-prey SPDE (docs/design.md §8.6) for the field jobs:
 // trajectories, upsampled snapshots and partial-evolution pairs, all in float32 as
 // stored (fields computed in double by lib/systems/predator_prey). Every random number
 // is keyed by work item: (m, k) of training run r by {seed, field_initial, r}, the noise

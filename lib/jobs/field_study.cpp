@@ -192,7 +192,7 @@ Latents encode(const Config& c, const learn::FieldAutoencoder& ae, const Simulat
   for (std::size_t j = 0; j < P; ++j)
     for (int f = 0; f < 2; ++f) {
       const float* z0 = l.z0.data() + j * kLatentDim;
-      // DESIGN §1.5: z1 = z0 + (g(after) - g(before)) for the means and the closure alike.
+      // docs/design.md §1.7: z1 = z0 + (g(after) - g(before)) for the means and the closure alike.
       l.z1[j * kLatentDim + f] = z0[f] + (d.g_after[2 * j + f] - d.g_before[2 * j + f]);
       l.z1[j * kLatentDim + 2 + f] = z0[2 + f] + (code_after[2 * j + f] - code_before[2 * j + f]);
       l.z1_naive[j * kLatentDim + f] = d.g_after[2 * j + f];
@@ -201,7 +201,7 @@ Latents encode(const Config& c, const learn::FieldAutoencoder& ae, const Simulat
   return l;
 }
 
-// z-score statistics of the training latents z0 (mean, unbiased std), method-notes §5.
+// z-score statistics of the training latents z0 (mean, unbiased std), docs/design.md §8.6.4.
 struct Normalisation {
   double mean[kLatentDim], std[kLatentDim];
   float apply(float z, int k) const { return static_cast<float>((z - mean[k]) / std[k]); }

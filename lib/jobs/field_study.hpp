@@ -1,5 +1,5 @@
 #pragma once
-// macrodyn study loss-factor (method-notes §5, "λ ablation"): for the predator-prey SPDE,
+// macrodyn study loss-factor (docs/design.md §8.6.5): for the predator-prey SPDE,
 // train the neural SDE with loss factor λ in place of K on one set of latent pairs and
 // score each model by the MMD² between predicted and true ensembles in the normalised
 // latent space, averaged over time and the test conditions. Stages (small runs and
@@ -24,7 +24,7 @@ struct LossFactorOptions {
   int batch = 1024;
   double lr = 1e-3;
   double eps = 1e-5;
-  std::uint64_t seed = 0;                           // training seed (method-notes §5: 0)
+  std::uint64_t seed = 0;                           // training seed (docs/design.md §8.6.4: 0)
   std::string device = "auto";
   int threads = 0;                                  // torch threads (0 = all cores)
   bool cached_only = false;                         // tabulate finished λ only

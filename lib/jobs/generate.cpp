@@ -1,5 +1,5 @@
 // macrodyn generate: small trajectories -> hierarchical upsampling -> partial
-// evolution, written to one HDF5 dataset (DESIGN §4) block by block, each block
+// evolution, written to one HDF5 dataset (docs/design.md §5.3) block by block, each block
 // committed (rows, then rows_committed, then flush) so a crash loses at most one block.
 #include <chrono>
 #include <cstring>

@@ -1,5 +1,5 @@
 #pragma once
-// Latent pairs of a dataset (DESIGN §1.5): z0 = phi(x_t) = (z*, phi_hat), the K-scaled
+// Latent pairs of a dataset (docs/design.md §1.7): z0 = phi(x_t) = (z*, phi_hat), the K-scaled
 // target z1 = z0 + (g(x_{t+dt,I}) - g(x_{t,I})) and the naive target z1_naive =
 // g(x_{t+dt,I}), with the closure part of g given by the encoder psi of the patch.
 // Physical coordinates and physical time; normalisation happens in the model.

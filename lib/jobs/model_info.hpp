@@ -1,5 +1,5 @@
 #pragma once
-// model.json: what a trained model directory is (DESIGN §4): dimensions, K, epsilon,
+// model.json: what a trained model directory is (docs/design.md §5.6): dimensions, K, epsilon,
 // normalisation, time unit, the system and its parameters, and the dataset it came from.
 // Written by `train`, read by `encode`, `predict` and `evaluate`, and by Python users.
 #include <cstdint>

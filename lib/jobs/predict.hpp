@@ -1,9 +1,9 @@
 #pragma once
-// macrodyn predict (DESIGN §1.7): ensembles of a trained model's SDE from given
+// macrodyn predict (docs/design.md §1.10): ensembles of a trained model's SDE from given
 // macrostates, in physical coordinates (converted to and from the model's coordinates,
 // see truth.hpp) -> CSV (+ PNG).
 //
-// No torch header here (DESIGN §2): the model is reached through learn/exported.hpp.
+// No torch header here (docs/design.md §2.3): the model is reached through learn/exported.hpp.
 #include <cstdint>
 #include <string>
 #include <vector>

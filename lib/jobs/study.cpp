@@ -27,7 +27,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Reference choices per system (method-notes §2, §3).
+// Reference choices per system (docs/design.md §8.3, §8.4).
 bool is_curie_weiss(const Config& c) { return c.system == "curie_weiss"; }
 
 Config cell_config(const Config& base, int p, const StudyOptions& o, const std::string& output) {
@@ -35,7 +35,7 @@ Config cell_config(const Config& base, int p, const StudyOptions& o, const std::
   c.patch = p;
   c.small_side = p;
   // Below L: snapshots upsampled plus as many random ones; at p = L the small frames are
-  // used directly (method-notes §2) and there is no random half.
+  // used directly (docs/design.md §8.3.2) and there is no random half.
   const bool upsampled = p < base.large_side;
   c.random_configs = upsampled;
   c.snapshots = upsampled ? (o.pairs + 1) / 2 : o.pairs;
@@ -419,7 +419,7 @@ std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o
         e.device = o.device;
         e.threads = o.threads;
         e.interpolate = !is_curie_weiss(base);
-        e.truth_cache = &truth_cache;  // method-notes §2: Curie-Weiss frames, no interpolation
+        e.truth_cache = &truth_cache;  // docs/design.md §8.3.5: Curie-Weiss frames, no interpolation
         say(what + ": evaluation");
         const EvaluationResult res = evaluate_model(e);
         StudyRow r;

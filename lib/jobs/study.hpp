@@ -1,5 +1,5 @@
 #pragma once
-// macrodyn study patch-size (method-notes §2-§3): for one system config, patch side =
+// macrodyn study patch-size (docs/design.md §8.3-§8.4): for one system config, patch side =
 // small side p over a list (default 8, 16, 32, 64 of a 64 x 64 system), generate the
 // pairs, train the K-scaled and the naive model on the same latents for each training
 // seed, evaluate every model against one set of full-size truth runs, and tabulate each

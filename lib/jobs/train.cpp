@@ -259,7 +259,7 @@ ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prep) {
   info.offset.assign(d, 0.0);
   info.scale.assign(d, 1.0);
   for (int k = 0; k < d; ++k) {
-    if (set.variables[k] == "m") continue;  // the magnetisation stays raw (method-notes §1)
+    if (set.variables[k] == "m") continue;  // the magnetisation stays raw (docs/design.md §8.2.7)
     double lo = INFINITY, hi = -INFINITY;
     for (std::int64_t i = 0; i < n_train; ++i) {
       const double v = set.z0[static_cast<std::size_t>(i * d + k)];

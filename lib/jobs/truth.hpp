@@ -1,5 +1,5 @@
 #pragma once
-// Ground truth as a model sees it (DESIGN §1.7; method-notes §2 and §3 "Evaluation"):
+// Ground truth as a model sees it (docs/design.md §1.10, §8.3.5 and §8.4.5):
 // z = (z*, phi_hat) of every ground-truth frame of a /trajectories group, on the model's
 // own patch tiling, in model coordinates. Read by evaluate (and shared between the models
 // of a study cell through TruthCache).
@@ -10,7 +10,7 @@
 // statistics, plots and predict's CSV are in physical coordinates (the scale of the
 // observables, so that <m> can be compared with the [sim] numbers).
 //
-// No torch header here (DESIGN §2): the encoder is reached through learn/exported.hpp.
+// No torch header here (docs/design.md §2.3): the encoder is reached through learn/exported.hpp.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -51,7 +51,7 @@ void check_truth_for_model(const ModelInfo& info, const std::string& model_dir, 
 // For every committed truth run and frame, z = (z*, phi_hat) on the model's tiling (patch
 // p, K = (L/p)^D, row-major patch I = a*(L/p) + b):
 //  * z* = macro_observables(system, x, L, p, periodic), the mean over the K patches of g
-//    computed on each patch as a torus (DESIGN §1.4: the same phi as the training pairs);
+//    computed on each patch as a torus (docs/design.md §1.6: the same phi as the training pairs);
 //  * phi_hat = the mean over the K patches of the encoder's codes;
 // then normalised with the model's offset / scale. The states are read and encoded in
 // blocks of consecutive frames (64 MB of states, across run boundaries), never all at once.

@@ -1,4 +1,4 @@
-// The closure autoencoder (method-notes §1 "Closure autoencoder"): networks, training,
+// The closure autoencoder (docs/design.md §8.2.6): networks, training,
 // encoding, checkpoints and the TorchScript export of the encoder. Torch stays in here.
 #include "learn/autoencoder.hpp"
 #include "learn/torch_files.hpp"

@@ -1,12 +1,12 @@
 #pragma once
-// The closure autoencoder for 2D spin lattices (DESIGN §1.4, method-notes §1 "Closure
+// The closure autoencoder for 2D spin lattices (docs/design.md §1.8, §8.2.6 "Closure
 // autoencoder"). A patch encoder psi maps a p x p patch of +-1 spins to closure_dim
 // numbers; the learned closure of a snapshot is phi_hat(x) = (1/K) sum_I psi(x_I) over
 // the row-major tiling (I = a*(L/p) + b, a the block row, x = row). The decoder sees
 // z = (z*(x), phi_hat(x)) with z* = (m, rho) averaged over the patches, each computed on
 // its patch as a torus (the same phi as everywhere else), and reconstructs the snapshot.
 //
-// No torch header here (DESIGN §2): the networks are behind a pimpl and the data cross
+// No torch header here (docs/design.md §2.3): the networks are behind a pimpl and the data cross
 // this boundary as plain arrays.
 #include <cstdint>
 #include <functional>
@@ -46,7 +46,7 @@ struct EpochReport {
 
 class ClosureAutoencoder {
  public:
-  // Architecture, init and optimiser as method-notes §1: encoder D x [Conv3x3 -> BN ->
+  // Architecture, init and optimiser as docs/design.md §8.2.6: encoder D x [Conv3x3 -> BN ->
   // LeakyReLU(0.2) -> MaxPool2] (channels 32, 64, 128; D = 3 for p >= 32, else
   // log2(p/2)) -> Linear(closure_dim); decoder Linear -> LeakyReLU -> ConvTranspose
   // stack -> sigmoid; BCE loss; AdamW(lr, amsgrad, weight decay 0); shuffled batches

@@ -1,4 +1,4 @@
-// The predator-prey closure autoencoder (method-notes §5 "Latents"): networks, training,
+// The predator-prey closure autoencoder (docs/design.md §8.6.4): networks, training,
 // encoding, checkpoints and the TorchScript export of the encoder. Torch stays in here.
 #include "learn/field_autoencoder.hpp"
 #include "learn/torch_files.hpp"

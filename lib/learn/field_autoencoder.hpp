@@ -1,5 +1,5 @@
 #pragma once
-// The closure autoencoder of the predator-prey SPDE (method-notes §5 "Latents"): fields
+// The closure autoencoder of the predator-prey SPDE (docs/design.md §8.6.4): fields
 // u and v on a cell-centred grid of n cells per axis (1-D or 2-D), tiled row-major into
 // K = (n/p)^dim patches of side p (patch I = a*(n/p) + b in 2-D, a the block row). One
 // encoder E, shared by both fields and all patches, maps a patch of one field to one
@@ -8,7 +8,7 @@
 // the means taken over the whole grid in double. A decoder maps the unnormalised z back
 // to both fields. (z-score normalisation belongs to the SDE stage, not to this class.)
 //
-// No torch header here (DESIGN §2): the networks are behind a pimpl and the data cross
+// No torch header here (docs/design.md §2.3): the networks are behind a pimpl and the data cross
 // this boundary as plain arrays.
 #include <cstdint>
 #include <functional>

@@ -1,5 +1,5 @@
 #pragma once
-// The learner's replay buffer (DESIGN §3, "Streaming"): a fixed number of fixed-size
+// The learner's replay buffer (docs/design.md §6.5): a fixed number of fixed-size
 // rows (e.g. latent pairs carrying their pair id), filled while data arrive and sampled
 // for training steps. Plain C++ (no torch, no MPI), header-only.
 //

@@ -1,6 +1,6 @@
 #pragma once
 // The neural SDE dz = mu(z) dt + sigma(z) dW and its training with the K-scaled loss
-// (DESIGN §1.6). No torch header here (DESIGN §2): the model is behind a pimpl and the
+// (docs/design.md §1.9). No torch header here (docs/design.md §2.3): the model is behind a pimpl and the
 // data cross this boundary as plain arrays.
 #include <cstdint>
 #include <functional>

@@ -27,7 +27,7 @@ struct SdeNetImpl : torch::nn::Module {
 };
 TORCH_MODULE(SdeNet);
 
-// The K-scaled negative log-likelihood, one value per pair (DESIGN §1.6).
+// The K-scaled negative log-likelihood, one value per pair (docs/design.md §1.9).
 torch::Tensor sde_nll(const torch::Tensor& mu, const torch::Tensor& sigma, const torch::Tensor& z0,
                       const torch::Tensor& z1, const torch::Tensor& dt, double c, double eps);
 

@@ -1,9 +1,9 @@
 #pragma once
-// Online training of the neural SDE (DESIGN §3): the learner of `macrodyn run` draws
+// Online training of the neural SDE (docs/design.md §6.5): the learner of `macrodyn run` draws
 // batches from its replay buffer while pairs still arrive, so training is a sequence of
 // single optimiser steps rather than epochs over a fixed set. Same model, loss, AdamW
 // and plateau rule as train_sde; an "epoch" of the scheduler is `steps_per_epoch` steps.
-// No torch header here (DESIGN §2).
+// No torch header here (docs/design.md §2.3).
 #include <cstdint>
 #include <functional>
 #include <memory>

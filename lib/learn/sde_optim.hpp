@@ -16,7 +16,7 @@ namespace macrodyn::learn {
 
 // PyTorch's ReduceLROnPlateau(mode=min, factor, patience, threshold=1e-4 rel, cooldown 0,
 // min_lr), copied literally: "improved" means loss < best * (1 - threshold), which for
-// negative losses accepts slightly worse values (method-notes §0).
+// negative losses accepts slightly worse values (docs/design.md §8.1.5).
 struct Plateau {
   double factor = 0.5, threshold = 1e-4, min_lr = 5e-6;
   int patience = 5;

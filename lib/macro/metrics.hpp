@@ -1,6 +1,6 @@
 #pragma once
 // Statistics of macroscopic ensembles and the numbers that compare a predicted ensemble
-// with ground truth (DESIGN §1.7). An ensemble is [R runs, T times, d] row-major double,
+// with ground truth (docs/design.md §1.10). An ensemble is [R runs, T times, d] row-major double,
 // as euler_maruyama returns it; its shape is given by (times, dim), R = size / (T d).
 // Bad shapes throw InputError.
 #include <array>

@@ -1,6 +1,6 @@
 #pragma once
 // Ensembles of macroscopic trajectories from a learned SDE dz = mu(z) dt + sigma(z) dW
-// (DESIGN §1.7): Euler–Maruyama without the loss factor c and without eps.
+// (docs/design.md §1.10): Euler–Maruyama without the loss factor c and without eps.
 //
 // The model is given as a batched callback so that this module needs no torch: lib/learn
 // (or a test) wraps its evaluation in SdeFunctions.

@@ -1,5 +1,5 @@
 #pragma once
-// Hierarchical upsampling (DESIGN §1.2): from a pool of side-s configurations build
+// Hierarchical upsampling (docs/design.md §1.3): from a pool of side-s configurations build
 // side-(s*m) ones by drawing with replacement, UPSAMPLE x m, LOCALRELAX; repeat level
 // by level until the large side. Level l's snapshot j depends only on (seed, l, j) and
 // the previous pool, so levels can be built by any number of threads.

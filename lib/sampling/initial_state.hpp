@@ -1,5 +1,5 @@
 #pragma once
-// Initial spin states (method-notes §1): floor((1 + m0) n / 2) up spins at uniformly
+// Initial spin states (docs/design.md §8.2.2): floor((1 + m0) n / 2) up spins at uniformly
 // random positions, the rest down; m0 ~ U(-1, 1) when not given; or all up.
 #include <cstdint>
 

@@ -1,5 +1,5 @@
 #pragma once
-// LOCALRELAX (DESIGN §1.2, §3): short microscopic dynamics in overlapping windows of
+// LOCALRELAX (docs/design.md §1.3, §6.3): short microscopic dynamics in overlapping windows of
 // side w at stride s (default w/2) that heal the blocky interfaces left by UPSAMPLE.
 //
 // Windows run in colour phases: per axis, window a gets colour a mod 2 (when the number

@@ -1,7 +1,7 @@
 #pragma once
-// Partial evolution (DESIGN §1.3, §1.5): from a snapshot x_t, evolve patch I for one
+// Partial evolution (docs/design.md §1.5, §1.7): from a snapshot x_t, evolve patch I for one
 // patch sweep (p^D events by default) while the rest stays frozen, and record what a
-// training pair needs (DESIGN §4). Every patch is evolved against the unchanged x_t,
+// training pair needs (docs/design.md §5.3). Every patch is evolved against the unchanged x_t,
 // so `pairs = all` yields K pairs whose work is independent.
 #include <cstdint>
 #include <vector>

@@ -1,5 +1,5 @@
 #pragma once
-// The stochastic predator-prey reaction-diffusion system (method-notes §5), serial
+// The stochastic predator-prey reaction-diffusion system (docs/design.md §8.6), serial
 // reference: fields u (prey) and v (predator) on a cell-centred grid of n cells per
 // axis (1-D or 2-D), zero-flux boundaries (ghost = edge value), explicit
 // Euler-Maruyama with additive noise
@@ -90,7 +90,7 @@ void fill_boundary_ghosts(int dim, int n, const GhostedBox& box, double* x);
 void step_box(const PredatorPreyParams& p, const GhostedBox& box, const double* u, const double* v, double* u_new,
               double* v_new, const NoiseKey& key);
 
-// Initial state (method-notes §5): u = m + k cos(10 pi x), v = (1 - m) - k cos(10 pi x),
+// Initial state (docs/design.md §8.6.1): u = m + k cos(10 pi x), v = (1 - m) - k cos(10 pi x),
 // x the cell centre (i + 1/2) dx along the first axis; in 2-D the same for every y.
 void initial_state(const PredatorPreyParams& p, double m, double k, std::vector<double>& u, std::vector<double>& v);
 // The same initial state on the interior of one box only (nx * ny values each,

@@ -1,5 +1,5 @@
 #pragma once
-// The uniform surface of a microscopic simulator (DESIGN §2).
+// The uniform surface of a microscopic simulator (docs/design.md §3).
 //
 // A System is an immutable description (name, dimension, parameters, observables);
 // an Evolver is a per-thread worker that holds one box (a window, a patch or the whole
@@ -69,7 +69,7 @@ class System {
 
   // g of the side-p box at origin o of the side-L lattice x, computed exactly as the
   // box is evolved under boundary b (as a torus for `periodic`, with its real
-  // neighbours for `frozen`); DESIGN §1.4.
+  // neighbours for `frozen`); docs/design.md §1.6.
   virtual void patch_observables(const std::int8_t* x, int L, const Coord& o, int p, Boundary b,
                                  double* g) const = 0;
 

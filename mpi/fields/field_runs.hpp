@@ -6,7 +6,7 @@
 // on large.side cells per axis: the runs of the loss-factor study's test set (same
 // initial states, same noise keys {seed, truth_dynamics, run, step}).
 //
-// Output (rank 0 writes output.path, committed after every run, DESIGN §4):
+// Output (rank 0 writes output.path, committed after every run, docs/design.md §5.5):
 //   /trajectories/observables  float64 [runs, frames, 2]  spatial means of u and v
 //   /trajectories/durations    float64 [runs, frames]     field.dt per frame
 //   /trajectories/mk           float64 [runs, 2]          (m, k) of the initial state

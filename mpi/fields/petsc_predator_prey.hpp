@@ -12,7 +12,7 @@
 //    for each field with D > 0 (a field with D = 0 is just explicit). The right-hand
 //    side is step_box with D = 0, so it draws the very same noise. The solve is direct
 //    (PETSc LU) on one rank and CG by default on several: results then agree across
-//    rank counts to the solver tolerance (1e-13 relative), not bit for bit (DESIGN §3).
+//    rank counts to the solver tolerance (1e-13 relative), not bit for bit (docs/design.md §7.3).
 //
 // No PETSc header here (pimpl): other modules can include this without PETSc's flags.
 // Every constructor, step and I/O call is collective over the communicator; PETSc must

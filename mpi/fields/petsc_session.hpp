@@ -1,11 +1,11 @@
 #pragma once
-// PETSc's lifetime inside a program that owns MPI (DESIGN §3: the roles initialise MPI
+// PETSc's lifetime inside a program that owns MPI (docs/design.md §6.9: the roles initialise MPI
 // themselves). The guard initialises PETSc only when nobody has yet, on a communicator
 // the caller chooses, and finalises it only if it was the one that initialised it;
 // since MPI was already initialised, PetscFinalize leaves MPI alone.
 //
 // PETSc's signal handlers are turned off (-no_signal_handler): they would take over
-// SIGUSR1/SIGTERM, which the run roles use for checkpoints (DESIGN §3).
+// SIGUSR1/SIGTERM, which the run roles use for checkpoints (docs/design.md §6.6).
 //
 // Construction and destruction are collective over `world`. Destroy every PETSc
 // object (DmdaPredatorPrey, ...) before the owning guard, and the guard before

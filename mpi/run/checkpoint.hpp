@@ -1,5 +1,5 @@
 #pragma once
-// Checkpoints of `macrodyn run` (DESIGN §3). They are taken only at sync points, where
+// Checkpoints of `macrodyn run` (docs/design.md §6.6). They are taken only at sync points, where
 // every simulator has flushed its stream and every learner has received every pair of
 // the rounds before: the whole job's state is then the learners' (model, optimiser,
 // replay buffer, counters) plus one number for the simulators, the rounds done

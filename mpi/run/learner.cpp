@@ -151,7 +151,7 @@ bool OnlineLearner::all_ready() {
 }
 
 void OnlineLearner::fix_normalisation() {
-  // Min-max of every variable but m (kept raw, method-notes §1) and the mean dt, over
+  // Min-max of every variable but m (kept raw, docs/design.md §8.2.7) and the mean dt, over
   // the pairs every learner holds now: the same numbers on every learner.
   std::vector<double> lo(static_cast<std::size_t>(d_), INFINITY), hi(static_cast<std::size_t>(d_), -INFINITY);
   double sums[2] = {0, static_cast<double>(buffer_.size())};

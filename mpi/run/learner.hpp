@@ -1,5 +1,5 @@
 #pragma once
-// The learner role of `macrodyn run` (DESIGN §3, phase B): latent pairs go into a
+// The learner role of `macrodyn run` (docs/design.md §6.5): latent pairs go into a
 // fixed-capacity replay buffer, and the neural SDE trains on batches drawn from it while
 // pairs still arrive. With several learner ranks every step is collective: gradients
 // and losses are averaged over the learners (data parallel), and the normalisation is

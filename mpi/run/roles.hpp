@@ -1,5 +1,5 @@
 #pragma once
-// Who does what in a `macrodyn run` job (DESIGN §3). World ranks 0..G-1 are learners,
+// Who does what in a `macrodyn run` job (docs/design.md §6.1). World ranks 0..G-1 are learners,
 // the others simulators grouped into teams of `team_size` consecutive ranks; simulator
 // s streams to learner s % G. With no rank left over for simulation (e.g. a single
 // process), every rank plays both roles ("co-located").

@@ -1,5 +1,5 @@
 #pragma once
-// `macrodyn run` (DESIGN §3): simulator teams generate partial-evolution pairs and
+// `macrodyn run` (docs/design.md §6): simulator teams generate partial-evolution pairs and
 // stream them to learner ranks that train while data arrive.
 //   phase A: team roots stream whole snapshots to learner 0, which fits the closure
 //            autoencoder and broadcasts the TorchScript encoder to every rank;

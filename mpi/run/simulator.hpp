@@ -1,5 +1,5 @@
 #pragma once
-// The simulator role of `macrodyn run` (DESIGN §3): a team builds its large snapshots
+// The simulator role of `macrodyn run` (docs/design.md §6): a team builds its large snapshots
 // (team t takes snapshots t, t + T, t + 2T, ...), partially evolves them and turns the
 // pairs into rows: whole snapshots for the closure autoencoder (phase A, team rank 0)
 // and latent pair rows (phase B, every rank for the patches it owns).

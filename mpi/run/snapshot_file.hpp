@@ -1,5 +1,5 @@
 #pragma once
-// /snapshots of stream.save (DESIGN §4: required when a closure is learned), written in
+// /snapshots of stream.save (docs/design.md §5.3: required when a closure is learned), written in
 // parallel: every simulator rank writes its block of its team's snapshot, all of a
 // round's snapshots in one collective call (parallel HDF5). The learner writes /pairs
 // and /latent into stream.save itself, serially and as they arrive; the two writers

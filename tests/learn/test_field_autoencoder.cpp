@@ -56,7 +56,7 @@ Frames random_frames(int dim, int n, std::int64_t count, std::uint64_t seed) {
   return f;
 }
 
-// The reference initial condition (method-notes §5): u = m + k cos(10 pi x),
+// The reference initial condition (docs/design.md §8.6.1): u = m + k cos(10 pi x),
 // v = 1 - m - k cos(10 pi x) on cell centres x = (i + 1/2)/n, m ~ U(.45, .55),
 // k ~ U(.05, .15). ks receives the k of every frame.
 Frames cosine_frames(int n, std::int64_t count, std::uint64_t seed, std::vector<double>* ks = nullptr) {

@@ -62,7 +62,7 @@ TEST_CASE("K-scaled pairs from one evolved OU patch recover the mean's SDE and n
           "[learn][sde][ou]") {
   // K independent OU "patches" x_k (dx = -theta x dt + s dW); the macro variable is their
   // mean z, whose exact SDE is dz = -theta z dt + (s / sqrt K) dW. Pairs come from evolving
-  // one random patch exactly, with the real target formulas of DESIGN §1.5.
+  // one random patch exactly, with the real target formulas of docs/design.md §1.7.
   const int K = 16;
   const double theta = 1.0, s = 1.0;
   const std::int64_t n = 500000;

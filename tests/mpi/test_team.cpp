@@ -1,4 +1,4 @@
-// The team pipeline (DESIGN §3): halo exchange, distributed LocalRelax, the whole
+// The team pipeline (docs/design.md §6.3): halo exchange, distributed LocalRelax, the whole
 // snapshot build and partial evolution, each compared bit for bit with the serial code
 // for every team size and rank grid that the world's ranks allow. Teams are carved out
 // of MPI_COMM_WORLD with MPI_Comm_split; with several teams of one size, each builds

@@ -1,5 +1,5 @@
 // Curie-Weiss simulator against exact oracles:
-//   * N = 4096 (64 x 64 index grid, T = 1.1, h = 0.1, method-notes §2): time-weighted
+//   * N = 4096 (64 x 64 index grid, T = 1.1, h = 0.1, docs/design.md §8.3.6): time-weighted
 //     <m>, std(m) and the mean sweep duration against the Boltzmann sum over the N + 1
 //     magnetisations (degeneracy binomial(N, k)); the ensemble mean of m by frame
 //     (frame = N events) from m0 = 0 and m0 = -0.5 against the exact master equation of

@@ -1,4 +1,4 @@
-// Team decomposition (DESIGN §3): rank grids of whole patches, blocks, owners, patches.
+// Team decomposition (docs/design.md §6.2): rank grids of whole patches, blocks, owners, patches.
 #include <catch2/catch.hpp>
 
 #include <set>

@@ -1,5 +1,5 @@
 // Ising simulator: equilibrium properties of full periodic lattices against known values.
-//   * L = 64, T = 2.5, h = 0.1 (the paramagnet of method-notes §3): time-weighted <m>,
+//   * L = 64, T = 2.5, h = 0.1 (the paramagnet of docs/design.md §8.4.6): time-weighted <m>,
 //     std(m) and the mean physical duration of an equilibrium sweep;
 //   * L = 128, T = 2.0, h = 0: <|m|> against Onsager's spontaneous magnetisation;
 //   * T = T_c, h = 0, L = 16, 32, 64: energy per site against the exact finite-lattice

@@ -1,4 +1,4 @@
-// Predator-prey SPDE serial reference (method-notes §5) against hand values and the
+// Predator-prey SPDE serial reference (docs/design.md §8.6) against hand values and the
 // paper's [sim] checks:
 //   * noise-free step from u = v = 0.5 and from a linear profile (interior Lap = 0, edge
 //     Lap = slope through the zero-flux ghosts); the kernel's documented arithmetic order;
@@ -68,7 +68,7 @@ std::vector<double> ghosted_from(const PredatorPreyParams& p, const GhostedBox& 
   return g;
 }
 
-// Plain 1-D upsampling by the formula of method-notes §5, written independently.
+// Plain 1-D upsampling by the formula of docs/design.md §8.6.2, written independently.
 std::vector<double> upsample1d_ref(const std::vector<double>& c) {
   const int n = static_cast<int>(c.size());
   std::vector<double> f(2 * c.size());

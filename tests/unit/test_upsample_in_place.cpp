@@ -1,5 +1,5 @@
 // In-place UPSAMPLE of a (possibly rectangular) block: what a team rank does to its
-// block between levels (DESIGN §3).
+// block between levels (docs/design.md §6.3).
 #include <catch2/catch.hpp>
 
 #include <vector>
