@@ -28,10 +28,13 @@ void validate(int size, const System& system, const HierarchySpec& h, const Part
   if (snapshots < 1) throw std::invalid_argument("TeamSnapshot: snapshots must be at least 1");
   if (size == 1) return;
   const std::string team = "team.size = " + std::to_string(size);
-  const std::string name = system.name();
-  if (name != "ising2d" && name != "ising3d")
-    throw InputError(team + " splits the lattice over ranks, which system " + name +
-                     " does not support (every spin feels the whole system); use team.size = 1");
+  if (!system.team_splittable())
+    throw InputError(team + " splits the lattice over ranks, which system " + system.name() +
+                     " does not support (its sites interact beyond a local neighbourhood); use team.size = 1");
+  if (system.interaction_range() != 1)
+    throw InputError(team + " splits the lattice over ranks with one-site halos, but system " + system.name() +
+                     " interacts over " + std::to_string(system.interaction_range()) +
+                     " sites; use team.size = 1");
   if (partial.boundary == Boundary::global || h.relax.boundary == Boundary::global)
     throw InputError(team + " splits the lattice over ranks, but a `global` boundary couples a patch or "
                      "window to the whole lattice; use team.size = 1");
@@ -75,7 +78,7 @@ TeamSnapshot::TeamSnapshot(MPI_Comm team, const System& system, const HierarchyS
     // result bit for bit): in-place upsampling and windows copied out one at a time
     // hold one lattice, where the serial functions hold two levels (and a stage copy
     // for `frozen`).
-    const bool splittable = (system.name() == "ising2d" || system.name() == "ising3d") &&
+    const bool splittable = system.team_splittable() && system.interaction_range() == 1 &&
                             partial.boundary != Boundary::global && hierarchy.relax.boundary != Boundary::global;
     relax_.resize(static_cast<std::size_t>(levels_ + 1));
     if (size > 1 || splittable)

@@ -20,7 +20,7 @@ enum class DType { i8, i32, i64, f32, f64 };
 
 struct RootInfo {
   std::uint64_t seed = 0;
-  std::string system;           // e.g. "ising2d"
+  std::string system;           // the registry name (systems/system.hpp)
   std::string config;           // the resolved INI text
   std::string macrodyn_version;
 };

@@ -1,5 +1,6 @@
 #include "jobs/model_dir.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "core/error.hpp"
 #include "learn/exported.hpp"
 #include "learn/sde.hpp"
+#include "systems/system.hpp"
 
 namespace macrodyn {
 
@@ -83,6 +85,17 @@ macro::SdeFunctions sde_functions(const learn::ExportedSde& sde) {
   return macro::SdeFunctions{sde.dim(), [&sde](const float* z, std::int64_t B, float* drift, float* sigma) {
                                sde.eval(z, B, drift, sigma);
                              }};
+}
+
+bool variable_stays_raw(const ModelInfo& info, const std::string& variable) {
+  const auto raw = make_system(info.system, SystemParams{info.T, info.h})->raw_observables();
+  return std::find(raw.begin(), raw.end(), variable) != raw.end();
+}
+
+std::string default_time_unit_kind(const ModelInfo& info) {
+  return make_system(info.system, SystemParams{info.T, info.h})->time_unit() == System::TimeUnit::physical
+             ? "physical"
+             : "mean_dt";
 }
 
 std::string time_label(const ModelInfo& info) {

@@ -30,6 +30,13 @@ std::string check_device(const std::string& device);
 // The exported SDE as the rollout's SdeFunctions; `sde` must outlive the result.
 macro::SdeFunctions sde_functions(const learn::ExportedSde& sde);
 
+// The system's policies for a model's coordinates (docs/design.md §1.9), asked of the
+// System named in `info`: whether latent variable `variable` stays in physical units
+// (System::raw_observables; closure codes never do), and the time unit that
+// train --time-unit auto and run use ("physical" or "mean_dt", System::time_unit).
+bool variable_stays_raw(const ModelInfo& info, const std::string& variable);
+std::string default_time_unit_kind(const ModelInfo& info);
+
 // The x-axis label of the band plots, in the model's time unit.
 std::string time_label(const ModelInfo& info);
 

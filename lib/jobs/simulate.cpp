@@ -34,8 +34,7 @@ RunsSpec truth_runs_spec(const Config& c, const System& sys) {
   // model's patch tiling (a closure, or an observable other than a plain site average
   // with more than one patch): with closure.kind = none, ising2d's rho was lost and
   // evaluate refused the truth.
-  spec.store_states = truth_states_needed(c.has_closure(), Tiling{sys.dim(), L, c.patch}.patches(),
-                                          sys.observable_names());
+  spec.store_states = truth_states_needed(c.has_closure(), Tiling{sys.dim(), L, c.patch}.patches(), sys);
   spec.threads = c.resolved_threads();
   spec.progress = c.progress;
   spec.what = "simulate: truth runs (side " + std::to_string(L) + ")";

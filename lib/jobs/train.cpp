@@ -259,7 +259,7 @@ ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prep) {
   info.offset.assign(d, 0.0);
   info.scale.assign(d, 1.0);
   for (int k = 0; k < d; ++k) {
-    if (set.variables[k] == "m") continue;  // the magnetisation stays raw (docs/design.md §8.2.7)
+    if (variable_stays_raw(info, set.variables[k])) continue;  // e.g. m (docs/design.md §8.2.7)
     double lo = INFINITY, hi = -INFINITY;
     for (std::int64_t i = 0; i < n_train; ++i) {
       const double v = set.z0[static_cast<std::size_t>(i * d + k)];
@@ -269,7 +269,7 @@ ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prep) {
     info.offset[k] = lo;
     info.scale[k] = hi > lo ? hi - lo : 1.0;
   }
-  info.time_unit_kind = o.time_unit == "auto" ? (info.system == "curie_weiss" ? "physical" : "mean_dt") : o.time_unit;
+  info.time_unit_kind = o.time_unit == "auto" ? default_time_unit_kind(info) : o.time_unit;
   if (info.time_unit_kind == "mean_dt") {
     double sum = 0;
     for (std::int64_t i = 0; i < n_train; ++i) sum += set.dt[static_cast<std::size_t>(i)];

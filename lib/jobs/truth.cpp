@@ -30,19 +30,18 @@ namespace {
 constexpr std::uint64_t kBlockBytes = 64u << 20;  // states read and encoded per block
 
 bool stored_observables_usable(const ModelInfo& info) {
-  const std::vector<std::string> zstar(info.variables.begin(), info.variables.begin() + info.z_star_dim);
-  return !truth_states_needed(info.closure_dim > 0, info.K, zstar);
+  return !truth_states_needed(info.closure_dim > 0, info.K, *make_system(info.system, SystemParams{info.T, info.h}));
 }
 
 }  // namespace
 
 // Stored whole-lattice observables equal the patch-averaged phi on every tiling when the
-// model has one patch or each observable is the magnetisation (a plain site average).
-bool truth_states_needed(bool closure, std::int64_t K, const std::vector<std::string>& observables) {
+// model has one patch or every observable is tiling-invariant (a plain site average).
+bool truth_states_needed(bool closure, std::int64_t K, const System& system) {
   if (closure) return true;
   if (K == 1) return false;
-  for (const auto& name : observables)
-    if (name != "m") return true;
+  for (int i = 0; i < system.num_observables(); ++i)
+    if (!system.tiling_invariant(i)) return true;
   return false;
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "jobs/model_info.hpp"
+#include "systems/system.hpp"
 
 namespace macrodyn {
 
@@ -42,9 +43,9 @@ struct TruthMacrostates {
 // and the states when they are needed (see truth_macrostates). Throws InputError for a
 // mismatch between the two inputs (naming both files) and FileError for an unusable file.
 // Whether a model's truth must keep its states: a learned closure is encoded from them,
-// and patch observables other than the magnetisation depend on the model's tiling (K
-// patches) and are recomputed from them.
-bool truth_states_needed(bool closure, std::int64_t K, const std::vector<std::string>& observables);
+// and patch observables that are not tiling-invariant (System::tiling_invariant) depend
+// on the model's tiling (K patches) and are recomputed from them.
+bool truth_states_needed(bool closure, std::int64_t K, const System& system);
 
 void check_truth_for_model(const ModelInfo& info, const std::string& model_dir, const std::string& truth_path);
 

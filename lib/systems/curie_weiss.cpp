@@ -13,6 +13,14 @@ class CurieWeissSystem final : public System {
   std::vector<std::string> observable_names() const override { return {"m"}; }
   std::vector<ObservableRange> observable_ranges() const override { return {{-1.0, 1.0}}; }
   bool supports(Boundary b) const override { return b != Boundary::frozen; }
+  // docs/design.md §8.3: physical time, m raw, the paper's lr 1e-2 with a constant
+  // diffusion, truth frames taken at k Delta without interpolation. Every spin feels the
+  // whole system, so a team cannot split it.
+  TimeUnit time_unit() const override { return TimeUnit::physical; }
+  std::vector<std::string> raw_observables() const override { return {"m"}; }
+  bool tiling_invariant(int) const override { return true; }
+  bool kept_by_upsampling(int) const override { return true; }
+  ReferenceTraining reference_training() const override { return {1e-2, "constant", false}; }
   std::unique_ptr<Evolver> make_evolver() const override {
     return std::make_unique<CurieWeissEvolver>(dim_, 1.0 / params_.T, params_.h);
   }

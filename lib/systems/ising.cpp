@@ -58,6 +58,13 @@ class IsingSystem final : public System {
   std::vector<ObservableRange> observable_ranges() const override { return {{-1.0, 1.0}, {0.0, 1.0}}; }
   bool supports(Boundary b) const override { return b != Boundary::global; }
   bool has_learned_closure() const override { return D == 2; }
+  // The magnetisation stays raw (docs/design.md §8.2); it is a site average, rho is not
+  // (a patch's rho counts its torus bonds).
+  std::vector<std::string> raw_observables() const override { return {"m"}; }
+  bool tiling_invariant(int observable) const override { return observable == 0; }
+  bool kept_by_upsampling(int observable) const override { return observable == 0; }  // rho is divided
+  // Nearest-neighbour bonds: one-site halos, any block decomposition.
+  bool team_splittable() const override { return true; }
   std::unique_ptr<Evolver> make_evolver() const override {
     return std::make_unique<IsingEvolver<D>>(1.0 / params_.T, params_.h);
   }

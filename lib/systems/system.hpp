@@ -85,6 +85,43 @@ class System {
   // closure for this system's states.
   virtual bool has_learned_closure() const { return false; }
 
+  // How a learned model measures time (docs/design.md §1.9): in physical time, or in
+  // units of the mean duration of its training pairs (train --time-unit auto).
+  enum class TimeUnit { physical, mean_dt };
+  virtual TimeUnit time_unit() const { return TimeUnit::mean_dt; }
+
+  // Observables the learner leaves in physical units; the others are mapped to [0, 1]
+  // by the training data's range (docs/design.md §1.9). Default: none.
+  virtual std::vector<std::string> raw_observables() const { return {}; }
+
+  // Whether observable i of a whole lattice equals the mean of its values over the
+  // patches of any tiling (a plain site average such as the magnetisation): then stored
+  // whole-lattice observables stand for the patch-averaged macrostate and a truth need
+  // not keep its states (jobs/truth.hpp). Default: no.
+  virtual bool tiling_invariant(int /*observable*/) const { return false; }
+
+  // Whether observable i of a whole lattice is unchanged, bit for bit, by the
+  // upsampling's block magnification (sampling/upsample.hpp): true for a site average.
+  // The conformance suite holds every system to its answer. Default: no.
+  virtual bool kept_by_upsampling(int /*observable*/) const { return false; }
+
+  // The reference training of the paper for this system, used by the studies when no
+  // option overrides it (docs/design.md §8.3-§8.4): SDE learning rate, diffusion form,
+  // and whether the truth is resampled in its own time (false: frame k is time k Delta).
+  struct ReferenceTraining {
+    double lr = 1e-3;
+    std::string diffusion = "full";
+    bool interpolate_truth = true;
+  };
+  virtual ReferenceTraining reference_training() const { return {}; }
+
+  // Whether a team of several ranks may split one lattice (local interactions), and the
+  // interaction range in sites: the halo width the team's exchanges and `frozen`
+  // windows need. The team code exchanges one-site halos, so a splittable system must
+  // have range 1 until wider halos are implemented (checked where teams are made).
+  virtual bool team_splittable() const { return false; }
+  virtual int interaction_range() const { return 1; }
+
   int num_observables() const { return static_cast<int>(observable_names().size()); }
 };
 

@@ -11,6 +11,7 @@
 #include "core/parallel.hpp"
 #include "io/dataset.hpp"
 #include "jobs/jobs.hpp"
+#include "jobs/model_dir.hpp"
 #include "mpi/check.hpp"
 
 namespace macrodyn::mpi {
@@ -173,12 +174,12 @@ void OnlineLearner::fix_normalisation() {
   info_.offset.assign(static_cast<std::size_t>(d_), 0.0);
   info_.scale.assign(static_cast<std::size_t>(d_), 1.0);
   for (int k = 0; k < d_; ++k) {
-    if (info_.variables[static_cast<std::size_t>(k)] == "m") continue;
+    if (variable_stays_raw(info_, info_.variables[static_cast<std::size_t>(k)])) continue;
     info_.offset[static_cast<std::size_t>(k)] = lo[static_cast<std::size_t>(k)];
     const double range = hi[static_cast<std::size_t>(k)] - lo[static_cast<std::size_t>(k)];
     info_.scale[static_cast<std::size_t>(k)] = range > 0 ? range : 1.0;
   }
-  info_.time_unit_kind = info_.system == "curie_weiss" ? "physical" : "mean_dt";
+  info_.time_unit_kind = default_time_unit_kind(info_);
   info_.time_unit = info_.time_unit_kind == "mean_dt" ? sums[0] / sums[1] : 1.0;
   make_trainer();
 }

@@ -35,7 +35,7 @@ struct RunRow {
 RunsSpec run_truth_spec(const Config& c, const System& sys) {
   RunsSpec spec = truth_runs_spec(c, sys);
   spec.store_states = truth_states_needed(c.has_closure() && c.learn_closure_dim > 0,
-                                          Tiling{sys.dim(), c.large_side, c.patch}.patches(), sys.observable_names());
+                                          Tiling{sys.dim(), c.large_side, c.patch}.patches(), sys);
   return spec;
 }
 

@@ -367,3 +367,33 @@ TEST_CASE("a team of several ranks refuses systems and boundaries it cannot spli
   const PartialSpec ising_global{16, Boundary::global, PairsMode::one, 0};
   CHECK_THROWS_AS(TeamSnapshot(team.comm, *ising, h, ising_global, 3, 4, dec), InputError);
 }
+
+// The conformance suite's team part (tests/unit/test_conformance.cpp): every registered
+// system that says it can be split is held to the serial path on teams of every size
+// and grid, under each of its boundaries; every other system is refused by a team of
+// several ranks with a sentence naming team.size.
+TEST_CASE("conformance: every registered system splits over a team bit for bit, or is refused", "[team][conformance]") {
+  for (const auto& name : system_names()) {
+    const auto sys = make_system(name, SystemParams{2.4, 0.1});
+    INFO("system " << name);
+    if (!sys->team_splittable()) {
+      const int size = world_size() >= 2 ? 2 : 1;
+      Team team(size);
+      if (!team.member() || size == 1) continue;
+      const int L = sys->dim() == 2 ? 32 : 16;
+      const HierarchySpec h{{L / 2, L}, 2, RelaxSpec{L / 2, 0, 0, Boundary::periodic}, 3};
+      const auto dec = Decomposition::choose(sys->dim(), L, L / 2, size);
+      const PartialSpec spec{L / 2, sys->supports(Boundary::periodic) ? Boundary::periodic : Boundary::global,
+                             PairsMode::one, 0};
+      CHECK_THROWS_WITH(TeamSnapshot(team.comm, *sys, h, spec, 3, 4, dec), Catch::Contains("team.size"));
+      continue;
+    }
+    for (Boundary b : {Boundary::periodic, Boundary::frozen}) {
+      if (!sys->supports(b)) continue;
+      if (sys->dim() == 2)
+        CHECK(check_builds({name.c_str(), {8, 16, 32}, 2, 16, 0, 16, b, b, PairsMode::all}, 2) > 0);
+      else
+        CHECK(check_builds({name.c_str(), {4, 8, 16}, 2, 4, 2, 4, b, b, PairsMode::one}, 2) > 0);
+    }
+  }
+}

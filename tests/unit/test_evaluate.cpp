@@ -48,7 +48,9 @@ std::string truth_file(const std::string& tag, const std::string& system, bool s
   c.T = system == "curie_weiss" ? 1.1 : 2.5;
   c.h = 0.1;
   c.large_side = L;
-  c.patch = 8;
+  // Without states: one patch, since simulate keeps the states whenever the tiling needs
+  // them (rho of K > 1 patches is not the lattice's).
+  c.patch = states ? 8 : L;
   c.closure = states ? "autoencoder" : "none";
   c.truth_runs = 4;
   c.truth_sweeps = 20;

@@ -1,0 +1,196 @@
+// The conformance suite: every registered system, taken from the registry, is held to
+// the contracts the pipeline relies on (docs/design.md §3.5). A new system inherits
+// these tests by its registry line; each case asks the system what it supports
+// (boundaries, observables kept by upsampling) and checks that answer.
+//
+//  * a state written to a dataset reads back bit for bit;
+//  * the evolver's observables equal patch_observables for every supported boundary,
+//    after loading and after evolving;
+//  * partial evolution with p = L equals the full dynamics in law (two-sample KS at
+//    alpha = 0.001 on the duration and the change of every observable, 10^4 repeats);
+//  * the upsampling keeps, bit for bit, the observables the system says it keeps;
+//  * the hooks answer consistently (judged observables exist, one range per observable,
+//    raw observables exist, a splittable system has a range the teams support).
+// Team runs on 1, 2 and 4 ranks are held to the serial path in tests/mpi/test_team.cpp.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "core/geometry.hpp"
+#include "io/dataset.hpp"
+#include "ks.hpp"
+#include "sampling/initial_state.hpp"
+#include "sampling/partial_evolution.hpp"
+#include "sampling/upsample.hpp"
+#include "systems/system.hpp"
+
+using namespace macrodyn;
+
+namespace {
+
+// Parameters every system accepts (a high temperature, a small field).
+const SystemParams kParams{2.5, 0.1};
+
+// A side small enough for exact-law tests and divisible into 2^D patches.
+int test_side(int dim) { return dim == 2 ? 8 : 4; }
+
+std::vector<std::int8_t> random_state(const System& sys, int L, std::uint64_t item, double m0 = 0.0) {
+  std::vector<std::int8_t> x(static_cast<std::size_t>(ipow(L, sys.dim())));
+  Rng rng({77, Purpose::test, 0, item, 0});
+  make_initial_state(x.data(), static_cast<std::int64_t>(x.size()), InitialKind::random_m0, m0, rng);
+  return x;
+}
+
+std::vector<Boundary> supported(const System& sys) {
+  std::vector<Boundary> out;
+  for (Boundary b : {Boundary::periodic, Boundary::frozen, Boundary::global})
+    if (sys.supports(b)) out.push_back(b);
+  return out;
+}
+
+
+
+}  // namespace
+
+TEST_CASE("conformance: the hooks answer consistently", "[systems][conformance]") {
+  const std::string name = GENERATE(from_range(system_names()));
+  const auto sys = make_system(name, kParams);
+  INFO("system " << name);
+  CHECK(sys->name() == name);
+  CHECK(is_system_name(name));
+  const auto names = sys->observable_names();
+  REQUIRE(!names.empty());
+  CHECK(sys->num_observables() == static_cast<int>(names.size()));
+  CHECK(sys->observable_ranges().size() == names.size());
+  for (const auto& r : sys->observable_ranges()) CHECK(r.lo < r.hi);
+  const auto has = [&](const std::string& o) { return std::find(names.begin(), names.end(), o) != names.end(); };
+  REQUIRE(!sys->judged_observables().empty());
+  for (const auto& o : sys->judged_observables()) CHECK(has(o));
+  for (const auto& o : sys->raw_observables()) CHECK(has(o));
+  CHECK(!supported(*sys).empty());
+  CHECK(sys->interaction_range() >= 1);
+  if (sys->team_splittable()) CHECK(!sys->supports(Boundary::global));
+  const auto ref = sys->reference_training();
+  CHECK(ref.lr > 0);
+  CHECK((ref.diffusion == "full" || ref.diffusion == "diagonal" || ref.diffusion == "constant"));
+}
+
+TEST_CASE("conformance: a state written to a dataset reads back bit for bit", "[systems][conformance]") {
+  const std::string name = GENERATE(from_range(system_names()));
+  const auto sys = make_system(name, kParams);
+  const int L = test_side(sys->dim());
+  const auto n = static_cast<std::uint64_t>(ipow(L, sys->dim()));
+  std::vector<std::int8_t> states;
+  for (std::uint64_t k = 0; k < 3; ++k) {
+    auto x = random_state(*sys, L, k, 0.3);
+    auto ev = sys->make_evolver();
+    ev->load(x.data(), L, Coord{0, 0, 0}, L, supported(*sys).front(), x.data());
+    Rng rng({78, Purpose::test, 0, k, 0});
+    ev->run_events(n, rng);
+    ev->store(x.data(), L, Coord{0, 0, 0});
+    states.insert(states.end(), x.begin(), x.end());
+  }
+  const std::string path = std::string(MACRODYN_TEST_TMPDIR) + "/conformance_" + name + ".h5";
+  {
+    io::RootInfo root;
+    root.seed = 1;
+    root.system = name;
+    root.config = "[system]\nname = " + name + "\n";
+    root.macrodyn_version = "test";
+    io::DatasetWriter w(path, root);
+    w.create_group("/snapshots", io::GroupInfo{});
+    w.create_table("/snapshots/states", io::DType::i8, std::vector<std::uint64_t>(sys->dim(), L), 2, true);
+    w.append("/snapshots/states", states.data(), 3);
+    w.commit("/snapshots", 3);
+  }
+  io::DatasetReader r(path);
+  std::vector<std::int8_t> back(states.size());
+  r.read_rows("/snapshots/states", 0, 3, io::DType::i8, back.data());
+  INFO("system " << name);
+  CHECK(back == states);
+}
+
+TEST_CASE("conformance: evolver observables equal patch_observables for every supported boundary",
+          "[systems][conformance]") {
+  const std::string name = GENERATE(from_range(system_names()));
+  const auto sys = make_system(name, kParams);
+  const int dim = sys->dim(), L = test_side(dim), p = L / 2;
+  const int d = sys->num_observables();
+  const Tiling tiling{dim, L, p};
+  const auto x = random_state(*sys, L, 5, 0.2);
+  auto ev = sys->make_evolver();
+  for (Boundary b : supported(*sys))
+    for (std::int64_t I = 0; I < tiling.patches(); ++I) {
+      INFO("system " << name << ", boundary " << to_string(b) << ", patch " << I);
+      std::vector<double> g1(d), g2(d);
+      ev->load(x.data(), L, tiling.origin(I), p, b, x.data());
+      ev->observables(g1.data());
+      sys->patch_observables(x.data(), L, tiling.origin(I), p, b, g2.data());
+      CHECK(g1 == g2);
+      // Evolved and stored back: the box's observables are what the system computes on
+      // the new lattice (the neighbours outside never change).
+      Rng rng({79, Purpose::test, 0, static_cast<std::uint64_t>(I), 0});
+      ev->run_events(static_cast<std::uint64_t>(ipow(p, dim)), rng);
+      ev->observables(g1.data());
+      auto y = x;
+      ev->store(y.data(), L, tiling.origin(I));
+      sys->patch_observables(y.data(), L, tiling.origin(I), p, b, g2.data());
+      CHECK(g1 == g2);
+    }
+}
+
+TEST_CASE("conformance: partial evolution with p = L equals the full dynamics in law", "[systems][conformance]") {
+  const std::string name = GENERATE(from_range(system_names()));
+  const auto sys = make_system(name, kParams);
+  const int dim = sys->dim(), L = test_side(dim), d = sys->num_observables(), repeats = 10000;
+  const auto n = static_cast<std::uint64_t>(ipow(L, dim));
+  // With p = L the patch is the whole lattice; `periodic` (or `global`) makes it its own torus.
+  const Boundary b = sys->supports(Boundary::periodic) ? Boundary::periodic : Boundary::global;
+  auto ev = sys->make_evolver();
+  auto full = sys->make_evolver();
+  const auto x = random_state(*sys, L, 21, 0.1);
+  std::vector<double> g0(d), g(d);
+  sys->patch_observables(x.data(), L, Coord{0, 0, 0}, L, b, g0.data());
+  std::vector<std::vector<double>> a(d + 1), c(d + 1);
+  std::vector<PairRecord> pairs;
+  for (int r = 0; r < repeats; ++r) {
+    partial_evolution(*sys, *ev, x.data(), L, PartialSpec{L, b, PairsMode::one, 0}, 8, r, false, pairs);
+    REQUIRE(pairs.size() == 1);
+    a[0].push_back(pairs[0].dt);
+    for (int k = 0; k < d; ++k) a[k + 1].push_back(pairs[0].g_after[k] - pairs[0].g_before[k]);
+    full->load(x.data(), L, Coord{0, 0, 0}, L, b, x.data());
+    Rng rng({8, Purpose::test, 0, static_cast<std::uint64_t>(r), 1});
+    c[0].push_back(full->run_events(n, rng));
+    full->observables(g.data());
+    for (int k = 0; k < d; ++k) c[k + 1].push_back(g[k] - g0[k]);
+  }
+  const double crit = test_ks::critical(repeats, repeats, 0.001);
+  for (int k = 0; k <= d; ++k) {
+    const double D = test_ks::statistic(a[k], c[k]);
+    INFO("system " << name << ": KS D(" << (k == 0 ? std::string("dt") : "d" + sys->observable_names()[k - 1])
+                   << ") = " << D << ", critical " << crit);
+    CHECK(D < crit);
+  }
+}
+
+TEST_CASE("conformance: upsampling keeps what the system says it keeps", "[systems][conformance]") {
+  const std::string name = GENERATE(from_range(system_names()));
+  const auto sys = make_system(name, kParams);
+  const int dim = sys->dim(), Ls = test_side(dim), d = sys->num_observables();
+  for (int m : {2, 3}) {
+    const auto src = random_state(*sys, Ls, 40 + m, -0.3);
+    std::vector<std::int8_t> dst(static_cast<std::size_t>(ipow(Ls * m, dim)));
+    upsample_blocks(src.data(), dim, Ls, m, dst.data());
+    const Boundary b = supported(*sys).front();
+    std::vector<double> gs(d), gd(d);
+    sys->patch_observables(src.data(), Ls, Coord{0, 0, 0}, Ls, b, gs.data());
+    sys->patch_observables(dst.data(), Ls * m, Coord{0, 0, 0}, Ls * m, b, gd.data());
+    for (int k = 0; k < d; ++k)
+      if (sys->kept_by_upsampling(k)) {
+        INFO("system " << name << ", magnification " << m << ", observable " << sys->observable_names()[k]);
+        CHECK(gd[k] == gs[k]);
+      }
+  }
+}
