@@ -31,7 +31,7 @@ struct ParallelBlockWriter::Impl {
 
 ParallelBlockWriter::ParallelBlockWriter(const std::string& path, const std::string& table, const void* mpi_comm)
     : impl_(std::make_unique<Impl>()) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become one sentence, as in dataset.cpp
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become one sentence, as in hdf5_util.cpp
   impl_->path = path;
   impl_->table = table;
   const MPI_Comm comm = *static_cast<const MPI_Comm*>(mpi_comm);

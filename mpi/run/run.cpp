@@ -234,14 +234,49 @@ Verdict judge_run(const Config& c, const std::string& no_truth, const std::strin
   }
 }
 
-}  // namespace
 
-RunReport run(const Config& c, bool resume) {
-  const auto start = Clock::now();
+// ---------------------------------------------------------------------------------------
+// The phases of run(), in the order it calls them.
+
+// The job as every phase sees it, fixed by set_up: this rank, the system, the roles of
+// the ranks (with their communicators) and the snapshot counts.
+struct Setup {
+  int world_rank = 0, world_size = 1;
+  std::unique_ptr<System> sys;
+  int dim = 0;
+  Roles roles;
+  Decomposition dec;
+  bool closure = false;       // a closure is learned (phase A)
+  std::int64_t n_a = 0;       // phase A snapshots
+  std::int64_t n_random = 0;  // random-magnetisation snapshots, the last of phase B's
+  std::int64_t n_b = 0;       // phase B snapshots
+};
+
+// Where the job starts: after the checkpoint of a --resume (resumed), or afresh.
+struct ResumePoint {
+  RunCheckpoint ck;
+  std::string ck_dir;
+  bool resumed = false;
+};
+
+// Phase B's learner, snapshot file and streams. run() keeps them until it returns, as it
+// did when it was one function: they are destroyed after phase C and roles.free(), in
+// the reverse of this order (the snapshot file's close is collective over the simulators).
+struct Streams {
+  std::unique_ptr<OnlineLearner> learner;
+  std::unique_ptr<SnapshotFile> snapshot_file;
+  std::unique_ptr<StreamSender> out;
+  std::unique_ptr<StreamReceiver> in;
+};
+
+// Setup: the system, the team size and decomposition, the roles (the communicators are
+// split here, collectively), the snapshot counts of phases A and B; refuses a job the
+// ranks cannot run. World rank 0 creates learn.out and writes config.ini.
+Setup set_up(const Config& c) {
   int world_rank = 0, world_size = 1;
   check_mpi(MPI_Comm_rank(MPI_COMM_WORLD, &world_rank), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(MPI_COMM_WORLD, &world_size), "MPI_Comm_size");
-  const auto sys = make_system(c.system, SystemParams{c.T, c.h});
+  auto sys = make_system(c.system, SystemParams{c.T, c.h});
   const int dim = sys->dim();
   if (world_size > 1 && c.learn_ranks >= world_size)
     throw InputError("learn.ranks = " + std::to_string(c.learn_ranks) + " leaves none of the " +
@@ -266,7 +301,16 @@ RunReport run(const Config& c, bool resume) {
     fs::create_directories(c.learn_out);
     write_file_atomically(c.learn_out + "/config.ini", c.ini_text);  // the report's provenance
   }
+  return Setup{world_rank, world_size, std::move(sys), dim, std::move(roles), dec, closure, n_a, n_random, n_b};
+}
 
+// The report's sizes, and the job in two lines on world rank 0 before the work.
+RunReport announce(const Config& c, const Setup& setup) {
+  const Roles& roles = setup.roles;
+  const Decomposition& dec = setup.dec;
+  const int world_rank = setup.world_rank, world_size = setup.world_size, dim = setup.dim;
+  const std::int64_t n_random = setup.n_random, n_b = setup.n_b;
+  const bool closure = setup.closure;
   RunReport rep;
   rep.ranks = world_size;
   rep.learners = roles.learners;
@@ -292,8 +336,14 @@ RunReport run(const Config& c, bool resume) {
                           " initial conditions, " + std::to_string(c.truth_sweeps) + " sweeps").c_str()
                        : "no truth (truth.runs = 0)",
       c.learn_out.c_str());
+  return rep;
+}
 
-  // --resume: learner 0 finds the checkpoint and tells everybody how far the job got.
+// --resume: learner 0 finds the checkpoint and tells everybody how far the job got;
+// every learner reads it, and world rank 0 counts the resume. Afresh without one.
+ResumePoint agree_on_resume(const Config& c, const Setup& setup, bool resume) {
+  const Roles& roles = setup.roles;
+  const int world_rank = setup.world_rank;
   RunCheckpoint ck;
   std::string ck_dir;
   int found = 0;
@@ -325,13 +375,18 @@ RunReport run(const Config& c, bool resume) {
   } else if (resume) {
     log_if(c.progress && world_rank == 0, "run: --resume: no checkpoint in %s, starting afresh\n", c.learn_out.c_str());
   }
+  return ResumePoint{ck, ck_dir, resumed};
+}
 
-  // Learners train with learn.threads torch threads; simulators encode with one.
-  learn::set_torch_threads(roles.learner ? c.learn_threads : 1);
-  std::unique_ptr<Simulator> sim;
-  if (roles.simulator) sim = std::make_unique<Simulator>(c, *sys, roles.team_comm, roles.team, roles.teams, dec);
-
-  // Phase A: the closure autoencoder on learner 0.
+// Phase A: the closure autoencoder on learner 0. The team roots stream whole snapshots
+// to it (in turn in a single process); its encoder then goes to every rank (after a
+// resume: the one in learn.out). Null without a closure.
+std::unique_ptr<learn::ExportedEncoder> phase_a(const Config& c, const Setup& setup, const ResumePoint& from, Simulator* sim,
+                                                RunReport& rep) {
+  const Roles& roles = setup.roles;
+  const int world_rank = setup.world_rank, dim = setup.dim;
+  const std::int64_t n_a = setup.n_a;
+  const bool closure = setup.closure, resumed = from.resumed;
   const auto t_a = Clock::now();
   std::unique_ptr<learn::ExportedEncoder> encoder;
   if (closure && !resumed) {
@@ -377,40 +432,61 @@ RunReport run(const Config& c, bool resume) {
   }
   if (closure) encoder = share_encoder(c, world_rank);  // after a resume: the one in learn.out
   rep.phase_a_seconds = since(t_a);
+  return encoder;
+}
 
-  // Phase B: latent pairs streamed to the learners, SDE trained online, in rounds (one
-  // snapshot per team each) with a sync point every stream.sync_rounds rounds.
-  const auto t_b = Clock::now();
+// Phase B, first: the online learners (restored from the checkpoint on a resume, learner
+// 0 with the stream.save file), the simulators' /snapshots file and the pair streams.
+void open_streams(const Config& c, const Setup& setup, const ResumePoint& from, Streams& s) {
+  const Roles& roles = setup.roles;
+  const int dim = setup.dim;
+  const std::int64_t n_b = setup.n_b;
+  const bool closure = setup.closure, resumed = from.resumed;
+  const RunCheckpoint& ck = from.ck;
+  const auto& sys = setup.sys;
   PairRowLayout layout;
   layout.ds = sys->num_observables();
   layout.d = layout.ds + (closure ? c.learn_closure_dim : 0);
   layout.ps = closure ? ipow(c.patch, dim) : 0;
   const ModelInfo info = base_info(c, *sys, closure);
-  const std::int64_t rounds = (n_b + roles.teams - 1) / roles.teams;
-  const std::int64_t r0 = resumed ? ck.rounds_done : 0;
-  std::unique_ptr<OnlineLearner> learner;
   if (roles.learner)
-    learner = std::make_unique<OnlineLearner>(
+    s.learner = std::make_unique<OnlineLearner>(
         c, layout, info, roles.learner_comm,
         roles.world_rank == 0 ? open_stream_file(c, *sys, layout, info, resumed ? ck.stream_rows : 0) : nullptr,
-        resumed ? &ck : nullptr, ck_dir);
+        resumed ? &ck : nullptr, from.ck_dir);
   // /snapshots of stream.save when a closure is learned: written collectively by the simulators.
-  std::unique_ptr<SnapshotFile> snapshot_file;
   if (roles.simulator && layout.ps > 0 && !c.stream_save.empty()) {
     const Tiling tiling{dim, c.large_side, c.patch};
-    snapshot_file = std::make_unique<SnapshotFile>(
+    s.snapshot_file = std::make_unique<SnapshotFile>(
         c.stream_save, roles.sim_comm, io::RootInfo{c.seed, c.system, c.ini_text, kMacrodynVersion},
         io::GroupInfo{tiling.patches(), c.patch, c.large_side, to_string(c.partial_boundary), sys->observable_names()},
         dim, c.large_side, n_b, c.snapshots, resumed);
   }
   const StreamOptions so{c.stream_batch, c.stream_credits, c.stream_timeout, kTagPairs};
-  const RowCounter rows_for(c, roles, dec, n_b);
-  std::unique_ptr<StreamSender> out;
-  std::unique_ptr<StreamReceiver> in;
   if (!roles.colocated && roles.simulator)
-    out = std::make_unique<StreamSender>(roles.stream_comm, roles.learner_of_mine, layout.bytes(), so);
+    s.out = std::make_unique<StreamSender>(roles.stream_comm, roles.learner_of_mine, layout.bytes(), so);
   if (!roles.colocated && roles.learner)
-    in = std::make_unique<StreamReceiver>(roles.stream_comm, roles.my_senders, layout.bytes(), so);
+    s.in = std::make_unique<StreamReceiver>(roles.stream_comm, roles.my_senders, layout.bytes(), so);
+}
+
+// Phase B, the rounds: every team builds its snapshot of the round and streams its pairs
+// (co-located: hands them to the learner); at each sync point the learners receive,
+// training between messages, every pair of the rounds so far, and every rank agrees on a
+// stop signal and the checkpoint. Then the streams end. Returns the signal that stopped
+// the job at a sync point (after its checkpoint), or 0.
+int stream_rounds(const Config& c, const Setup& setup, const ResumePoint& from, Simulator* sim,
+                  const learn::ExportedEncoder* encoder, Streams& s) {
+  const Roles& roles = setup.roles;
+  const std::int64_t n_b = setup.n_b;
+  const bool resumed = from.resumed;
+  const RunCheckpoint& ck = from.ck;
+  OnlineLearner* const learner = s.learner.get();
+  SnapshotFile* const snapshot_file = s.snapshot_file.get();
+  StreamSender* const out = s.out.get();
+  StreamReceiver* const in = s.in.get();
+  const std::int64_t rounds = (n_b + roles.teams - 1) / roles.teams;
+  const std::int64_t r0 = resumed ? ck.rounds_done : 0;
+  const RowCounter rows_for(c, roles, setup.dec, n_b);
   Batch batch;
   std::int64_t in_message = 0, expected = learner ? learner->pairs_received() : 0;
   auto ingest_local = [&](const unsigned char* row) {
@@ -446,8 +522,8 @@ RunReport run(const Config& c, bool resume) {
     if (roles.simulator) {
       const std::int64_t j = sim->snapshot_of_round(r, n_b);
       if (j >= 0) {
-        if (roles.colocated) sim->pairs(j, encoder.get(), ingest_local);
-        else sim->pairs(j, encoder.get(), [&](const unsigned char* row) { out->push(row); });
+        if (roles.colocated) sim->pairs(j, encoder, ingest_local);
+        else sim->pairs(j, encoder, [&](const unsigned char* row) { out->push(row); });
       }
       if (snapshot_file) snapshot_file->write(j, sim->block_geometry(), sim->block());
     }
@@ -504,33 +580,56 @@ RunReport run(const Config& c, bool resume) {
   if (in)
     while (in->next(batch))
       throw std::runtime_error("a simulator sent pairs after its last sync point");
+  return stopped_by;
+}
+
+// Phase B, last (learners): the stream rates, then the SDE steps left; the model is
+// written (drift.pt, diffusion.pt, model.json in learn.out).
+void finish_learning(const Config& c, const Setup& setup, const ResumePoint& from, OnlineLearner* learner, RunReport& rep) {
+  const Roles& roles = setup.roles;
+  const bool resumed = from.resumed;
+  const RunCheckpoint& ck = from.ck;
+  if (!learner->all_ready())
+    throw InputError("the stream ended with fewer than learn.min_fill = " + std::to_string(c.learn_min_fill) +
+                     " pairs on a learner; lower learn.min_fill or raise large.snapshots");
+  std::int64_t received = learner->pairs_received();
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, &received, 1, MPI_INT64_T, MPI_SUM, roles.learner_comm), "MPI_Allreduce");
+  rep.pairs = received;
+  rep.pairs_per_s = static_cast<double>(received - (resumed ? ck.pairs_received : 0)) / rep.phase_b_seconds;
+  // Sum over learners of each one's rate while pairs were streaming to it.
+  double rate = learner->ingest_seconds() > 0 ? static_cast<double>(learner->pairs_ingested()) / learner->ingest_seconds() : 0.0;
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, &rate, 1, MPI_DOUBLE, MPI_SUM, roles.learner_comm), "MPI_Allreduce");
+  rep.streaming_pairs_per_s = rate;
+  learner->train(learner->steps_left());
+  learner->finish();
+  rep.sde_steps = c.learn_steps;
+}
+
+// Phase B: latent pairs streamed to the learners, SDE trained online, in rounds (one
+// snapshot per team each) with a sync point every stream.sync_rounds rounds. Returns the
+// signal that stopped the job at a sync point (checkpoint written), or 0.
+int phase_b(const Config& c, const Setup& setup, const ResumePoint& from, Simulator* sim,
+            const learn::ExportedEncoder* encoder, Streams& s, RunReport& rep) {
+  const auto t_b = Clock::now();
+  open_streams(c, setup, from, s);
+  const int stopped_by = stream_rounds(c, setup, from, sim, encoder, s);
   rep.phase_b_seconds = since(t_b);
   if (stopped_by != 0) {
     rep.stopped_by = stopped_by;
-    roles.free();
-    rep.seconds = since(start);
-    return rep;
+    return stopped_by;
   }
-  if (learner) {
-    if (!learner->all_ready())
-      throw InputError("the stream ended with fewer than learn.min_fill = " + std::to_string(c.learn_min_fill) +
-                       " pairs on a learner; lower learn.min_fill or raise large.snapshots");
-    std::int64_t received = learner->pairs_received();
-    check_mpi(MPI_Allreduce(MPI_IN_PLACE, &received, 1, MPI_INT64_T, MPI_SUM, roles.learner_comm), "MPI_Allreduce");
-    rep.pairs = received;
-    rep.pairs_per_s = static_cast<double>(received - (resumed ? ck.pairs_received : 0)) / rep.phase_b_seconds;
-    // Sum over learners of each one's rate while pairs were streaming to it.
-    double rate = learner->ingest_seconds() > 0 ? static_cast<double>(learner->pairs_ingested()) / learner->ingest_seconds() : 0.0;
-    check_mpi(MPI_Allreduce(MPI_IN_PLACE, &rate, 1, MPI_DOUBLE, MPI_SUM, roles.learner_comm), "MPI_Allreduce");
-    rep.streaming_pairs_per_s = rate;
-    learner->train(learner->steps_left());
-    learner->finish();
-    rep.sde_steps = c.learn_steps;
-  }
+  if (s.learner) finish_learning(c, setup, from, s.learner.get(), rep);
   rep.phase_b_seconds = since(t_b);
+  return 0;
+}
 
-  // Phase C: the truth for the verdict, simulated by the simulators while the learners
-  // finish training (in turn in a single process), then judged on world rank 0.
+// Phase C: the truth for the verdict, simulated by the simulators while the learners
+// finish training (in turn in a single process), then judged on world rank 0, which
+// also writes report.html.
+void phase_c(const Config& c, const Setup& setup, RunReport& rep) {
+  const int world_rank = setup.world_rank;
+  const auto& sys = setup.sys;
+  const Roles& roles = setup.roles;
   const auto t_c = Clock::now();
   const std::string no_truth = truth_not_possible(c, *sys);
   const std::string truth_path = c.learn_out + "/truth.h5";
@@ -546,7 +645,27 @@ RunReport run(const Config& c, bool resume) {
     }
     rep.verdict_seconds = since(t_v);
   }
-  roles.free();
+}
+
+}  // namespace
+
+RunReport run(const Config& c, bool resume) {
+  const auto start = Clock::now();
+  Setup setup = set_up(c);
+  RunReport rep = announce(c, setup);
+  const ResumePoint from = agree_on_resume(c, setup, resume);
+
+  // Learners train with learn.threads torch threads; simulators encode with one.
+  learn::set_torch_threads(setup.roles.learner ? c.learn_threads : 1);
+  std::unique_ptr<Simulator> sim;
+  if (setup.roles.simulator)
+    sim = std::make_unique<Simulator>(c, *setup.sys, setup.roles.team_comm, setup.roles.team, setup.roles.teams, setup.dec);
+
+  const std::unique_ptr<learn::ExportedEncoder> encoder = phase_a(c, setup, from, sim.get(), rep);
+  Streams streams;  // until run() returns (see Streams)
+  const int stopped_by = phase_b(c, setup, from, sim.get(), encoder.get(), streams, rep);
+  if (stopped_by == 0) phase_c(c, setup, rep);
+  setup.roles.free();
   rep.seconds = since(start);
   return rep;
 }
