@@ -15,6 +15,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/progress.hpp"
 #include "core/log.hpp"
 #include "core/rng.hpp"
 #include "core/stop.hpp"
@@ -522,7 +523,13 @@ int stream_rounds(const Config& c, const Setup& setup, const ResumePoint& from, 
   auto last_checkpoint = Clock::now();
   std::int64_t checkpoints = resumed ? ck.checkpoints : 0;
   int stopped_by = 0;
+  // The stream's own progress (the SDE lines say nothing while learn.steps_per_batch = 0
+  // defers the training): snapshots of this run, every 10 s, from world rank 0.
+  const std::int64_t first = std::min(n_b, r0 * roles.teams);
+  Progress streamed("run: phase B, snapshots streamed", n_b - first, "snapshots",
+                    c.progress && roles.world_rank == 0, 10.0);
   for (std::int64_t r = r0; r < rounds; ++r) {
+    streamed.update(std::min(n_b, r * roles.teams) - first);
     if (roles.simulator) {
       const std::int64_t j = sim->snapshot_of_round(r, n_b);
       if (j >= 0) {
