@@ -334,7 +334,9 @@ std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o
                                        const std::function<std::string(const Config&)>& ini_of) {
   if (!o.out.empty()) fs::create_directories(o.out);
   validate(base, o);
-  check_recipe(o.out, study_recipe(base, ini_of, study_options(base, o)), !o.cached_only);
+  // What macrodyn run alone reads is not part of the study's recipe.
+  const std::vector<std::string> unread{"learn", "stream", "team", "verdict", "field"};
+  check_recipe(o.out, study_recipe(base, ini_of, study_options(base, o), unread), !o.cached_only, "a study", unread);
 
   // Ground truth: one set of full-size runs for every cell (phi is recomputed per tiling).
   const std::string truth = o.out + "/truth.h5";

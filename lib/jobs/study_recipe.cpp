@@ -1,5 +1,6 @@
 #include "jobs/study_recipe.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -15,10 +16,26 @@ std::string qualified(const std::string& section, const std::string& line) {
   return section.empty() || line.empty() || line[0] == '-' ? line : section + "." + line;
 }
 
+// The INI text without the [section]s named in `unread` (header and keys).
+std::string without_sections(const std::string& text, const std::vector<std::string>& unread) {
+  if (unread.empty()) return text;
+  std::stringstream in(text);
+  std::string out;
+  bool skip = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.size() > 1 && line.front() == '[' && line.back() == ']') {
+      const std::string name = line.substr(1, line.size() - 2);
+      skip = std::find(unread.begin(), unread.end(), name) != unread.end();
+    }
+    if (!skip) out += line + "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string study_recipe(const Config& config, const std::function<std::string(const Config&)>& ini_of,
-                         const std::string& options) {
+                         const std::string& options, const std::vector<std::string>& unread) {
   Config c = config;
   const Config defaults;
   c.output = defaults.output;
@@ -28,17 +45,18 @@ std::string study_recipe(const Config& config, const std::function<std::string(c
   c.learn_threads = defaults.learn_threads;
   c.learn_device = defaults.learn_device;
   c.ini_text.clear();
-  return ini_of(c) + "\n" + options;
+  return without_sections(ini_of(c), unread) + "\n" + options;
 }
 
-void check_recipe(const std::string& out, const std::string& want, bool record, const std::string& what) {
+void check_recipe(const std::string& out, const std::string& want, bool record, const std::string& what,
+                  const std::vector<std::string>& unread) {
   const std::string path = out + "/recipe.txt";
   std::ifstream in(path);
   if (!in) {
     if (record) std::ofstream(path) << want;
     return;
   }
-  std::stringstream have(std::string(std::istreambuf_iterator<char>(in), {})), need(want);
+  std::stringstream have(without_sections(std::string(std::istreambuf_iterator<char>(in), {}), unread)), need(want);
   std::string section;
   for (std::string a, b; std::getline(need, b);) {
     if (!std::getline(have, a)) a = "(nothing)";

@@ -111,8 +111,11 @@ TEST_CASE("study patch-size: a row per cell, method and seed, stages reused, oth
   const Result temperature = run(study(out, "--epochs 2 --system.T 1.2"));
   CHECK(temperature.code == 2);
   CHECK(temperature.err.find("system.T = 1.1, not system.T = 1.2") != std::string::npos);
-  // Settings that change no result are not part of the recipe.
+  // Settings that change no result are not part of the recipe, nor are the keys only
+  // macrodyn run reads (a shared config's [learn] section may change).
   CHECK(run(study(out, "--epochs 2 --train-seeds 1,2 --cached-only --run.threads 1 --output.path elsewhere.h5")).code == 0);
+  CHECK(run(study(out, "--epochs 2 --train-seeds 1,2 --cached-only --learn.lr 0.5 --learn.steps 7 --verdict.ensemble 3"))
+            .code == 0);
 
   const Result patches = run(study(out + "_x", "--patches 12"));
   CHECK(patches.code == 2);
