@@ -101,26 +101,41 @@ Verdict judge(const EvaluationResult& r, const std::vector<std::string>& judged_
   return v;
 }
 
-std::vector<std::string> training_warnings(const std::vector<double>& train, const std::vector<double>& val,
-                                           const std::string& what) {
+std::vector<std::string> improving_warnings(const std::vector<double>& train, const std::string& what) {
   std::vector<std::string> out;
   const std::size_t n = train.size();
   if (n < 20) return out;
   const std::size_t w = n / 10;
   const Tenth before = tenth(train, n - 2 * w, n - w), last = tenth(train, n - w, n);
   const double se = std::sqrt(before.se * before.se + last.se * last.se);
-  const bool falling = before.mean - last.mean > 2 * se;
-  if (falling)
+  if (before.mean - last.mean > 2 * se)
     out.push_back(what + " still improving at the end: the mean loss of the last tenth (" + g4(last.mean) +
                   ") is below the tenth before (" + g4(before.mean) + ") by " + g4((before.mean - last.mean) / se) +
                   " standard errors (criterion: 2); train longer");
-  if (val.size() == n) {
-    const Tenth vb = tenth(val, n - 2 * w, n - w), vl = tenth(val, n - w, n);
-    const double vse = std::sqrt(vb.se * vb.se + vl.se * vl.se);
-    if (falling && vl.mean - vb.mean > 2 * vse)
-      out.push_back(what + ": the validation loss rises (" + g4(vb.mean) + " -> " + g4(vl.mean) +
-                    ") while the training loss falls: overfitting");
-  }
+  return out;
+}
+
+std::vector<std::string> overfitting_warnings(const std::vector<double>& train, const std::vector<double>& val,
+                                              const std::string& what) {
+  std::vector<std::string> out;
+  const std::size_t n = train.size();
+  if (n < 20 || val.size() != n) return out;
+  const std::size_t w = n / 10;
+  const Tenth before = tenth(train, n - 2 * w, n - w), last = tenth(train, n - w, n);
+  const double se = std::sqrt(before.se * before.se + last.se * last.se);
+  const Tenth vb = tenth(val, n - 2 * w, n - w), vl = tenth(val, n - w, n);
+  const double vse = std::sqrt(vb.se * vb.se + vl.se * vl.se);
+  if (before.mean - last.mean > 2 * se && vl.mean - vb.mean > 2 * vse)
+    out.push_back(what + ": the validation loss rises (" + g4(vb.mean) + " -> " + g4(vl.mean) + ", " +
+                  g4((vl.mean - vb.mean) / vse) + " standard errors; criterion: 2) while the training loss falls: " +
+                  "overfitting");
+  return out;
+}
+
+std::vector<std::string> training_warnings(const std::vector<double>& train, const std::vector<double>& val,
+                                           const std::string& what) {
+  std::vector<std::string> out = improving_warnings(train, what);
+  for (auto& w : overfitting_warnings(train, val, what)) out.push_back(std::move(w));
   return out;
 }
 

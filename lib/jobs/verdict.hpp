@@ -62,13 +62,18 @@ Verdict judge(const EvaluationResult& r, const std::vector<std::string>& judged_
 // A verdict that could not be reached: "not judged: <reason>".
 Verdict not_judged(const std::string& reason);
 
-// Warnings on a loss history (one value per step or epoch; `what` names it):
-//  * still improving: the mean of the last tenth lies below the mean of the tenth before
-//    by more than 2 standard errors of their difference (each tenth's standard error
-//    from its own scatter);
-//  * validation rising while training falls: over the same two tenths, the validation
-//    mean rose and the training mean fell, each by more than 2 standard errors.
-// Histories shorter than 20 values give no warning.
+// Warnings on a loss history (one value per step or epoch; `what` names it). Histories
+// shorter than 20 values give none.
+//  * improving_warnings, still improving: the mean of the last tenth lies below the mean
+//    of the tenth before by more than 2 standard errors of their difference (each
+//    tenth's standard error from its own scatter);
+//  * overfitting_warnings, validation rising while training falls: over the same two
+//    tenths, the validation mean (val, as long as train) rose and the training mean
+//    fell, each by more than 2 standard errors;
+//  * training_warnings: both.
+std::vector<std::string> improving_warnings(const std::vector<double>& train_loss, const std::string& what);
+std::vector<std::string> overfitting_warnings(const std::vector<double>& train_loss, const std::vector<double>& val_loss,
+                                              const std::string& what);
 std::vector<std::string> training_warnings(const std::vector<double>& train_loss, const std::vector<double>& val_loss,
                                            const std::string& what);
 

@@ -62,11 +62,17 @@ void OnlineLearner::open_outputs(std::int64_t keep_steps) {
   std::vector<std::string> kept_lines;
   std::vector<std::int64_t> kept_ids;
   const std::uint64_t width = static_cast<std::uint64_t>(size_) * static_cast<std::uint64_t>(c_.learn_batch);
+  const std::string h = c_.learn_out + "/history.csv";
+  std::vector<std::string> kept_epochs;
   if (keep_steps > 0) {
     std::ifstream in(m);
     std::string line;
     std::getline(in, line);  // header
     while (static_cast<std::int64_t>(kept_lines.size()) < keep_steps && std::getline(in, line)) kept_lines.push_back(line);
+    std::ifstream hin(h);
+    std::getline(hin, line);  // header
+    while (static_cast<std::int64_t>(kept_epochs.size()) < keep_steps / c_.learn_steps_per_epoch && std::getline(hin, line))
+      kept_epochs.push_back(line);
     io::DatasetReader r(sched);
     if (static_cast<std::int64_t>(r.rows_committed("/schedule")) < keep_steps)
       throw FileError(sched + " holds fewer steps than the checkpoint's " + std::to_string(keep_steps));
@@ -77,6 +83,11 @@ void OnlineLearner::open_outputs(std::int64_t keep_steps) {
   if (!metrics_) throw FileError("cannot write " + m);
   std::fprintf(metrics_, "step,loss,lr,pairs_received,buffer,seconds\n");
   for (const auto& l : kept_lines) std::fprintf(metrics_, "%s\n", l.c_str());
+  if (history_) std::fclose(history_);
+  history_ = std::fopen(h.c_str(), "w");
+  if (!history_) throw FileError("cannot write " + h);
+  std::fprintf(history_, "epoch,train_loss,val_loss,lr,val_pairs\n");
+  for (const auto& l : kept_epochs) std::fprintf(history_, "%s\n", l.c_str());
   schedule_ = std::make_unique<io::DatasetWriter>(sched, io::RootInfo{c_.seed, c_.system, c_.ini_text, kMacrodynVersion});
   schedule_->create_group("/schedule", io::GroupInfo{info_.K, info_.patch, info_.L, info_.boundary, {}});
   schedule_->create_table("/schedule/pair_ids", io::DType::i64, {width}, kScheduleFlushSteps, true);
@@ -92,6 +103,7 @@ void OnlineLearner::open_outputs(std::int64_t keep_steps) {
 
 OnlineLearner::~OnlineLearner() {
   if (metrics_) std::fclose(metrics_);
+  if (history_) std::fclose(history_);
 }
 
 void OnlineLearner::ingest(const unsigned char* row) {
@@ -245,6 +257,15 @@ void OnlineLearner::train(std::int64_t n) {
     const auto rep = trainer_->step(batch_);
     if (static_cast<std::int64_t>(last_losses_.size()) == c_.learn_steps_per_epoch) last_losses_.erase(last_losses_.begin());
     last_losses_.push_back(rep.loss);
+    if (rep.epoch_end) {
+      // Every learner takes the same steps, so all of them reach this collective.
+      const auto [val, held] = validation_loss();
+      if (rank_ == 0) {
+        std::fprintf(history_, "%lld,%.9g,%.9g,%.6g,%lld\n", static_cast<long long>(rep.step / c_.learn_steps_per_epoch),
+                     rep.epoch_loss, val, rep.lr, static_cast<long long>(held));
+        std::fflush(history_);
+      }
+    }
     // Schedule: every learner's pair ids of this step, gathered on learner 0.
     if (rank_ == 0) all_ids_.resize(B * static_cast<std::size_t>(size_));
     check_mpi(MPI_Gather(ids_.data(), mpi_count(static_cast<std::int64_t>(B), "schedule"), MPI_INT64_T,
@@ -307,40 +328,47 @@ void OnlineLearner::flush_schedule() {
   schedule_rows_.clear();
 }
 
+std::pair<double, std::int64_t> OnlineLearner::validation_loss() {
+  const std::size_t row_bytes = buffer_row_bytes(d_);
+  const std::size_t rows = validation_.size() / row_bytes;
+  if (held_.dt.size() != rows) {
+    held_.dim = d_;
+    for (std::size_t r = held_.dt.size(); r < rows; ++r) {  // rows are only ever appended
+      const unsigned char* p = validation_.data() + r * row_bytes;
+      double dt;
+      std::memcpy(&dt, p + 8, 8);
+      held_.dt.push_back(dt / info_.time_unit);
+      for (int j = 0; j < d_; ++j) {
+        float z0, z1;
+        std::memcpy(&z0, p + 16 + 4 * j, 4);
+        std::memcpy(&z1, p + 16 + 4 * (d_ + j), 4);
+        const auto k = static_cast<std::size_t>(j);
+        held_.z0.push_back(static_cast<float>((z0 - info_.offset[k]) / info_.scale[k]));
+        held_.z1.push_back(static_cast<float>((z1 - info_.offset[k]) / info_.scale[k]));
+      }
+    }
+  }
+  double val[2] = {trainer_->validation_loss_sum(held_), static_cast<double>(rows)};
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, val, 2, MPI_DOUBLE, MPI_SUM, comm_), "MPI_Allreduce");
+  return {val[1] > 0 ? val[0] / val[1] : std::numeric_limits<double>::quiet_NaN(), static_cast<std::int64_t>(val[1])};
+}
+
 ModelInfo OnlineLearner::finish() {
   if (file_) file_->commit();
   if (!trainer_) throw std::runtime_error("the stream ended before every learner held learn.min_fill pairs");
   std::int64_t total = received_;
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, &total, 1, MPI_INT64_T, MPI_SUM, comm_), "MPI_Allreduce");
-  // The held-out pairs' loss, summed over the learners (model coordinates, as training).
-  const std::size_t row_bytes = buffer_row_bytes(d_);
-  learn::LatentPairs held;
-  held.dim = d_;
-  for (std::size_t at = 0; at + row_bytes <= validation_.size(); at += row_bytes) {
-    const unsigned char* r = validation_.data() + at;
-    double dt;
-    std::memcpy(&dt, r + 8, 8);
-    held.dt.push_back(dt / info_.time_unit);
-    for (int j = 0; j < d_; ++j) {
-      float z0, z1;
-      std::memcpy(&z0, r + 16 + 4 * j, 4);
-      std::memcpy(&z1, r + 16 + 4 * (d_ + j), 4);
-      const auto k = static_cast<std::size_t>(j);
-      held.z0.push_back(static_cast<float>((z0 - info_.offset[k]) / info_.scale[k]));
-      held.z1.push_back(static_cast<float>((z1 - info_.offset[k]) / info_.scale[k]));
-    }
-  }
-  double val[2] = {trainer_->validation_loss_sum(held), static_cast<double>(held.dt.size())};
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, val, 2, MPI_DOUBLE, MPI_SUM, comm_), "MPI_Allreduce");
+  const auto [val_loss, val_pairs] = validation_loss();
   if (rank_ == 0) {
     flush_schedule();
     schedule_.reset();
     std::fflush(metrics_);
+    std::fflush(history_);
     info_.method = c_.learn_method;
     info_.diffusion = c_.learn_diffusion;
     info_.epochs = trainer_->steps() / c_.learn_steps_per_epoch;
     info_.seed = c_.seed;
-    info_.val_pairs = static_cast<std::int64_t>(val[1]);
+    info_.val_pairs = val_pairs;
     info_.train_pairs = total - info_.val_pairs;
     // The mean batch loss of the last scheduler epoch (loss factor as trained), and the
     // held-out pairs' mean loss with factor 1 (as macrodyn train logs it); null, not 0,
@@ -349,7 +377,7 @@ ModelInfo OnlineLearner::finish() {
     for (double l : last_losses_) sum += l;
     info_.final_train_loss = last_losses_.empty() ? std::numeric_limits<double>::quiet_NaN()
                                                   : sum / static_cast<double>(last_losses_.size());
-    info_.final_val_loss = val[1] > 0 ? val[0] / val[1] : std::numeric_limits<double>::quiet_NaN();
+    info_.final_val_loss = val_loss;
     trainer_->model().export_torchscript(c_.learn_out);
     write_model_info(c_.learn_out, info_);
   }
@@ -383,6 +411,7 @@ void OnlineLearner::save(const std::string& dir, RunCheckpoint& ck) {
   if (rank_ == 0) {
     flush_schedule();
     std::fflush(metrics_);
+    std::fflush(history_);
     ck.steps = trainer_steps();
     ck.pairs_received = total;
     ck.stream_rows = file_ ? file_->rows_written() : 0;

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "jobs/config.hpp"
@@ -78,6 +79,9 @@ class OnlineLearner {
   void restore(const std::string& dir, const RunCheckpoint& ck);
   void flush_schedule();
   void describe_training();
+  // Collective: the held-out pairs' mean loss (factor 1, model coordinates) over all
+  // learners, and their number; NaN when there are none.
+  std::pair<double, std::int64_t> validation_loss();
 
   const Config& c_;
   PairRowLayout layout_;
@@ -96,6 +100,7 @@ class OnlineLearner {
   static constexpr std::int64_t kValidationEvery = 20;
   static constexpr std::size_t kValidationRows = 4096;
   std::vector<unsigned char> validation_;
+  learn::LatentPairs held_;  // validation_ in model coordinates, rebuilt when it grows
   std::unique_ptr<StreamFile> file_;
   bool forward_rows_ = false;               // stream.save on a learner other than 0
   std::vector<unsigned char> outgoing_, incoming_;  // rows for learner 0's file
@@ -115,6 +120,10 @@ class OnlineLearner {
   std::vector<std::int64_t> schedule_rows_;
   std::int64_t schedule_steps_ = 0;
   std::FILE* metrics_ = nullptr;
+  // learn.out/history.csv (learner 0), one row per scheduler epoch as macrodyn train
+  // writes it (epoch,train_loss,val_loss,lr) plus val_pairs: the held-out set grows while
+  // pairs stream in, so the warnings compare only epochs that saw the final set.
+  std::FILE* history_ = nullptr;
   std::chrono::steady_clock::time_point start_, last_report_;
   // The first step this process took and when: the step rate and ETA of the progress.
   std::int64_t first_step_ = -1;

@@ -205,10 +205,36 @@ std::vector<double> logged_losses(const std::string& metrics) {
   return out;
 }
 
+// The training warnings of a run: still improving from the per-step losses
+// (metrics.csv), validation rising from the per-epoch history (history.csv), over the
+// last epochs that all saw the final held-out set (it grows while pairs stream in).
+std::vector<std::string> run_training_warnings(const std::string& learn_out) {
+  std::vector<std::string> out = improving_warnings(logged_losses(learn_out + "/metrics.csv"), "the SDE training");
+  std::vector<double> train, val;
+  std::vector<long long> held;
+  std::ifstream in(learn_out + "/history.csv");
+  std::string line;
+  std::getline(in, line);  // epoch,train_loss,val_loss,lr,val_pairs
+  while (std::getline(in, line)) {
+    double epoch, t, v, lr;
+    long long n;
+    if (std::sscanf(line.c_str(), "%lf,%lf,%lf,%lf,%lld", &epoch, &t, &v, &lr, &n) != 5) break;
+    train.push_back(t);
+    val.push_back(v);
+    held.push_back(n);
+  }
+  std::size_t first = held.size();
+  while (first > 0 && held[first - 1] == held.back()) --first;
+  const std::vector<double> t(train.begin() + static_cast<std::ptrdiff_t>(first), train.end()),
+      v(val.begin() + static_cast<std::ptrdiff_t>(first), val.end());
+  for (auto& w : overfitting_warnings(t, v, "the SDE training")) out.push_back(std::move(w));
+  return out;
+}
+
 // World rank 0, after the model is written: evaluate it against the truth, judge it, and
 // keep metrics.csv, the band plots and verdict.txt in learn.out/verdict.
 Verdict judge_run(const Config& c, const std::string& no_truth, const std::string& truth_path) {
-  std::vector<std::string> warnings = training_warnings(logged_losses(c.learn_out + "/metrics.csv"), {}, "the SDE training");
+  std::vector<std::string> warnings = run_training_warnings(c.learn_out);
   if (!no_truth.empty()) {
     Verdict v = not_judged(no_truth);
     v.warnings = warnings;

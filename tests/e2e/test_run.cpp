@@ -228,15 +228,36 @@ TEST_CASE("run: SIGUSR1 checkpoints and exits 75, SIGKILL loses the rest, --resu
     CHECK(io::DatasetReader(unique(name) + ".h5").rows_committed("/pairs") == 600);
   }
 
-  // One process: the resumed model is the uninterrupted one, bit for bit.
-  const Result solo_ref = run_mpi(0, job("run_solo_ref", opts));
+  // One process: the resumed model is the uninterrupted one, bit for bit, and so is the
+  // per-epoch history (epochs of 10 steps: 4 rows, each with the held-out loss).
+  const std::string solo_opts = opts + " --learn.steps_per_epoch 10";
+  const Result solo_ref = run_mpi(0, job("run_solo_ref", solo_opts));
   REQUIRE(solo_ref.code == 0);
-  const Result solo_stop = run_mpi(0, job("run_solo", opts), "MACRODYN_TEST_KILL=round:300:USR1");
+  const Result solo_stop = run_mpi(0, job("run_solo", solo_opts), "MACRODYN_TEST_KILL=round:300:USR1");
   CHECK(solo_stop.code == 75);
-  const Result solo_done = run_mpi(0, job("run_solo", opts + " --resume"));
+  const Result solo_done = run_mpi(0, job("run_solo", solo_opts + " --resume"));
   REQUIRE(solo_done.code == 0);
   CHECK(model_file(unique("run_solo"), "drift.pt") == model_file(unique("run_solo_ref"), "drift.pt"));
   CHECK(model_file(unique("run_solo"), "diffusion.pt") == model_file(unique("run_solo_ref"), "diffusion.pt"));
+  const std::string hist = model_file(unique("run_solo_ref"), "history.csv");
+  CHECK(model_file(unique("run_solo"), "history.csv") == hist);
+  std::istringstream rows(hist);
+  std::string line;
+  std::getline(rows, line);
+  CHECK(line == "epoch,train_loss,val_loss,lr,val_pairs");
+  int epochs = 0;
+  while (std::getline(rows, line)) {
+    ++epochs;
+    double epoch = 0, train = 0, val = 0, lr = 0;
+    long long held = 0;
+    INFO(line);
+    REQUIRE(std::sscanf(line.c_str(), "%lf,%lf,%lf,%lf,%lld", &epoch, &train, &val, &lr, &held) == 5);
+    CHECK(epoch == epochs);
+    CHECK(std::isfinite(train));
+    CHECK(std::isfinite(val));
+    CHECK(held > 0);  // pair ids 19 mod 20 are held out
+  }
+  CHECK(epochs == 4);
 }
 
 TEST_CASE("train --schedule replays an online run: one learner bit for bit, two within tolerance",
