@@ -74,7 +74,7 @@ void inspect_model_dir(const std::string& dir) {
   for (const auto& v : m.variables) vars += (vars.empty() ? "" : ", ") + v;
   std::printf("model %s (%s, format %lld, macrodyn %s)\n", dir.c_str(), m.format.c_str(),
               static_cast<long long>(m.format_version), m.macrodyn_version.c_str());
-  std::printf("  system         %s, T %g, h %g\n", m.system.c_str(), m.T, m.h);
+  std::printf("  system         %s, %s\n", m.system.c_str(), m.params.describe().c_str());
   std::printf("  tiling         L %lld, patch %lld, K %lld, boundary %s\n", static_cast<long long>(m.L),
               static_cast<long long>(m.patch), static_cast<long long>(m.K), m.boundary.c_str());
   std::printf("  variables      %s (closure %lld)\n", vars.c_str(), static_cast<long long>(m.closure_dim));

@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "systems/system.hpp"
 
 namespace macrodyn::app {
 
@@ -122,11 +124,67 @@ Key number_list(const char* name, std::vector<double> Config::*field, const char
              show};
 }
 
+// The [system] keys the registered systems declare (systems/params.hpp), one Key per
+// distinct key, listed after system.name. A given value goes to Config::system_params,
+// which the system resolves (refusing a key it does not declare); the help says which
+// systems read the key, with what meaning and default.
+std::vector<Key> system_param_keys() {
+  struct Declared {
+    std::string key;
+    std::vector<std::pair<std::string, ParamSpec>> by;  // system, its spec
+  };
+  std::vector<Declared> declared;
+  for (const auto& system : system_names())
+    for (const ParamSpec& spec : system_param_specs(system)) {
+      auto it = std::find_if(declared.begin(), declared.end(), [&](const Declared& d) { return d.key == spec.key; });
+      if (it == declared.end()) it = declared.insert(declared.end(), Declared{spec.key, {}});
+      it->by.emplace_back(system, spec);
+    }
+  std::vector<Key> out;
+  for (const Declared& d : declared) {
+    // "ising2d, ising3d: temperature ..., default 2.5; curie_weiss: ..."
+    std::string help;
+    std::vector<bool> done(d.by.size(), false);
+    for (std::size_t i = 0; i < d.by.size(); ++i) {
+      if (done[i]) continue;
+      std::string systems;
+      for (std::size_t j = i; j < d.by.size(); ++j)
+        if (!done[j] && d.by[j].second.help == d.by[i].second.help && d.by[j].second.fallback == d.by[i].second.fallback) {
+          systems += (systems.empty() ? "" : ", ") + d.by[j].first;
+          done[j] = true;
+        }
+      help += (help.empty() ? "" : "; ") + systems + ": " + d.by[i].second.help + ", default " +
+              fmt(d.by[i].second.fallback);
+    }
+    const std::string name = "system." + d.key, key = d.key;
+    const std::string fallback = fmt(d.by.front().second.fallback);
+    out.push_back(Key{name, help,
+                      [name, key, help](po::options_description& desc, Config&,
+                                        std::vector<std::function<void(Config&)>>& post) {
+                        auto raw = std::make_shared<std::string>();
+                        auto given = std::make_shared<bool>(false);
+                        desc.add_options()(name.c_str(), po::value<std::string>()->notifier([=](const std::string& v) {
+                          *raw = v;
+                          *given = true;
+                        }), help.c_str());
+                        post.push_back([=](Config& cfg) {
+                          if (!*given) return;
+                          char* end = nullptr;
+                          const double v = std::strtod(raw->c_str(), &end);
+                          if (raw->empty() || end == raw->c_str() ||
+                              raw->find_first_not_of(" \t", static_cast<std::size_t>(end - raw->c_str())) != std::string::npos)
+                            throw InputError(name + " = '" + *raw + "' is not a number");
+                          cfg.system_params.set(key, v);
+                        });
+                      },
+                      [fallback](const Config&) { return fallback; }});
+  }
+  return out;
+}
+
 std::vector<Key> keys() {
-  return {
+  std::vector<Key> all = {
       plain("system.name", &Config::system, "microscopic system: ising2d, ising3d, curie_weiss or predator_prey"),
-      plain("system.T", &Config::T, "temperature (k_B = J = 1), > 0"),
-      plain("system.h", &Config::h, "external field"),
       plain("small.side", &Config::small_side, "side L_s of the small systems; 0 = partial.patch (the paper's L_s = p)"),
       plain("small.runs", &Config::small_runs, "number of small trajectories"),
       plain("small.sweeps", &Config::small_sweeps, "sweeps per small trajectory (frames = sweeps + 1)"),
@@ -217,7 +275,12 @@ std::vector<Key> keys() {
             "worker threads, also --threads (0 = all cores, at most 4 x the cores; data do not depend on it)"),
       plain("run.progress", &Config::progress, "report progress (rate, ETA) on stderr, also --progress"),
   };
+  const auto params = system_param_keys();
+  all.insert(all.begin() + 1, params.begin(), params.end());
+  return all;
 }
+
+bool is_system_param_key(const Key& k) { return k.name.rfind("system.", 0) == 0 && k.name != "system.name"; }
 
 // Whether `subcommand` reads key `name` (for its --help): by section, with a few keys of
 // other sections that the command needs.
@@ -338,8 +401,12 @@ bool parse_config(const std::string& subcommand, const std::string& summary, int
 }
 
 std::string to_ini(const Config& c) {
+  // The system's keys as it resolves them (every key it declares, in its order); a
+  // system outside the registry (predator_prey) shows what was given.
+  const SystemParams params = resolved_system_params(c);
   std::string text, section;
   for (const Key& k : keys()) {
+    if (is_system_param_key(k)) continue;
     const auto dot = k.name.find('.');
     const std::string sec = k.name.substr(0, dot), key = k.name.substr(dot + 1);
     if (sec != section) {
@@ -347,6 +414,8 @@ std::string to_ini(const Config& c) {
       section = sec;
     }
     text += key + " = " + k.show(c) + "\n";
+    if (k.name == "system.name")
+      for (const auto& v : params.values()) text += v.key + " = " + fmt(v.value) + "\n";
   }
   return text;
 }

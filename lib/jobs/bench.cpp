@@ -43,7 +43,7 @@ std::vector<std::int8_t> equilibrated_lattice(const System& sys, int L, std::uin
 // lattice, each with its Exp(R) time draw, through Evolver::run_events with the
 // generate key (small_dynamics), from an equilibrated state.
 BenchResult flips_per_s(const std::string& system, int L, double T, double h, double seconds) {
-  const auto sys = make_system(system, SystemParams{T, h});
+  const auto sys = make_system(system, SystemParams{{"T", T}, {"h", h}});
   const std::int64_t n = ipow(L, sys->dim());
   const auto x = equilibrated_lattice(*sys, L, 0);
   auto ev = sys->make_evolver();
@@ -65,7 +65,7 @@ BenchResult flips_per_s(const std::string& system, int L, double T, double h, do
 // does with a closure) on a side-64 snapshot, patch 16.
 BenchResult pairs_per_s(const std::string& system, double T, double h, Boundary b, double seconds) {
   const int L = 64, p = 16;
-  const auto sys = make_system(system, SystemParams{T, h});
+  const auto sys = make_system(system, SystemParams{{"T", T}, {"h", h}});
   const auto x = equilibrated_lattice(*sys, L, 1);
   auto ev = sys->make_evolver();
   const PartialSpec spec{p, b, PairsMode::one, 0};
@@ -86,7 +86,7 @@ BenchResult pairs_per_s(const std::string& system, double T, double h, Boundary 
 // LOCALRELAX periodic, w = 16, stride 8, one window sweep) for 2D Ising.
 BenchResult upsample_per_s(double seconds) {
   const double T = 2.5, h = 0.1;
-  const auto sys = make_system("ising2d", SystemParams{T, h});
+  const auto sys = make_system("ising2d", SystemParams{{"T", T}, {"h", h}});
   const int pool_count = 64;
   std::vector<std::int8_t> pool(static_cast<std::size_t>(pool_count * 256));
   for (int r = 0; r < pool_count; ++r) {

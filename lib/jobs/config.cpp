@@ -191,14 +191,14 @@ void validate_run(const Config& c) {
     const double m0s = c.truth_init == InitialKind::given_m0 ? static_cast<double>(c.truth_m0.size()) : 1.0;
     const double values = static_cast<double>(c.truth_runs) * m0s * static_cast<double>(c.verdict_ensemble) *
                           (static_cast<double>(c.truth_sweeps) + 1.0) *
-                          (make_system(c.system, SystemParams{c.T, c.h})->num_observables() +
+                          (make_system(c.system, c.system_params)->num_observables() +
                            (c.has_closure() ? c.learn_closure_dim : 0));
     if (values > 4e8)
       fail("verdict.ensemble = " + std::to_string(c.verdict_ensemble) + " x the truth runs and frames makes " +
            str(values) + " predicted values, more than 4e8; lower verdict.ensemble, truth.runs or truth.sweeps");
   }
   if (c.has_closure() && c.learn_closure_dim > 0) {
-    if (!make_system(c.system, SystemParams{c.T, c.h})->has_learned_closure())
+    if (!make_system(c.system, c.system_params)->has_learned_closure())
       fail("closure.kind = autoencoder: system " + c.system + " has no learned closure; set closure.kind = none");
     if (c.large_side > 128)
       fail("closure.kind = autoencoder in macrodyn run streams whole snapshots to the global decoder, which needs "
@@ -217,8 +217,8 @@ void validate_run(const Config& c) {
 
 }  // namespace
 
-void system_parameters(const std::string& ini, double& T, double& h) {
-  T = h = std::numeric_limits<double>::quiet_NaN();
+SystemParams system_params_in_ini(const std::string& ini) {
+  SystemParams out;
   std::istringstream in(ini);
   std::string line, section;
   while (std::getline(in, line)) {
@@ -235,10 +235,13 @@ void system_parameters(const std::string& ini, double& T, double& h) {
     if (section != "[system]" || eq == std::string::npos) continue;
     std::string key = line.substr(0, eq);
     key.erase(key.find_last_not_of(" \t") + 1);
-    const std::string value = line.substr(eq + 1);
-    if (key == "T") T = std::strtod(value.c_str(), nullptr);
-    if (key == "h") h = std::strtod(value.c_str(), nullptr);
+    if (key != "name") out.set(key, std::strtod(line.c_str() + eq + 1, nullptr));
   }
+  return out;
+}
+
+SystemParams resolved_system_params(const Config& c) {
+  return is_system_name(c.system) ? resolve_system_params(c.system, c.system_params) : c.system_params;
 }
 
 int Config::resolved_threads() const { return resolve_threads(threads); }
@@ -309,6 +312,9 @@ void validate(const Config& c, Job job) {
   if (c.is_field()) {
     if (job != Job::field && job != Job::field_runs)
       fail("system.name = predator_prey is run by macrodyn study loss-factor and macrodyn fields");
+    if (!c.system_params.empty())
+      fail("system." + c.system_params.values().front().key +
+           " is not a key of system predator_prey (its parameters are the field.* keys)");
     validate_field(c, job);
     return;
   }
@@ -319,11 +325,7 @@ void validate(const Config& c, Job job) {
     for (const auto& n : system_names()) names += (names.empty() ? "" : ", ") + n;
     fail("system.name = '" + c.system + "' is not a known system (one of: " + names + ")");
   }
-  if (!(c.T > 0.0) || !std::isfinite(c.T)) fail("system.T = " + str(c.T) + " must be a positive temperature");
-  if (!std::isfinite(1.0 / c.T) || !std::isnormal(c.T))
-    fail("system.T = " + str(c.T) + " is too close to 0: 1/T is not a finite number");
-  if (!std::isfinite(c.h)) fail("system.h = " + str(c.h) + " must be finite");
-  const auto sys = make_system(c.system, SystemParams{c.T, c.h});
+  const auto sys = make_system(c.system, c.system_params);  // refuses another system's keys
   check_threads(c.threads, "run.threads");
   check_counts(c, sys->dim());
   if (c.closure != "autoencoder" && c.closure != "none")

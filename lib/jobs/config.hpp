@@ -10,6 +10,7 @@
 #include "sampling/initial_state.hpp"
 #include "sampling/partial_evolution.hpp"
 #include "sampling/trajectory.hpp"
+#include "systems/params.hpp"
 #include "systems/predator_prey.hpp"
 
 namespace macrodyn {
@@ -17,8 +18,9 @@ namespace macrodyn {
 struct Config {
   // [system]
   std::string system = "ising2d";
-  double T = 2.5;
-  double h = 0.1;
+  // The system's own keys as given (system.<key>, in the order given); make_system
+  // resolves them against the keys the system declares, with defaults for the rest.
+  SystemParams system_params;
   // [small]
   int small_side = 0;  // 0 = partial.patch (the paper's protocol L_s = p)
   std::int64_t small_runs = 20;
@@ -118,9 +120,12 @@ enum class Job { generate, simulate, run, field, field_runs };
 // impossible for `job` (checked before any work, including the output path).
 void validate(const Config& c, Job job);
 
-// T and h from the [system] section of a resolved INI text as stored in every dataset's
-// root attribute `config` (NaN where absent).
-void system_parameters(const std::string& ini, double& T, double& h);
+// The [system] keys other than name of a resolved INI text as stored in every dataset's
+// root attribute `config`, as written there (not resolved).
+SystemParams system_params_in_ini(const std::string& ini);
+// c.system_params resolved by its system (every key it declares; InputError for a key
+// it does not declare); for a system outside the registry, the values given.
+SystemParams resolved_system_params(const Config& c);
 
 // Level sides of the hierarchical upsampling, small side first, large side last.
 std::vector<int> upsampling_sides(const Config& c);

@@ -89,12 +89,14 @@ EvaluationResult evaluate_model(const EvaluateOptions& o) {
   const std::string device = check_device(o.device);
   {
     io::DatasetReader r(o.truth_path);
-    double T, h;
-    system_parameters(r.has_attr("/", "config") ? r.attr_string("/", "config") : "", T, h);
-    if ((std::isfinite(T) && std::fabs(T - info.T) > 1e-9 * std::max(1.0, std::fabs(T))) ||
-        (std::isfinite(h) && std::fabs(h - info.h) > 1e-9 * std::max(1.0, std::fabs(h))))
-      say(o, "warning: the truth " + o.truth_path + " was simulated at T = " + shortest(T) + ", h = " + shortest(h) +
-                 ", the model was trained at T = " + shortest(info.T) + ", h = " + shortest(info.h));
+    const SystemParams truth = system_params_in_ini(r.has_attr("/", "config") ? r.attr_string("/", "config") : "");
+    bool differ = false;
+    for (const auto& v : truth.values())
+      if (info.params.has(v.key) && std::fabs(v.value - info.params.get(v.key)) > 1e-9 * std::max(1.0, std::fabs(v.value)))
+        differ = true;
+    if (differ)
+      say(o, "warning: the truth " + o.truth_path + " was simulated at " + truth.describe() +
+                 ", the model was trained at " + info.params.describe());
   }
   say(o, "model " + o.model_dir + ": " + info.system + ", " + info.method + ", L " + std::to_string(info.L) + ", patch " +
              std::to_string(info.patch) + ", K " + std::to_string(info.K) + ", z = (" + join(info.variables, ", ") +
@@ -186,7 +188,7 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
       macro::euler_maruyama(sde, z0, static_cast<int>(T - 1), res.delta, o.seed, 4096,
                             [&](std::int64_t done, std::int64_t) { meter.update(done); });
   {
-    const auto ranges = make_system(info.system, SystemParams{info.T, info.h})->observable_ranges();
+    const auto ranges = make_system(info.system, info.params)->observable_ranges();
     std::vector<std::int64_t> outside(static_cast<std::size_t>(d), 0);
     for (std::size_t i = 0; i < pred.size(); ++i) {
       const auto k = static_cast<std::size_t>(i % static_cast<std::size_t>(d));
@@ -363,7 +365,7 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
           {"prediction (" + info.method + ", " + std::to_string(g.runs * E) + " runs)", res.times, g.mean_pred,
            g.std_pred}};
       macro::plot_ensemble_bands(png,
-                                 info.system + " T = " + shortest(info.T) + ", h = " + shortest(info.h) + ", L = " +
+                                 info.system + " " + info.params.describe() + ", L = " +
                                      std::to_string(info.L) + ", p = " + std::to_string(info.patch) + " (K = " +
                                      std::to_string(info.K) + "), " + info.method + "; initial m0 = " + shortest(g.m0) +
                                      ": mean +- std, rel. error " + short3(g.rel_error),

@@ -133,7 +133,7 @@ void append_pairs(const Config& c, const PairColumns& p, io::DatasetWriter& out)
 
 JobSummary generate(const Config& c) {
   const auto start = std::chrono::steady_clock::now();
-  const auto sys = make_system(c.system, SystemParams{c.T, c.h});
+  const auto sys = make_system(c.system, c.system_params);
   const int dim = sys->dim(), threads = c.resolved_threads();
   const int L = c.large_side;
   const std::int64_t n = ipow(L, dim);

@@ -42,16 +42,6 @@ void check_model_files(const ModelInfo& info, const std::string& dir) {
 }  // namespace
 
 
-std::string shortest(double v) {
-  if (std::isnan(v)) return "nan";
-  char b[40];
-  for (int prec = 1; prec <= 17; ++prec) {
-    std::snprintf(b, sizeof b, "%.*g", prec, v);
-    if (std::strtod(b, nullptr) == v) break;
-  }
-  return b;
-}
-
 std::string num(double v) {
   if (std::isnan(v)) return "nan";
   char b[40];
@@ -88,12 +78,12 @@ macro::SdeFunctions sde_functions(const learn::ExportedSde& sde) {
 }
 
 bool variable_stays_raw(const ModelInfo& info, const std::string& variable) {
-  const auto raw = make_system(info.system, SystemParams{info.T, info.h})->raw_observables();
+  const auto raw = make_system(info.system, info.params)->raw_observables();
   return std::find(raw.begin(), raw.end(), variable) != raw.end();
 }
 
 std::string default_time_unit_kind(const ModelInfo& info) {
-  return make_system(info.system, SystemParams{info.T, info.h})->time_unit() == System::TimeUnit::physical
+  return make_system(info.system, info.params)->time_unit() == System::TimeUnit::physical
              ? "physical"
              : "mean_dt";
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/format.hpp"
 #include "jobs/model_info.hpp"
 #include "macro/rollout.hpp"
 
@@ -15,8 +16,6 @@ class ExportedSde;
 }
 
 
-// Shortest decimal text that reads back as the same double (m0 labels and file names).
-std::string shortest(double v);
 // 10 significant digits (CSV values and messages).
 std::string num(double v);
 std::string join(const std::vector<std::string>& v, const std::string& sep);

@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/format.hpp"
 
 namespace macrodyn {
 
@@ -41,6 +42,13 @@ std::string list(const std::vector<T>& v, F f) {
   return s + "]";
 }
 
+// {"T": 2.5, "h": 0.1}, each value read back exactly.
+std::string params_object(const SystemParams& p) {
+  std::string s = "{";
+  for (const auto& v : p.values()) s += (s.size() > 1 ? ", " : "") + quote(v.key) + ": " + (std::isfinite(v.value) ? shortest(v.value) : "null");
+  return s + "}";
+}
+
 }  // namespace
 
 void write_model_info(const std::string& dir, const ModelInfo& m) {
@@ -50,8 +58,7 @@ void write_model_info(const std::string& dir, const ModelInfo& m) {
     << "  \"format_version\": " << m.format_version << ",\n"
     << "  \"macrodyn_version\": " << quote(m.macrodyn_version) << ",\n"
     << "  \"system\": " << quote(m.system) << ",\n"
-    << "  \"T\": " << num(m.T) << ",\n"
-    << "  \"h\": " << num(m.h) << ",\n"
+    << "  \"system_params\": " << params_object(m.params) << ",\n"
     << "  \"L\": " << m.L << ",\n"
     << "  \"patch\": " << m.patch << ",\n"
     << "  \"K\": " << m.K << ",\n"
@@ -103,8 +110,12 @@ ModelInfo read_model_info(const std::string& dir) {
     if (m.format_version != 1) throw FileError(path + " has format_version " + std::to_string(m.format_version) + ", this macrodyn reads 1");
     m.macrodyn_version = t.get<std::string>("macrodyn_version");
     m.system = t.get<std::string>("system");
-    m.T = t.get<double>("T");
-    m.h = t.get<double>("h");
+    if (const auto p = t.get_child_optional("system_params")) {
+      for (auto& v : *p) m.params.set(v.first, v.second.get_value<double>());
+    } else {  // model.json before system_params: the spin systems' T and h
+      m.params.set("T", t.get<double>("T"));
+      m.params.set("h", t.get<double>("h"));
+    }
     m.L = t.get<std::int64_t>("L");
     m.patch = t.get<std::int64_t>("patch");
     m.K = t.get<std::int64_t>("K");

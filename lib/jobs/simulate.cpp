@@ -43,7 +43,7 @@ RunsSpec truth_runs_spec(const Config& c, const System& sys) {
 
 JobSummary simulate(const Config& c) {
   const auto start = std::chrono::steady_clock::now();
-  const auto sys = make_system(c.system, SystemParams{c.T, c.h});
+  const auto sys = make_system(c.system, c.system_params);
   io::DatasetWriter out(c.output, io::RootInfo{c.seed, c.system, c.ini_text, kMacrodynVersion});
   const RunsSpec spec = truth_runs_spec(c, *sys);
   std::vector<std::unique_ptr<Evolver>> evolvers;

@@ -29,7 +29,7 @@ namespace {
 
 // The system's reference training (System::reference_training; docs/design.md §8.3, §8.4).
 System::ReferenceTraining reference(const Config& c) {
-  return make_system(c.system, SystemParams{c.T, c.h})->reference_training();
+  return make_system(c.system, c.system_params)->reference_training();
 }
 
 Config cell_config(const Config& base, int p, const StudyOptions& o, const std::string& output) {
@@ -154,8 +154,8 @@ void plot_summary(const Config& base, const StudyOptions& o, const std::vector<S
   for (auto* v : {&err, &ratio})
     v->erase(std::remove_if(v->begin(), v->end(), [](const macro::XySeries& s) { return s.x.empty(); }), v->end());
   if (err.empty()) return;
-  const std::string where = base.system + " T = " + shortest(base.T) + ", h = " + shortest(base.h) +
-                            ", L = " + std::to_string(base.large_side);
+  const std::string where =
+      base.system + " " + resolved_system_params(base).describe() + ", L = " + std::to_string(base.large_side);
   macro::plot_xy(o.out + "/patch-size.png", where + ": error of the mean trajectory", "patch side p (K = (L/p)^D)",
                  "relative error of the ensemble mean", true, true, err);
   macro::plot_xy(o.out + "/std-ratio.png", where + ": fluctuations, std of m predicted / true (later half)",
@@ -195,7 +195,7 @@ Bands read_bands(const std::string& path, const std::string& variable) {
 // ensembles (the first seed), each m0's panel on the same y-range in every p's figure
 // (the union of mean +- std over the cells, within the variable's physical range).
 void plot_bands(const Config& base, const StudyOptions& o, const std::function<std::string(int, const std::string&)>& dir_of) {
-  const auto system = make_system(base.system, SystemParams{base.T, base.h});
+  const auto system = make_system(base.system, base.system_params);
   const std::string variable = system->judged_observables().front();
   ObservableRange physical;
   const auto names = system->observable_names();
@@ -252,7 +252,7 @@ void plot_bands(const Config& base, const StudyOptions& o, const std::function<s
     }
     const std::int64_t K = read_model_info(dir_of(p, "kscaled")).K;
     macro::plot_ensemble_bands(o.out + "/bands-p" + std::to_string(p) + ".png",
-                               base.system + " T = " + shortest(base.T) + ", h = " + shortest(base.h) + ", L = " +
+                               base.system + " " + resolved_system_params(base).describe() + ", L = " +
                                    std::to_string(base.large_side) + ", p = " + std::to_string(p) + " (K = " +
                                    std::to_string(K) + "), seed " + std::to_string(o.seeds.front()) +
                                    ": mean +- std per initial m0",
@@ -352,7 +352,7 @@ std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o
   }
 
   std::vector<StudyRow> rows;
-  const std::string judged = make_system(base.system, SystemParams{base.T, base.h})->judged_observables().front();
+  const std::string judged = make_system(base.system, base.system_params)->judged_observables().front();
   const auto seed_dir = [&](const std::string& cell, const std::string& method, std::uint64_t seed) {
     return cell + "/" + method + "-s" + std::to_string(seed);
   };
@@ -455,7 +455,7 @@ std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o
   const std::vector<StudySummaryRow> summary = summarise(rows);
   // The tables, with the budgets in their header, and the plots.
   std::ostringstream header;
-  header << "# macrodyn study patch-size: system " << base.system << " T " << base.T << " h " << base.h << " L "
+  header << "# macrodyn study patch-size: system " << base.system << " (" << resolved_system_params(base).describe() << ") L "
          << base.large_side << "\n"
          << "# budgets (same for both methods): " << o.pairs << " training pairs per cell, autoencoder "
          << o.ae_snapshots << " snapshots x " << o.ae_epochs << " epochs (shared by the seeds), SDE " << o.epochs

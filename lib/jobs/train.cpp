@@ -193,7 +193,7 @@ PreparedLatents prepare_latents(const TrainOptions& o) {
   ModelInfo& info = prep.info;
   info.macrodyn_version = kMacrodynVersion;
   info.system = ds.attr_string("/", "system");
-  system_parameters(ds.attr_string("/", "config"), info.T, info.h);
+  info.params = resolve_system_params(info.system, system_params_in_ini(ds.attr_string("/", "config")));
   info.L = ds.attr_int("/pairs", "L");
   info.patch = ds.attr_int("/pairs", "patch");
   info.K = ds.attr_int("/pairs", "K");
@@ -209,7 +209,7 @@ PreparedLatents prepare_latents(const TrainOptions& o) {
   if (o.closure_dim > 0 && !closure)
     log_if(o.progress, "train: %s has no snapshot states, so no closure is learned (z = z*)\n", o.dataset.c_str());
   if (closure) {
-    if (!make_system(info.system, SystemParams{info.T, info.h})->has_learned_closure())
+    if (!make_system(info.system, info.params)->has_learned_closure())
       throw InputError("system " + info.system + " has no learned closure; pass --closure-dim 0");
     closure_autoencoder(o, ds, L, p, info);
     info.encoder = "encoder.pt";

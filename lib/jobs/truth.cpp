@@ -30,7 +30,7 @@ namespace {
 constexpr std::uint64_t kBlockBytes = 64u << 20;  // states read and encoded per block
 
 bool stored_observables_usable(const ModelInfo& info) {
-  return !truth_states_needed(info.closure_dim > 0, info.K, *make_system(info.system, SystemParams{info.T, info.h}));
+  return !truth_states_needed(info.closure_dim > 0, info.K, *make_system(info.system, info.params));
 }
 
 }  // namespace
@@ -83,7 +83,7 @@ void check_truth_for_model(const ModelInfo& info, const std::string& model_dir, 
   if (L != info.L)
     throw InputError("the model " + model_json + " is defined on side L = " + std::to_string(info.L) + " but the truth " +
                      truth_path + " holds runs of side L = " + std::to_string(L) + "; evaluate on truth of the same side.");
-  const auto sys = make_system(info.system, SystemParams{info.T, info.h});
+  const auto sys = make_system(info.system, info.params);
   if (info.patch < 1 || L % info.patch != 0)
     throw FileError(model_json + ": patch " + std::to_string(info.patch) + " does not divide L = " + std::to_string(L) + ".");
   if (info.closure_dim > 0 && sys->dim() != 2)
@@ -118,7 +118,7 @@ TruthMacrostates truth_macrostates(const ModelInfo& info, const std::string& mod
   if ((info.closure_dim > 0) != (encoder != nullptr))
     throw std::invalid_argument("truth_macrostates: an encoder must be given exactly when the model has a closure");
   io::DatasetReader r(truth_path);
-  const auto sys = make_system(info.system, SystemParams{info.T, info.h});
+  const auto sys = make_system(info.system, info.params);
   const int D = sys->dim(), ds = static_cast<int>(info.z_star_dim), dc = static_cast<int>(info.closure_dim), d = ds + dc;
   const int L = static_cast<int>(info.L), p = static_cast<int>(info.patch);
   threads = resolve_threads(threads);

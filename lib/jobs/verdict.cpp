@@ -185,7 +185,7 @@ std::string verdict_text(const Verdict& v) {
 Verdict evaluate_and_judge(const EvaluateOptions& o, const std::vector<std::string>& warnings) {
   const EvaluationResult r = evaluate_model(o);
   const ModelInfo info = read_model_dir(o.model_dir);
-  const auto sys = make_system(info.system, SystemParams{info.T, info.h});
+  const auto sys = make_system(info.system, info.params);
   Verdict v = judge(r, sys->judged_observables(), o.ensemble);
   v.warnings.insert(v.warnings.end(), warnings.begin(), warnings.end());
   write_file_atomically((std::filesystem::path(o.output_dir) / "verdict.txt").string(), verdict_text(v));

@@ -22,7 +22,7 @@ class CurieWeissSystem final : public System {
   bool kept_by_upsampling(int) const override { return true; }
   ReferenceTraining reference_training() const override { return {1e-2, "constant", false}; }
   std::unique_ptr<Evolver> make_evolver() const override {
-    return std::make_unique<CurieWeissEvolver>(dim_, 1.0 / params_.T, params_.h);
+    return std::make_unique<CurieWeissEvolver>(dim_, 1.0 / params_.get("T"), params_.get("h"));
   }
   void patch_observables(const std::int8_t* x, int L, const Coord& o, int p, Boundary,
                          double* g) const override {
@@ -35,6 +35,11 @@ class CurieWeissSystem final : public System {
 };
 
 }  // namespace
+
+std::vector<ParamSpec> curie_weiss_param_specs() {
+  return {{"T", 2.5, "temperature (k_B = J = 1), > 0; the mean-field critical point is T = 1", true},
+          {"h", 0.1, "external field"}};
+}
 
 std::unique_ptr<System> make_curie_weiss(int dim, const SystemParams& params) {
   return std::make_unique<CurieWeissSystem>(dim, params);

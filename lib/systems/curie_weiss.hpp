@@ -153,5 +153,7 @@ class CurieWeissEvolver final : public Evolver {
 };
 
 std::unique_ptr<System> make_curie_weiss(int dim, const SystemParams& params);
+// Its [system] keys: T (temperature, k_B = J = 1) and h (external field).
+std::vector<ParamSpec> curie_weiss_param_specs();
 
 }  // namespace macrodyn

@@ -66,7 +66,7 @@ class IsingSystem final : public System {
   // Nearest-neighbour bonds: one-site halos, any block decomposition.
   bool team_splittable() const override { return true; }
   std::unique_ptr<Evolver> make_evolver() const override {
-    return std::make_unique<IsingEvolver<D>>(1.0 / params_.T, params_.h);
+    return std::make_unique<IsingEvolver<D>>(1.0 / params_.get("T"), params_.get("h"));
   }
   void patch_observables(const std::int8_t* x, int L, const Coord& o, int p, Boundary b,
                          double* g) const override {
@@ -78,6 +78,10 @@ class IsingSystem final : public System {
 };
 
 }  // namespace
+
+std::vector<ParamSpec> ising_param_specs() {
+  return {{"T", 2.5, "temperature (k_B = J = 1), > 0", true}, {"h", 0.1, "external field"}};
+}
 
 std::unique_ptr<System> make_ising(int dim, const SystemParams& params) {
   if (dim == 2) return std::make_unique<IsingSystem<2>>(params);

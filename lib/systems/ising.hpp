@@ -243,5 +243,7 @@ void ising_patch_observables(int dim, const std::int8_t* x, int L, const Coord& 
                              Boundary b, double* g);
 
 std::unique_ptr<System> make_ising(int dim, const SystemParams& params);
+// Its [system] keys: T (temperature, k_B = J = 1) and h (external field).
+std::vector<ParamSpec> ising_param_specs();
 
 }  // namespace macrodyn

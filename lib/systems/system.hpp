@@ -14,6 +14,7 @@
 #include "core/boundary.hpp"
 #include "core/geometry.hpp"
 #include "core/rng.hpp"
+#include "systems/params.hpp"
 
 namespace macrodyn {
 
@@ -23,10 +24,6 @@ struct ObservableRange {
   double hi = std::numeric_limits<double>::infinity();
 };
 
-struct SystemParams {
-  double T = 1.0;  // temperature (k_B = J = 1)
-  double h = 0.0;  // external field
-};
 
 class Evolver {
  public:
@@ -62,6 +59,7 @@ class System {
   virtual ~System() = default;
   virtual std::string name() const = 0;
   virtual int dim() const = 0;
+  // The resolved values of the keys the system declared (its registry line's specs).
   virtual const SystemParams& params() const = 0;
   virtual std::vector<std::string> observable_names() const = 0;
   virtual bool supports(Boundary b) const = 0;
@@ -125,9 +123,15 @@ class System {
   int num_observables() const { return static_cast<int>(observable_names().size()); }
 };
 
-// Registry: the one place that maps a config's system name to a simulator.
-std::unique_ptr<System> make_system(const std::string& name, const SystemParams& params);
+// Registry: the one place that maps a config's system name to a simulator and its
+// parameters. make_system resolves `given` against the system's specs (defaults for the
+// keys not given; InputError for a key it does not declare or a value out of domain).
+std::unique_ptr<System> make_system(const std::string& name, const SystemParams& given = {});
 std::vector<std::string> system_names();
 bool is_system_name(const std::string& name);
+// The [system] keys `name` declares (InputError for an unknown name).
+std::vector<ParamSpec> system_param_specs(const std::string& name);
+// SystemParams::resolve with the specs of `name`.
+SystemParams resolve_system_params(const std::string& name, const SystemParams& given);
 
 }  // namespace macrodyn

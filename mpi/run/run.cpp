@@ -118,8 +118,7 @@ ModelInfo base_info(const Config& c, const System& sys, bool closure) {
   ModelInfo info;
   info.macrodyn_version = kMacrodynVersion;
   info.system = c.system;
-  info.T = c.T;
-  info.h = c.h;
+  info.params = resolved_system_params(c);
   info.L = c.large_side;
   info.patch = c.patch;
   info.K = Tiling{sys.dim(), c.large_side, c.patch}.patches();
@@ -248,7 +247,7 @@ Verdict judge_run(const Config& c, const std::string& no_truth, const std::strin
   // The truth as the system's reference protocol compares it: Curie-Weiss frames at
   // k Delta (linear interpolation between frames 2.6 time units apart lowers the truth's
   // std by about 10 %, which read as a std ratio of 1.28 for a model whose ratio is 1.16).
-  o.interpolate = make_system(c.system, SystemParams{c.T, c.h})->reference_training().interpolate_truth;
+  o.interpolate = make_system(c.system, c.system_params)->reference_training().interpolate_truth;
   o.seed = c.seed;
   o.device = c.learn_device;
   o.threads = c.threads;
@@ -307,7 +306,7 @@ Setup set_up(const Config& c) {
   int world_rank = 0, world_size = 1;
   check_mpi(MPI_Comm_rank(MPI_COMM_WORLD, &world_rank), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(MPI_COMM_WORLD, &world_size), "MPI_Comm_size");
-  auto sys = make_system(c.system, SystemParams{c.T, c.h});
+  auto sys = make_system(c.system, c.system_params);
   const int dim = sys->dim();
   if (world_size > 1 && c.learn_ranks >= world_size)
     throw InputError("learn.ranks = " + std::to_string(c.learn_ranks) + " leaves none of the " +
@@ -355,9 +354,9 @@ RunReport announce(const Config& c, const Setup& setup) {
 
   // The job in one line before the work (the whole configuration is learn.out/config.ini).
   log_if(c.progress && world_rank == 0,
-      "run: %s (T %g, h %g): L %d from %d^%d patches (K %lld), %lld snapshots%s, %s, %lld SDE steps; verdict against %s; "
+      "run: %s (%s): L %d from %d^%d patches (K %lld), %lld snapshots%s, %s, %lld SDE steps; verdict against %s; "
       "configuration in %s/config.ini\n",
-      c.system.c_str(), c.T, c.h, c.large_side, c.patch, dim,
+      c.system.c_str(), resolved_system_params(c).describe().c_str(), c.large_side, c.patch, dim,
       static_cast<long long>(Tiling{dim, c.large_side, c.patch}.patches()), static_cast<long long>(c.snapshots),
       n_random > 0 ? (" + " + std::to_string(n_random) + " random").c_str() : "",
       closure ? ("closure of " + std::to_string(c.learn_closure_dim)).c_str() : "no closure",

@@ -38,7 +38,7 @@ struct Frames {
 // m0 (items item0 .. item0 + runs - 1), every `stride`-th frame.
 Frames ising_frames(double T, double h, int L, int runs, int sweeps, int first_frame, int stride,
                     std::uint64_t item0, std::uint64_t seed) {
-  const auto sys = make_system("ising2d", SystemParams{T, h});
+  const auto sys = make_system("ising2d", SystemParams{{"T", T}, {"h", h}});
   auto ev = sys->make_evolver();
   TrajectorySpec spec;
   spec.side = L;

@@ -198,7 +198,7 @@ TEST_CASE("team LocalRelax of one level equals the serial local_relax", "[team]"
           const auto dec = Decomposition::with_grid(c.dim, c.L, 1, g);
           const RelaxSpec spec{c.window, c.stride, 0, b};
           if (!TeamRelax::distributable(dec, spec)) continue;
-          const auto sys = make_system(c.dim == 2 ? "ising2d" : "ising3d", SystemParams{2.3, 0.05});
+          const auto sys = make_system(c.dim == 2 ? "ising2d" : "ising3d", SystemParams{{"T", 2.3}, {"h", 0.05}});
           auto ev = sys->make_evolver();
           const auto start = random_lattice(c.dim, c.L, static_cast<std::uint64_t>(c.L + c.dim));
           auto serial = start;
@@ -237,7 +237,7 @@ struct BuildCase {
 // lattice and the partial-evolution records with the serial path. Returns how many
 // (snapshot, configuration) comparisons this rank took part in.
 int check_builds(const BuildCase& c, std::int64_t snapshots) {
-  const auto sys = make_system(c.system, SystemParams{2.4, 0.1});
+  const auto sys = make_system(c.system, SystemParams{{"T", 2.4}, {"h", 0.1}});
   const int dim = sys->dim(), L = c.sides.back();
   const std::uint64_t seed = 1234;
   const std::int64_t pool_count = 5;
@@ -323,7 +323,7 @@ TEST_CASE("team partial evolution of any lattice equals the serial records", "[t
           for (const auto& g : grids_of(dim, size)) {
             const int L = dim == 2 ? 32 : 16, p = dim == 2 ? 8 : 4;
             const auto dec = Decomposition::with_grid(dim, L, p, g);
-            const auto sys = make_system(dim == 2 ? "ising2d" : "ising3d", SystemParams{2.0, -0.2});
+            const auto sys = make_system(dim == 2 ? "ising2d" : "ising3d", SystemParams{{"T", 2.0}, {"h", -0.2}});
             auto ev = sys->make_evolver();
             const PartialSpec spec{p, b, pairs, 0};
             const auto grid = make_team_grid(team.comm, dec);
@@ -353,7 +353,7 @@ TEST_CASE("a team of several ranks refuses systems and boundaries it cannot spli
   const int size = world_size() >= 2 ? 2 : 1;
   Team team(size);
   if (!team.member()) return;
-  const auto cw = make_system("curie_weiss", SystemParams{1.1, 0.1});
+  const auto cw = make_system("curie_weiss", SystemParams{{"T", 1.1}, {"h", 0.1}});
   const auto dec = Decomposition::choose(2, 32, 16, size);
   const PartialSpec global{16, Boundary::global, PairsMode::one, 0};
   if (size == 1) {
@@ -363,7 +363,7 @@ TEST_CASE("a team of several ranks refuses systems and boundaries it cannot spli
     return;
   }
   CHECK_THROWS_WITH(TeamSnapshot(team.comm, *cw, h, global, 3, 4, dec), Catch::Contains("team.size"));
-  const auto ising = make_system("ising2d", SystemParams{2.3, 0.0});
+  const auto ising = make_system("ising2d", SystemParams{{"T", 2.3}, {"h", 0.0}});
   const PartialSpec ising_global{16, Boundary::global, PairsMode::one, 0};
   CHECK_THROWS_AS(TeamSnapshot(team.comm, *ising, h, ising_global, 3, 4, dec), InputError);
 }
@@ -374,7 +374,7 @@ TEST_CASE("a team of several ranks refuses systems and boundaries it cannot spli
 // several ranks with a sentence naming team.size.
 TEST_CASE("conformance: every registered system splits over a team bit for bit, or is refused", "[team][conformance]") {
   for (const auto& name : system_names()) {
-    const auto sys = make_system(name, SystemParams{2.4, 0.1});
+    const auto sys = make_system(name, SystemParams{{"T", 2.4}, {"h", 0.1}});
     INFO("system " << name);
     if (!sys->team_splittable()) {
       const int size = world_size() >= 2 ? 2 : 1;

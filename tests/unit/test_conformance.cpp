@@ -31,7 +31,7 @@ using namespace macrodyn;
 namespace {
 
 // Parameters every system accepts (a high temperature, a small field).
-const SystemParams kParams{2.5, 0.1};
+const SystemParams kParams{{"T", 2.5}, {"h", 0.1}};
 
 // A side small enough for exact-law tests and divisible into 2^D patches.
 int test_side(int dim) { return dim == 2 ? 8 : 4; }

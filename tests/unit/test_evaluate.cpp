@@ -45,8 +45,8 @@ std::string truth_file(const std::string& tag, const std::string& system, bool s
   if (made[path]) return path;
   Config c;
   c.system = system;
-  c.T = system == "curie_weiss" ? 1.1 : 2.5;
-  c.h = 0.1;
+  const double T = system == "curie_weiss" ? 1.1 : 2.5;
+  c.system_params = {{"T", T}, {"h", 0.1}};
   c.large_side = L;
   // Without states: one patch, since simulate keeps the states whenever the tiling needs
   // them (rho of K > 1 patches is not the lattice's).
@@ -61,7 +61,7 @@ std::string truth_file(const std::string& tag, const std::string& system, bool s
   c.progress = false;
   c.threads = 2;
   c.seed = 11;
-  c.ini_text = "[system]\nname = " + system + "\nT = " + std::to_string(c.T) + "\nh = 0.1\n";
+  c.ini_text = "[system]\nname = " + system + "\nT = " + std::to_string(T) + "\nh = 0.1\n";
   validate(c, Job::simulate);
   simulate(c);
   made[path] = true;
@@ -69,12 +69,11 @@ std::string truth_file(const std::string& tag, const std::string& system, bool s
 }
 
 ModelInfo make_info(const std::string& system, int L, int patch, int closure_dim) {
-  const auto sys = make_system(system, SystemParams{system == "curie_weiss" ? 1.1 : 2.5, 0.1});
+  const auto sys = make_system(system, SystemParams{{"T", system == "curie_weiss" ? 1.1 : 2.5}, {"h", 0.1}});
   ModelInfo m;
   m.macrodyn_version = "test";
   m.system = system;
-  m.T = sys->params().T;
-  m.h = 0.1;
+  m.params = sys->params();
   m.L = L;
   m.patch = patch;
   m.K = (L / patch) * (L / patch);
@@ -197,7 +196,7 @@ TEST_CASE("evaluate: truth macrostates from the states equal the stored whole-la
   std::vector<std::int8_t> x(16 * 16);
   r.read_slab("/trajectories/states", {3, 7, 0, 0}, {1, 1, 16, 16}, io::DType::i8, x.data());
   double phi[2];
-  macro_observables(*make_system("ising2d", {2.5, 0.1}), x.data(), 16, 8, Boundary::periodic, phi);
+  macro_observables(*make_system("ising2d", {{"T", 2.5}, {"h", 0.1}}), x.data(), 16, 8, Boundary::periodic, phi);
   CHECK(t4.z[(3 * frames + 7) * 2 + 1] == Approx((phi[1] - 0.1) / 2.0).margin(1e-12));
 }
 

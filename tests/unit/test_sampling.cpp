@@ -90,7 +90,7 @@ TEST_CASE("relax phases cover every window once and windows of a phase never ove
 
 TEST_CASE("LocalRelax does not depend on the order of windows within a colour", "[sampling]") {
   for (Boundary b : {Boundary::periodic, Boundary::frozen}) {
-    const auto sys = make_system("ising2d", SystemParams{2.27, 0.0});
+    const auto sys = make_system("ising2d", SystemParams{{"T", 2.27}, {"h", 0.0}});
     auto ev = sys->make_evolver();
     std::vector<std::int8_t> stage;
     for (int L : {32, 40}) {
@@ -106,7 +106,7 @@ TEST_CASE("LocalRelax does not depend on the order of windows within a colour", 
 }
 
 TEST_CASE("patch observables of the evolver equal those of the system for each boundary", "[sampling]") {
-  const auto sys = make_system("ising2d", SystemParams{2.5, 0.1});
+  const auto sys = make_system("ising2d", SystemParams{{"T", 2.5}, {"h", 0.1}});
   auto ev = sys->make_evolver();
   auto x = random_lattice(2, 32, 11);
   const Tiling tiling{2, 32, 8};
@@ -126,7 +126,7 @@ TEST_CASE("patch observables of the evolver equal those of the system for each b
 }
 
 TEST_CASE("partial evolution records the evolved patch and leaves the snapshot frozen", "[sampling]") {
-  const auto sys = make_system("ising2d", SystemParams{2.5, 0.1});
+  const auto sys = make_system("ising2d", SystemParams{{"T", 2.5}, {"h", 0.1}});
   auto ev = sys->make_evolver();
   auto x = random_lattice(2, 32, 12);
   const auto before = x;
@@ -163,7 +163,7 @@ TEST_CASE("partial evolution records the evolved patch and leaves the snapshot f
 // have mean dt = 1 / R0 exactly (within 4 SE, SE = mean / sqrt(repeats)).
 TEST_CASE("Curie-Weiss global partial evolution feels the whole system's magnetisation", "[sampling]") {
   const double beta = 1.0 / 1.1, h = 0.1;
-  const auto sys = make_system("curie_weiss", SystemParams{1.1, h});
+  const auto sys = make_system("curie_weiss", SystemParams{{"T", 1.1}, {"h", h}});
   auto ev = sys->make_evolver();
   std::vector<std::int8_t> x(256, 1);
   for (int a = 0; a < 4; ++a)
@@ -201,7 +201,7 @@ TEST_CASE("Curie-Weiss global partial evolution feels the whole system's magneti
 // the change of m, 10^4 repeats each.
 TEST_CASE("partial evolution with patch = L equals one sweep of the full dynamics in law", "[sampling][exact]") {
   const int L = 8, repeats = 10000;
-  const auto sys = make_system("ising2d", SystemParams{2.5, 0.1});
+  const auto sys = make_system("ising2d", SystemParams{{"T", 2.5}, {"h", 0.1}});
   auto ev = sys->make_evolver();
   IsingEvolver<2> full(1.0 / 2.5, 0.1);
   auto x = random_lattice(2, L, 21);
@@ -235,7 +235,7 @@ TEST_CASE("periodic LocalRelax with window = L equals 2^D sweeps of the full dyn
   for (int dim : {2, 3}) {
     const int L = dim == 2 ? 8 : 4;
     const std::int64_t n = ipow(L, dim);
-    const auto sys = make_system(dim == 2 ? "ising2d" : "ising3d", SystemParams{dim == 2 ? 2.5 : 4.5, 0.1});
+    const auto sys = make_system(dim == 2 ? "ising2d" : "ising3d", SystemParams{{"T", dim == 2 ? 2.5 : 4.5}, {"h", 0.1}});
     auto ev = sys->make_evolver();
     auto full = sys->make_evolver();
     const auto x0 = random_lattice(dim, L, 31 + dim);
@@ -264,7 +264,7 @@ TEST_CASE("periodic LocalRelax with window = L equals 2^D sweeps of the full dyn
 }
 
 TEST_CASE("hierarchical snapshots depend only on (seed, level, item)", "[sampling]") {
-  const auto sys = make_system("ising2d", SystemParams{2.5, 0.1});
+  const auto sys = make_system("ising2d", SystemParams{{"T", 2.5}, {"h", 0.1}});
   auto ev1 = sys->make_evolver(), ev2 = sys->make_evolver();
   std::vector<std::int8_t> pool;
   for (int r = 0; r < 5; ++r) {

@@ -1,0 +1,59 @@
+#pragma once
+// A system's parameters: the [system] keys other than `name` (docs/design.md §3.7).
+// Each system declares its keys (ParamSpec: default, help, domain); a job gives some of
+// them (SystemParams, key -> value); the registry resolves the two (systems/system.hpp),
+// so a key of another system is refused with a sentence naming it, before any work.
+#include <initializer_list>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace macrodyn {
+
+struct ParamSpec {
+  std::string key;         // the config key system.<key>
+  double fallback = 0;     // its default
+  std::string help;
+  // Domain: any finite number, or (positive) > 0 with a finite reciprocal, as a
+  // temperature must be for 1/T.
+  bool positive = false;
+  bool in_title = true;    // shown in plot titles and run summaries
+};
+
+class SystemParams {
+ public:
+  struct Value {
+    std::string key;
+    double value = 0;
+    bool in_title = true;
+  };
+
+  SystemParams() = default;
+  // Given values, not yet resolved: SystemParams{{"T", 2.27}, {"h", 0}}.
+  SystemParams(std::initializer_list<std::pair<std::string, double>> given);
+
+  // The values of `specs` for system `system`: each key's default, replaced by the value
+  // in `given`. Throws InputError naming system.<key> for a key `specs` does not declare
+  // (with the keys it does) or a value outside its domain.
+  static SystemParams resolve(const std::string& system, const std::vector<ParamSpec>& specs,
+                              const SystemParams& given);
+
+  bool has(const std::string& key) const;
+  // The value of a declared key (std::logic_error if absent: a system asked for a key it
+  // did not declare).
+  double get(const std::string& key) const;
+  void set(const std::string& key, double value);
+  const std::vector<Value>& values() const { return values_; }
+  bool empty() const { return values_.empty(); }
+
+  // "T = 2.5, h = 0.1": the values shown in titles, shortest form.
+  std::string describe() const;
+
+  bool operator==(const SystemParams& o) const;
+  bool operator!=(const SystemParams& o) const { return !(*this == o); }
+
+ private:
+  std::vector<Value> values_;
+};
+
+}  // namespace macrodyn
