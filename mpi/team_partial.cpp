@@ -28,10 +28,12 @@ TeamPartial::TeamPartial(const TeamGrid& grid, const System& system, const Parti
     count_ *= n_[d];
   }
   const bool frozen = spec.boundary == Boundary::frozen;
-  // `frozen` patches read a one-site ring; `periodic` ones only their own block.
-  halo_.configure(grid, frozen ? 1 : 0, frozen ? 1 : 0);
-  if (frozen) origin_in_tile_ = Coord{1, 1, 1};
-  tile_.resize(static_cast<std::size_t>(ipow(frozen ? p + 2 : p, dim)));
+  // `frozen` patches read a ring as wide as the interaction range; `periodic` ones
+  // only their own block.
+  ring_ = frozen ? system.interaction_range() : 0;
+  halo_.configure(grid, ring_, ring_);
+  origin_in_tile_ = Coord{ring_, ring_, ring_};
+  tile_.resize(static_cast<std::size_t>(ipow(p + 2 * ring_, dim)));
   const std::int64_t K = grid.dec.tiling().patches();
   g_mine_.resize(static_cast<std::size_t>(std::min(count_, kPhiChunk) * d_));
   phi_.resize(static_cast<std::size_t>(d_));
@@ -68,8 +70,9 @@ int TeamPartial::load_tile(const std::int8_t* block, std::int64_t k) {
   const int p = spec_.patch;
   const Coord o = patch_origin(k);
   if (spec_.boundary == Boundary::frozen) {
-    halo_.read_box(block, Coord{o[0] - 1, o[1] - 1, o[2] - 1}, Coord{p + 2, p + 2, p + 2}, tile_.data());
-    return p + 2;
+    const int r = ring_, s = p + 2 * r;
+    halo_.read_box(block, Coord{o[0] - r, o[1] - r, o[2] - r}, Coord{s, s, s}, tile_.data());
+    return s;
   }
   halo_.read_box(block, o, Coord{p, p, p}, tile_.data());  // inside the block: no ring needed
   return p;

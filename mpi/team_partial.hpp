@@ -70,6 +70,7 @@ class TeamPartial {
   Coord q0_{0, 0, 0};           // lattice patch coordinates of the block's first patch
   std::int64_t count_ = 0;      // patches this rank owns
   Coord origin_in_tile_{0, 0, 0};
+  int ring_ = 0;  // `frozen`: the ring read around a patch, the system's interaction range
   Halo<std::int8_t> halo_;
   std::vector<std::int8_t> tile_;
   std::vector<double> g_mine_, g_chunk_, phi_;

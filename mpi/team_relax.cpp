@@ -16,12 +16,12 @@ int colour_of(int a, int per_axis) {
 }
 }  // namespace
 
-bool TeamRelax::distributable(const Decomposition& level, const RelaxSpec& spec) {
+bool TeamRelax::distributable(const Decomposition& level, const RelaxSpec& spec, int ring) {
   if (spec.boundary == Boundary::global || spec.stride < 1 || level.L % spec.stride != 0 ||
-      2 * spec.stride < spec.window)
+      2 * spec.stride < spec.window || ring < 1)
     return false;
   for (int d = 0; d < level.dim; ++d)
-    if (level.L % level.ranks_per_axis[d] != 0 || level.extent(d) < spec.window) return false;
+    if (level.L % level.ranks_per_axis[d] != 0 || level.extent(d) < spec.window - 1 + ring) return false;
   return true;
 }
 
@@ -31,8 +31,9 @@ Coord TeamRelax::offset_of(int k) const {
   return c;
 }
 
-TeamRelax::TeamRelax(const TeamGrid& grid, const RelaxSpec& spec) : grid_(grid), spec_(spec) {
-  if (!distributable(grid.dec, spec))
+TeamRelax::TeamRelax(const TeamGrid& grid, const RelaxSpec& spec, int ring)
+    : grid_(grid), spec_(spec), ring_(ring) {
+  if (!distributable(grid.dec, spec, ring))
     throw std::invalid_argument("TeamRelax: this level cannot be relaxed distributed on this rank grid");
   const int dim = grid.dim(), w = spec.window;
   events_ = spec.events ? spec.events : static_cast<std::uint64_t>(ipow(w, dim));
@@ -121,16 +122,16 @@ TeamRelax::TeamRelax(const TeamGrid& grid, const RelaxSpec& spec) : grid_(grid),
     phases_.push_back(std::move(phase));
   }
 
-  halo_.configure(grid, 1, w);
+  halo_.configure(grid, ring, w - 1 + ring);
   const bool frozen = spec.boundary == Boundary::frozen;
-  const int side = frozen ? w + 2 : w;
+  const int side = frozen ? w + 2 * ring : w;
   tile_.resize(static_cast<std::size_t>(ipow(side, dim)));
   if (frozen) {
     for (std::int64_t i = 0; i < static_cast<std::int64_t>(tile_.size()); ++i) {
       std::int64_t q = i;
-      bool ring = false;
-      for (int d = 0; d < dim; ++d, q /= side) ring |= q % side == 0 || q % side == side - 1;
-      if (ring) ring_index_.push_back(i);
+      bool in_ring = false;
+      for (int d = 0; d < dim; ++d, q /= side) in_ring |= q % side < ring || q % side >= side - ring;
+      if (in_ring) ring_index_.push_back(i);
     }
     rings_.resize(static_cast<std::size_t>(max_mine) * ring_index_.size());
   }
@@ -162,23 +163,24 @@ void TeamRelax::run(Evolver& evolver, std::int8_t* block, std::uint64_t seed, st
                     std::uint64_t item) {
   const int w = spec_.window;
   const bool frozen = spec_.boundary == Boundary::frozen;
-  const Coord wbox{w, w, w}, tbox{w + 2, w + 2, w + 2};
+  const int r = ring_;
+  const Coord wbox{w, w, w}, tbox{w + 2 * r, w + 2 * r, w + 2 * r};
   const std::size_t R = ring_index_.size();
   for (const Phase& phase : phases_) {
     halo_.exchange(block);
     if (frozen)  // the phase-start rings, before any window of this phase changes them
       for_each_window(phase, [&](const Coord& o, std::uint32_t, std::size_t k) {
-        halo_.read_box(block, Coord{o[0] - 1, o[1] - 1, o[2] - 1}, tbox, tile_.data());
+        halo_.read_box(block, Coord{o[0] - r, o[1] - r, o[2] - r}, tbox, tile_.data());
         std::int8_t* ring = rings_.data() + k * R;
         for (std::size_t i = 0; i < R; ++i) ring[i] = tile_[static_cast<std::size_t>(ring_index_[i])];
       });
     for_each_window(phase, [&](const Coord& o, std::uint32_t id, std::size_t k) {
       if (frozen) {
-        halo_.read_box(block, Coord{o[0] - 1, o[1] - 1, o[2] - 1}, tbox, tile_.data());
+        halo_.read_box(block, Coord{o[0] - r, o[1] - r, o[2] - r}, tbox, tile_.data());
         const std::int8_t* ring = rings_.data() + k * R;
         for (std::size_t i = 0; i < R; ++i) tile_[static_cast<std::size_t>(ring_index_[i])] = ring[i];
         // The tile is its own stage copy: its ring holds the phase-start neighbours.
-        evolver.load(tile_.data(), w + 2, Coord{1, 1, 1}, w, Boundary::frozen, tile_.data());
+        evolver.load(tile_.data(), w + 2 * r, Coord{r, r, r}, w, Boundary::frozen, tile_.data());
       } else {
         halo_.read_box(block, o, wbox, tile_.data());
         evolver.load(tile_.data(), w, Coord{0, 0, 0}, w, Boundary::periodic, nullptr);

@@ -4,12 +4,13 @@
 // Philox streams WorkItem{seed, relax, level, item, window id}, the same Evolver.
 //
 // A window belongs to the rank that owns its origin. Per phase:
-//   1. halo exchange (1 site below, w above, corners included), so every window this
-//      rank owns, and its one-site ring, can be read;
+//   1. halo exchange (r sites below, w - 1 + r above, corners included; r = the
+//      system's interaction range), so every window this rank owns, and its r-site
+//      ring, can be read;
 //   2. `frozen`: the rings of this phase's windows are saved first, so every window sees
 //      its neighbours as they were when the phase started, whatever this rank evolved
 //      before it (the serial code reads them from its stage copy);
-//   3. each window is copied into a (w+2)^D tile (w^D for `periodic`), evolved, and
+//   3. each window is copied into a (w+2r)^D tile (w^D for `periodic`), evolved, and
 //      written back into the block and the ring slabs;
 //   4. the sites of windows that reach into a neighbour's block go back to their owner.
 // Windows of one phase never overlap, so this equals the serial result bit for bit.
@@ -27,13 +28,14 @@ namespace macrodyn::mpi {
 class TeamRelax {
  public:
   // Whether a level can be relaxed distributed on this grid: every block extent is at
-  // least the window, the stride divides the side and windows of one colour phase are
-  // disjoint (2 * stride >= window). `spec` is the level's spec (relax_at_side).
-  static bool distributable(const Decomposition& level, const RelaxSpec& spec);
+  // least the window plus the ring above it (w - 1 + ring), the stride divides the side
+  // and windows of one colour phase are disjoint (2 * stride >= window). `spec` is the
+  // level's spec (relax_at_side); `ring` the system's interaction range.
+  static bool distributable(const Decomposition& level, const RelaxSpec& spec, int ring);
 
   // Builds the plan (this rank's windows per phase and what goes to which neighbour).
-  // grid: this level's side; spec as for distributable(), which must hold.
-  TeamRelax(const TeamGrid& grid, const RelaxSpec& spec);
+  // grid: this level's side; spec and ring as for distributable(), which must hold.
+  TeamRelax(const TeamGrid& grid, const RelaxSpec& spec, int ring);
 
   // Relaxes this rank's block in place; collective over the team.
   void run(Evolver& evolver, std::int8_t* block, std::uint64_t seed, std::uint32_t level, std::uint64_t item);
@@ -65,6 +67,7 @@ class TeamRelax {
 
   TeamGrid grid_;
   RelaxSpec spec_;
+  int ring_ = 1;  // width of a `frozen` window's ring: the interaction range
   std::uint64_t events_ = 0;
   int per_axis_ = 0;  // windows per axis of the level
   // Per axis and colour: this rank's windows, and those of the rank behind (grid

@@ -31,10 +31,13 @@ void validate(int size, const System& system, const HierarchySpec& h, const Part
   if (!system.team_splittable())
     throw InputError(team + " splits the lattice over ranks, which system " + system.name() +
                      " does not support (its sites interact beyond a local neighbourhood); use team.size = 1");
-  if (system.interaction_range() != 1)
-    throw InputError(team + " splits the lattice over ranks with one-site halos, but system " + system.name() +
-                     " interacts over " + std::to_string(system.interaction_range()) +
-                     " sites; use team.size = 1");
+  // Halos are as wide as the interaction range: a block must hold a whole ring.
+  const int range = system.interaction_range();
+  for (int d = 0; d < dec.dim; ++d)
+    if (dec.extent(d) < range)
+      throw InputError(team + " gives blocks " + std::to_string(dec.extent(d)) + " sites wide, narrower than the " +
+                       std::to_string(range) + "-site interaction range of system " + system.name() +
+                       "; use a smaller team.size");
   if (partial.boundary == Boundary::global || h.relax.boundary == Boundary::global)
     throw InputError(team + " splits the lattice over ranks, but a `global` boundary couples a patch or "
                      "window to the whole lattice; use team.size = 1");
@@ -78,17 +81,18 @@ TeamSnapshot::TeamSnapshot(MPI_Comm team, const System& system, const HierarchyS
     // result bit for bit): in-place upsampling and windows copied out one at a time
     // hold one lattice, where the serial functions hold two levels (and a stage copy
     // for `frozen`).
-    const bool splittable = system.team_splittable() && system.interaction_range() == 1 &&
-                            partial.boundary != Boundary::global && hierarchy.relax.boundary != Boundary::global;
+    const bool splittable = system.team_splittable() && partial.boundary != Boundary::global &&
+                            hierarchy.relax.boundary != Boundary::global;
+    const int ring = system.interaction_range();
     relax_.resize(static_cast<std::size_t>(levels_ + 1));
     if (size > 1 || splittable)
       for (int l = levels_; l >= 1; --l) {
         const RelaxSpec spec = relax_at_side(hierarchy.relax, sides[l]);
-        if (!has_grid_[l] || !TeamRelax::distributable(grids_[l].dec, spec)) break;
+        if (!has_grid_[l] || !TeamRelax::distributable(grids_[l].dec, spec, ring)) break;
         first_distributed_ = l;
       }
     for (int l = first_distributed_; l <= levels_; ++l)
-      relax_[l] = std::make_unique<TeamRelax>(grids_[l], relax_at_side(hierarchy.relax, sides[l]));
+      relax_[l] = std::make_unique<TeamRelax>(grids_[l], relax_at_side(hierarchy.relax, sides[l]), ring);
     // One rank uses it only for the chunked partial evolution (TeamPartial on one rank
     // equals the serial records bit for bit).
     if (size > 1 || splittable) partial_team_ = std::make_unique<TeamPartial>(grid_, system, partial);

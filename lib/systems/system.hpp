@@ -114,9 +114,9 @@ class System {
   virtual ReferenceTraining reference_training() const { return {}; }
 
   // Whether a team of several ranks may split one lattice (local interactions), and the
-  // interaction range in sites: the halo width the team's exchanges and `frozen`
-  // windows need. The team code exchanges one-site halos, so a splittable system must
-  // have range 1 until wider halos are implemented (checked where teams are made).
+  // interaction range r in sites: the width of the halos a team exchanges and of the ring
+  // a `frozen` window or patch reads (mpi/team_halo.hpp; a team's blocks must be at
+  // least r wide).
   virtual bool team_splittable() const { return false; }
   virtual int interaction_range() const { return 1; }
 

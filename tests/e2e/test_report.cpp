@@ -98,8 +98,10 @@ TEST_CASE("the report is one self-contained file whose images all decode", "[e2e
   CHECK(html.find("<h3>config.ini</h3>") != std::string::npos);
   const std::string check = static_check(report);
   INFO(check);
-  // Three band plots (m0 = -0.5, 0, 0.5) and the loss curve.
-  CHECK(check == "ok 4\n");
+  // Three band plots (m0 = -0.5, 0, 0.5), the loss per step and the per-epoch history
+  // (training and held-out validation).
+  CHECK(check == "ok 5\n");
+  CHECK(html.find("held-out validation pairs (history.csv)") != std::string::npos);
 }
 
 TEST_CASE("macrodyn report rebuilds the same report from the files", "[e2e][report]") {
@@ -117,7 +119,7 @@ TEST_CASE("macrodyn report rebuilds the same report from the files", "[e2e][repo
 
 TEST_CASE("the report renders in a browser without network and a broken image is caught", "[e2e][report][browser]") {
   const std::string report = run_dir() + "/report.html";
-  CHECK(browser_probe(report) == "images=4 broken=0 errors=0");
+  CHECK(browser_probe(report) == "images=5 broken=0 errors=0");
   // The check must be able to fail: an image that does not decode.
-  CHECK(browser_probe(report, "<img src=\"data:image/png;base64,iVBORw0KGgoAAAA\">") == "images=5 broken=1 errors=0");
+  CHECK(browser_probe(report, "<img src=\"data:image/png;base64,iVBORw0KGgoAAAA\">") == "images=6 broken=1 errors=0");
 }

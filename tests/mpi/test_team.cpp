@@ -194,10 +194,13 @@ TEST_CASE("team LocalRelax of one level equals the serial local_relax", "[team]"
     if (!team.member()) continue;
     for (const Case& c : cases)
       for (Boundary b : {Boundary::periodic, Boundary::frozen})
+        // ring 2: the halo and a frozen window's ring as a range-2 system needs them; the
+        // Ising evolver reads only the inner layer, so the result is still the serial one.
+        for (int ring : {1, 2})
         for (const auto& g : grids_of(c.dim, size)) {
           const auto dec = Decomposition::with_grid(c.dim, c.L, 1, g);
           const RelaxSpec spec{c.window, c.stride, 0, b};
-          if (!TeamRelax::distributable(dec, spec)) continue;
+          if (!TeamRelax::distributable(dec, spec, ring)) continue;
           const auto sys = make_system(c.dim == 2 ? "ising2d" : "ising3d", SystemParams{{"T", 2.3}, {"h", 0.05}});
           auto ev = sys->make_evolver();
           const auto start = random_lattice(c.dim, c.L, static_cast<std::uint64_t>(c.L + c.dim));
@@ -208,12 +211,12 @@ TEST_CASE("team LocalRelax of one level equals the serial local_relax", "[team]"
           const auto grid = make_team_grid(team.comm, dec);
           std::vector<std::int8_t> block(static_cast<std::size_t>(grid.block.sites()));
           copy_block_out(start.data(), grid, block.data());
-          TeamRelax relax(grid, spec);
+          TeamRelax relax(grid, spec, ring);
           relax.run(*ev, block.data(), 11, 2, 5);
           const auto whole = gather_lattice(grid, block.data());
           if (team.rank() == 0) {
-            INFO("dim " << c.dim << " L " << c.L << " " << to_string(b) << " grid " << g[0] << "x" << g[1] << "x"
-                        << g[2]);
+            INFO("dim " << c.dim << " L " << c.L << " " << to_string(b) << " ring " << ring << " grid " << g[0] << "x"
+                        << g[1] << "x" << g[2]);
             CHECK(whole == serial);
             CHECK(whole != start);
             ++compared;
@@ -236,8 +239,9 @@ struct BuildCase {
 // Builds every snapshot with every team of every size and grid, and compares the
 // lattice and the partial-evolution records with the serial path. Returns how many
 // (snapshot, configuration) comparisons this rank took part in.
-int check_builds(const BuildCase& c, std::int64_t snapshots) {
-  const auto sys = make_system(c.system, SystemParams{{"T", 2.4}, {"h", 0.1}});
+int check_builds(const BuildCase& c, std::int64_t snapshots, const System* given = nullptr) {
+  const auto made = make_system(c.system, SystemParams{{"T", 2.4}, {"h", 0.1}});
+  const System* sys = given ? given : made.get();
   const int dim = sys->dim(), L = c.sides.back();
   const std::uint64_t seed = 1234;
   const std::int64_t pool_count = 5;
@@ -303,6 +307,60 @@ TEST_CASE("team snapshots and pairs equal the serial generate path, 2D", "[team]
   // level is upsampled whole, then handed over.
   CHECK(check_builds({"ising2d", {6, 12, 24}, 2, 2, 1, 6, Boundary::frozen, Boundary::periodic, PairsMode::one},
                      2) > 0);
+}
+
+namespace {
+
+// A registered system that reports a wider interaction range than it has: the team code
+// must then read rings of that width (halos, frozen windows, frozen patches) and still
+// give the serial bits, which is what a system of that range needs of it.
+class WideRange final : public System {
+ public:
+  WideRange(std::unique_ptr<System> inner, int range) : inner_(std::move(inner)), range_(range) {}
+  std::string name() const override { return inner_->name(); }
+  int dim() const override { return inner_->dim(); }
+  const SystemParams& params() const override { return inner_->params(); }
+  std::vector<std::string> observable_names() const override { return inner_->observable_names(); }
+  bool supports(Boundary b) const override { return inner_->supports(b); }
+  std::unique_ptr<Evolver> make_evolver() const override { return inner_->make_evolver(); }
+  void patch_observables(const std::int8_t* x, int L, const Coord& o, int p, Boundary b, double* g) const override {
+    inner_->patch_observables(x, L, o, p, b, g);
+  }
+  bool team_splittable() const override { return inner_->team_splittable(); }
+  int interaction_range() const override { return range_; }
+
+ private:
+  std::unique_ptr<System> inner_;
+  int range_;
+};
+
+}  // namespace
+
+TEST_CASE("team halos as wide as the interaction range: a range-2 system splits bit for bit", "[team]") {
+  for (const char* name : {"ising2d", "ising3d"}) {
+    const WideRange wide(make_system(name, SystemParams{{"T", 2.4}, {"h", 0.1}}), 2);
+    INFO(name);
+    if (wide.dim() == 2) {
+      // Window 8 on blocks of 16 (2 x 2 ranks): the level is distributed, rings of 2.
+      CHECK(check_builds({name, {8, 16, 32}, 2, 8, 4, 8, Boundary::frozen, Boundary::frozen, PairsMode::all}, 2,
+                         &wide) > 0);
+      CHECK(check_builds({name, {8, 16, 32}, 2, 8, 4, 8, Boundary::periodic, Boundary::frozen, PairsMode::one}, 2,
+                         &wide) > 0);
+    } else {
+      CHECK(check_builds({name, {4, 8, 16}, 2, 4, 2, 4, Boundary::frozen, Boundary::frozen, PairsMode::one}, 2,
+                         &wide) > 0);
+    }
+  }
+  // A ring wider than a block is refused with a sentence: 4 ranks on a side-8 lattice
+  // split into blocks of 2 (or 4 x 2), narrower than a range of 3.
+  const int size = world_size() >= 4 ? 4 : 1;
+  Team team(size);
+  if (!team.member() || size == 1) return;
+  const WideRange wider(make_system("ising2d"), 3);
+  const HierarchySpec h{{4, 8}, 2, RelaxSpec{2, 1, 0, Boundary::frozen}, 3};
+  const auto dec = Decomposition::with_grid(2, 8, 2, Coord{4, 1, 1});
+  CHECK_THROWS_WITH(TeamSnapshot(team.comm, wider, h, PartialSpec{2, Boundary::frozen, PairsMode::one, 0}, 3, 4, dec),
+                    Catch::Contains("interaction range") && Catch::Contains("team.size"));
 }
 
 TEST_CASE("team snapshots and pairs equal the serial generate path, 3D", "[team]") {
