@@ -9,7 +9,7 @@
 #include "mpi/check.hpp"
 #include "mpi/team_partial.hpp"
 #include "mpi/team_relax.hpp"
-#include "sampling/initial_state.hpp"
+#include "systems/initial_state.hpp"
 #include "sampling/local_relax.hpp"
 #include "sampling/upsample.hpp"
 
@@ -38,6 +38,9 @@ void validate(int size, const System& system, const HierarchySpec& h, const Part
       throw InputError(team + " gives blocks " + std::to_string(dec.extent(d)) + " sites wide, narrower than the " +
                        std::to_string(range) + "-site interaction range of system " + system.name() +
                        "; use a smaller team.size");
+  if (system.upsampling_rule() != System::UpsamplingRule::block_magnification)
+    throw InputError(team + " upsamples each rank's block in place, which needs block magnification; system " +
+                     system.name() + " upsamples by tiling; use team.size = 1");
   if (partial.boundary == Boundary::global || h.relax.boundary == Boundary::global)
     throw InputError(team + " splits the lattice over ranks, but a `global` boundary couples a patch or "
                      "window to the whole lattice; use team.size = 1");
@@ -82,7 +85,8 @@ TeamSnapshot::TeamSnapshot(MPI_Comm team, const System& system, const HierarchyS
     // hold one lattice, where the serial functions hold two levels (and a stage copy
     // for `frozen`).
     const bool splittable = system.team_splittable() && partial.boundary != Boundary::global &&
-                            hierarchy.relax.boundary != Boundary::global;
+                            hierarchy.relax.boundary != Boundary::global &&
+                            system.upsampling_rule() == System::UpsamplingRule::block_magnification;
     const int ring = system.interaction_range();
     relax_.resize(static_cast<std::size_t>(levels_ + 1));
     if (size > 1 || splittable)
@@ -157,7 +161,7 @@ void TeamSnapshot::build(std::int64_t j, const std::int8_t* pool, std::int64_t p
   const std::int8_t* cur = pool + ancestors_[0] * frame_sites;
   for (int l = 1; l <= last_replicated; ++l) {
     std::int8_t* dst = (l == levels_ && alone) ? block_.data() : scratch_[l % 2].data();
-    upsample_blocks(cur, dim, sides[l - 1], m, dst);
+    upsample(system_->upsampling_rule(), cur, dim, sides[l - 1], m, dst);
     local_relax(*system_, *evolver_, dst, sides[l], relax_at_side(hierarchy_.relax, sides[l]), seed_,
                 static_cast<std::uint32_t>(l), static_cast<std::uint64_t>(ancestors_[l]), stage_copy_);
     cur = dst;
@@ -173,7 +177,7 @@ void TeamSnapshot::build(std::int64_t j, const std::int8_t* pool, std::int64_t p
     copy_block_out(cur, grids_[last_replicated], block_.data());
   } else {
     std::int8_t* whole = scratch_[l % 2].data();
-    upsample_blocks(cur, dim, sides[l - 1], m, whole);
+    upsample(system_->upsampling_rule(), cur, dim, sides[l - 1], m, whole);
     copy_block_out(whole, grids_[l], block_.data());
     relax_[l]->run(*evolver_, block_.data(), seed_, static_cast<std::uint32_t>(l),
                    static_cast<std::uint64_t>(ancestors_[l]));
@@ -190,7 +194,7 @@ void TeamSnapshot::build_random(std::int64_t j) {
   if (grid_.size() != 1)
     throw std::logic_error("TeamSnapshot::build_random: random configurations need a team of one rank");
   Rng rng({seed_, Purpose::random_config, 0, static_cast<std::uint64_t>(j), 0});
-  make_initial_state(block_.data(), static_cast<std::int64_t>(block_.size()), InitialKind::random_m0, 0.0, rng);
+  system_->random_configuration(block_.data(), static_cast<std::int64_t>(block_.size()), rng);
 }
 
 void TeamSnapshot::partial_evolution(std::uint64_t seed, std::int64_t j, bool keep_states,

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "sampling/hierarchy.hpp"
-#include "sampling/initial_state.hpp"
+#include "systems/initial_state.hpp"
 #include "sampling/partial_evolution.hpp"
 #include "systems/system.hpp"
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/boundary.hpp"
-#include "sampling/initial_state.hpp"
+#include "systems/initial_state.hpp"
 #include "sampling/partial_evolution.hpp"
 #include "sampling/trajectory.hpp"
 #include "systems/params.hpp"

@@ -13,7 +13,7 @@
 #include "jobs/jobs.hpp"
 #include "jobs/run_writer.hpp"
 #include "sampling/hierarchy.hpp"
-#include "sampling/initial_state.hpp"
+#include "systems/initial_state.hpp"
 #include "sampling/partial_evolution.hpp"
 #include "sampling/trajectory.hpp"
 #include "systems/system.hpp"
@@ -203,7 +203,7 @@ JobSummary generate(const Config& c) {
       is_random[static_cast<std::size_t>(j - b0)] = random ? 1 : 0;
       if (random) {
         Rng rng({c.seed, Purpose::random_config, 0, static_cast<std::uint64_t>(j), 0});
-        make_initial_state(x, n, InitialKind::random_m0, 0.0, rng);
+        sys->random_configuration(x, n, rng);
       } else if (upsampled) {
         build_level_snapshot(*sys, ev, h, levels, pool.data(), pool_count, j, x, workers.stage_copies[w]);
       } else {

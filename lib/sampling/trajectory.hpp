@@ -4,7 +4,7 @@
 // A continuous-time sweep is side^D events; a heat-bath frame has duration 1 (sweep).
 #include <cstdint>
 
-#include "sampling/initial_state.hpp"
+#include "systems/initial_state.hpp"
 #include "systems/system.hpp"
 
 namespace macrodyn {

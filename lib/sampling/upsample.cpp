@@ -29,6 +29,33 @@ void upsample_blocks(const std::int8_t* src, int dim, int Ls, int m, std::int8_t
   }
 }
 
+void upsample_tiles(const std::int8_t* src, int dim, int Ls, int m, std::int8_t* dst) {
+  // Rows of the small state repeated m times along the last axis, then whole rows and
+  // planes copied: dst(x) = src(x mod Ls).
+  const std::int64_t L = static_cast<std::int64_t>(Ls) * m;
+  const std::int64_t rows = dim == 2 ? Ls : static_cast<std::int64_t>(Ls) * Ls;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const std::int64_t x = dim == 2 ? 0 : r / Ls, y = dim == 2 ? r : r % Ls;
+    std::int8_t* row = dst + (x * L + y) * L;
+    for (int a = 0; a < m; ++a) std::memcpy(row + a * Ls, src + r * Ls, static_cast<std::size_t>(Ls));
+  }
+  // Copies along the second-to-last axis (rows Ls .. L - 1 of each plane), then planes.
+  const std::int64_t planes = dim == 2 ? 1 : Ls;
+  for (std::int64_t x = 0; x < planes; ++x) {
+    std::int8_t* plane = dst + x * L * L;
+    for (int a = 1; a < m; ++a) std::memcpy(plane + a * Ls * L, plane, static_cast<std::size_t>(Ls * L));
+  }
+  if (dim == 3)
+    for (int a = 1; a < m; ++a) std::memcpy(dst + a * Ls * L * L, dst, static_cast<std::size_t>(Ls * L * L));
+}
+
+void upsample(System::UpsamplingRule rule, const std::int8_t* src, int dim, int Ls, int m, std::int8_t* dst) {
+  if (rule == System::UpsamplingRule::tiling)
+    upsample_tiles(src, dim, Ls, m, dst);
+  else
+    upsample_blocks(src, dim, Ls, m, dst);
+}
+
 void upsample_blocks_in_place(std::int8_t* buf, int dim, const std::array<int, 3>& extents_before, int m) {
   // Pad 2D to 3D with a leading axis of extent 1 (factor 1), so rows stay along the
   // last real axis. Destination site (m x, m y, m z) has an index >= source (x, y, z),

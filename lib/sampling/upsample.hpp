@@ -1,10 +1,20 @@
 #pragma once
-// UPSAMPLE: every site becomes an m x m (x m) block of equal sites (magnification, not
-// tiling), so the magnetisation is kept exactly.
+// UPSAMPLE by the system's rule (System::upsampling_rule): block magnification, every
+// site an m x m (x m) block of equal sites, so site averages such as the magnetisation
+// are kept exactly; or tiling, m^D periodic copies of the small state, which keeps every
+// intensive observable of a periodic state (bond fractions included).
 #include <array>
 #include <cstdint>
 
+#include "systems/system.hpp"
+
 namespace macrodyn {
+
+// src has side Ls, dst side Ls * m, by `rule`.
+void upsample(System::UpsamplingRule rule, const std::int8_t* src, int dim, int Ls, int m, std::int8_t* dst);
+
+// Tiling: dst(x) = src(x mod Ls).
+void upsample_tiles(const std::int8_t* src, int dim, int Ls, int m, std::int8_t* dst);
 
 // src has side Ls, dst side Ls * m; both row-major in `dim` dimensions.
 void upsample_blocks(const std::int8_t* src, int dim, int Ls, int m, std::int8_t* dst);

@@ -14,6 +14,7 @@
 #include "core/boundary.hpp"
 #include "core/geometry.hpp"
 #include "core/rng.hpp"
+#include "systems/initial_state.hpp"
 #include "systems/params.hpp"
 
 namespace macrodyn {
@@ -119,6 +120,26 @@ class System {
   // least r wide).
   virtual bool team_splittable() const { return false; }
   virtual int interaction_range() const { return 1; }
+
+  // States (docs/design.md §3.2): the initial state of a small or truth run that starts
+  // from condition `kind` with value c (m0 for spins), filling x[0..n) and returning the
+  // value used (drawn for random_m0), all randomness from `rng`; and the random
+  // configurations added to the upsampled snapshots (large.random_configs). Defaults:
+  // +-1 spins with floor((1 + m0) n / 2) up (make_initial_state), m0 ~ U(-1, 1) for the
+  // random configurations.
+  virtual double initial_state(std::int8_t* x, std::int64_t n, InitialKind kind, double c, Rng& rng) const {
+    return make_initial_state(x, n, kind, c, rng);
+  }
+  virtual void random_configuration(std::int8_t* x, std::int64_t n, Rng& rng) const {
+    make_initial_state(x, n, InitialKind::random_m0, 0.0, rng);
+  }
+
+  // How a small state becomes a large one (sampling/upsample.hpp): block magnification
+  // (every site an f^D block: keeps site averages) or tiling (f^D periodic copies: a
+  // periodic state's intensive observables are kept). A team of several ranks upsamples
+  // a block in place, which only block magnification allows.
+  enum class UpsamplingRule { block_magnification, tiling };
+  virtual UpsamplingRule upsampling_rule() const { return UpsamplingRule::block_magnification; }
 
   int num_observables() const { return static_cast<int>(observable_names().size()); }
 };

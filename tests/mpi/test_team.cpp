@@ -19,7 +19,7 @@
 #include "mpi/team_relax.hpp"
 #include "mpi/team_snapshot.hpp"
 #include "sampling/hierarchy.hpp"
-#include "sampling/initial_state.hpp"
+#include "systems/initial_state.hpp"
 #include "sampling/local_relax.hpp"
 #include "sampling/partial_evolution.hpp"
 #include "systems/system.hpp"
@@ -316,7 +316,8 @@ namespace {
 // give the serial bits, which is what a system of that range needs of it.
 class WideRange final : public System {
  public:
-  WideRange(std::unique_ptr<System> inner, int range) : inner_(std::move(inner)), range_(range) {}
+  WideRange(std::unique_ptr<System> inner, int range, UpsamplingRule rule = UpsamplingRule::block_magnification)
+      : inner_(std::move(inner)), range_(range), rule_(rule) {}
   std::string name() const override { return inner_->name(); }
   int dim() const override { return inner_->dim(); }
   const SystemParams& params() const override { return inner_->params(); }
@@ -328,10 +329,12 @@ class WideRange final : public System {
   }
   bool team_splittable() const override { return inner_->team_splittable(); }
   int interaction_range() const override { return range_; }
+  UpsamplingRule upsampling_rule() const override { return rule_; }
 
  private:
   std::unique_ptr<System> inner_;
   int range_;
+  UpsamplingRule rule_;
 };
 
 }  // namespace
@@ -361,6 +364,39 @@ TEST_CASE("team halos as wide as the interaction range: a range-2 system splits 
   const auto dec = Decomposition::with_grid(2, 8, 2, Coord{4, 1, 1});
   CHECK_THROWS_WITH(TeamSnapshot(team.comm, wider, h, PartialSpec{2, Boundary::frozen, PairsMode::one, 0}, 3, 4, dec),
                     Catch::Contains("interaction range") && Catch::Contains("team.size"));
+}
+
+TEST_CASE("a system that upsamples by tiling: one rank is the serial path, a team refuses it", "[team]") {
+  const WideRange tiled(make_system("ising2d", SystemParams{{"T", 2.4}, {"h", 0.1}}), 1,
+                        System::UpsamplingRule::tiling);
+  Team solo(1);
+  if (solo.member()) {
+    // The serial path upsamples by tiling (hierarchy.cpp), so do a team of one's
+    // replicated levels: the same snapshots and pairs.
+    const HierarchySpec h{{8, 16, 32}, 2, RelaxSpec{8, 4, 0, Boundary::frozen}, 1234};
+    const PartialSpec pspec{8, Boundary::frozen, PairsMode::all, 0};
+    std::vector<std::int8_t> pool;
+    for (std::int64_t k = 0; k < 5; ++k) {
+      const auto frame = random_lattice(2, 8, static_cast<std::uint64_t>(100 + k));
+      pool.insert(pool.end(), frame.begin(), frame.end());
+    }
+    const auto serial = serial_snapshots(tiled, h, pool, 5, 2);
+    const auto blocks = serial_snapshots(*make_system("ising2d", SystemParams{{"T", 2.4}, {"h", 0.1}}), h, pool, 5, 2);
+    CHECK(serial != blocks);  // the rule is used
+    TeamSnapshot snap(solo.comm, tiled, h, pspec, 1234, 2, Decomposition::choose(2, 32, 8, 1));
+    for (std::int64_t j = 0; j < 2; ++j) {
+      snap.build(j, pool.data(), 5);
+      const auto whole = snap.gather_lattice();
+      CHECK(std::memcmp(whole.data(), serial.data() + j * 1024, 1024) == 0);
+    }
+  }
+  const int size = world_size() >= 2 ? 2 : 1;
+  Team team(size);
+  if (!team.member() || size == 1) return;
+  const HierarchySpec h{{16, 32}, 2, RelaxSpec{16, 0, 0, Boundary::periodic}, 3};
+  CHECK_THROWS_WITH(TeamSnapshot(team.comm, tiled, h, PartialSpec{16, Boundary::periodic, PairsMode::one, 0}, 3, 4,
+                                 Decomposition::choose(2, 32, 16, size)),
+                    Catch::Contains("tiling") && Catch::Contains("team.size"));
 }
 
 TEST_CASE("team snapshots and pairs equal the serial generate path, 3D", "[team]") {

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "core/rng.hpp"
-#include "sampling/initial_state.hpp"
+#include "systems/initial_state.hpp"
 
 namespace macrodyn {
 namespace test_stats {

@@ -21,7 +21,7 @@
 #include "core/geometry.hpp"
 #include "io/dataset.hpp"
 #include "ks.hpp"
-#include "sampling/initial_state.hpp"
+#include "systems/initial_state.hpp"
 #include "sampling/partial_evolution.hpp"
 #include "sampling/upsample.hpp"
 #include "systems/system.hpp"
@@ -182,7 +182,7 @@ TEST_CASE("conformance: upsampling keeps what the system says it keeps", "[syste
   for (int m : {2, 3}) {
     const auto src = random_state(*sys, Ls, 40 + m, -0.3);
     std::vector<std::int8_t> dst(static_cast<std::size_t>(ipow(Ls * m, dim)));
-    upsample_blocks(src.data(), dim, Ls, m, dst.data());
+    upsample(sys->upsampling_rule(), src.data(), dim, Ls, m, dst.data());
     const Boundary b = supported(*sys).front();
     std::vector<double> gs(d), gd(d);
     sys->patch_observables(src.data(), Ls, Coord{0, 0, 0}, Ls, b, gs.data());

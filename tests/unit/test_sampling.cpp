@@ -9,7 +9,7 @@
 
 #include "ks.hpp"
 #include "sampling/hierarchy.hpp"
-#include "sampling/initial_state.hpp"
+#include "systems/initial_state.hpp"
 #include "sampling/local_relax.hpp"
 #include "sampling/partial_evolution.hpp"
 #include "sampling/upsample.hpp"
@@ -61,6 +61,42 @@ TEST_CASE("upsample keeps the magnetisation and divides the domain-wall density 
       if (dim == 2) CHECK(dst[static_cast<std::size_t>((2 * m + 1) * Ls * m + (m + 1))] == src[2 * Ls + 1]);
     }
   }
+}
+
+TEST_CASE("upsample by tiling: periodic copies, every Ising observable kept exactly", "[sampling]") {
+  for (int dim : {2, 3}) {
+    const int Ls = dim == 2 ? 12 : 6;
+    for (int m : {2, 3}) {
+      auto src = random_lattice(dim, Ls, 17 + dim + m);
+      const int L = Ls * m;
+      std::vector<std::int8_t> dst(static_cast<std::size_t>(ipow(L, dim)));
+      upsample(System::UpsamplingRule::tiling, src.data(), dim, Ls, m, dst.data());
+      // dst(x) = src(x mod Ls), every site.
+      bool periodic = true;
+      for (std::int64_t i = 0; i < static_cast<std::int64_t>(dst.size()); ++i) {
+        std::int64_t q = i, s = 0;
+        for (int d = 0; d < dim; ++d) {
+          const std::int64_t c = q % L;
+          q /= L;
+          s += (c % Ls) * ipow(Ls, d);
+        }
+        periodic = periodic && dst[static_cast<std::size_t>(i)] == src[static_cast<std::size_t>(s)];
+      }
+      CHECK(periodic);
+      // A periodic state's intensive observables: m and the domain-wall fraction alike.
+      double gs[2], gd[2];
+      ising_patch_observables(dim, src.data(), Ls, Coord{0, 0, 0}, Ls, Boundary::periodic, gs);
+      ising_patch_observables(dim, dst.data(), L, Coord{0, 0, 0}, L, Boundary::periodic, gd);
+      CHECK(gd[0] == gs[0]);
+      CHECK(gd[1] == gs[1]);
+    }
+  }
+  // The rule dispatch: block magnification is upsample_blocks.
+  const auto src = random_lattice(2, 8, 3);
+  std::vector<std::int8_t> a(256), b(256);
+  upsample(System::UpsamplingRule::block_magnification, src.data(), 2, 8, 2, a.data());
+  upsample_blocks(src.data(), 2, 8, 2, b.data());
+  CHECK(a == b);
 }
 
 TEST_CASE("relax phases cover every window once and windows of a phase never overlap", "[sampling]") {

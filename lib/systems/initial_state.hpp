@@ -1,6 +1,7 @@
 #pragma once
 // Initial spin states (docs/design.md §8.2.2): floor((1 + m0) n / 2) up spins at uniformly
-// random positions, the rest down; m0 ~ U(-1, 1) when not given; or all up.
+// random positions, the rest down; m0 ~ U(-1, 1) when not given; or all up. The default
+// of System::initial_state and System::random_configuration (systems/system.hpp).
 #include <cstdint>
 
 #include "core/rng.hpp"

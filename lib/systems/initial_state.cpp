@@ -1,4 +1,4 @@
-#include "sampling/initial_state.hpp"
+#include "systems/initial_state.hpp"
 
 #include <cmath>
 
