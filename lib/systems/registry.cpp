@@ -8,24 +8,35 @@ namespace macrodyn {
 
 namespace {
 struct Entry {
-  const char* name;
+  std::string name;
   std::unique_ptr<System> (*make)(const SystemParams&);
   std::vector<ParamSpec> (*params)();
 };
-const Entry kSystems[] = {
-    {"ising2d", [](const SystemParams& p) { return make_ising(2, p); }, ising_param_specs},
-    {"ising3d", [](const SystemParams& p) { return make_ising(3, p); }, ising_param_specs},
-    {"curie_weiss", [](const SystemParams& p) { return make_curie_weiss(2, p); }, curie_weiss_param_specs},
-};
+
+// The systems of lib/systems, then those registered at run time.
+std::vector<Entry>& registry() {
+  static std::vector<Entry> entries = {
+      {"ising2d", [](const SystemParams& p) { return make_ising(2, p); }, ising_param_specs},
+      {"ising3d", [](const SystemParams& p) { return make_ising(3, p); }, ising_param_specs},
+      {"curie_weiss", [](const SystemParams& p) { return make_curie_weiss(2, p); }, curie_weiss_param_specs},
+  };
+  return entries;
+}
 
 const Entry& entry(const std::string& name) {
-  for (const auto& e : kSystems)
+  for (const auto& e : registry())
     if (name == e.name) return e;
   std::string known;
-  for (const auto& e : kSystems) known += (known.empty() ? "" : ", ") + std::string(e.name);
+  for (const auto& e : registry()) known += (known.empty() ? "" : ", ") + e.name;
   throw InputError("unknown system '" + name + "' (known: " + known + ")");
 }
 }  // namespace
+
+void register_system(const std::string& name, std::unique_ptr<System> (*make)(const SystemParams&),
+                     std::vector<ParamSpec> (*specs)()) {
+  if (is_system_name(name)) throw InputError("system '" + name + "' is registered already");
+  registry().push_back({name, make, specs});
+}
 
 std::unique_ptr<System> make_system(const std::string& name, const SystemParams& given) {
   const Entry& e = entry(name);
@@ -40,12 +51,12 @@ SystemParams resolve_system_params(const std::string& name, const SystemParams& 
 
 std::vector<std::string> system_names() {
   std::vector<std::string> out;
-  for (const auto& e : kSystems) out.emplace_back(e.name);
+  for (const auto& e : registry()) out.push_back(e.name);
   return out;
 }
 
 bool is_system_name(const std::string& name) {
-  for (const auto& e : kSystems)
+  for (const auto& e : registry())
     if (name == e.name) return true;
   return false;
 }

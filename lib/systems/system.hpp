@@ -150,6 +150,11 @@ class System {
 std::unique_ptr<System> make_system(const std::string& name, const SystemParams& given = {});
 std::vector<std::string> system_names();
 bool is_system_name(const std::string& name);
+// Adds a system to the registry at run time, for one that lives outside lib/systems (the
+// tests' test-only system, tests/unit/checker_system.hpp); call it before any job starts.
+// InputError if the name is taken.
+void register_system(const std::string& name, std::unique_ptr<System> (*make)(const SystemParams&),
+                     std::vector<ParamSpec> (*specs)());
 // The [system] keys `name` declares (InputError for an unknown name).
 std::vector<ParamSpec> system_param_specs(const std::string& name);
 // SystemParams::resolve with the specs of `name`.

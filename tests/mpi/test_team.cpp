@@ -23,6 +23,7 @@
 #include "sampling/local_relax.hpp"
 #include "sampling/partial_evolution.hpp"
 #include "systems/system.hpp"
+#include "../unit/checker_system.hpp"
 
 using namespace macrodyn;
 using namespace macrodyn::mpi;
@@ -467,6 +468,7 @@ TEST_CASE("a team of several ranks refuses systems and boundaries it cannot spli
 // and grid, under each of its boundaries; every other system is refused by a team of
 // several ranks with a sentence naming team.size.
 TEST_CASE("conformance: every registered system splits over a team bit for bit, or is refused", "[team][conformance]") {
+  REQUIRE(testing::register_checker_system());  // and the test-only system
   for (const auto& name : system_names()) {
     const auto sys = make_system(name, SystemParams{{"T", 2.4}, {"h", 0.1}});
     INFO("system " << name);

@@ -30,7 +30,7 @@ using namespace macrodyn;
 
 namespace {
 
-// Parameters every system accepts (a high temperature, a small field).
+// Parameters of the spin systems and the test-only checker2d (a high temperature, a small field).
 const SystemParams kParams{{"T", 2.5}, {"h", 0.1}};
 
 // A side small enough for exact-law tests and divisible into 2^D patches.
@@ -39,7 +39,7 @@ int test_side(int dim) { return dim == 2 ? 8 : 4; }
 std::vector<std::int8_t> random_state(const System& sys, int L, std::uint64_t item, double m0 = 0.0) {
   std::vector<std::int8_t> x(static_cast<std::size_t>(ipow(L, sys.dim())));
   Rng rng({77, Purpose::test, 0, item, 0});
-  make_initial_state(x.data(), static_cast<std::int64_t>(x.size()), InitialKind::random_m0, m0, rng);
+  sys.initial_state(x.data(), static_cast<std::int64_t>(x.size()), InitialKind::random_m0, m0, rng);
   return x;
 }
 

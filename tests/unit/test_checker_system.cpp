@@ -1,0 +1,204 @@
+// The test-only system checker2d (checker_system.hpp): registered in this executable, so
+// the conformance suite holds it to every contract, and checked here against exact laws:
+// the Boltzmann law of a whole 4 x 4 torus (8 sites) and of a frozen 4 x 4 box of an
+// 8 x 8 lattice, whose range-2 ring acts as a field, under continuous-time (time-
+// weighted) and heat-bath dynamics; and its hooks: parameters, the site mask in every
+// state it makes, tiling.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <map>
+#include <tuple>
+#include <vector>
+
+#include "checker_system.hpp"
+#include "core/error.hpp"
+#include "sampling/upsample.hpp"
+#include "stats_helpers.hpp"
+#include "systems/system.hpp"
+
+using namespace macrodyn;
+using namespace macrodyn::test_stats;
+
+namespace {
+
+const bool kRegistered = testing::register_checker_system();
+
+// Neighbour offsets of a site, as the model defines them: diagonal, then axial 2-step.
+const int kDiag[4][2] = {{1, 1}, {1, -1}, {-1, 1}, {-1, -1}};
+const int kAxial[4][2] = {{2, 0}, {-2, 0}, {0, 2}, {0, -2}};
+
+int wrap(int a, int n) { return ((a % n) + n) % n; }
+
+// The exact law of the box [o, o + 4)^2 of a side-L lattice x whose sites outside the
+// box stay fixed (L = 4, o = 0: the whole torus): per state of the box's 8 sites, its
+// class (sum s n1, sum s n2 over box sites with their fixed or box neighbours, M) and the
+// Boltzmann weight of the class. The energy counts box-box bonds once and box-ring bonds
+// once: E = -(1/2) sum_box-box - sum_box-ring - h M, which is what the dynamics' local
+// field 2 s (n1 + J2 n2 + h) implies.
+struct ExactBox {
+  std::vector<std::pair<int, int>> sites;  // box coordinates
+  std::map<std::tuple<int, int, int>, int> bin_of_class;
+  std::vector<double> q;  // per bin
+  std::vector<int> bin_of_state;
+};
+
+ExactBox exact_box(const std::vector<std::int8_t>& x, int L, int o0, int o1, double T, double J2, double h) {
+  ExactBox e;
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j)
+      if (((o0 + o1 + i + j) & 1) == 0) e.sites.emplace_back(i, j);
+  REQUIRE(e.sites.size() == 8);
+  const bool whole = L == 4;
+  std::map<std::tuple<int, int, int>, double> weight;  // class -> sum of exp(-E/T)
+  std::vector<std::tuple<int, int, int>> class_of(256);
+  for (int state = 0; state < 256; ++state) {
+    std::vector<std::int8_t> y = x;
+    for (int k = 0; k < 8; ++k)
+      y[static_cast<std::size_t>(wrap(o0 + e.sites[k].first, L) * L + wrap(o1 + e.sites[k].second, L))] =
+          (state >> k) & 1 ? 1 : -1;
+    // Twice the interaction energy: box-box pairs counted from both ends, box-ring
+    // pairs from the box end only, so doubled.
+    int b1 = 0, b2 = 0, M = 0;
+    auto inside = [&](int a, int c) { return whole || (a >= 0 && a < 4 && c >= 0 && c < 4); };
+    for (const auto& [i, j] : e.sites) {
+      const int s = y[static_cast<std::size_t>(wrap(o0 + i, L) * L + wrap(o1 + j, L))];
+      M += s;
+      for (const auto& d : kDiag) {
+        const int t = y[static_cast<std::size_t>(wrap(o0 + i + d[0], L) * L + wrap(o1 + j + d[1], L))];
+        b1 += (inside(i + d[0], j + d[1]) ? 1 : 2) * s * t;
+      }
+      for (const auto& d : kAxial) {
+        const int t = y[static_cast<std::size_t>(wrap(o0 + i + d[0], L) * L + wrap(o1 + j + d[1], L))];
+        b2 += (inside(i + d[0], j + d[1]) ? 1 : 2) * s * t;
+      }
+    }
+    const auto c = std::make_tuple(b1, b2, M);
+    class_of[static_cast<std::size_t>(state)] = c;
+    const double E = -0.5 * (b1 + J2 * b2) - h * M;
+    weight[c] += std::exp(-E / T);
+  }
+  // A class of probability below 0.5 % shares one bin with the other rare ones (a bin
+  // that is hardly ever visited would make the batch covariance singular).
+  double Z = 0, rare = 0;
+  for (const auto& [c, w] : weight) Z += w;
+  for (const auto& [c, w] : weight) {
+    if (w / Z < 5e-3) {
+      rare += w / Z;
+      continue;
+    }
+    e.bin_of_class[c] = static_cast<int>(e.q.size());
+    e.q.push_back(w / Z);
+  }
+  const int rare_bin = rare >= 5e-3 ? static_cast<int>(e.q.size()) : 0;  // too rare even together: into bin 0
+  if (rare >= 5e-3) e.q.push_back(rare);
+  else e.q[0] += rare;
+  for (const auto& [c, w] : weight)
+    if (w / Z < 5e-3) e.bin_of_class[c] = rare_bin;
+  for (int state = 0; state < 256; ++state) e.bin_of_state.push_back(e.bin_of_class[class_of[static_cast<std::size_t>(state)]]);
+  return e;
+}
+
+int state_of(const ExactBox& e, const std::int8_t* box) {
+  int state = 0;
+  for (int k = 0; k < 8; ++k)
+    if (box[e.sites[k].first * 4 + e.sites[k].second] > 0) state |= 1 << k;
+  return state;
+}
+
+// CT (time weighted: each state weighted by its waiting time) and heat-bath histograms
+// of the box's classes against the exact law.
+void check_box_law(const std::vector<std::int8_t>& x, int L, int o0, int o1, Boundary b, std::uint64_t item) {
+  const double T = 2.0, J2 = 0.5, h = 0.3;
+  const ExactBox e = exact_box(x, L, o0, o1, T, J2, h);
+  const auto k = e.q.size();
+  INFO("box at (" << o0 << ", " << o1 << ") of side-" << L << " lattice, " << k << " classes");
+  testing::CheckerEvolver ev(1.0 / T, J2, h);
+  {
+    ev.load(x.data(), L, Coord{o0, o1, 0}, 4, b, x.data());
+    Rng rng(WorkItem{41, Purpose::test, 0, item, 0});
+    ev.run_events(1000, rng);
+    VectorBatches hist(k);
+    for (int batch = 0; batch < 1000; ++batch) {
+      for (int s = 0; s < 2000; ++s) {
+        const int bin = e.bin_of_state[static_cast<std::size_t>(state_of(e, ev.box()))];
+        hist.add(static_cast<std::size_t>(bin), ev.run_events(1, rng));  // the wait in that state
+      }
+      hist.end_batch();
+    }
+    const auto r = hist.test(e.q, k - 1);
+    INFO("continuous time: Hotelling chi2 " << r.stat << ", p " << r.pvalue);
+    CHECK(r.pvalue > 1e-3);
+  }
+  {
+    ev.load(x.data(), L, Coord{o0, o1, 0}, 4, b, x.data());
+    Rng rng(WorkItem{41, Purpose::test, 0, item, 1});
+    for (int s = 0; s < 100; ++s) ev.heatbath_sweep(rng);
+    VectorBatches hist(k);
+    for (int batch = 0; batch < 1000; ++batch) {
+      for (int s = 0; s < 1000; ++s) {
+        ev.heatbath_sweep(rng);
+        hist.add(static_cast<std::size_t>(e.bin_of_state[static_cast<std::size_t>(state_of(e, ev.box()))]), 1.0);
+      }
+      hist.end_batch();
+    }
+    const auto r = hist.test(e.q, k - 1);
+    INFO("heat-bath sweeps: Hotelling chi2 " << r.stat << ", p " << r.pvalue);
+    CHECK(r.pvalue > 1e-3);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("checker2d: a 4 x 4 torus (8 sites) follows the Boltzmann law under both dynamics", "[physics][checker]") {
+  REQUIRE(kRegistered);
+  const auto sys = make_system("checker2d", {{"T", 2.0}, {"J2", 0.5}, {"h", 0.3}});
+  std::vector<std::int8_t> x(16);
+  Rng rng(WorkItem{40, Purpose::test, 0, 0, 0});
+  sys->initial_state(x.data(), 16, InitialKind::random_m0, 0.0, rng);
+  check_box_law(x, 4, 0, 0, Boundary::periodic, 1);
+}
+
+TEST_CASE("checker2d: a frozen 4 x 4 box feels its range-2 ring as a field", "[physics][checker]") {
+  const auto sys = make_system("checker2d", {{"T", 2.0}, {"J2", 0.5}, {"h", 0.3}});
+  std::vector<std::int8_t> x(64);
+  Rng rng(WorkItem{40, Purpose::test, 0, 1, 0});
+  sys->initial_state(x.data(), 64, InitialKind::given_m0, 0.5, rng);  // an unbalanced ring
+  check_box_law(x, 8, 2, 4, Boundary::frozen, 2);  // an even origin: sites at even box parity
+  check_box_law(x, 8, 1, 2, Boundary::frozen, 3);  // an odd origin: the sublattice shifts in the box
+}
+
+TEST_CASE("checker2d: its keys, its mask in every state it makes, tiling keeps the mask", "[checker]") {
+  CHECK_THROWS_WITH(make_system("checker2d", {{"J", 1.0}}), Catch::Contains("system.J is not a key of system checker2d") &&
+                                                                 Catch::Contains("system.J2"));
+  const auto sys = make_system("checker2d");
+  CHECK(sys->params().get("J2") == 0.5);
+  CHECK(sys->interaction_range() == 2);
+  const int L = 8;
+  std::vector<std::int8_t> x(64);
+  Rng rng(WorkItem{42, Purpose::test, 0, 0, 0});
+  CHECK(sys->initial_state(x.data(), 64, InitialKind::given_m0, 0.5, rng) == 0.5);
+  auto masked = [](const std::vector<std::int8_t>& y, int side) {
+    int up = 0;
+    for (int i = 0; i < side; ++i)
+      for (int j = 0; j < side; ++j) {
+        const int s = y[static_cast<std::size_t>(i * side + j)];
+        if (((i + j) & 1) != 0 ? s != 0 : s * s != 1) return -1;
+        up += s > 0;
+      }
+    return up;
+  };
+  CHECK(masked(x, L) == 24);  // floor((1 + 0.5) * 32 / 2) of the 32 sites up
+  sys->random_configuration(x.data(), 64, rng);
+  CHECK(masked(x, L) >= 0);
+  std::vector<std::int8_t> big(256);
+  upsample(sys->upsampling_rule(), x.data(), 2, L, 2, big.data());
+  CHECK(masked(big, 2 * L) == 4 * masked(x, L));
+  // Evolving keeps the mask: only sites flip.
+  auto ev = sys->make_evolver();
+  ev->load(big.data(), 16, Coord{0, 0, 0}, 16, Boundary::periodic, nullptr);
+  ev->run_events(5000, rng);
+  ev->store(big.data(), 16, Coord{0, 0, 0});
+  CHECK(masked(big, 16) >= 0);
+  CHECK_THROWS_AS(ev->load(big.data(), 16, Coord{0, 0, 0}, 5, Boundary::periodic, nullptr), std::invalid_argument);
+}
