@@ -108,7 +108,7 @@ struct Config {
   int resolved_small_side() const { return small_side ? small_side : patch; }
   int resolved_stride() const { return relax_stride ? relax_stride : relax_window / 2; }
   bool has_closure() const { return closure != "none"; }
-  bool is_field() const { return system == "predator_prey"; }
+  bool is_field() const { return fields::is_field_system(system); }
   int resolved_threads() const;
 };
 

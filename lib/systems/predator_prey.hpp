@@ -12,11 +12,16 @@
 // frozen halo taken from a snapshot (partial evolution). The noise of a cell depends
 // only on (seed, purpose, item, step, global cell), so all three give the same bits.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/rng.hpp"
 
 namespace macrodyn::fields {
+
+// Whether a config's system.name is this system: it is not yet a registered System, and
+// its configs go to the field jobs (docs/design.md §3.6) until it becomes one (issue 14).
+inline bool is_field_system(const std::string& name) { return name == "predator_prey"; }
 
 enum class Laplacian { grid, physical };  // [1,-2,1] per axis, or that divided by dx^2
 enum class NoiseKind { additive, space_time_white };  // eta, or eta * dx^(-D/2)

@@ -28,8 +28,6 @@ struct Allowed {
 
 const Allowed kAllowed[] = {
     {"lib/jobs/config.hpp", "\"ising2d\"", "the built-in default job is a 2-D Ising model"},
-    {"lib/jobs/config.hpp", "\"predator_prey\"",
-     "Config::is_field: the predator-prey SPDE's own pipeline until it is a plug-in (issue 14)"},
     {"lib/jobs/bench.cpp", "\"ising2d\"", "macrodyn bench measures named kernels on their reference systems"},
     {"lib/jobs/bench.cpp", "\"ising3d\"", "macrodyn bench measures named kernels on their reference systems"},
     {"lib/jobs/bench.cpp", "\"curie_weiss\"", "macrodyn bench measures named kernels on their reference systems"},
