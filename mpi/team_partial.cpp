@@ -150,6 +150,7 @@ void TeamPartial::evolve(Evolver& evolver, const std::int8_t* block, std::int64_
   const std::int64_t I = patch_index(k);
   rec.snapshot_id = snapshot_id;
   rec.patch_index = static_cast<std::int32_t>(I);
+  rec.weight = 1.0;  // teams take only systems with a uniform choice (team_snapshot.cpp)
   rec.z_star = phi_;  // reuses the record's storage
   rec.g_before.resize(static_cast<std::size_t>(d_));
   rec.g_after.resize(static_cast<std::size_t>(d_));

@@ -38,6 +38,9 @@ void validate(int size, const System& system, const HierarchySpec& h, const Part
       throw InputError(team + " gives blocks " + std::to_string(dec.extent(d)) + " sites wide, narrower than the " +
                        std::to_string(range) + "-site interaction range of system " + system.name() +
                        "; use a smaller team.size");
+  if (!system.uniform_patch_choice() && partial.pairs == PairsMode::one)
+    throw InputError(team + " splits the lattice over ranks, but system " + system.name() +
+                     " chooses the evolved patch from the whole snapshot; use team.size = 1");
   if (system.upsampling_rule() != System::UpsamplingRule::block_magnification)
     throw InputError(team + " upsamples each rank's block in place, which needs block magnification; system " +
                      system.name() + " upsamples by tiling; use team.size = 1");
@@ -86,7 +89,8 @@ TeamSnapshot::TeamSnapshot(MPI_Comm team, const System& system, const HierarchyS
     // for `frozen`).
     const bool splittable = system.team_splittable() && partial.boundary != Boundary::global &&
                             hierarchy.relax.boundary != Boundary::global &&
-                            system.upsampling_rule() == System::UpsamplingRule::block_magnification;
+                            system.upsampling_rule() == System::UpsamplingRule::block_magnification &&
+                            (system.uniform_patch_choice() || partial.pairs == PairsMode::all);
     const int ring = system.interaction_range();
     relax_.resize(static_cast<std::size_t>(levels_ + 1));
     if (size > 1 || splittable)

@@ -72,17 +72,18 @@ std::vector<std::int8_t> write_small_runs(const Config& c, const System& sys, Wo
 struct PairColumns {
   std::vector<std::int64_t> snapshot_id;
   std::vector<std::int32_t> patch_index;
-  std::vector<double> dt;
+  std::vector<double> dt, weight;
   std::vector<float> z_star, g_before, g_after;
   std::vector<std::int8_t> patch_before, patch_after;
   void clear() {
-    snapshot_id.clear(); patch_index.clear(); dt.clear(); z_star.clear(); g_before.clear();
+    snapshot_id.clear(); patch_index.clear(); dt.clear(); weight.clear(); z_star.clear(); g_before.clear();
     g_after.clear(); patch_before.clear(); patch_after.clear();
   }
   void add(const PairRecord& r) {
     snapshot_id.push_back(r.snapshot_id);
     patch_index.push_back(r.patch_index);
     dt.push_back(r.dt);
+    weight.push_back(r.weight);
     z_star.insert(z_star.end(), r.z_star.begin(), r.z_star.end());
     g_before.insert(g_before.end(), r.g_before.begin(), r.g_before.end());
     g_after.insert(g_after.end(), r.g_after.begin(), r.g_after.end());
@@ -105,6 +106,7 @@ void create_pair_tables(const Config& c, const System& sys, io::DatasetWriter& o
   out.create_table("/pairs/snapshot_id", DType::i64, {}, rows, true);
   out.create_table("/pairs/patch_index", DType::i32, {}, rows, true);
   out.create_table("/pairs/dt", DType::f64, {}, rows, true);
+  out.create_table("/pairs/weight", DType::f64, {}, rows, true);
   out.create_table("/pairs/z_star", DType::f32, {d}, rows, true);
   out.create_table("/pairs/g_before", DType::f32, {d}, rows, true);
   out.create_table("/pairs/g_after", DType::f32, {d}, rows, true);
@@ -120,6 +122,7 @@ void append_pairs(const Config& c, const PairColumns& p, io::DatasetWriter& out)
   out.append("/pairs/snapshot_id", p.snapshot_id.data(), rows);
   out.append("/pairs/patch_index", p.patch_index.data(), rows);
   out.append("/pairs/dt", p.dt.data(), rows);
+  out.append("/pairs/weight", p.weight.data(), rows);
   out.append("/pairs/z_star", p.z_star.data(), rows);
   out.append("/pairs/g_before", p.g_before.data(), rows);
   out.append("/pairs/g_after", p.g_after.data(), rows);

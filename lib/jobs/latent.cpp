@@ -61,6 +61,9 @@ LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder
   const auto width = static_cast<std::uint64_t>(ds_);
   ds.require_table("/pairs/dt", {});
   for (const char* t : {"/pairs/z_star", "/pairs/g_before", "/pairs/g_after"}) ds.require_table(t, {width});
+  // The patch weights 1 / (K q) of a non-uniform choice (datasets before them: all 1).
+  const bool weighted = ds.has("/pairs/weight");
+  if (weighted) ds.require_table("/pairs/weight", {});
   const auto committed = static_cast<std::int64_t>(ds.rows_committed("/pairs"));
   const std::int64_t n = max_pairs > 0 ? std::min(max_pairs, committed) : committed;
   if (n == 0) throw FileError(ds.path() + " has no committed pairs");
@@ -89,7 +92,7 @@ LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder
   out.dt.resize(static_cast<std::size_t>(n));
 
   std::vector<float> zs, gb, ga, cb, ca, codes;
-  std::vector<double> cs;
+  std::vector<double> cs, weight;
   std::vector<std::int64_t> sid;
   std::vector<std::int8_t> pb, pa, states, patches;
   const std::int64_t sites = static_cast<std::int64_t>(p) * p, snap_sites = static_cast<std::int64_t>(L) * L;
@@ -103,6 +106,12 @@ LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder
     ds.read_rows("/pairs/g_before", begin, rows, io::DType::f32, gb.data());
     ds.read_rows("/pairs/g_after", begin, rows, io::DType::f32, ga.data());
     ds.read_rows("/pairs/dt", begin, rows, io::DType::f64, out.dt.data() + b0);
+    weight.assign(static_cast<std::size_t>(m), 1.0);
+    if (weighted) ds.read_rows("/pairs/weight", begin, rows, io::DType::f64, weight.data());
+    for (std::int64_t i = 0; i < m; ++i)
+      if (!(std::isfinite(weight[static_cast<std::size_t>(i)]) && weight[static_cast<std::size_t>(i)] > 0))
+        throw FileError(ds.path() + ": /pairs/weight of pair " + std::to_string(b0 + i) + " is " +
+                        std::to_string(weight[static_cast<std::size_t>(i)]) + ", not a positive weight");
     if (enc) {
       pb.resize(static_cast<std::size_t>(m * sites));
       pa.resize(pb.size());
@@ -136,7 +145,8 @@ LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder
           const auto z = static_cast<float>(cs[static_cast<std::size_t>((sid[i] - s0) * c + k)]);
           const auto at = static_cast<std::size_t>((b0 + i) * d + ds_ + k);
           out.z0[at] = z;
-          out.z1[at] = z + (ca[i * c + k] - cb[i * c + k]);
+          // docs/design.md §1.7: the weighted change (the weight is exactly 1 for a uniform choice).
+          out.z1[at] = z + static_cast<float>(weight[static_cast<std::size_t>(i)]) * (ca[i * c + k] - cb[i * c + k]);
           out.z1_naive[at] = ca[i * c + k];
         }
     }
@@ -146,7 +156,7 @@ LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder
         const auto at = static_cast<std::size_t>((b0 + i) * d + k);
         const auto j = static_cast<std::size_t>(i * ds_ + k);
         out.z0[at] = zs[j];
-        out.z1[at] = zs[j] + (ga[j] - gb[j]);
+        out.z1[at] = zs[j] + static_cast<float>(weight[static_cast<std::size_t>(i)]) * (ga[j] - gb[j]);
         out.z1_naive[at] = ga[j];
       }
     if (on_block) on_block(b0 + m, n);

@@ -30,8 +30,12 @@ void partial_evolution(const System& system, Evolver& evolver, const std::int8_t
   macro_observables(system, x, L, spec.patch, spec.boundary, phi.data());
 
   std::vector<std::int64_t> chosen;
+  double weight = 1.0;
   if (spec.pairs == PairsMode::one) {
-    chosen.push_back(chosen_patch(seed, snapshot_id, tiling.patches()));
+    Rng pick = patch_choice_rng(seed, snapshot_id);
+    const System::PatchChoice choice = system.choose_patch(x, L, spec.patch, pick);
+    chosen.push_back(choice.index);
+    weight = choice.weight;
   } else {
     for (std::int64_t I = 0; I < tiling.patches(); ++I) chosen.push_back(I);
   }
@@ -43,6 +47,7 @@ void partial_evolution(const System& system, Evolver& evolver, const std::int8_t
     PairRecord& rec = out[k];
     rec.snapshot_id = snapshot_id;
     rec.patch_index = static_cast<std::int32_t>(I);
+    rec.weight = weight;
     rec.z_star = phi;
     rec.g_before.resize(static_cast<std::size_t>(d));
     rec.g_after.resize(static_cast<std::size_t>(d));

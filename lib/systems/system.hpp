@@ -134,6 +134,21 @@ class System {
     make_initial_state(x, n, InitialKind::random_m0, 0.0, rng);
   }
 
+  // The patch partial evolution evolves when pairs = one (docs/design.md §1.7): its index
+  // among the K side-p patches of the side-L snapshot x, drawn with `rng` only, and the
+  // weight 1 / (K q) of the probability q it had. The K-scaled target adds weight x the
+  // patch's change, which keeps its expectation the mean change over the tiling whatever
+  // the choice. A choice that is not uniform may depend on the whole snapshot, so a team
+  // of several ranks refuses it. Default: uniform, rng.below(K), weight exactly 1.
+  struct PatchChoice {
+    std::int64_t index = 0;
+    double weight = 1.0;
+  };
+  virtual bool uniform_patch_choice() const { return true; }
+  virtual PatchChoice choose_patch(const std::int8_t* /*x*/, int L, int p, Rng& rng) const {
+    return {static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(Tiling{dim(), L, p}.patches()))), 1.0};
+  }
+
   // How a small state becomes a large one (sampling/upsample.hpp): block magnification
   // (every site an f^D block: keeps site averages) or tiling (f^D periodic copies: a
   // periodic state's intensive observables are kept). A team of several ranks upsamples

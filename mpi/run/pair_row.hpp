@@ -3,6 +3,7 @@
 // streamed dataset need, so the learner can both train on it and keep it.
 //
 //   int64 pair_id, int64 snapshot_id, int32 patch_index, int32 (padding), float64 dt,
+//   float64 weight (1 / (K q) of the patch choice),
 //   float32 z_star[ds], g_before[ds], g_after[ds],      (as /pairs)
 //   float32 z0[d], z1[d], z1_naive[d],                    (as /latent, d = ds + closure)
 //   int8 patch_before[ps], patch_after[ps]                (only with a closure)
@@ -17,8 +18,8 @@ struct PairRowLayout {
   int d = 0;             // latent dimension
   std::int64_t ps = 0;   // sites of a patch kept per state (0: states not kept)
 
-  static constexpr std::size_t kPairIdAt = 0, kSnapshotAt = 8, kPatchAt = 16, kDtAt = 24;
-  std::size_t off_zs() const { return 32; }
+  static constexpr std::size_t kPairIdAt = 0, kSnapshotAt = 8, kPatchAt = 16, kDtAt = 24, kWeightAt = 32;
+  std::size_t off_zs() const { return 40; }
   std::size_t off_gb() const { return off_zs() + 4 * ds; }
   std::size_t off_ga() const { return off_gb() + 4 * ds; }
   std::size_t off_z0() const { return off_ga() + 4 * ds; }
@@ -38,6 +39,8 @@ struct PairRowView {
   std::int64_t snapshot_id() const { return get<std::int64_t>(PairRowLayout::kSnapshotAt); }
   std::int32_t patch_index() const { return get<std::int32_t>(PairRowLayout::kPatchAt); }
   double dt() const { return get<double>(PairRowLayout::kDtAt); }
+  double weight() const { return get<double>(PairRowLayout::kWeightAt); }
+  void set_weight(double w) { std::memcpy(p + PairRowLayout::kWeightAt, &w, 8); }
   void set_ids(std::int64_t pair, std::int64_t snapshot, std::int32_t patch, double dt) {
     std::memcpy(p + PairRowLayout::kPairIdAt, &pair, 8);
     std::memcpy(p + PairRowLayout::kSnapshotAt, &snapshot, 8);

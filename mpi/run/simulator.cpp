@@ -137,6 +137,8 @@ void Simulator::pairs(std::int64_t j, const learn::ExportedEncoder* enc,
       PairRowView v{&layout_, row_.data()};
       const std::int64_t id = c_.pairs == PairsMode::one ? j : j * per + r.patch_index;
       v.set_ids(id, j, r.patch_index, r.dt);
+      v.set_weight(r.weight);
+      const auto w = static_cast<float>(r.weight);
       for (int k = 0; k < ds; ++k) {
         const auto zs = static_cast<float>(r.z_star[static_cast<std::size_t>(k)]);
         const auto gb = static_cast<float>(r.g_before[static_cast<std::size_t>(k)]);
@@ -146,7 +148,7 @@ void Simulator::pairs(std::int64_t j, const learn::ExportedEncoder* enc,
         v.ga()[k] = ga;
         // The arithmetic of encode_pairs (lib/jobs/latent.cpp), in float.
         v.z0()[k] = zs;
-        v.z1()[k] = zs + (ga - gb);
+        v.z1()[k] = zs + w * (ga - gb);
         v.z1n()[k] = ga;
       }
       for (int q = 0; q < cdim; ++q) {
@@ -154,7 +156,7 @@ void Simulator::pairs(std::int64_t j, const learn::ExportedEncoder* enc,
         const float cb = record_codes_[2 * i * static_cast<std::size_t>(cdim) + static_cast<std::size_t>(q)];
         const float ca = record_codes_[(2 * i + 1) * static_cast<std::size_t>(cdim) + static_cast<std::size_t>(q)];
         v.z0()[ds + q] = z;
-        v.z1()[ds + q] = z + (ca - cb);
+        v.z1()[ds + q] = z + w * (ca - cb);
         v.z1n()[ds + q] = ca;
       }
       if (layout_.ps > 0) {

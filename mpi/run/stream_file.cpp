@@ -33,6 +33,7 @@ StreamFile::StreamFile(const std::string& path, const io::RootInfo& root, const 
   columns_ = {{"/pairs/snapshot_id", DType::i64, {}, kChunkRows, l.kSnapshotAt, 8, {}},
               {"/pairs/patch_index", DType::i32, {}, kChunkRows, l.kPatchAt, 4, {}},
               {"/pairs/dt", DType::f64, {}, kChunkRows, l.kDtAt, 8, {}},
+              {"/pairs/weight", DType::f64, {}, kChunkRows, l.kWeightAt, 8, {}},
               {"/pairs/z_star", DType::f32, {ds}, kChunkRows, l.off_zs(), fs, {}},
               {"/pairs/g_before", DType::f32, {ds}, kChunkRows, l.off_gb(), fs, {}},
               {"/pairs/g_after", DType::f32, {ds}, kChunkRows, l.off_ga(), fs, {}},

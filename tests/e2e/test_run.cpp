@@ -62,6 +62,8 @@ void same_pairs(const std::string& a_path, const std::string& b_path, bool state
   CHECK(column<std::int32_t>(a, "/pairs/patch_index", io::DType::i32) ==
         cut(column<std::int32_t>(b, "/pairs/patch_index", io::DType::i32), 1));
   CHECK(column<double>(a, "/pairs/dt", io::DType::f64) == cut(column<double>(b, "/pairs/dt", io::DType::f64), 1));
+  CHECK(column<double>(a, "/pairs/weight", io::DType::f64) ==
+        cut(column<double>(b, "/pairs/weight", io::DType::f64), 1));
   for (const char* t : {"/pairs/z_star", "/pairs/g_before", "/pairs/g_after"})
     CHECK(column<float>(a, t, io::DType::f32) == cut(column<float>(b, t, io::DType::f32), 2));
   if (states)

@@ -2,7 +2,7 @@
 // A test-only system that exercises the System hooks no spin system of the registry
 // does (docs/design.md §4, the checklist it follows): a site mask, an interaction range
 // of 2, its own [system] keys, its own initial states and random configurations, tiling
-// as its upsampling rule.
+// as its upsampling rule, a patch choice that is not uniform.
 //
 // "checker2d": Ising spins on the even sublattice of a 2-D voxel grid, (x + y) even; the
 // odd voxels are not sites and hold 0. A site interacts with its 4 diagonal neighbours
@@ -177,6 +177,28 @@ class CheckerSystem final : public System {
   }
   void random_configuration(std::int8_t* x, std::int64_t n, Rng& rng) const override {
     initial_state(x, n, InitialKind::random_m0, 0.0, rng);
+  }
+  // A patch choice that is not uniform (the hook no spin system exercises): patch I with
+  // probability q_I proportional to 1 + (its up spins), weight 1 / (K q_I).
+  bool uniform_patch_choice() const override { return false; }
+  PatchChoice choose_patch(const std::int8_t* x, int L, int p, Rng& rng) const override {
+    const Tiling tiling{2, L, p};
+    const std::int64_t K = tiling.patches();
+    std::vector<double> q(static_cast<std::size_t>(K));
+    double total = 0;
+    for (std::int64_t I = 0; I < K; ++I) {
+      const Coord o = tiling.origin(I);
+      int up = 0;
+      for (int i = 0; i < p; ++i)
+        for (int j = 0; j < p; ++j) up += x[(o[0] + i) * L + o[1] + j] > 0;
+      q[static_cast<std::size_t>(I)] = 1.0 + up;
+      total += 1.0 + up;
+    }
+    const double u = rng.uniform() * total;
+    std::int64_t I = 0;
+    for (double c = q[0]; c <= u && I + 1 < K; c += q[static_cast<std::size_t>(++I)]) {
+    }
+    return {I, total / (static_cast<double>(K) * q[static_cast<std::size_t>(I)])};
   }
   // Block magnification would break the mask; tiling keeps it (even sides).
   UpsamplingRule upsampling_rule() const override { return UpsamplingRule::tiling; }

@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -172,6 +173,48 @@ TEST_CASE("conformance: partial evolution with p = L equals the full dynamics in
     INFO("system " << name << ": KS D(" << (k == 0 ? std::string("dt") : "d" + sys->observable_names()[k - 1])
                    << ") = " << D << ", critical " << crit);
     CHECK(D < crit);
+  }
+}
+
+TEST_CASE("conformance: the weighted change of the chosen patch is unbiased for the tiling's mean change",
+          "[systems][conformance]") {
+  // For snapshot id j the chosen patch I_j (System::choose_patch) and every patch are
+  // evolved from the same snapshot with the same streams, so
+  //   D_j = w_j dg_{I_j}(j) - (1/K) sum_I dg_I(j)
+  // has mean exactly 0 when w = 1 / (K q) (docs/design.md §1.7), whatever the choice.
+  // Test: |mean D| <= 4 standard errors per observable, 4000 snapshot ids.
+  const std::string name = GENERATE(from_range(system_names()));
+  const auto sys = make_system(name, kParams);
+  const int dim = sys->dim(), L = test_side(dim), p = L / 2, d = sys->num_observables();
+  const Tiling tiling{dim, L, p};
+  const auto K = static_cast<double>(tiling.patches());
+  const auto x = random_state(*sys, L, 9, 0.0);
+  auto ev = sys->make_evolver();
+  const Boundary b = supported(*sys).front();
+  const PartialSpec one{p, b, PairsMode::one, 0}, all{p, b, PairsMode::all, 0};
+  std::vector<PairRecord> chosen, every;
+  std::vector<double> sum(d, 0.0), sum2(d, 0.0);
+  const int n = 4000;
+  bool weights_one = true;
+  for (int j = 0; j < n; ++j) {
+    partial_evolution(*sys, *ev, x.data(), L, one, 31, j, false, chosen);
+    partial_evolution(*sys, *ev, x.data(), L, all, 31, j, false, every);
+    REQUIRE(chosen.size() == 1);
+    weights_one = weights_one && chosen[0].weight == 1.0;
+    for (int k = 0; k < d; ++k) {
+      double mean = 0;
+      for (const auto& r : every) mean += (r.g_after[k] - r.g_before[k]) / K;
+      const double D = chosen[0].weight * (chosen[0].g_after[k] - chosen[0].g_before[k]) - mean;
+      sum[k] += D;
+      sum2[k] += D * D;
+    }
+  }
+  INFO("system " << name);
+  CHECK(weights_one == sys->uniform_patch_choice());  // a uniform choice weighs exactly 1
+  for (int k = 0; k < d; ++k) {
+    const double mean = sum[k] / n, se = std::sqrt(std::max(0.0, sum2[k] / n - mean * mean) / (n - 1));
+    INFO("observable " << sys->observable_names()[k] << ": mean D " << mean << ", standard error " << se);
+    CHECK(std::fabs(mean) <= 4 * se + 1e-12);
   }
 }
 
