@@ -115,6 +115,9 @@ TEST_CASE("tables with the wrong rank or width are refused before they are read"
   refused("train --dataset " + narrow + train + in_dir("m_narrow"), "/pairs/z_star");
   refused("encode --model " + model() + " --dataset " + dt2 + " --output " + in_dir("l_dt2.h5"), "/pairs/dt");
   refused("encode --model " + model() + " --dataset " + narrow + " --output " + in_dir("l_narrow.h5"), "/pairs/z_star");
+  const std::string weight2 = changed_dataset(
+      "weight2.h5", "n = f['/pairs/weight'].shape[0]\ndel f['/pairs/weight']\nf.create_dataset('/pairs/weight', data=np.ones((n, 2)))");
+  refused("train --dataset " + weight2 + train + in_dir("m_weight2"), "/pairs/weight");
 }
 
 TEST_CASE("non-finite or negative values in a file are refused", "[e2e][hostile]") {
@@ -125,6 +128,11 @@ TEST_CASE("non-finite or negative values in a file are refused", "[e2e][hostile]
   refused("train --dataset " + nan_dt + train + in_dir("m_nan"), "not a positive duration");
   refused("train --dataset " + neg_dt + train + in_dir("m_neg"), "not a positive duration");
   refused("train --dataset " + nan_z + train + in_dir("m_inf"), "non-finite");
+  // The patch weights of the K-scaled target (docs/design.md §1.7): positive and finite.
+  const std::string zero_w = changed_dataset("zero_w.h5", "d = f['/pairs/weight']\nd[2] = 0.0");
+  const std::string nan_w = changed_dataset("nan_w.h5", "d = f['/pairs/weight']\nd[4] = np.nan");
+  refused("train --dataset " + zero_w + train + in_dir("m_zero_w"), "not a positive weight");
+  refused("train --dataset " + nan_w + train + in_dir("m_nan_w"), "not a positive weight");
 }
 
 TEST_CASE("train --resume refuses another dataset or other options", "[e2e][hostile]") {
