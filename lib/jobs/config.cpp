@@ -326,6 +326,13 @@ void validate(const Config& c, Job job) {
     fail("system.name = '" + c.system + "' is not a known system (one of: " + names + ")");
   }
   const auto sys = make_system(c.system, c.system_params);  // refuses another system's keys
+  // The dynamics the job's runs use: small runs (not simulate's) and truth runs.
+  if (job != Job::simulate && !sys->supports_dynamics(c.small_dynamics))
+    fail(std::string("small.dynamics = ") + to_string(c.small_dynamics) + ": system " + c.system +
+         " does not support it");
+  if ((job == Job::simulate || (job == Job::run && c.truth_runs > 0)) && !sys->supports_dynamics(c.truth_dynamics))
+    fail(std::string("truth.dynamics = ") + to_string(c.truth_dynamics) + ": system " + c.system +
+         " does not support it");
   check_threads(c.threads, "run.threads");
   check_counts(c, sys->dim());
   if (c.closure != "autoencoder" && c.closure != "none")

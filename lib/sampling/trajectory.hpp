@@ -5,11 +5,11 @@
 #include <cstdint>
 
 #include "systems/initial_state.hpp"
+#include "core/dynamics.hpp"
 #include "systems/system.hpp"
 
 namespace macrodyn {
 
-enum class Dynamics { continuous_time, heat_bath };
 
 struct TrajectorySpec {
   int side = 16;

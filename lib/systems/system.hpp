@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/boundary.hpp"
+#include "core/dynamics.hpp"
 #include "core/geometry.hpp"
 #include "core/rng.hpp"
 #include "systems/initial_state.hpp"
@@ -64,6 +65,9 @@ class System {
   virtual const SystemParams& params() const = 0;
   virtual std::vector<std::string> observable_names() const = 0;
   virtual bool supports(Boundary b) const = 0;
+  // The dynamics its runs may use (small.dynamics, truth.dynamics); an evolver whose
+  // system refuses heat_bath need not implement heatbath_sweep. Default: both.
+  virtual bool supports_dynamics(Dynamics) const { return true; }
   virtual std::unique_ptr<Evolver> make_evolver() const = 0;
 
   // g of the side-p box at origin o of the side-L lattice x, computed exactly as the

@@ -148,7 +148,7 @@ class CheckerEvolver final : public Evolver {
   std::vector<double> rates_;                // per site
 };
 
-class CheckerSystem final : public System {
+class CheckerSystem : public System {
  public:
   explicit CheckerSystem(const SystemParams& p) : params_(p) {}
   std::string name() const override { return "checker2d"; }

@@ -13,6 +13,7 @@
 
 #include "checker_system.hpp"
 #include "core/error.hpp"
+#include "jobs/config.hpp"
 #include "sampling/upsample.hpp"
 #include "stats_helpers.hpp"
 #include "systems/system.hpp"
@@ -23,6 +24,20 @@ using namespace macrodyn::test_stats;
 namespace {
 
 const bool kRegistered = testing::register_checker_system();
+
+// checker2d without heat-bath sweeps: a system that refuses one of the two dynamics.
+class CheckerCtOnly final : public testing::CheckerSystem {
+ public:
+  using CheckerSystem::CheckerSystem;
+  std::string name() const override { return "checker2d_ct"; }
+  bool supports_dynamics(Dynamics d) const override { return d == Dynamics::continuous_time; }
+};
+const bool kRegisteredCt = [] {
+  register_system(
+      "checker2d_ct", [](const SystemParams& p) -> std::unique_ptr<System> { return std::make_unique<CheckerCtOnly>(p); },
+      testing::checker_param_specs);
+  return true;
+}();
 
 // Neighbour offsets of a site, as the model defines them: diagonal, then axial 2-step.
 const int kDiag[4][2] = {{1, 1}, {1, -1}, {-1, 1}, {-1, -1}};
@@ -201,4 +216,21 @@ TEST_CASE("checker2d: its keys, its mask in every state it makes, tiling keeps t
   ev->store(big.data(), 16, Coord{0, 0, 0});
   CHECK(masked(big, 16) >= 0);
   CHECK_THROWS_AS(ev->load(big.data(), 16, Coord{0, 0, 0}, 5, Boundary::periodic, nullptr), std::invalid_argument);
+}
+
+TEST_CASE("a system's dynamics: a job asking for one it does not support is refused naming the key", "[checker]") {
+  REQUIRE(kRegisteredCt);
+  Config c;
+  c.system = "checker2d_ct";
+  c.closure = "none";
+  c.output = std::string(MACRODYN_TEST_TMPDIR) + "/checker_ct.h5";
+  c.small_dynamics = Dynamics::heat_bath;
+  CHECK_THROWS_WITH(validate(c, Job::generate),
+                    Catch::Contains("small.dynamics = heatbath: system checker2d_ct does not support it"));
+  c.small_dynamics = Dynamics::continuous_time;
+  CHECK_NOTHROW(validate(c, Job::generate));
+  c.truth_dynamics = Dynamics::heat_bath;
+  CHECK_THROWS_WITH(validate(c, Job::simulate), Catch::Contains("truth.dynamics = heatbath"));
+  c.system = "checker2d";  // supports both
+  CHECK_NOTHROW(validate(c, Job::simulate));
 }
