@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <sstream>
+#include <string>
 
 #include "run_binary.hpp"
 
@@ -91,6 +93,22 @@ TEST_CASE("the README's configuration table is what config-reference prints", "[
   while (end < readme.size() && readme[end] == '|') end = readme.find('\n', end) + 1;
   INFO("regenerate the README table with `macrodyn config-reference`");
   CHECK(readme.substr(at, end - at) == r.out);
+  // Every key documented: a default and a meaning on every row, and every registered
+  // system's own keys listed with the systems that read them.
+  std::istringstream rows(r.out);
+  std::string row;
+  int keys = 0;
+  while (std::getline(rows, row)) {
+    if (row.rfind("| `", 0) != 0) continue;
+    ++keys;
+    INFO(row);
+    const auto meaning = row.substr(row.rfind("` | ") + 4);
+    CHECK(meaning.size() > 3);
+  }
+  CHECK(keys > 60);
+  for (const char* key : {"| `system.T` |", "| `system.h` |"}) CHECK(r.out.find(key) != std::string::npos);
+  CHECK(r.out.find("ising2d, ising3d") != std::string::npos);
+  CHECK(r.out.find("curie_weiss:") != std::string::npos);
 }
 
 TEST_CASE("one spelling per concept: --overwrite, --threads, --progress and --seed in config commands",
