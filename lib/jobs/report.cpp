@@ -239,6 +239,10 @@ std::string write_report(const std::string& dir_name) {
   // The verdict first: the answer the reader came for.
   for (const fs::path& v : {dir / "verdict.txt", verdict_dir / "verdict.txt"})
     if (fs::exists(v)) body += section("Verdict", verdict_block(v));
+  // A study's suspect cells (study.cpp), before its numbers.
+  if (fs::exists(dir / "warnings.txt") && !slurp(dir / "warnings.txt").empty())
+    body += section("Warnings", "<p>Results to distrust, whatever their numbers:</p>\n<pre>" +
+                                    escape(slurp(dir / "warnings.txt")) + "</pre>\n");
 
   // Bands, studies' curves.
   std::string plots = plots_of(dir, scratch, index, notes);

@@ -18,6 +18,7 @@
 #include "jobs/model_dir.hpp"
 #include "jobs/study_recipe.hpp"
 #include "jobs/train.hpp"
+#include "jobs/verdict.hpp"
 #include "macro/plot.hpp"
 #include "systems/system.hpp"
 
@@ -330,6 +331,27 @@ void validate(const Config& base, const StudyOptions& o) {
   validate(truth, Job::simulate);
 }
 
+// A cell's warnings (a result to distrust, whatever its numbers): those its evaluation
+// recorded in warnings.txt (jobs/verdict.hpp: predictions outside the physical range,
+// non-finite ones); for a cell evaluated before they were kept, what its row shows:
+// non-finite statistics, or a predicted mean of the judged observable outside its range.
+std::vector<std::string> cell_warnings(const std::string& dir, const StudyRow& r, const std::string& judged,
+                                       const ObservableRange& range) {
+  std::vector<std::string> out;
+  std::ifstream in(dir + "/warnings.txt");
+  if (in) {
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) out.push_back(line);
+    return out;
+  }
+  if (!std::isfinite(r.rel_error) || !std::isfinite(r.eq_mean_m_pred) || !std::isfinite(r.eq_std_m_pred))
+    out.push_back("non-finite predicted statistics (the SDE blew up)");
+  else if (r.eq_mean_m_pred < range.lo || r.eq_mean_m_pred > range.hi)
+    out.push_back("the predicted equilibrium mean of " + judged + ", " + shortest(r.eq_mean_m_pred) +
+                  ", lies outside its physical range [" + shortest(range.lo) + ", " + shortest(range.hi) + "]");
+  return out;
+}
+
 std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o,
                                        const std::function<std::string(const Config&)>& ini_of) {
   if (!o.out.empty()) fs::create_directories(o.out);
@@ -352,7 +374,15 @@ std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o
   }
 
   std::vector<StudyRow> rows;
-  const std::string judged = make_system(base.system, base.system_params)->judged_observables().front();
+  const auto study_system = make_system(base.system, base.system_params);
+  const std::vector<std::string> judged_all = study_system->judged_observables();
+  const std::string judged = judged_all.front();
+  const ObservableRange judged_range = study_system->observable_ranges().at(
+      index_of(study_system->observable_names(), judged));
+  std::vector<std::string> warnings;  // "p = 8 kscaled seed 3: ..." over every cell
+  const auto collect = [&](const std::string& what, const std::string& dir, const StudyRow& r) {
+    for (const auto& w : cell_warnings(dir, r, judged, judged_range)) warnings.push_back(what + ": " + w);
+  };
   const auto seed_dir = [&](const std::string& cell, const std::string& method, std::uint64_t seed) {
     return cell + "/" + method + "-s" + std::to_string(seed);
   };
@@ -371,8 +401,11 @@ std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o
         for (const std::string method : {"kscaled", "naive"}) {
           std::ifstream in(seed_dir(cell, method, seed) + "/row.csv");
           std::string line;
-          if (std::getline(in, line)) rows.push_back(parse_row(line));
-          else say("p = " + std::to_string(p) + " " + method + " seed " + std::to_string(seed) +
+          if (std::getline(in, line)) {
+            rows.push_back(parse_row(line));
+            collect("p = " + std::to_string(p) + " " + method + " seed " + std::to_string(seed),
+                    seed_dir(cell, method, seed), rows.back());
+          } else say("p = " + std::to_string(p) + " " + method + " seed " + std::to_string(seed) +
                    ": not finished, left out of the table");
         }
       continue;
@@ -397,6 +430,7 @@ std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o
           std::string line;
           std::getline(in, line);
           rows.push_back(parse_row(line));
+          collect(what, dir, rows.back());
           say(what + ": cached");
           continue;
         }
@@ -444,7 +478,16 @@ std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o
         r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         // As a rerun reads it back (6 digits), so that a fresh and a cached table are equal.
         r = parse_row(row_line(r));
+        // What makes the cell suspect, kept before its row (a rerun reads both).
+        {
+          std::ofstream w(dir + "/warnings.txt");
+          for (const auto& line : judge(res, judged_all, e.ensemble).warnings) {
+            w << line << "\n";
+            say("warning: " + what + ": " + line);
+          }
+        }
         std::ofstream(dir + "/row.csv") << row_line(r) << "\n";
+        collect(what, dir, r);
         say(std::string("  ") + kColumns + "\n  " + row_line(r));
         rows.push_back(r);
         check_stop("study cells up to " + what + " (rerun to resume)");
@@ -488,6 +531,15 @@ std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o
   }
   plot_summary(base, o, summary);
   plot_bands(base, o, [&](int p, const std::string& method) { return seed_dir(o.out + "/p" + std::to_string(p), method, o.seeds.front()); });
+  // The suspect cells, in one file the report shows first.
+  {
+    std::ofstream f(o.out + "/warnings.txt");
+    for (const auto& w : warnings) f << w << "\n";
+  }
+  if (!warnings.empty()) {
+    say("warning: " + std::to_string(warnings.size()) + " suspect result(s), listed in " + o.out + "/warnings.txt:");
+    for (const auto& w : warnings) say("  " + w);
+  }
   say("wrote " + csv + ", " + summary_csv + " and the plots in " + o.out);
   return rows;
 }

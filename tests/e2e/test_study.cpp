@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <unistd.h>
 
@@ -116,6 +117,30 @@ TEST_CASE("study patch-size: a row per cell, method and seed, stages reused, oth
   CHECK(run(study(out, "--epochs 2 --train-seeds 1,2 --cached-only --run.threads 1 --output.path elsewhere.h5")).code == 0);
   CHECK(run(study(out, "--epochs 2 --train-seeds 1,2 --cached-only --learn.lr 0.5 --learn.steps 7 --verdict.ensemble 3"))
             .code == 0);
+
+  // Every evaluated cell keeps its warnings; a cell whose predictions leave the physical
+  // range is listed in the log, OUT/warnings.txt and the report. Staged by editing one
+  // cell's row as an older evaluation (no warnings.txt) would have left it.
+  const std::string cell = out + "/p16/naive-s2";
+  REQUIRE(std::filesystem::exists(cell + "/warnings.txt"));
+  REQUIRE(std::filesystem::exists(out + "/warnings.txt"));
+  {
+    auto row = rows_of(slurp(cell + "/row.csv")).at(0);
+    row[7] = "3.5";  // eq_mean_m_pred: |m| > 1
+    std::string line;
+    for (const auto& c : row) line += (line.empty() ? "" : ",") + c;
+    std::ofstream(cell + "/row.csv") << line << "\n";
+    std::filesystem::remove(cell + "/warnings.txt");
+  }
+  const Result suspect = run(study(out, "--epochs 2 --train-seeds 1,2 --cached-only"));
+  INFO(suspect.err);
+  REQUIRE(suspect.code == 0);
+  CHECK(suspect.err.find("suspect result") != std::string::npos);
+  const std::string line =
+      "p = 16 naive seed 2: the predicted equilibrium mean of m, 3.5, lies outside its physical range [-1, 1]\n";
+  CHECK(slurp(out + "/warnings.txt").find(line) != std::string::npos);
+  CHECK(slurp(out + "/report.html").find("<h2>Warnings</h2>") != std::string::npos);
+  CHECK(slurp(out + "/report.html").find("lies outside its physical range") != std::string::npos);
 
   const Result patches = run(study(out + "_x", "--patches 12"));
   CHECK(patches.code == 2);
