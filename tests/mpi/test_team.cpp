@@ -317,8 +317,9 @@ namespace {
 // give the serial bits, which is what a system of that range needs of it.
 class WideRange final : public System {
  public:
-  WideRange(std::unique_ptr<System> inner, int range, UpsamplingRule rule = UpsamplingRule::block_magnification)
-      : inner_(std::move(inner)), range_(range), rule_(rule) {}
+  WideRange(std::unique_ptr<System> inner, int range, UpsamplingRule rule = UpsamplingRule::block_magnification,
+            bool uniform = true)
+      : inner_(std::move(inner)), range_(range), rule_(rule), uniform_(uniform) {}
   std::string name() const override { return inner_->name(); }
   int dim() const override { return inner_->dim(); }
   const SystemParams& params() const override { return inner_->params(); }
@@ -331,11 +332,13 @@ class WideRange final : public System {
   bool team_splittable() const override { return inner_->team_splittable(); }
   int interaction_range() const override { return range_; }
   UpsamplingRule upsampling_rule() const override { return rule_; }
+  bool uniform_patch_choice() const override { return uniform_; }
 
  private:
   std::unique_ptr<System> inner_;
   int range_;
   UpsamplingRule rule_;
+  bool uniform_;
 };
 
 }  // namespace
@@ -398,6 +401,19 @@ TEST_CASE("a system that upsamples by tiling: one rank is the serial path, a tea
   CHECK_THROWS_WITH(TeamSnapshot(team.comm, tiled, h, PartialSpec{16, Boundary::periodic, PairsMode::one, 0}, 3, 4,
                                  Decomposition::choose(2, 32, 16, size)),
                     Catch::Contains("tiling") && Catch::Contains("team.size"));
+}
+
+TEST_CASE("a system whose patch choice reads the snapshot is refused by a team with pairs = one", "[team]") {
+  const int size = world_size() >= 2 ? 2 : 1;
+  Team team(size);
+  if (!team.member() || size == 1) return;
+  const WideRange chooser(make_system("ising2d"), 1, System::UpsamplingRule::block_magnification, false);
+  const HierarchySpec h{{16, 32}, 2, RelaxSpec{16, 0, 0, Boundary::periodic}, 3};
+  const auto dec = Decomposition::choose(2, 32, 16, size);
+  CHECK_THROWS_WITH(TeamSnapshot(team.comm, chooser, h, PartialSpec{16, Boundary::periodic, PairsMode::one, 0}, 3, 4, dec),
+                    Catch::Contains("chooses the evolved patch") && Catch::Contains("team.size"));
+  // Every patch evolved (pairs = all): no choice to make, the team takes it.
+  CHECK_NOTHROW(TeamSnapshot(team.comm, chooser, h, PartialSpec{16, Boundary::periodic, PairsMode::all, 0}, 3, 4, dec));
 }
 
 TEST_CASE("team snapshots and pairs equal the serial generate path, 3D", "[team]") {
