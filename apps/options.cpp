@@ -389,6 +389,19 @@ bool parse_config(const std::string& subcommand, const std::string& summary, int
       c.config_file = path;
     }
     po::notify(vm);
+  } catch (const po::unknown_option& e) {
+    // A [system] key no registered system declares: say which keys there are.
+    std::string name = e.get_option_name();
+    name.erase(0, name.find_first_not_of('-'));
+    std::string msg = e.what();
+    if (name.rfind("system.", 0) == 0) {
+      std::string keys;
+      for (const Key& k : system_param_keys()) keys += (keys.empty() ? "" : ", ") + k.name;
+      msg = name + " is not a key of any system (their keys: system.name, " + keys +
+            "; macrodyn config-reference says which system reads which)";
+    }
+    if (vm.count("config")) msg += " (command line or " + vm["config"].as<std::string>() + ")";
+    throw InputError(msg);
   } catch (const po::error& e) {
     std::string msg = e.what();
     if (vm.count("config")) msg += " (command line or " + vm["config"].as<std::string>() + ")";

@@ -37,7 +37,7 @@ TEST_CASE("every subcommand has --help", "[e2e][cli]") {
 
 TEST_CASE("bad options are rejected naming the option", "[e2e][cli]") {
   const std::string out = " --output.path " + tmp("never.h5");
-  expect_rejected("generate --system.foo 1" + out, "system.foo");
+  expect_rejected("generate --system.foo 1" + out, "system.foo is not a key of any system (their keys: system.name, system.T");
   expect_rejected("generate --system.T abc" + out, "system.T");
   expect_rejected("generate --system.T 0" + out, "system.T");
   expect_rejected("generate --system.T -1" + out, "system.T");
