@@ -240,19 +240,9 @@ void OnlineLearner::train(std::int64_t n) {
     ids_.resize(B);
     for (std::size_t i = 0; i < B; ++i) {
       const unsigned char* r = buffer_.row(slots_[i]);
-      double dt;
       std::memcpy(&ids_[i], r, 8);
-      std::memcpy(&dt, r + 8, 8);
-      batch_.dt[i] = dt / info_.time_unit;
-      for (int j = 0; j < d_; ++j) {
-        float z0, z1;
-        std::memcpy(&z0, r + 16 + 4 * j, 4);
-        std::memcpy(&z1, r + 16 + 4 * (d_ + j), 4);
-        const auto at = i * static_cast<std::size_t>(d_) + static_cast<std::size_t>(j);
-        // The same expression as `macrodyn train` (train.cpp), so a replay matches.
-        batch_.z0[at] = static_cast<float>((z0 - info_.offset[static_cast<std::size_t>(j)]) / info_.scale[static_cast<std::size_t>(j)]);
-        batch_.z1[at] = static_cast<float>((z1 - info_.offset[static_cast<std::size_t>(j)]) / info_.scale[static_cast<std::size_t>(j)]);
-      }
+      to_model(r, batch_.dt[i], batch_.z0.data() + i * static_cast<std::size_t>(d_),
+               batch_.z1.data() + i * static_cast<std::size_t>(d_));
     }
     const auto rep = trainer_->step(batch_);
     if (static_cast<std::int64_t>(last_losses_.size()) == c_.learn_steps_per_epoch) last_losses_.erase(last_losses_.begin());
@@ -328,25 +318,33 @@ void OnlineLearner::flush_schedule() {
   schedule_rows_.clear();
 }
 
+// A compact buffer row (id, dt, z0[d], z1[d]) in model coordinates: the same expression
+// as `macrodyn train` (train.cpp), so a replay matches.
+void OnlineLearner::to_model(const unsigned char* row, double& dt, float* z0, float* z1) const {
+  double raw_dt;
+  std::memcpy(&raw_dt, row + 8, 8);
+  dt = raw_dt / info_.time_unit;
+  for (int j = 0; j < d_; ++j) {
+    float a, b;
+    std::memcpy(&a, row + 16 + 4 * j, 4);
+    std::memcpy(&b, row + 16 + 4 * (d_ + j), 4);
+    const auto k = static_cast<std::size_t>(j);
+    z0[j] = static_cast<float>((a - info_.offset[k]) / info_.scale[k]);
+    z1[j] = static_cast<float>((b - info_.offset[k]) / info_.scale[k]);
+  }
+}
+
 std::pair<double, std::int64_t> OnlineLearner::validation_loss() {
   const std::size_t row_bytes = buffer_row_bytes(d_);
   const std::size_t rows = validation_.size() / row_bytes;
   if (held_.dt.size() != rows) {
     held_.dim = d_;
-    for (std::size_t r = held_.dt.size(); r < rows; ++r) {  // rows are only ever appended
-      const unsigned char* p = validation_.data() + r * row_bytes;
-      double dt;
-      std::memcpy(&dt, p + 8, 8);
-      held_.dt.push_back(dt / info_.time_unit);
-      for (int j = 0; j < d_; ++j) {
-        float z0, z1;
-        std::memcpy(&z0, p + 16 + 4 * j, 4);
-        std::memcpy(&z1, p + 16 + 4 * (d_ + j), 4);
-        const auto k = static_cast<std::size_t>(j);
-        held_.z0.push_back(static_cast<float>((z0 - info_.offset[k]) / info_.scale[k]));
-        held_.z1.push_back(static_cast<float>((z1 - info_.offset[k]) / info_.scale[k]));
-      }
-    }
+    const std::size_t from = held_.dt.size(), d = static_cast<std::size_t>(d_);  // rows are only ever appended
+    held_.dt.resize(rows);
+    held_.z0.resize(rows * d);
+    held_.z1.resize(rows * d);
+    for (std::size_t r = from; r < rows; ++r)
+      to_model(validation_.data() + r * row_bytes, held_.dt[r], held_.z0.data() + r * d, held_.z1.data() + r * d);
   }
   double val[2] = {trainer_->validation_loss_sum(held_), static_cast<double>(rows)};
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, val, 2, MPI_DOUBLE, MPI_SUM, comm_), "MPI_Allreduce");

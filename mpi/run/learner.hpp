@@ -82,6 +82,7 @@ class OnlineLearner {
   // Collective: the held-out pairs' mean loss (factor 1, model coordinates) over all
   // learners, and their number; NaN when there are none.
   std::pair<double, std::int64_t> validation_loss();
+  void to_model(const unsigned char* row, double& dt, float* z0, float* z1) const;
 
   const Config& c_;
   PairRowLayout layout_;
