@@ -17,6 +17,32 @@ namespace macrodyn::mpi {
 
 namespace {
 
+// Why the team path cannot split this lattice ("" when it can), completing "team.size = N
+// ...": a team of several ranks refuses then, and one rank takes the serial path instead.
+std::string why_not_split(const System& system, const HierarchySpec& h, const PartialSpec& partial,
+                          const Decomposition& dec) {
+  if (!system.team_splittable())
+    return "splits the lattice over ranks, which system " + system.name() +
+           " does not support (its sites interact beyond a local neighbourhood); use team.size = 1";
+  // Halos are as wide as the interaction range: a block must hold a whole ring.
+  const int range = system.interaction_range();
+  for (int d = 0; d < dec.dim; ++d)
+    if (dec.extent(d) < range)
+      return "gives blocks " + std::to_string(dec.extent(d)) + " sites wide, narrower than the " +
+             std::to_string(range) + "-site interaction range of system " + system.name() +
+             "; use a smaller team.size";
+  if (!system.uniform_patch_choice() && partial.pairs == PairsMode::one)
+    return "splits the lattice over ranks, but system " + system.name() +
+           " chooses the evolved patch from the whole snapshot; use team.size = 1";
+  if (system.upsampling_rule() != System::UpsamplingRule::block_magnification)
+    return "upsamples each rank's block in place, which needs block magnification; system " + system.name() +
+           " upsamples by tiling; use team.size = 1";
+  if (partial.boundary == Boundary::global || h.relax.boundary == Boundary::global)
+    return "splits the lattice over ranks, but a `global` boundary couples a patch or window to the whole "
+           "lattice; use team.size = 1";
+  return "";
+}
+
 void validate(int size, const System& system, const HierarchySpec& h, const PartialSpec& partial,
               std::uint64_t seed, std::int64_t snapshots, const Decomposition& dec) {
   if (size != dec.team_size())
@@ -27,26 +53,8 @@ void validate(int size, const System& system, const HierarchySpec& h, const Part
   if (h.seed != seed) throw std::invalid_argument("TeamSnapshot: hierarchy.seed differs from the seed");
   if (snapshots < 1) throw std::invalid_argument("TeamSnapshot: snapshots must be at least 1");
   if (size == 1) return;
-  const std::string team = "team.size = " + std::to_string(size);
-  if (!system.team_splittable())
-    throw InputError(team + " splits the lattice over ranks, which system " + system.name() +
-                     " does not support (its sites interact beyond a local neighbourhood); use team.size = 1");
-  // Halos are as wide as the interaction range: a block must hold a whole ring.
-  const int range = system.interaction_range();
-  for (int d = 0; d < dec.dim; ++d)
-    if (dec.extent(d) < range)
-      throw InputError(team + " gives blocks " + std::to_string(dec.extent(d)) + " sites wide, narrower than the " +
-                       std::to_string(range) + "-site interaction range of system " + system.name() +
-                       "; use a smaller team.size");
-  if (!system.uniform_patch_choice() && partial.pairs == PairsMode::one)
-    throw InputError(team + " splits the lattice over ranks, but system " + system.name() +
-                     " chooses the evolved patch from the whole snapshot; use team.size = 1");
-  if (system.upsampling_rule() != System::UpsamplingRule::block_magnification)
-    throw InputError(team + " upsamples each rank's block in place, which needs block magnification; system " +
-                     system.name() + " upsamples by tiling; use team.size = 1");
-  if (partial.boundary == Boundary::global || h.relax.boundary == Boundary::global)
-    throw InputError(team + " splits the lattice over ranks, but a `global` boundary couples a patch or "
-                     "window to the whole lattice; use team.size = 1");
+  const std::string why = why_not_split(system, h, partial, dec);
+  if (!why.empty()) throw InputError("team.size = " + std::to_string(size) + " " + why);
 }
 
 }  // namespace
@@ -87,10 +95,7 @@ TeamSnapshot::TeamSnapshot(MPI_Comm team, const System& system, const HierarchyS
     // result bit for bit): in-place upsampling and windows copied out one at a time
     // hold one lattice, where the serial functions hold two levels (and a stage copy
     // for `frozen`).
-    const bool splittable = system.team_splittable() && partial.boundary != Boundary::global &&
-                            hierarchy.relax.boundary != Boundary::global &&
-                            system.upsampling_rule() == System::UpsamplingRule::block_magnification &&
-                            (system.uniform_patch_choice() || partial.pairs == PairsMode::all);
+    const bool splittable = why_not_split(system, hierarchy, partial, decomposition).empty();
     const int ring = system.interaction_range();
     relax_.resize(static_cast<std::size_t>(levels_ + 1));
     if (size > 1 || splittable)
