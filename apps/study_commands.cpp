@@ -101,12 +101,12 @@ int study_patch_size(int argc, char** argv) {
   if (o.out.empty()) o.out = "study-" + base.system;
   o.command_line = command_line(argc, argv);
   const auto rows = patch_size_study(base, o, [](const Config& c) { return to_ini(c); });
-  std::printf("%-6s %-6s %-8s %6s  %-28s %-24s\n", "p", "K", "method", "seeds", "rel_error mean (min-max)",
-              "std ratio m mean (min-max)");
+  std::printf("%-6s %-6s %-8s %6s  %-28s %-24s\n", "p", "K", "method", "seeds", "rel_error median (min-max)",
+              "std ratio m median (min-max)");
   for (const auto& r : summarise(rows)) {
     char err[64], ratio[64];
-    std::snprintf(err, sizeof err, "%.3g (%.3g-%.3g)", r.rel_error.mean, r.rel_error.min, r.rel_error.max);
-    std::snprintf(ratio, sizeof ratio, "%.3g (%.3g-%.3g)", r.std_ratio_m.mean, r.std_ratio_m.min, r.std_ratio_m.max);
+    std::snprintf(err, sizeof err, "%.3g (%.3g-%.3g)", r.rel_error.median, r.rel_error.min, r.rel_error.max);
+    std::snprintf(ratio, sizeof ratio, "%.3g (%.3g-%.3g)", r.std_ratio_m.median, r.std_ratio_m.min, r.std_ratio_m.max);
     std::printf("%-6d %-6lld %-8s %6d  %-28s %-24s\n", r.p, static_cast<long long>(r.K), r.method.c_str(), r.seeds,
                 err, ratio);
   }

@@ -44,9 +44,11 @@ struct StudyRow {
   double seconds = 0;  // training + evaluation
 };
 
-// One cell over its seeds: mean, sample standard deviation (0 for one seed), min and max.
+// One cell over its seeds: mean, sample standard deviation (0 for one seed), min, max
+// and median. The plots and the printed table show the median: one diverged seed (an
+// error of 1e36) makes the mean say nothing about the others.
 struct Spread {
-  double mean = 0, sd = 0, min = 0, max = 0;
+  double mean = 0, sd = 0, min = 0, max = 0, median = 0;
 };
 struct StudySummaryRow {
   int p = 0;

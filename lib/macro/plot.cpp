@@ -165,7 +165,7 @@ void plot_ensemble_bands(const std::string& png, const std::string& title, const
 
 void plot_xy(const std::string& png, const std::string& title, const std::string& xlabel,
              const std::string& ylabel, bool logx, bool logy, const std::vector<XySeries>& series,
-             const std::vector<XyGuide>& guides) {
+             const std::vector<XyGuide>& guides, double ymax) {
   if (series.empty()) throw InputError("plot_xy: no series to plot in " + png + ".");
   for (const auto& s : series) {
     if (s.x.empty() || s.x.size() != s.y.size())
@@ -193,6 +193,12 @@ void plot_xy(const std::string& png, const std::string& title, const std::string
      << "set xlabel " << gp_quote(xlabel) << "\n"
      << "set ylabel " << gp_quote(ylabel) << "\n"
      << (logx ? "set logscale x\n" : "") << (logy ? "set logscale y\n" : "") << "set key top right\n";
+  // What lies above ymax is clipped, unless nothing lies below it (gnuplot then has no
+  // point to draw and fails).
+  bool some_below = false;
+  for (const auto& s : series)
+    for (double y : s.y) some_below = some_below || (y < ymax && (!logy || y > 0));
+  if (std::isfinite(ymax) && some_below) gp << "set yrange [*:" << num(ymax) << "]\n";
   for (const auto& g : guides) {
     if (g.vertical)
       gp << "set arrow from " << num(g.at) << ", graph 0 to " << num(g.at) << ", graph 1 nohead dt 2 lc rgb 'gray40'\n"

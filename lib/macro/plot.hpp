@@ -6,6 +6,7 @@
 // Errors: InputError for inconsistent series; FileError naming the PNG when a file
 // cannot be written or gnuplot is missing or fails (its messages are then kept in
 // out.gnuplot.log). Labels are printed literally (no enhanced-text markup).
+#include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,8 +46,11 @@ struct XyGuide {
   std::string label;
 };
 
+// A finite `ymax` tops the frame: points and bars above it are clipped, so that one
+// diverged value does not flatten every other point against the x-axis (when no point
+// lies below ymax, the frame is not clipped).
 void plot_xy(const std::string& png, const std::string& title, const std::string& xlabel,
              const std::string& ylabel, bool logx, bool logy, const std::vector<XySeries>& series,
-             const std::vector<XyGuide>& guides = {});
+             const std::vector<XyGuide>& guides = {}, double ymax = NAN);
 
 }  // namespace macrodyn::macro

@@ -66,16 +66,21 @@ TEST_CASE("study patch-size: a row per cell, method and seed, stages reused, oth
     CHECK(rows[6][c] == rows[7][c]);
   }
   CHECK(rows[0][4] != rows[2][4]);
-  // The summary: one row per cell and method over the 2 seeds, mean between min and max.
+  // The summary: one row per cell and method over the 2 seeds, mean and median between
+  // min and max.
   const auto summary = rows_of(slurp(out + "/patch-size-summary.csv"));
   REQUIRE(summary.size() == 4);
   for (const auto& r : summary) {
-    REQUIRE(r.size() == 14);
+    REQUIRE(r.size() == 16);
     CHECK(r[3] == "2");
     CHECK(std::stod(r[6]) <= std::stod(r[4]));  // rel_error min <= mean <= max
     CHECK(std::stod(r[4]) <= std::stod(r[7]));
     CHECK(std::stod(r[12]) <= std::stod(r[10]));  // std ratio min <= mean <= max
     CHECK(std::stod(r[10]) <= std::stod(r[13]));
+    CHECK(std::stod(r[6]) <= std::stod(r[14]));  // rel_error min <= median <= max
+    CHECK(std::stod(r[14]) <= std::stod(r[7]));
+    CHECK(std::stod(r[12]) <= std::stod(r[15]));  // std ratio min <= median <= max
+    CHECK(std::stod(r[15]) <= std::stod(r[13]));
   }
   CHECK(std::stod(summary[0][5]) > 0);  // two different seeds: a spread
   for (const char* png : {"patch-size.png", "std-ratio.png", "bands-p16.png", "bands-p32.png"})
