@@ -8,6 +8,7 @@ namespace macrodyn::io {
 std::size_t dtype_size(DType t) {
   switch (t) {
     case DType::i8: return 1;
+    case DType::u8: return 1;
     case DType::i32: return 4;
     case DType::i64: return 8;
     case DType::f32: return 4;
@@ -19,6 +20,7 @@ std::size_t dtype_size(DType t) {
 const char* dtype_name(DType t) {
   switch (t) {
     case DType::i8: return "int8";
+    case DType::u8: return "uint8";
     case DType::i32: return "int32";
     case DType::i64: return "int64";
     case DType::f32: return "float32";

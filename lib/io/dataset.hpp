@@ -16,7 +16,8 @@ namespace macrodyn::io {
 constexpr const char* kSchemaName = "macrodyn-dataset";
 constexpr std::int64_t kSchemaVersion = 1;
 
-enum class DType { i8, i32, i64, f32, f64 };
+// u8: the states of systems whose sites hold unsigned codes (systems/state_layout.hpp).
+enum class DType { i8, u8, i32, i64, f32, f64 };
 
 struct RootInfo {
   std::uint64_t seed = 0;

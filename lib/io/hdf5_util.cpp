@@ -97,6 +97,7 @@ Handle utf8_string_type() {
 hid_t file_type(DType t) {
   switch (t) {
     case DType::i8: return H5T_STD_I8LE;
+    case DType::u8: return H5T_STD_U8LE;
     case DType::i32: return H5T_STD_I32LE;
     case DType::i64: return H5T_STD_I64LE;
     case DType::f32: return H5T_IEEE_F32LE;
@@ -108,6 +109,7 @@ hid_t file_type(DType t) {
 hid_t memory_type(DType t) {
   switch (t) {
     case DType::i8: return H5T_NATIVE_INT8;
+    case DType::u8: return H5T_NATIVE_UINT8;
     case DType::i32: return H5T_NATIVE_INT32;
     case DType::i64: return H5T_NATIVE_INT64;
     case DType::f32: return H5T_NATIVE_FLOAT;
@@ -124,6 +126,8 @@ bool dtype_of(hid_t type, DType* out) {
     if (size == 1) return *out = DType::i8, true;
     if (size == 4) return *out = DType::i32, true;
     if (size == 8) return *out = DType::i64, true;
+  } else if (cls == H5T_INTEGER && size == 1) {
+    return *out = DType::u8, true;
   } else if (cls == H5T_FLOAT) {
     if (size == 4) return *out = DType::f32, true;
     if (size == 8) return *out = DType::f64, true;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "io/hdf5_util.hpp"
 
 namespace macrodyn::io {
 namespace {
@@ -17,6 +18,7 @@ std::string quoted(const std::string& s) { return "'" + s + "'"; }
 struct ParallelBlockWriter::Impl {
   std::string path, table;
   hid_t file = H5I_INVALID_HID, dataset = H5I_INVALID_HID, dxpl = H5I_INVALID_HID;
+  hid_t memory = H5I_INVALID_HID;  // the table's own byte type (int8 spins or uint8 codes): no conversion
   std::vector<hsize_t> dims;  // [rows, L, L(, L)]
 
   [[noreturn]] void fail(const std::string& what) const {
@@ -45,6 +47,14 @@ ParallelBlockWriter::ParallelBlockWriter(const std::string& path, const std::str
   if (impl_->file < 0) throw FileError("cannot open " + quoted(path) + " for parallel writing (missing or not HDF5)");
   impl_->dataset = H5Dopen2(impl_->file, table.c_str(), H5P_DEFAULT);
   if (impl_->dataset < 0) impl_->fail("open");
+  {
+    const hid_t type = H5Dget_type(impl_->dataset);
+    DType t{};
+    const bool known = type >= 0 && detail::dtype_of(type, &t) && dtype_size(t) == 1;
+    if (type >= 0) H5Tclose(type);
+    if (!known) impl_->fail("use (it is not a table of one-byte states)");
+    impl_->memory = detail::memory_type(t);
+  }
   const hid_t space = H5Dget_space(impl_->dataset);
   const int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
   if (rank < 3 || rank > 4) {
@@ -89,7 +99,7 @@ void ParallelBlockWriter::write(std::int64_t row, const int* origin, const int* 
     if (mem_space >= 0) ok = ok && H5Sselect_none(mem_space) >= 0;
   }
   ok = ok && mem_space >= 0 &&
-       H5Dwrite(impl_->dataset, H5T_NATIVE_INT8, mem_space, file_space, impl_->dxpl, block) >= 0;
+       H5Dwrite(impl_->dataset, impl_->memory, mem_space, file_space, impl_->dxpl, block) >= 0;
   if (mem_space >= 0) H5Sclose(mem_space);
   if (file_space >= 0) H5Sclose(file_space);
   if (!ok) impl_->fail("write a block of");

@@ -12,6 +12,7 @@
 #include "io/dataset.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/run_writer.hpp"
+#include "jobs/state_tables.hpp"
 #include "sampling/hierarchy.hpp"
 #include "systems/initial_state.hpp"
 #include "sampling/partial_evolution.hpp"
@@ -112,8 +113,8 @@ void create_pair_tables(const Config& c, const System& sys, io::DatasetWriter& o
   out.create_table("/pairs/g_after", DType::f32, {d}, rows, true);
   if (c.has_closure()) {
     const auto ps = shape_of(dim, c.patch);
-    out.create_table("/pairs/patch_before", DType::i8, ps, chunk_rows_for(ipow(c.patch, dim)), true);
-    out.create_table("/pairs/patch_after", DType::i8, ps, chunk_rows_for(ipow(c.patch, dim)), true);
+    out.create_table("/pairs/patch_before", state_dtype(sys), ps, chunk_rows_for(ipow(c.patch, dim)), true);
+    out.create_table("/pairs/patch_after", state_dtype(sys), ps, chunk_rows_for(ipow(c.patch, dim)), true);
   }
 }
 
@@ -182,7 +183,7 @@ JobSummary generate(const Config& c) {
   if (c.has_closure()) {
     out.create_group("/snapshots", io::GroupInfo{tiling.patches(), c.patch, L,
                                                  to_string(c.relax_boundary), sys->observable_names()});
-    out.create_table("/snapshots/states", DType::i8, shape_of(dim, L), chunk_rows_for(n), true);
+    out.create_table("/snapshots/states", state_dtype(*sys), shape_of(dim, L), chunk_rows_for(n), true);
     out.create_table("/snapshots/random", DType::i8, {}, static_cast<std::uint64_t>(kBlockSnapshots), true);
   }
   create_pair_tables(c, *sys, out);

@@ -7,6 +7,7 @@
 #include "core/geometry.hpp"
 #include "io/dataset.hpp"
 #include "jobs/jobs.hpp"
+#include "jobs/state_tables.hpp"
 #include "learn/exported.hpp"
 
 namespace macrodyn {
@@ -72,12 +73,18 @@ LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder
   if (L < 1 || p < 1 || L % p != 0)
     throw FileError(ds.path() + ": /pairs has L = " + std::to_string(L) + " and patch = " + std::to_string(p) +
                     "; the patch must divide L");
+  std::unique_ptr<System> system;      // with a closure: the dataset's, for its states
+  std::unique_ptr<StateCheck> check;
   if (enc) {
     const auto up = static_cast<std::uint64_t>(p), uL = static_cast<std::uint64_t>(L);
     ds.require_table("/pairs/patch_before", {up, up});
     ds.require_table("/pairs/patch_after", {up, up});
     ds.require_table("/pairs/snapshot_id", {});
     ds.require_table("/snapshots/states", {uL, uL});
+    system = dataset_system(ds);
+    for (const char* t : {"/pairs/patch_before", "/pairs/patch_after", "/snapshots/states"})
+      require_state_type(ds, t, *system);
+    check = std::make_unique<StateCheck>(*system, L);
     if (enc->patch() != p)
       throw InputError("the encoder was trained for patch " + std::to_string(enc->patch()) + " but " + ds.path() +
                        " has patch " + std::to_string(p));
@@ -117,8 +124,8 @@ LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder
       pa.resize(pb.size());
       cb.resize(static_cast<std::size_t>(m * c));
       ca.resize(cb.size());
-      ds.read_rows("/pairs/patch_before", begin, rows, io::DType::i8, pb.data());
-      ds.read_rows("/pairs/patch_after", begin, rows, io::DType::i8, pa.data());
+      ds.read_rows("/pairs/patch_before", begin, rows, state_dtype(*system), pb.data());
+      ds.read_rows("/pairs/patch_after", begin, rows, state_dtype(*system), pa.data());
       enc->encode(pb.data(), m, cb.data());
       enc->encode(pa.data(), m, ca.data());
       // The block's snapshots, read as one contiguous range (snapshot ids ascend with
@@ -137,7 +144,8 @@ LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder
                         std::to_string(ns) + " snapshots; pairs are expected in snapshot order");
       states.resize(static_cast<std::size_t>(ns * snap_sites));
       ds.read_rows("/snapshots/states", static_cast<std::uint64_t>(s0), static_cast<std::uint64_t>(ns),
-                   io::DType::i8, states.data());
+                   state_dtype(*system), states.data());
+      check_states(*check, states.data(), ns, snap_sites, ds, "/snapshots/states", s0);
       cs.resize(static_cast<std::size_t>(ns * c));
       snapshot_closure(*enc, states.data(), ns, L, patches, codes, cs.data());
       for (std::int64_t i = 0; i < m; ++i)

@@ -3,6 +3,7 @@
 #include "core/parallel.hpp"
 #include "core/progress.hpp"
 #include "core/stop.hpp"
+#include "jobs/state_tables.hpp"
 
 namespace macrodyn {
 
@@ -14,7 +15,7 @@ void create_run_tables(const System& system, const RunsSpec& s, io::DatasetWrite
   if (s.store_states) {
     std::vector<std::uint64_t> shape{f};
     for (int k = 0; k < dim; ++k) shape.push_back(static_cast<std::uint64_t>(s.side));
-    out.create_table(s.group + "/states", DType::i8, shape, 1, true);
+    out.create_table(s.group + "/states", state_dtype(system), shape, 1, true);
   }
   out.create_table(s.group + "/durations", DType::f64, {f}, 64, true);
   out.create_table(s.group + "/observables", DType::f32, {f, static_cast<std::uint64_t>(d)}, 64, true);

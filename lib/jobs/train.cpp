@@ -21,6 +21,7 @@
 #include "jobs/jobs.hpp"
 #include "jobs/latent.hpp"
 #include "jobs/model_dir.hpp"
+#include "jobs/state_tables.hpp"
 #include "jobs/study_recipe.hpp"
 #include "jobs/verdict.hpp"
 #include "learn/autoencoder.hpp"
@@ -99,14 +100,19 @@ void closure_autoencoder(const TrainOptions& o, const io::DatasetReader& ds, int
   }
   // Snapshots spread evenly over the dataset (upsampled and random ones alike).
   ds.require_table("/snapshots/states", {static_cast<std::uint64_t>(L), static_cast<std::uint64_t>(L)});
+  const auto system = make_system(info.system, info.params);
+  require_state_type(ds, "/snapshots/states", *system);
+  const StateCheck check(*system, L);
   const auto committed = static_cast<std::int64_t>(ds.rows_committed("/snapshots"));
   if (committed == 0) throw FileError(ds.path() + " has no committed snapshots to train the autoencoder on");
   const std::int64_t n = std::min(committed, o.max_snapshots);
   const std::int64_t sites = static_cast<std::int64_t>(L) * L;
   std::vector<std::int8_t> states(static_cast<std::size_t>(n * sites));
-  for (std::int64_t i = 0; i < n; ++i)
-    ds.read_rows("/snapshots/states", static_cast<std::uint64_t>(i * committed / n), 1, io::DType::i8,
-                 states.data() + i * sites);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t row = i * committed / n;
+    ds.read_rows("/snapshots/states", static_cast<std::uint64_t>(row), 1, state_dtype(*system), states.data() + i * sites);
+    check_states(check, states.data() + i * sites, 1, sites, ds, "/snapshots/states", row);
+  }
   learn::AutoencoderOptions ao;
   ao.closure_dim = o.closure_dim;
   ao.decoder = decoder;

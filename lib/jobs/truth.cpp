@@ -17,6 +17,7 @@
 #include "io/dataset.hpp"
 #include "jobs/latent.hpp"
 #include "jobs/model_dir.hpp"
+#include "jobs/state_tables.hpp"
 #include "learn/exported.hpp"
 #include "sampling/partial_evolution.hpp"
 #include "systems/system.hpp"
@@ -105,6 +106,7 @@ void check_truth_for_model(const ModelInfo& info, const std::string& model_dir, 
       throw FileError(truth_path + ": /trajectories/states does not have the shape [runs, frames, L^D].");
     for (std::size_t k = 2; k < s.size(); ++k)
       if (s[k] != static_cast<std::uint64_t>(L)) throw FileError(truth_path + ": /trajectories/states is not of side L.");
+    require_state_type(r, "/trajectories/states", *sys);
   } else {
     const auto s = r.shape("/trajectories/observables");
     if (s.size() != 3 || s[1] != dshape[1] || s[2] != static_cast<std::uint64_t>(info.z_star_dim))
@@ -160,6 +162,7 @@ TruthMacrostates truth_macrostates(const ModelInfo& info, const std::string& mod
     const std::int64_t total = t.runs * t.frames;
     const std::int64_t block = std::clamp<std::int64_t>(static_cast<std::int64_t>(kBlockBytes) / sites, 1, total);
     std::vector<std::int8_t> x(static_cast<std::size_t>(block * sites));
+    const StateCheck check(*sys, L);
     std::vector<std::int8_t> patches;
     std::vector<float> codes;
     std::vector<double> phi(static_cast<std::size_t>(block * ds)), closure(static_cast<std::size_t>(block * dc));
@@ -174,8 +177,14 @@ TruthMacrostates truth_macrostates(const ModelInfo& info, const std::string& mod
           start.push_back(0);
           count.push_back(static_cast<std::uint64_t>(L));
         }
-        r.read_slab("/trajectories/states", start, count, io::DType::i8, x.data() + (g - g0) * sites);
+        r.read_slab("/trajectories/states", start, count, state_dtype(*sys), x.data() + (g - g0) * sites);
         g += n;
+      }
+      for (std::int64_t k = 0; k < nf; ++k) {
+        const std::string why = check.problem(x.data() + k * sites);
+        if (!why.empty())
+          throw FileError(truth_path + ": /trajectories/states run " + std::to_string((g0 + k) / t.frames) +
+                          ", frame " + std::to_string((g0 + k) % t.frames) + ": " + why);
       }
       parallel_for(0, nf, threads, [&](std::int64_t k, int) {
         const std::int8_t* xk = x.data() + k * sites;

@@ -5,6 +5,7 @@
 // an Evolver is a per-thread worker that holds one box (a window, a patch or the whole
 // lattice) and evolves it. Virtual calls happen per box, never per site or event:
 // the hot loops live in the concrete evolvers (ising.hpp, curie_weiss.hpp).
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -17,6 +18,7 @@
 #include "core/rng.hpp"
 #include "systems/initial_state.hpp"
 #include "systems/params.hpp"
+#include "systems/state_layout.hpp"
 
 namespace macrodyn {
 
@@ -124,6 +126,13 @@ class System {
   // least r wide).
   virtual bool team_splittable() const { return false; }
   virtual int interaction_range() const { return 1; }
+
+  // What a state's bytes mean (systems/state_layout.hpp; docs/design.md §3.2) and which
+  // voxels of a side-L grid are sites (mask[i] = 1; the others hold layout.no_site and
+  // never change). Defaults: +-1 spins, every voxel a site. The mask is asked once per
+  // lattice side by the checks of states read from files, never in a hot loop.
+  virtual StateLayout state_layout() const { return {}; }
+  virtual void site_mask(int L, std::uint8_t* mask) const { std::fill(mask, mask + ipow(L, dim()), std::uint8_t{1}); }
 
   // States (docs/design.md §3.2): the initial state of a small or truth run that starts
   // from condition `kind` with value c (m0 for spins), filling x[0..n) and returning the

@@ -23,6 +23,7 @@
 #include "jobs/jobs.hpp"
 #include "jobs/model_info.hpp"
 #include "jobs/report.hpp"
+#include "jobs/state_tables.hpp"
 #include "jobs/verdict.hpp"
 #include "learn/autoencoder.hpp"
 #include "learn/exported.hpp"
@@ -144,7 +145,8 @@ std::unique_ptr<StreamFile> open_stream_file(const Config& c, const System& sys,
   io::GroupInfo pairs{tiling.patches(), c.patch, c.large_side, to_string(c.partial_boundary), sys.observable_names()};
   const std::string snapshots = layout.ps > 0 ? fs::path(SnapshotFile::path_for(c.stream_save)).filename().string() : "";
   return std::make_unique<StreamFile>(c.stream_save, io::RootInfo{c.seed, c.system, c.ini_text, kMacrodynVersion},
-                                      pairs, info.variables, layout, sys.dim(), c.patch, keep_rows, snapshots);
+                                      pairs, info.variables, layout, sys.dim(), c.patch, state_dtype(sys), keep_rows,
+                                      snapshots);
 }
 
 // Pairs a learner receives in a round: the owners of the evolved patches decide.
@@ -490,7 +492,7 @@ void open_streams(const Config& c, const Setup& setup, const ResumePoint& from, 
     s.snapshot_file = std::make_unique<SnapshotFile>(
         c.stream_save, roles.sim_comm, io::RootInfo{c.seed, c.system, c.ini_text, kMacrodynVersion},
         io::GroupInfo{tiling.patches(), c.patch, c.large_side, to_string(c.partial_boundary), sys->observable_names()},
-        dim, c.large_side, n_b, c.snapshots, resumed);
+        dim, c.large_side, n_b, c.snapshots, resumed, state_dtype(*sys));
   }
   const StreamOptions so{c.stream_batch, c.stream_credits, c.stream_timeout, kTagPairs};
   if (!roles.colocated && roles.simulator)

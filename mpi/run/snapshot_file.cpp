@@ -15,7 +15,7 @@ std::string SnapshotFile::path_for(const std::string& stream_save) {
 
 SnapshotFile::SnapshotFile(const std::string& stream_save, MPI_Comm simulators, const io::RootInfo& root,
                            const io::GroupInfo& info, int dim, int L, std::int64_t snapshots,
-                           std::int64_t random_from, bool resume)
+                           std::int64_t random_from, bool resume, io::DType states)
     : comm_(simulators) {
   const std::string path = path_for(stream_save);
   int rank = 0;
@@ -37,7 +37,7 @@ SnapshotFile::SnapshotFile(const std::string& stream_save, MPI_Comm simulators, 
       w.create_group("/snapshots", info);
       std::vector<std::uint64_t> shape{static_cast<std::uint64_t>(snapshots)};
       for (int d = 0; d < dim; ++d) shape.push_back(static_cast<std::uint64_t>(L));
-      w.create_fixed_table("/snapshots/states", io::DType::i8, shape);
+      w.create_fixed_table("/snapshots/states", states, shape);
       std::vector<std::int8_t> random(static_cast<std::size_t>(snapshots), 0);
       for (std::int64_t j = random_from; j < snapshots; ++j) random[static_cast<std::size_t>(j)] = 1;
       w.write_array("/snapshots/random", io::DType::i8, {static_cast<std::uint64_t>(snapshots)}, random.data());

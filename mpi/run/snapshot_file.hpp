@@ -29,7 +29,7 @@ class SnapshotFile {
   // configurations); a resume reopens it and refuses one of another shape.
   SnapshotFile(const std::string& stream_save, MPI_Comm simulators, const io::RootInfo& root,
                const io::GroupInfo& info, int dim, int L, std::int64_t snapshots, std::int64_t random_from,
-               bool resume);
+               bool resume, io::DType states);
 
   // Collective over the simulators: this rank's block of snapshot j (j < 0: none this round).
   void write(std::int64_t j, const Block& block, const std::int8_t* data);

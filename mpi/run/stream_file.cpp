@@ -24,7 +24,7 @@ std::string set_aside(const std::string& path, std::int64_t keep_rows) {
 
 StreamFile::StreamFile(const std::string& path, const io::RootInfo& root, const io::GroupInfo& pairs_info,
                        const std::vector<std::string>& latent_variables, const PairRowLayout& layout, int dim,
-                       int patch, std::int64_t keep_rows, const std::string& snapshots_file)
+                       int patch, io::DType states, std::int64_t keep_rows, const std::string& snapshots_file)
     : out_((set_aside(path, keep_rows), path), root), layout_(layout) {
   using io::DType;
   const auto ds = static_cast<std::uint64_t>(layout.ds), d = static_cast<std::uint64_t>(layout.d);
@@ -45,8 +45,8 @@ StreamFile::StreamFile(const std::string& path, const io::RootInfo& root, const 
     const std::vector<std::uint64_t> shape(static_cast<std::size_t>(dim), static_cast<std::uint64_t>(patch));
     const auto rows = std::max<std::uint64_t>(1, 256 * 1024 / static_cast<std::uint64_t>(l.ps));
     const auto bytes = static_cast<std::size_t>(l.ps);
-    columns_.push_back({"/pairs/patch_before", DType::i8, shape, rows, l.off_pb(), bytes, {}});
-    columns_.push_back({"/pairs/patch_after", DType::i8, shape, rows, l.off_pa(), bytes, {}});
+    columns_.push_back({"/pairs/patch_before", states, shape, rows, l.off_pb(), bytes, {}});
+    columns_.push_back({"/pairs/patch_after", states, shape, rows, l.off_pa(), bytes, {}});
   }
   out_.create_group("/pairs", pairs_info);
   io::GroupInfo latent = pairs_info;

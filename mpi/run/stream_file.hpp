@@ -23,9 +23,10 @@ class StreamFile {
   // written after the checkpoint and come again. `snapshots_file` (a name in the same
   // directory, or empty): /snapshots is an external link to that file's /snapshots,
   // which the simulators write in parallel (SnapshotFile).
+  // `states`: the element type of the patch tables (jobs/state_tables.hpp).
   StreamFile(const std::string& path, const io::RootInfo& root, const io::GroupInfo& pairs_info,
              const std::vector<std::string>& latent_variables, const PairRowLayout& layout, int dim, int patch,
-             std::int64_t keep_rows = 0, const std::string& snapshots_file = "");
+             io::DType states, std::int64_t keep_rows = 0, const std::string& snapshots_file = "");
   // Takes one row (copied); writes every row whose predecessors are all there.
   void add(const unsigned char* row);
   // Appends what is contiguous and commits both groups (rows, rows_committed, flush).

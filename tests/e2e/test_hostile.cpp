@@ -224,3 +224,17 @@ TEST_CASE("numbers a parser accepts but physics does not are refused naming the 
   refused(tiny() + " --system.h nan --output.path " + in_dir("o.h5"), "system.h");
   refused(tiny("simulate") + " --truth.init m0 --truth.m0 0.5,inf --output.path " + in_dir("o.h5"), "truth.m0");
 }
+
+TEST_CASE("states that break the system's layout are refused naming the table, row and voxel", "[e2e][hostile]") {
+  // Spins are +-1 (docs/design.md §3.2): a 5 in a snapshot, or the states stored as
+  // uint8 codes, would reach the autoencoder as numbers it was never meant to see.
+  const std::string five = changed_dataset("five.h5", "d = f['/snapshots/states']\nd[0, 1, 2] = 5");
+  const std::string codes = changed_dataset(
+      "codes.h5", "s = f['/snapshots/states'][:]\ndel f['/snapshots/states']\n"
+                  "f.create_dataset('/snapshots/states', data=(s > 0).astype(np.uint8))");
+  const std::string train = " --epochs 1 --ae-epochs 1 --closure-dim 2 --threads 1 --device cpu --overwrite --progress false --out ";
+  refused("train --dataset " + five + train + in_dir("m_five"),
+          "/snapshots/states row 0: voxel (1, 2) holds 5, which is not a spin (+1 or -1)");
+  refused("train --dataset " + codes + train + in_dir("m_codes"),
+          "/snapshots/states holds uint8 states, but the states of system ising2d are int8 (spins)");
+}

@@ -1,11 +1,12 @@
 #pragma once
 // A test-only system that exercises the System hooks no spin system of the registry
-// does (docs/design.md §4, the checklist it follows): a site mask, an interaction range
-// of 2, its own [system] keys, its own initial states and random configurations, tiling
+// does (docs/design.md §4, the checklist it follows): unsigned codes as states (uint8
+// tables), a site mask, an interaction range of 2, its own [system] keys, its own initial states and random configurations, tiling
 // as its upsampling rule, a patch choice that is not uniform.
 //
 // "checker2d": Ising spins on the even sublattice of a 2-D voxel grid, (x + y) even; the
-// odd voxels are not sites and hold 0. A site interacts with its 4 diagonal neighbours
+// odd voxels are not sites. A state's byte is a code: 0 a down spin, 1 an up spin, 255 a
+// voxel that is not a site (the evolver works on +-1 spins and 0 for non-sites inside). A site interacts with its 4 diagonal neighbours
 // (+-1, +-1) with coupling J1 = 1 and its 4 axial second neighbours (+-2, 0), (0, +-2)
 // with J2, both on the same sublattice, in a field h:
 //   E = -(1/2) sum_i s_i (n1_i + J2 n2_i) - h sum_i s_i,  n1, n2 the neighbour sums.
@@ -28,6 +29,16 @@
 
 namespace macrodyn::testing {
 
+// The state layout's codes and the evolver's spins.
+inline std::int8_t checker_spin(std::int8_t byte) {
+  const auto b = static_cast<std::uint8_t>(byte);
+  return b == 1 ? 1 : b == 0 ? -1 : 0;
+}
+inline std::int8_t checker_byte(std::int8_t spin) {
+  return static_cast<std::int8_t>(spin > 0 ? 1 : spin < 0 ? 0 : 255);
+}
+inline constexpr std::uint8_t kCheckerNoSite = 255;
+
 class CheckerEvolver final : public Evolver {
  public:
   CheckerEvolver(double beta, double J2, double h) : beta_(beta), J2_(J2), h_(h) {}
@@ -43,7 +54,7 @@ class CheckerEvolver final : public Evolver {
     neighbours_.clear();
     parity_ = (o[0] + o[1]) & 1;
     for (int i = 0; i < w; ++i)
-      for (int j = 0; j < w; ++j) cells_[idx(i, j)] = x[wrap(o[0] + i, L) * L + wrap(o[1] + j, L)];
+      for (int j = 0; j < w; ++j) cells_[idx(i, j)] = checker_spin(x[wrap(o[0] + i, L) * L + wrap(o[1] + j, L)]);
     // Neighbour slots: 4 diagonal, then 4 axial second neighbours, per site.
     static const int kD[8][2] = {{1, 1}, {1, -1}, {-1, 1}, {-1, -1}, {2, 0}, {-2, 0}, {0, 2}, {0, -2}};
     for (int i = 0; i < w; ++i)
@@ -56,7 +67,7 @@ class CheckerEvolver final : public Evolver {
             neighbours_.push_back(static_cast<std::int32_t>(idx(wrap(a, w), wrap(c, w))));
           } else {  // frozen: a ring cell, read once from the stage copy
             neighbours_.push_back(static_cast<std::int32_t>(cells_.size()));
-            cells_.push_back(stage[wrap(o[0] + a, L) * L + wrap(o[1] + c, L)]);
+            cells_.push_back(checker_spin(stage[wrap(o[0] + a, L) * L + wrap(o[1] + c, L)]));
           }
         }
       }
@@ -88,7 +99,12 @@ class CheckerEvolver final : public Evolver {
     }
   }
 
-  const std::int8_t* box() const override { return cells_.data(); }
+  // The box as state bytes (codes), refreshed on each call.
+  const std::int8_t* box() const override {
+    box_.resize(static_cast<std::size_t>(w_) * static_cast<std::size_t>(w_));
+    for (std::size_t k = 0; k < box_.size(); ++k) box_[k] = checker_byte(cells_[k]);
+    return box_.data();
+  }
   int side() const override { return w_; }
 
   void observables(double* g) const override {
@@ -106,7 +122,7 @@ class CheckerEvolver final : public Evolver {
 
   void store(std::int8_t* x, int L, const Coord& o) const override {
     for (int i = 0; i < w_; ++i)
-      for (int j = 0; j < w_; ++j) x[wrap(o[0] + i, L) * L + wrap(o[1] + j, L)] = cells_[idx(i, j)];
+      for (int j = 0; j < w_; ++j) x[wrap(o[0] + i, L) * L + wrap(o[1] + j, L)] = checker_byte(cells_[idx(i, j)]);
   }
 
  private:
@@ -142,7 +158,8 @@ class CheckerEvolver final : public Evolver {
 
   double beta_, J2_, h_;
   int w_ = 0, parity_ = 0;
-  std::vector<std::int8_t> cells_;           // the box (w^2, row-major), then frozen ring cells
+  std::vector<std::int8_t> cells_;           // spins: the box (w^2, row-major), then frozen ring cells
+  mutable std::vector<std::int8_t> box_;     // box() as codes
   std::vector<std::int32_t> sites_;          // box cells that are sites, raster order
   std::vector<std::int32_t> neighbours_;     // 8 per site: cells_ indices
   std::vector<double> rates_;                // per site
@@ -165,14 +182,19 @@ class CheckerSystem : public System {
     ev.load(x, L, o, p, b, x);
     ev.observables(g);
   }
-  // The sublattice mask: odd voxels stay 0 in every state the system makes.
+  // Codes 0 (down) and 1 (up) on the sites, 255 on the odd voxels.
+  StateLayout state_layout() const override { return {StateLayout::Value::code, {"down", "up"}, kCheckerNoSite}; }
+  void site_mask(int L, std::uint8_t* mask) const override {
+    for (int i = 0; i < L; ++i)
+      for (int j = 0; j < L; ++j) mask[i * L + j] = ((i + j) & 1) == 0;
+  }
   double initial_state(std::int8_t* x, std::int64_t n, InitialKind kind, double c, Rng& rng) const override {
     const int L = static_cast<int>(std::lround(std::sqrt(static_cast<double>(n))));
     std::vector<std::int8_t> spins(static_cast<std::size_t>(n / 2));
     const double used = make_initial_state(spins.data(), static_cast<std::int64_t>(spins.size()), kind, c, rng);
     std::size_t k = 0;
     for (int i = 0; i < L; ++i)
-      for (int j = 0; j < L; ++j) x[i * L + j] = ((i + j) & 1) == 0 ? spins[k++] : 0;
+      for (int j = 0; j < L; ++j) x[i * L + j] = checker_byte(((i + j) & 1) == 0 ? spins[k++] : 0);
     return used;
   }
   void random_configuration(std::int8_t* x, std::int64_t n, Rng& rng) const override {
@@ -190,7 +212,7 @@ class CheckerSystem : public System {
       const Coord o = tiling.origin(I);
       int up = 0;
       for (int i = 0; i < p; ++i)
-        for (int j = 0; j < p; ++j) up += x[(o[0] + i) * L + o[1] + j] > 0;
+        for (int j = 0; j < p; ++j) up += x[(o[0] + i) * L + o[1] + j] == 1;
       q[static_cast<std::size_t>(I)] = 1.0 + up;
       total += 1.0 + up;
     }

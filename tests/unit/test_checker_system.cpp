@@ -6,6 +6,7 @@
 // state it makes, tiling.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <tuple>
@@ -13,7 +14,13 @@
 
 #include "checker_system.hpp"
 #include "core/error.hpp"
+#include "io/dataset.hpp"
 #include "jobs/config.hpp"
+#include "jobs/jobs.hpp"
+#include "jobs/model_info.hpp"
+#include "jobs/state_tables.hpp"
+#include "jobs/truth.hpp"
+#include "systems/state_check.hpp"
 #include "sampling/upsample.hpp"
 #include "stats_helpers.hpp"
 #include "systems/system.hpp"
@@ -68,7 +75,8 @@ ExactBox exact_box(const std::vector<std::int8_t>& x, int L, int o0, int o1, dou
   std::map<std::tuple<int, int, int>, double> weight;  // class -> sum of exp(-E/T)
   std::vector<std::tuple<int, int, int>> class_of(256);
   for (int state = 0; state < 256; ++state) {
-    std::vector<std::int8_t> y = x;
+    std::vector<std::int8_t> y(x.size());  // the state as spins (+-1, 0 off the sites)
+    std::transform(x.begin(), x.end(), y.begin(), testing::checker_spin);
     for (int k = 0; k < 8; ++k)
       y[static_cast<std::size_t>(wrap(o0 + e.sites[k].first, L) * L + wrap(o1 + e.sites[k].second, L))] =
           (state >> k) & 1 ? 1 : -1;
@@ -117,7 +125,7 @@ ExactBox exact_box(const std::vector<std::int8_t>& x, int L, int o0, int o1, dou
 int state_of(const ExactBox& e, const std::int8_t* box) {
   int state = 0;
   for (int k = 0; k < 8; ++k)
-    if (box[e.sites[k].first * 4 + e.sites[k].second] > 0) state |= 1 << k;
+    if (box[e.sites[k].first * 4 + e.sites[k].second] == 1) state |= 1 << k;  // code 1: up
   return state;
 }
 
@@ -197,9 +205,9 @@ TEST_CASE("checker2d: its keys, its mask in every state it makes, tiling keeps t
     int up = 0;
     for (int i = 0; i < side; ++i)
       for (int j = 0; j < side; ++j) {
-        const int s = y[static_cast<std::size_t>(i * side + j)];
-        if (((i + j) & 1) != 0 ? s != 0 : s * s != 1) return -1;
-        up += s > 0;
+        const int b = static_cast<std::uint8_t>(y[static_cast<std::size_t>(i * side + j)]);
+        if (((i + j) & 1) != 0 ? b != 255 : b > 1) return -1;  // codes: 0 down, 1 up, 255 no site
+        up += b == 1;
       }
     return up;
   };
@@ -233,4 +241,67 @@ TEST_CASE("a system's dynamics: a job asking for one it does not support is refu
   CHECK_THROWS_WITH(validate(c, Job::simulate), Catch::Contains("truth.dynamics = heatbath"));
   c.system = "checker2d";  // supports both
   CHECK_NOTHROW(validate(c, Job::simulate));
+}
+
+TEST_CASE("checker2d: its codes travel through simulate and evaluate's reader as uint8 states", "[checker]") {
+  REQUIRE(kRegistered);
+  // The truth keeps its states: unsat is not tiling-invariant and K = 4.
+  Config c;
+  c.system = "checker2d";
+  c.large_side = 8;
+  c.patch = 4;
+  c.closure = "none";
+  c.truth_runs = 3;
+  c.truth_sweeps = 4;
+  c.truth_init = InitialKind::given_m0;
+  c.truth_m0 = {0.5};
+  c.output = std::string(MACRODYN_TEST_TMPDIR) + "/checker_truth.h5";
+  c.overwrite = true;
+  c.progress = false;
+  c.threads = 1;
+  c.seed = 5;
+  c.ini_text = "[system]\nname = checker2d\n";
+  validate(c, Job::simulate);
+  simulate(c);
+  const auto sys = make_system("checker2d");
+  {
+    io::DatasetReader r(c.output);
+    REQUIRE(r.has("/trajectories/states"));
+    CHECK(r.type("/trajectories/states") == io::DType::u8);
+    CHECK_NOTHROW(require_state_type(r, "/trajectories/states", *sys));
+    const std::int64_t frames = 3 * 5;
+    std::vector<std::int8_t> x(static_cast<std::size_t>(frames * 64));
+    r.read_rows("/trajectories/states", 0, 3, io::DType::u8, x.data());
+    const StateCheck check(*sys, 8);
+    for (std::int64_t f = 0; f < frames; ++f) {
+      INFO("frame " << f);
+      CHECK(check.problem(x.data() + f * 64) == "");
+      CHECK(std::count(x.begin() + f * 64, x.begin() + (f + 1) * 64, static_cast<std::int8_t>(255)) == 32);
+    }
+    // Frame 0 of each run: floor((1 + 0.5) 32 / 2) = 24 of the 32 sites up.
+    for (int run = 0; run < 3; ++run)
+      CHECK(std::count(x.begin() + run * 5 * 64, x.begin() + (run * 5 + 1) * 64, std::int8_t{1}) == 24);
+  }
+  // Evaluate's reader takes the uint8 states, checks them, and recomputes z on the patch
+  // tiling: m, a site average, equals the stored whole-lattice m (stored as float32).
+  ModelInfo info;
+  info.system = "checker2d";
+  info.params = sys->params();
+  info.L = 8;
+  info.patch = 4;
+  info.K = 4;
+  info.boundary = "periodic";
+  info.variables = sys->observable_names();
+  info.z_star_dim = 2;
+  info.offset.assign(2, 0.0);
+  info.scale.assign(2, 1.0);
+  info.time_unit = 1.0;
+  info.time_unit_kind = "physical";
+  const auto t = truth_macrostates(info, std::string(MACRODYN_TEST_TMPDIR) + "/checker_model", c.output, nullptr, 1);
+  CHECK(t.from_states);
+  REQUIRE(t.z.size() == static_cast<std::size_t>(3 * 5 * 2));
+  io::DatasetReader r(c.output);
+  std::vector<float> stored(static_cast<std::size_t>(3 * 5 * 2));
+  r.read_rows("/trajectories/observables", 0, 3, io::DType::f32, stored.data());
+  for (std::size_t k = 0; k < stored.size(); k += 2) CHECK(static_cast<float>(t.z[k]) == stored[k]);
 }

@@ -1,0 +1,35 @@
+#include "jobs/state_tables.hpp"
+
+#include "core/error.hpp"
+#include "jobs/config.hpp"
+
+namespace macrodyn {
+
+io::DType state_dtype(const System& system) {
+  return system.state_layout().value == StateLayout::Value::spin ? io::DType::i8 : io::DType::u8;
+}
+
+std::unique_ptr<System> dataset_system(const io::DatasetReader& ds) {
+  const std::string name = ds.attr_string("/", "system");
+  if (!is_system_name(name)) throw InputError(ds.path() + " was made by system '" + name + "', which this build does not have.");
+  return make_system(name, system_params_in_ini(ds.attr_string("/", "config")));
+}
+
+void require_state_type(const io::DatasetReader& ds, const std::string& table, const System& system) {
+  const io::DType want = state_dtype(system), have = ds.type(table);
+  if (have != want)
+    throw FileError(ds.path() + ": " + table + " holds " + io::dtype_name(have) + " states, but the states of system " +
+                    system.name() + " are " + io::dtype_name(want) + " (" +
+                    (want == io::DType::i8 ? "spins" : "codes") + ")");
+}
+
+void check_states(const StateCheck& check, const std::int8_t* x, std::int64_t n, std::int64_t sites,
+                  const io::DatasetReader& ds, const std::string& table, std::int64_t first_row) {
+  for (std::int64_t k = 0; k < n; ++k) {
+    const std::string why = check.problem(x + k * sites);
+    if (!why.empty())
+      throw FileError(ds.path() + ": " + table + " row " + std::to_string(first_row + k) + ": " + why);
+  }
+}
+
+}  // namespace macrodyn

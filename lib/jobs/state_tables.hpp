@@ -1,0 +1,33 @@
+#pragma once
+// The dataset tables that hold states (/snapshots/states, /pairs/patch_before and
+// patch_after, /trajectories/states; docs/design.md §5): their element type follows the
+// system's state layout (int8 for spins, uint8 for codes; systems/state_layout.hpp), and
+// every state read from one is checked against the layout and site mask before use.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "io/dataset.hpp"
+#include "systems/state_check.hpp"
+#include "systems/system.hpp"
+
+namespace macrodyn {
+
+// The table element type of the system's states.
+io::DType state_dtype(const System& system);
+
+// The system a dataset was made by: its root's system name and the parameters of its
+// stored config (InputError naming the dataset when either is unknown).
+std::unique_ptr<System> dataset_system(const io::DatasetReader& ds);
+
+// FileError naming file and table unless `table` holds the element type of the system's
+// states (a uint8 table for a spin system, or the reverse, is refused, not converted).
+void require_state_type(const io::DatasetReader& ds, const std::string& table, const System& system);
+
+// FileError naming file, table and row when one of the n states at x (rows first_row ..)
+// breaks the layout or the mask, e.g. "d.h5: /snapshots/states row 12: voxel (3, 4)
+// holds 5, which is not a spin (+1 or -1)".
+void check_states(const StateCheck& check, const std::int8_t* x, std::int64_t n, std::int64_t sites,
+                  const io::DatasetReader& ds, const std::string& table, std::int64_t first_row);
+
+}  // namespace macrodyn
