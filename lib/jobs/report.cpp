@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -194,6 +195,37 @@ std::string verdict_block(const fs::path& txt) {
   return out + "</pre>\n";
 }
 
+// File stems in reading order: numbers (with their sign and decimals) compare by value, so
+// bands_m0_-0.5 < bands_m0_0 < bands_m0_0.25 < bands_m0_0.5 and bands-p8 < bands-p16.
+bool reading_order(const fs::path& a, const fs::path& b) {
+  const std::string x = a.stem().string(), y = b.stem().string();
+  const auto number_at = [](const std::string& s, std::size_t i) {
+    return std::isdigit(static_cast<unsigned char>(s[i])) ||
+           (s[i] == '-' && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1])));
+  };
+  std::size_t i = 0, j = 0;
+  while (i < x.size() && j < y.size()) {
+    if (number_at(x, i) && number_at(y, j)) {
+      char *ex = nullptr, *ey = nullptr;
+      const double nx = std::strtod(x.c_str() + i, &ex), ny = std::strtod(y.c_str() + j, &ey);
+      if (nx != ny) return nx < ny;
+      i = static_cast<std::size_t>(ex - x.c_str());
+      j = static_cast<std::size_t>(ey - y.c_str());
+      continue;
+    }
+    if (x[i] != y[j]) return x[i] < y[j];
+    ++i;
+    ++j;
+  }
+  return x.size() - i < y.size() - j;
+}
+
+// The caption of a figure: where its files are, so that a reader can find the numbers.
+std::string caption_of(const fs::path& file) {
+  const std::string stem = file.stem().string();
+  return "file " + stem + ".png (numbers in " + stem + ".dat, gnuplot script " + stem + ".gp)";
+}
+
 // The figures and tables of one directory (the report's top directory or verdict/).
 std::string plots_of(const fs::path& dir, const Scratch& scratch, int& index, std::string& notes) {
   std::vector<fs::path> gps, pngs;
@@ -201,12 +233,12 @@ std::string plots_of(const fs::path& dir, const Scratch& scratch, int& index, st
     if (e.path().extension() == ".gp") gps.push_back(e.path());
     if (e.path().extension() == ".png") pngs.push_back(e.path());
   }
-  std::sort(gps.begin(), gps.end());
-  std::sort(pngs.begin(), pngs.end());
+  std::sort(gps.begin(), gps.end(), reading_order);
+  std::sort(pngs.begin(), pngs.end(), reading_order);
   std::string body;
   for (const auto& gp : gps) {
     const std::string svg = rerender(gp, scratch, index++);
-    const std::string caption = gp.stem().string();
+    const std::string caption = caption_of(gp);
     if (!svg.empty()) {
       body += figure(svg, caption);
       continue;
@@ -220,7 +252,7 @@ std::string plots_of(const fs::path& dir, const Scratch& scratch, int& index, st
   for (const auto& png : pngs) {
     fs::path gp = png;
     gp.replace_extension(".gp");
-    if (!fs::exists(gp)) body += png_figure(png, png.stem().string());
+    if (!fs::exists(gp)) body += png_figure(png, "file " + png.filename().string());
   }
   return body;
 }

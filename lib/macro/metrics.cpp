@@ -189,11 +189,11 @@ std::vector<double> interpolate_to_grid(const std::vector<double>& times,
       std::copy_n(values.begin(), dim, dst);
       continue;
     }
-    // Segment [i0, i0 + 1] containing x; the first / last segment beyond the ends, which
-    // makes the same formula extrapolate linearly.
+    // Segment [i0, i0 + 1] containing x; beyond the ends w is clamped to 0 or 1, which
+    // holds the first / last value.
     const auto above = std::upper_bound(times.begin(), times.end(), x) - times.begin();
     const std::int64_t i0 = std::clamp<std::int64_t>(above - 1, 0, T - 2);
-    const double w = (x - times[i0]) / (times[i0 + 1] - times[i0]);
+    const double w = std::clamp((x - times[i0]) / (times[i0 + 1] - times[i0]), 0.0, 1.0);
     const double* v0 = &values[i0 * dim];
     const double* v1 = &values[(i0 + 1) * dim];
     // (1 - w) v0 + w v1 returns the nodes exactly at w = 0 and w = 1.

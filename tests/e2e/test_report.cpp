@@ -102,6 +102,13 @@ TEST_CASE("the report is one self-contained file whose images all decode", "[e2e
   // (training and held-out validation).
   CHECK(check == "ok 5\n");
   CHECK(html.find("held-out validation pairs (history.csv)") != std::string::npos);
+  // Figures in the order of their initial condition, captioned with their files.
+  const auto at = [&](const std::string& m0) { return html.find("<figcaption>file bands_m0_" + m0 + ".png"); };
+  REQUIRE(at("-0.5") != std::string::npos);
+  REQUIRE(at("0") != std::string::npos);
+  REQUIRE(at("0.5") != std::string::npos);
+  CHECK(at("-0.5") < at("0"));
+  CHECK(at("0") < at("0.5"));
 }
 
 TEST_CASE("macrodyn report rebuilds the same report from the files", "[e2e][report]") {

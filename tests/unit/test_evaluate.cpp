@@ -239,7 +239,8 @@ TEST_CASE("evaluate: a drift-free, noise-free model gives the hand-computed rela
       CHECK(res.groups[0].m0 == -0.5);
       CHECK(res.groups[1].m0 == 0.5);
 
-      // By hand: truth runs on the grid (own linear interpolation / extrapolation), means,
+      // By hand: truth runs on the grid (own linear interpolation, the last value held
+      // past a run's end), means,
       // prediction = the constant mean initial state.
       double mean_rel = 0.0;
       for (std::size_t gi = 0; gi < 2; ++gi) {
@@ -261,7 +262,7 @@ TEST_CASE("evaluate: a drift-free, noise-free model gives the hand-computed rela
               const double tk = k * delta;
               std::int64_t j = 0;  // segment [own[j], own[j+1]] used (the last one beyond the end)
               while (j + 2 < T && own[j + 1] < tk) ++j;
-              v = z[j] + (z[j + 1] - z[j]) * (tk - own[j]) / (own[j + 1] - own[j]);
+              v = tk >= own[T - 1] ? z[T - 1] : z[j] + (z[j + 1] - z[j]) * (tk - own[j]) / (own[j + 1] - own[j]);
             }
             mt[k] += v;
           }

@@ -348,12 +348,12 @@ TEST_CASE("ensemble statistics and equilibrium_stats on a hand-computed ensemble
   CHECK_THROWS_AS(equilibrium_stats({}, 1, 1), InputError);
 }
 
-TEST_CASE("interpolate_to_grid interpolates and extrapolates linearly", "[macro][metrics]") {
+TEST_CASE("interpolate_to_grid interpolates linearly and holds the end values beyond", "[macro][metrics]") {
   // Dimension 0: slope 2 on [0, 1], slope 3 on [1, 3]; dimension 1: flat, then slope -3.
   const std::vector<double> times = {0, 1, 3}, values = {0, 10, 2, 10, 8, 4};
   const std::vector<double> grid = {-1, 0, 0.5, 1, 2, 3, 4};
   const auto out = interpolate_to_grid(times, values, grid, 2);
-  const std::vector<double> want0 = {-2, 0, 1, 2, 5, 8, 11}, want1 = {10, 10, 10, 10, 7, 4, 1};
+  const std::vector<double> want0 = {0, 0, 1, 2, 5, 8, 8}, want1 = {10, 10, 10, 10, 7, 4, 4};
   REQUIRE(out.size() == 14);
   for (int g = 0; g < 7; ++g) {
     CHECK(out[2 * g] == Approx(want0[g]).margin(1e-14));
