@@ -29,7 +29,7 @@ using RecordSink = std::function<void(const PairRecord* records, std::size_t n)>
 class TeamPartial {
  public:
   // grid: the large lattice (grid.dec.p is the patch side and must equal spec.patch).
-  TeamPartial(const TeamGrid& grid, const System& system, const PartialSpec& spec);
+  TeamPartial(const TeamGrid& grid, const systems::System& system, const PartialSpec& spec);
 
   // phi(x) of the team's lattice on every rank. Collective.
   void macro_observables(const std::int8_t* block, double* phi);
@@ -37,12 +37,12 @@ class TeamPartial {
   // Records of the patches this rank evolves, in increasing patch index: every patch it
   // owns (pairs = all) or the chosen patch if it owns it (pairs = one; the other ranks
   // get none). Collective (phi).
-  void run(Evolver& evolver, const std::int8_t* block, std::uint64_t seed, std::int64_t snapshot_id,
+  void run(systems::Evolver& evolver, const std::int8_t* block, std::uint64_t seed, std::int64_t snapshot_id,
            bool keep_states, std::vector<PairRecord>& out);
 
   // The same records, handed to `each` in chunks of at most `chunk` records, in
   // increasing patch index (not called when this rank evolves none). Collective (phi).
-  void run(Evolver& evolver, const std::int8_t* block, std::uint64_t seed, std::int64_t snapshot_id,
+  void run(systems::Evolver& evolver, const std::int8_t* block, std::uint64_t seed, std::int64_t snapshot_id,
            bool keep_states, std::size_t chunk, const RecordSink& each);
 
   // Patches this rank owns, and the global index / block-coordinate origin of its k-th
@@ -55,14 +55,14 @@ class TeamPartial {
   // Range [first, last) of this rank's patches that this snapshot evolves.
   void chosen(std::uint64_t seed, std::int64_t snapshot_id, std::int64_t& first, std::int64_t& last) const;
   // Evolves this rank's k-th patch into rec (phi_ must be current).
-  void evolve(Evolver& evolver, const std::int8_t* block, std::int64_t k, std::uint64_t seed, std::int64_t snapshot_id,
-              bool keep_states, PairRecord& rec);
+  void evolve(systems::Evolver& evolver, const std::int8_t* block, std::int64_t k, std::uint64_t seed,
+              std::int64_t snapshot_id, bool keep_states, PairRecord& rec);
   // Copies patch k of this rank (with its ring for `frozen`) into tile_ and returns the
   // tile side; the patch origin in the tile is `origin_in_tile_`.
   int load_tile(const std::int8_t* block, std::int64_t k);
 
   TeamGrid grid_;
-  const System* system_;
+  const systems::System* system_;
   PartialSpec spec_;
   int d_ = 0;
   int per_axis_ = 0;            // patches per axis of the lattice

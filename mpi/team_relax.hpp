@@ -38,7 +38,7 @@ class TeamRelax {
   TeamRelax(const TeamGrid& grid, const RelaxSpec& spec, int ring);
 
   // Relaxes this rank's block in place; collective over the team.
-  void run(Evolver& evolver, std::int8_t* block, std::uint64_t seed, std::uint32_t level, std::uint64_t item);
+  void run(systems::Evolver& evolver, std::int8_t* block, std::uint64_t seed, std::uint32_t level, std::uint64_t item);
 
  private:
   struct Box {

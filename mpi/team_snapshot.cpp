@@ -13,6 +13,8 @@
 #include "sampling/local_relax.hpp"
 #include "sampling/upsample.hpp"
 
+using namespace macrodyn::systems;
+
 namespace macrodyn::mpi {
 
 namespace {

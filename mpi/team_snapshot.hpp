@@ -41,7 +41,7 @@ class TeamSnapshot {
   // equal seed; snapshots = snapshots per intermediate level (large.snapshots);
   // decomposition: the large lattice (L = hierarchy.sides.back(), p = partial.patch).
   // Throws InputError naming team.size when the system or a boundary cannot be split.
-  TeamSnapshot(MPI_Comm team, const System& system, const HierarchySpec& hierarchy,
+  TeamSnapshot(MPI_Comm team, const systems::System& system, const HierarchySpec& hierarchy,
                const PartialSpec& partial, std::uint64_t seed, std::int64_t snapshots,
                const Decomposition& decomposition);
   ~TeamSnapshot();
@@ -81,7 +81,7 @@ class TeamSnapshot {
 
  private:
   MPI_Comm comm_ = MPI_COMM_NULL;
-  const System* system_;
+  const systems::System* system_;
   HierarchySpec hierarchy_;
   PartialSpec partial_;
   std::uint64_t seed_;
@@ -91,7 +91,7 @@ class TeamSnapshot {
   TeamGrid grid_;  // the large lattice
   std::vector<TeamGrid> grids_;  // per level, where the rank grid divides its side
   std::vector<bool> has_grid_;
-  std::unique_ptr<Evolver> evolver_;
+  std::unique_ptr<systems::Evolver> evolver_;
   std::vector<std::unique_ptr<TeamRelax>> relax_;  // per level; null where replicated
   std::unique_ptr<TeamPartial> partial_team_;  // null for one rank with a `global` boundary
   std::vector<PairRecord> records_;             // that case of the chunked partial_evolution

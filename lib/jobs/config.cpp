@@ -16,6 +16,8 @@
 #include "jobs/field_data.hpp"
 #include "systems/system.hpp"
 
+using namespace macrodyn::systems;
+
 namespace macrodyn {
 
 namespace {

@@ -20,13 +20,13 @@ struct Config {
   std::string system = "ising2d";
   // The system's own keys as given (system.<key>, in the order given); make_system
   // resolves them against the keys the system declares, with defaults for the rest.
-  SystemParams system_params;
+  systems::SystemParams system_params;
   // [small]
   int small_side = 0;  // 0 = partial.patch (the paper's protocol L_s = p)
   std::int64_t small_runs = 20;
   std::int64_t small_sweeps = 20;
   Dynamics small_dynamics = Dynamics::continuous_time;
-  InitialKind small_init = InitialKind::random_m0;
+  systems::InitialKind small_init = systems::InitialKind::random_m0;
   double small_m0 = 0.0;
   // [large]
   int large_side = 32;
@@ -51,7 +51,7 @@ struct Config {
   std::int64_t truth_runs = 64;
   std::int64_t truth_sweeps = 100;
   Dynamics truth_dynamics = Dynamics::continuous_time;
-  InitialKind truth_init = InitialKind::given_m0;
+  systems::InitialKind truth_init = systems::InitialKind::given_m0;
   std::vector<double> truth_m0{-0.5, 0.0, 0.5};  // with truth.init = m0: `runs` runs per value
   // [verdict]: macrodyn run judges its model against the truth runs
   std::int64_t verdict_ensemble = 64;  // predicted paths per truth run
@@ -122,10 +122,10 @@ void validate(const Config& c, Job job);
 
 // The [system] keys other than name of a resolved INI text as stored in every dataset's
 // root attribute `config`, as written there (not resolved).
-SystemParams system_params_in_ini(const std::string& ini);
+systems::SystemParams system_params_in_ini(const std::string& ini);
 // c.system_params resolved by its system (every key it declares; InputError for a key
 // it does not declare); for a system outside the registry, the values given.
-SystemParams resolved_system_params(const Config& c);
+systems::SystemParams resolved_system_params(const Config& c);
 
 // Level sides of the hierarchical upsampling, small side first, large side last.
 std::vector<int> upsampling_sides(const Config& c);

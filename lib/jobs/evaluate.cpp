@@ -27,6 +27,8 @@
 #include "macro/plot.hpp"
 #include "systems/system.hpp"
 
+using namespace macrodyn::systems;
+
 namespace macrodyn {
 
 namespace fs = std::filesystem;

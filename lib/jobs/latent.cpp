@@ -10,6 +10,8 @@
 #include "jobs/state_tables.hpp"
 #include "learn/exported.hpp"
 
+using namespace macrodyn::systems;
+
 namespace macrodyn {
 
 namespace {

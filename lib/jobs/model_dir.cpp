@@ -15,6 +15,8 @@
 #include "learn/sde.hpp"
 #include "systems/system.hpp"
 
+using namespace macrodyn::systems;
+
 namespace macrodyn {
 
 namespace fs = std::filesystem;

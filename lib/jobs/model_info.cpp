@@ -13,6 +13,8 @@
 #include "core/error.hpp"
 #include "core/format.hpp"
 
+using namespace macrodyn::systems;
+
 namespace macrodyn {
 
 namespace {

@@ -16,7 +16,7 @@ struct ModelInfo {
   std::string macrodyn_version;
   // The system (from the dataset's root attributes and resolved config).
   std::string system;
-  SystemParams params;  // its [system] keys (model.json "system_params")
+  systems::SystemParams params;  // its [system] keys (model.json "system_params")
   // Tiling the macrostate is defined on.
   std::int64_t L = 0, patch = 0, K = 1;
   std::string boundary;  // partial-evolution boundary of the pairs

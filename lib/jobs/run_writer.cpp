@@ -5,6 +5,8 @@
 #include "core/stop.hpp"
 #include "jobs/state_tables.hpp"
 
+using namespace macrodyn::systems;
+
 namespace macrodyn {
 
 void create_run_tables(const System& system, const RunsSpec& s, io::DatasetWriter& out) {

@@ -41,19 +41,19 @@ struct RunBlock {
   const double* observables = nullptr;  // [rows, frames, d*]
   const double* m0 = nullptr;           // [rows]
 };
-void create_run_tables(const System& system, const RunsSpec& spec, io::DatasetWriter& out);
-void simulate_run(const System& system, Evolver& evolver, const RunsSpec& spec, std::int64_t r, std::int8_t* scratch,
-                  std::int8_t* states, double* durations, double* observables, double& m0);
-void append_runs(const System& system, const RunsSpec& spec, const RunBlock& block, io::DatasetWriter& out);
+void create_run_tables(const systems::System& system, const RunsSpec& spec, io::DatasetWriter& out);
+void simulate_run(const systems::System& system, systems::Evolver& evolver, const RunsSpec& spec, std::int64_t r,
+                  std::int8_t* scratch, std::int8_t* states, double* durations, double* observables, double& m0);
+void append_runs(const systems::System& system, const RunsSpec& spec, const RunBlock& block, io::DatasetWriter& out);
 
 // The truth runs of a configuration (truth.* keys, large.side), as `macrodyn simulate`
 // writes them; `c` must outlive the spec (spec_of reads truth.m0).
-RunsSpec truth_runs_spec(const Config& c, const System& system);
+RunsSpec truth_runs_spec(const Config& c, const systems::System& system);
 
 // Runs them in blocks over `evolvers` (one per thread), appending and committing each
 // block. Returns all runs' states [runs, frames, side^D] if keep_all_states, else {}.
-std::vector<std::int8_t> run_and_write(const System& system,
-                                       std::vector<std::unique_ptr<Evolver>>& evolvers,
+std::vector<std::int8_t> run_and_write(const systems::System& system,
+                                       std::vector<std::unique_ptr<systems::Evolver>>& evolvers,
                                        const RunsSpec& spec, io::DatasetWriter& out);
 
 }  // namespace macrodyn

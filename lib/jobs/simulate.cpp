@@ -10,6 +10,8 @@
 #include "jobs/truth.hpp"
 #include "systems/system.hpp"
 
+using namespace macrodyn::systems;
+
 namespace macrodyn {
 
 RunsSpec truth_runs_spec(const Config& c, const System& sys) {

@@ -3,6 +3,8 @@
 #include "core/error.hpp"
 #include "jobs/config.hpp"
 
+using namespace macrodyn::systems;
+
 namespace macrodyn {
 
 io::DType state_dtype(const System& system) {

@@ -14,20 +14,20 @@
 namespace macrodyn {
 
 // The table element type of the system's states.
-io::DType state_dtype(const System& system);
+io::DType state_dtype(const systems::System& system);
 
 // The system a dataset was made by: its root's system name and the parameters of its
 // stored config (InputError naming the dataset when either is unknown).
-std::unique_ptr<System> dataset_system(const io::DatasetReader& ds);
+std::unique_ptr<systems::System> dataset_system(const io::DatasetReader& ds);
 
 // FileError naming file and table unless `table` holds the element type of the system's
 // states (a uint8 table for a spin system, or the reverse, is refused, not converted).
-void require_state_type(const io::DatasetReader& ds, const std::string& table, const System& system);
+void require_state_type(const io::DatasetReader& ds, const std::string& table, const systems::System& system);
 
 // FileError naming file, table and row when one of the n states at x (rows first_row ..)
 // breaks the layout or the mask, e.g. "d.h5: /snapshots/states row 12: voxel (3, 4)
 // holds 5, which is not a spin (+1 or -1)".
-void check_states(const StateCheck& check, const std::int8_t* x, std::int64_t n, std::int64_t sites,
+void check_states(const systems::StateCheck& check, const std::int8_t* x, std::int64_t n, std::int64_t sites,
                   const io::DatasetReader& ds, const std::string& table, std::int64_t first_row);
 
 }  // namespace macrodyn

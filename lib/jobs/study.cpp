@@ -22,6 +22,8 @@
 #include "macro/plot.hpp"
 #include "systems/system.hpp"
 
+using namespace macrodyn::systems;
+
 namespace macrodyn {
 
 namespace fs = std::filesystem;

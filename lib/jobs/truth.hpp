@@ -45,7 +45,7 @@ struct TruthMacrostates {
 // Whether a model's truth must keep its states: a learned closure is encoded from them,
 // and patch observables that are not tiling-invariant (System::tiling_invariant) depend
 // on the model's tiling (K patches) and are recomputed from them.
-bool truth_states_needed(bool closure, std::int64_t K, const System& system);
+bool truth_states_needed(bool closure, std::int64_t K, const systems::System& system);
 
 void check_truth_for_model(const ModelInfo& info, const std::string& model_dir, const std::string& truth_path);
 

@@ -11,6 +11,8 @@
 #include "jobs/model_dir.hpp"
 #include "systems/system.hpp"
 
+using namespace macrodyn::systems;
+
 namespace macrodyn {
 
 namespace {

@@ -6,6 +6,8 @@
 
 #include "sampling/upsample.hpp"
 
+using namespace macrodyn::systems;
+
 namespace macrodyn {
 
 RelaxSpec relax_at_side(const RelaxSpec& relax, int side) {

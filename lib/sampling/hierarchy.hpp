@@ -24,7 +24,7 @@ RelaxSpec relax_at_side(const RelaxSpec& relax, int side);
 // Builds snapshot j of level `level` (>= 1) from `pool` (pool_count configurations of
 // side sides[level - 1]) into out (sides[level]^D sites). The source is drawn from
 // WorkItem{seed, draw, level, j}; relaxation uses WorkItem{seed, relax, level, j, window}.
-void build_level_snapshot(const System& system, Evolver& evolver, const HierarchySpec& spec, int level,
+void build_level_snapshot(const systems::System& system, systems::Evolver& evolver, const HierarchySpec& spec, int level,
                           const std::int8_t* pool, std::int64_t pool_count, std::int64_t j,
                           std::int8_t* out, std::vector<std::int8_t>& stage_copy);
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+using namespace macrodyn::systems;
+
 namespace macrodyn {
 
 namespace {

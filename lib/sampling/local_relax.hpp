@@ -33,13 +33,13 @@ std::vector<std::vector<RelaxWindow>> relax_phases(int dim, int L, int stride);
 
 // Relaxes x (side L) in place. Numbers come from WorkItem{seed, relax, level, item,
 // sub = window id}. `stage_copy` is scratch of L^D sites (used for `frozen`).
-void local_relax(const System& system, Evolver& evolver, std::int8_t* x, int L,
+void local_relax(const systems::System& system, systems::Evolver& evolver, std::int8_t* x, int L,
                  const RelaxSpec& spec, std::uint64_t seed, std::uint32_t level,
                  std::uint64_t item, std::vector<std::int8_t>& stage_copy);
 
 // Same, processing the windows of each phase in the given permutation of phase order
 // (tests: the result must not depend on it).
-void local_relax_in_order(const System& system, Evolver& evolver, std::int8_t* x, int L,
+void local_relax_in_order(const systems::System& system, systems::Evolver& evolver, std::int8_t* x, int L,
                           const RelaxSpec& spec, std::uint64_t seed, std::uint32_t level,
                           std::uint64_t item, std::vector<std::int8_t>& stage_copy,
                           bool reverse_within_phase);

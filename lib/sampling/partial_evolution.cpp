@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+using namespace macrodyn::systems;
+
 namespace macrodyn {
 
 void macro_observables(const System& system, const std::int8_t* x, int L, int p,

@@ -34,7 +34,7 @@ struct PairRecord {
 };
 
 // phi(x) = mean over the K patches of g (computed under `boundary`), size d*.
-void macro_observables(const System& system, const std::int8_t* x, int L, int p,
+void macro_observables(const systems::System& system, const std::int8_t* x, int L, int p,
                        Boundary boundary, double* phi);
 
 // The stream of the patch choice of snapshot `snapshot_id` when pairs = one.
@@ -58,7 +58,7 @@ inline std::int64_t pairs_per_snapshot(const PartialSpec& spec, const Tiling& ti
 // Evolves the snapshot's patch(es) and fills `out` (resized as needed). The patch is
 // System::choose_patch with patch_choice_rng(seed, snapshot_id); patch I is evolved with
 // WorkItem{seed, partial_evolution, 0, snapshot_id, I}.
-void partial_evolution(const System& system, Evolver& evolver, const std::int8_t* x, int L,
+void partial_evolution(const systems::System& system, systems::Evolver& evolver, const std::int8_t* x, int L,
                        const PartialSpec& spec, std::uint64_t seed, std::int64_t snapshot_id,
                        bool keep_states, std::vector<PairRecord>& out);
 

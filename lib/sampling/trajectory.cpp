@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+using namespace macrodyn::systems;
+
 namespace macrodyn {
 
 void run_trajectory(const System& system, Evolver& evolver, const TrajectorySpec& spec,

@@ -15,7 +15,7 @@ struct TrajectorySpec {
   int side = 16;
   std::uint64_t sweeps = 200;  // frames = sweeps + 1
   Dynamics dynamics = Dynamics::continuous_time;
-  InitialKind initial = InitialKind::random_m0;
+  systems::InitialKind initial = systems::InitialKind::random_m0;
   double m0 = 0.0;             // used when initial == given_m0
 };
 
@@ -28,7 +28,7 @@ struct TrajectoryOut {
 
 // The run's numbers come from two streams keyed by `item`: Purpose::initial_state and
 // `dynamics_purpose` (small_dynamics or truth_dynamics).
-void run_trajectory(const System& system, Evolver& evolver, const TrajectorySpec& spec,
+void run_trajectory(const systems::System& system, systems::Evolver& evolver, const TrajectorySpec& spec,
                     std::uint64_t seed, Purpose dynamics_purpose, std::uint64_t item,
                     std::int8_t* scratch, TrajectoryOut& out);
 

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+using namespace macrodyn::systems;
+
 namespace macrodyn {
 
 void upsample_blocks(const std::int8_t* src, int dim, int Ls, int m, std::int8_t* dst) {

@@ -11,7 +11,7 @@
 namespace macrodyn {
 
 // src has side Ls, dst side Ls * m, by `rule`.
-void upsample(System::UpsamplingRule rule, const std::int8_t* src, int dim, int Ls, int m, std::int8_t* dst);
+void upsample(systems::System::UpsamplingRule rule, const std::int8_t* src, int dim, int Ls, int m, std::int8_t* dst);
 
 // Tiling: dst(x) = src(x mod Ls).
 void upsample_tiles(const std::int8_t* src, int dim, int Ls, int m, std::int8_t* dst);

@@ -1,6 +1,6 @@
 #include "systems/curie_weiss.hpp"
 
-namespace macrodyn {
+namespace macrodyn::systems {
 
 namespace {
 
@@ -45,4 +45,4 @@ std::unique_ptr<System> make_curie_weiss(int dim, const SystemParams& params) {
   return std::make_unique<CurieWeissSystem>(dim, params);
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::systems

@@ -12,7 +12,7 @@
 
 #include "systems/system.hpp"
 
-namespace macrodyn {
+namespace macrodyn::systems {
 
 class CurieWeissEvolver final : public Evolver {
  public:
@@ -156,4 +156,4 @@ std::unique_ptr<System> make_curie_weiss(int dim, const SystemParams& params);
 // Its [system] keys: T (temperature, k_B = J = 1) and h (external field).
 std::vector<ParamSpec> curie_weiss_param_specs();
 
-}  // namespace macrodyn
+}  // namespace macrodyn::systems

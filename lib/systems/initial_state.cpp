@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-namespace macrodyn {
+namespace macrodyn::systems {
 
 double make_initial_state(std::int8_t* x, std::int64_t n, InitialKind kind, double m0, Rng& rng) {
   if (kind == InitialKind::all_up) {
@@ -22,4 +22,4 @@ double make_initial_state(std::int8_t* x, std::int64_t n, InitialKind kind, doub
   return m0;
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::systems

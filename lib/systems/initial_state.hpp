@@ -6,11 +6,11 @@
 
 #include "core/rng.hpp"
 
-namespace macrodyn {
+namespace macrodyn::systems {
 
 enum class InitialKind { random_m0, given_m0, all_up };
 
 // Fills x[0..n) and returns the m0 used (1 for all up).
 double make_initial_state(std::int8_t* x, std::int64_t n, InitialKind kind, double m0, Rng& rng);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::systems

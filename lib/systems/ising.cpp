@@ -1,6 +1,6 @@
 #include "systems/ising.hpp"
 
-namespace macrodyn {
+namespace macrodyn::systems {
 
 void ising_patch_observables(int dim, const std::int8_t* x, int L, const Coord& o, int p,
                              Boundary b, double* g) {
@@ -88,4 +88,4 @@ std::unique_ptr<System> make_ising(int dim, const SystemParams& params) {
   return std::make_unique<IsingSystem<3>>(params);
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::systems

@@ -13,7 +13,7 @@
 
 #include "systems/system.hpp"
 
-namespace macrodyn {
+namespace macrodyn::systems {
 
 template <int D>
 class IsingEvolver final : public Evolver {
@@ -246,4 +246,4 @@ std::unique_ptr<System> make_ising(int dim, const SystemParams& params);
 // Its [system] keys: T (temperature, k_B = J = 1) and h (external field).
 std::vector<ParamSpec> ising_param_specs();
 
-}  // namespace macrodyn
+}  // namespace macrodyn::systems

@@ -6,7 +6,7 @@
 #include "core/error.hpp"
 #include "core/format.hpp"
 
-namespace macrodyn {
+namespace macrodyn::systems {
 
 SystemParams::SystemParams(std::initializer_list<std::pair<std::string, double>> given) {
   for (const auto& [key, value] : given) set(key, value);
@@ -73,4 +73,4 @@ bool SystemParams::operator==(const SystemParams& o) const {
   return true;
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::systems

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-namespace macrodyn {
+namespace macrodyn::systems {
 
 struct ParamSpec {
   std::string key;         // the config key system.<key>
@@ -56,4 +56,4 @@ class SystemParams {
   std::vector<Value> values_;
 };
 
-}  // namespace macrodyn
+}  // namespace macrodyn::systems

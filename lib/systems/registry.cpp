@@ -4,7 +4,7 @@
 #include "systems/ising.hpp"
 #include "systems/system.hpp"
 
-namespace macrodyn {
+namespace macrodyn::systems {
 
 namespace {
 struct Entry {
@@ -61,4 +61,4 @@ bool is_system_name(const std::string& name) {
   return false;
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::systems

@@ -2,7 +2,7 @@
 
 #include "core/geometry.hpp"
 
-namespace macrodyn {
+namespace macrodyn::systems {
 
 StateCheck::StateCheck(const System& system, int L)
     : layout_(system.state_layout()), dim_(system.dim()), L_(L), mask_(static_cast<std::size_t>(ipow(L, dim_))) {
@@ -34,4 +34,4 @@ std::string StateCheck::problem(const std::int8_t* x) const {
   return "";
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::systems

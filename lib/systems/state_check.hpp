@@ -7,7 +7,7 @@
 
 #include "systems/system.hpp"
 
-namespace macrodyn {
+namespace macrodyn::systems {
 
 class StateCheck {
  public:
@@ -25,4 +25,4 @@ class StateCheck {
   std::vector<std::uint8_t> mask_;  // 1: a site
 };
 
-}  // namespace macrodyn
+}  // namespace macrodyn::systems

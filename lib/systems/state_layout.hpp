@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace macrodyn {
+namespace macrodyn::systems {
 
 struct StateLayout {
   enum class Value { spin, code };
@@ -21,4 +21,4 @@ struct StateLayout {
   std::uint8_t no_site = 0;        // the byte of a voxel that is not a site
 };
 
-}  // namespace macrodyn
+}  // namespace macrodyn::systems

@@ -20,7 +20,7 @@
 #include "systems/params.hpp"
 #include "systems/state_layout.hpp"
 
-namespace macrodyn {
+namespace macrodyn::systems {
 
 // The values an observable can take ([-inf, inf] when unbounded).
 struct ObservableRange {
@@ -188,4 +188,4 @@ std::vector<ParamSpec> system_param_specs(const std::string& name);
 // SystemParams::resolve with the specs of `name`.
 SystemParams resolve_system_params(const std::string& name, const SystemParams& given);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::systems

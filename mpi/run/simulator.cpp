@@ -7,6 +7,8 @@
 #include "mpi/check.hpp"
 #include "sampling/trajectory.hpp"
 
+using namespace macrodyn::systems;
+
 namespace macrodyn::mpi {
 
 Simulator::Simulator(const Config& c, const System& system, MPI_Comm team, int team_index, int teams,

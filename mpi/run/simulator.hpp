@@ -24,7 +24,7 @@ namespace mpi {
 class Simulator {
  public:
   // Computes the small runs (every simulator rank holds their frames: they are small).
-  Simulator(const Config& c, const System& system, MPI_Comm team, int team_index, int teams,
+  Simulator(const Config& c, const systems::System& system, MPI_Comm team, int team_index, int teams,
             const Decomposition& dec);
   ~Simulator();
 
@@ -61,7 +61,7 @@ class Simulator {
   void snapshot_closure(const learn::ExportedEncoder& enc, std::vector<double>& phi_hat);
 
   const Config& c_;
-  const System& system_;
+  const systems::System& system_;
   MPI_Comm comm_;
   int team_rank_ = 0;
   int team_, teams_;

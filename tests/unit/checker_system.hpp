@@ -39,7 +39,7 @@ inline std::int8_t checker_byte(std::int8_t spin) {
 }
 inline constexpr std::uint8_t kCheckerNoSite = 255;
 
-class CheckerEvolver final : public Evolver {
+class CheckerEvolver final : public systems::Evolver {
  public:
   CheckerEvolver(double beta, double J2, double h) : beta_(beta), J2_(J2), h_(h) {}
 
@@ -165,16 +165,16 @@ class CheckerEvolver final : public Evolver {
   std::vector<double> rates_;                // per site
 };
 
-class CheckerSystem : public System {
+class CheckerSystem : public systems::System {
  public:
-  explicit CheckerSystem(const SystemParams& p) : params_(p) {}
+  explicit CheckerSystem(const systems::SystemParams& p) : params_(p) {}
   std::string name() const override { return "checker2d"; }
   int dim() const override { return 2; }
-  const SystemParams& params() const override { return params_; }
+  const systems::SystemParams& params() const override { return params_; }
   std::vector<std::string> observable_names() const override { return {"m", "unsat"}; }
-  std::vector<ObservableRange> observable_ranges() const override { return {{-1.0, 1.0}, {0.0, 1.0}}; }
+  std::vector<systems::ObservableRange> observable_ranges() const override { return {{-1.0, 1.0}, {0.0, 1.0}}; }
   bool supports(Boundary b) const override { return b != Boundary::global; }
-  std::unique_ptr<Evolver> make_evolver() const override {
+  std::unique_ptr<systems::Evolver> make_evolver() const override {
     return std::make_unique<CheckerEvolver>(1.0 / params_.get("T"), params_.get("J2"), params_.get("h"));
   }
   void patch_observables(const std::int8_t* x, int L, const Coord& o, int p, Boundary b, double* g) const override {
@@ -183,22 +183,24 @@ class CheckerSystem : public System {
     ev.observables(g);
   }
   // Codes 0 (down) and 1 (up) on the sites, 255 on the odd voxels.
-  StateLayout state_layout() const override { return {StateLayout::Value::code, {"down", "up"}, kCheckerNoSite}; }
+  systems::StateLayout state_layout() const override {
+    return {systems::StateLayout::Value::code, {"down", "up"}, kCheckerNoSite};
+  }
   void site_mask(int L, std::uint8_t* mask) const override {
     for (int i = 0; i < L; ++i)
       for (int j = 0; j < L; ++j) mask[i * L + j] = ((i + j) & 1) == 0;
   }
-  double initial_state(std::int8_t* x, std::int64_t n, InitialKind kind, double c, Rng& rng) const override {
+  double initial_state(std::int8_t* x, std::int64_t n, systems::InitialKind kind, double c, Rng& rng) const override {
     const int L = static_cast<int>(std::lround(std::sqrt(static_cast<double>(n))));
     std::vector<std::int8_t> spins(static_cast<std::size_t>(n / 2));
-    const double used = make_initial_state(spins.data(), static_cast<std::int64_t>(spins.size()), kind, c, rng);
+    const double used = systems::make_initial_state(spins.data(), static_cast<std::int64_t>(spins.size()), kind, c, rng);
     std::size_t k = 0;
     for (int i = 0; i < L; ++i)
       for (int j = 0; j < L; ++j) x[i * L + j] = checker_byte(((i + j) & 1) == 0 ? spins[k++] : 0);
     return used;
   }
   void random_configuration(std::int8_t* x, std::int64_t n, Rng& rng) const override {
-    initial_state(x, n, InitialKind::random_m0, 0.0, rng);
+    initial_state(x, n, systems::InitialKind::random_m0, 0.0, rng);
   }
   // A patch choice that is not uniform (the hook no spin system exercises): patch I with
   // probability q_I proportional to 1 + (its up spins), weight 1 / (K q_I).
@@ -229,10 +231,10 @@ class CheckerSystem : public System {
   int interaction_range() const override { return 2; }
 
  private:
-  SystemParams params_;
+  systems::SystemParams params_;
 };
 
-inline std::vector<ParamSpec> checker_param_specs() {
+inline std::vector<systems::ParamSpec> checker_param_specs() {
   return {{"T", 2.5, "temperature (k_B = J1 = 1), > 0", true},
           {"h", 0.1, "external field"},
           {"J2", 0.5, "coupling to the axial second neighbours"}};
@@ -242,8 +244,11 @@ inline std::vector<ParamSpec> checker_param_specs() {
 // calls this while loading, so the registry-driven suites see it).
 inline bool register_checker_system() {
   static const bool done = [] {
-    register_system(
-        "checker2d", [](const SystemParams& p) -> std::unique_ptr<System> { return std::make_unique<CheckerSystem>(p); },
+    systems::register_system(
+        "checker2d",
+        [](const systems::SystemParams& p) -> std::unique_ptr<systems::System> {
+          return std::make_unique<CheckerSystem>(p);
+        },
         checker_param_specs);
     return true;
   }();

@@ -31,7 +31,7 @@ inline double seconds_since(std::chrono::steady_clock::time_point t0) {
 // floor((1 + m0) n / 2) up spins at random positions (the simulators' initial state).
 inline std::vector<std::int8_t> random_state(std::int64_t n, double m0, Rng& rng) {
   std::vector<std::int8_t> s(static_cast<std::size_t>(n));
-  make_initial_state(s.data(), n, InitialKind::given_m0, m0, rng);
+  systems::make_initial_state(s.data(), n, systems::InitialKind::given_m0, m0, rng);
   return s;
 }
 

@@ -19,6 +19,8 @@
 #include "stats_helpers.hpp"
 #include "systems/curie_weiss.hpp"
 
+using namespace macrodyn::systems;
+
 using namespace macrodyn;
 using namespace macrodyn::test_stats;
 

@@ -19,6 +19,8 @@
 #include "stats_helpers.hpp"
 #include "systems/ising.hpp"
 
+using namespace macrodyn::systems;
+
 using namespace macrodyn;
 using namespace macrodyn::test_stats;
 

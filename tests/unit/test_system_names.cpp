@@ -15,6 +15,8 @@
 
 #include "systems/system.hpp"
 
+using namespace macrodyn::systems;
+
 namespace fs = std::filesystem;
 using namespace macrodyn;
 

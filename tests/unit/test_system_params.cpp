@@ -13,6 +13,8 @@
 #include "systems/params.hpp"
 #include "systems/system.hpp"
 
+using namespace macrodyn::systems;
+
 using namespace macrodyn;
 using Catch::Matchers::Contains;
 
