@@ -5,6 +5,8 @@
 
 #include "mpi/check.hpp"
 
+using namespace macrodyn::sampling;
+
 using namespace macrodyn::systems;
 
 namespace macrodyn::mpi {

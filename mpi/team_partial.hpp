@@ -24,12 +24,12 @@
 namespace macrodyn::mpi {
 
 // Receives records[0..n) of one chunk; the records are overwritten by the next chunk.
-using RecordSink = std::function<void(const PairRecord* records, std::size_t n)>;
+using RecordSink = std::function<void(const sampling::PairRecord* records, std::size_t n)>;
 
 class TeamPartial {
  public:
   // grid: the large lattice (grid.dec.p is the patch side and must equal spec.patch).
-  TeamPartial(const TeamGrid& grid, const systems::System& system, const PartialSpec& spec);
+  TeamPartial(const TeamGrid& grid, const systems::System& system, const sampling::PartialSpec& spec);
 
   // phi(x) of the team's lattice on every rank. Collective.
   void macro_observables(const std::int8_t* block, double* phi);
@@ -38,7 +38,7 @@ class TeamPartial {
   // owns (pairs = all) or the chosen patch if it owns it (pairs = one; the other ranks
   // get none). Collective (phi).
   void run(systems::Evolver& evolver, const std::int8_t* block, std::uint64_t seed, std::int64_t snapshot_id,
-           bool keep_states, std::vector<PairRecord>& out);
+           bool keep_states, std::vector<sampling::PairRecord>& out);
 
   // The same records, handed to `each` in chunks of at most `chunk` records, in
   // increasing patch index (not called when this rank evolves none). Collective (phi).
@@ -56,14 +56,14 @@ class TeamPartial {
   void chosen(std::uint64_t seed, std::int64_t snapshot_id, std::int64_t& first, std::int64_t& last) const;
   // Evolves this rank's k-th patch into rec (phi_ must be current).
   void evolve(systems::Evolver& evolver, const std::int8_t* block, std::int64_t k, std::uint64_t seed,
-              std::int64_t snapshot_id, bool keep_states, PairRecord& rec);
+              std::int64_t snapshot_id, bool keep_states, sampling::PairRecord& rec);
   // Copies patch k of this rank (with its ring for `frozen`) into tile_ and returns the
   // tile side; the patch origin in the tile is `origin_in_tile_`.
   int load_tile(const std::int8_t* block, std::int64_t k);
 
   TeamGrid grid_;
   const systems::System* system_;
-  PartialSpec spec_;
+  sampling::PartialSpec spec_;
   int d_ = 0;
   int per_axis_ = 0;            // patches per axis of the lattice
   Coord n_{1, 1, 1};            // patches per axis of the block
@@ -75,7 +75,7 @@ class TeamPartial {
   std::vector<std::int8_t> tile_;
   std::vector<double> g_mine_, g_chunk_, phi_;
   std::vector<int> counts_, displs_, cursor_;  // team rank 0: per rank, for one chunk
-  std::vector<PairRecord> chunk_;              // reused by the chunked run
+  std::vector<sampling::PairRecord> chunk_;              // reused by the chunked run
 };
 
 }  // namespace macrodyn::mpi

@@ -4,6 +4,8 @@
 
 #include "mpi/check.hpp"
 
+using namespace macrodyn::sampling;
+
 using namespace macrodyn::systems;
 
 namespace macrodyn::mpi {

@@ -31,11 +31,11 @@ class TeamRelax {
   // least the window plus the ring above it (w - 1 + ring), the stride divides the side
   // and windows of one colour phase are disjoint (2 * stride >= window). `spec` is the
   // level's spec (relax_at_side); `ring` the system's interaction range.
-  static bool distributable(const Decomposition& level, const RelaxSpec& spec, int ring);
+  static bool distributable(const Decomposition& level, const sampling::RelaxSpec& spec, int ring);
 
   // Builds the plan (this rank's windows per phase and what goes to which neighbour).
   // grid: this level's side; spec and ring as for distributable(), which must hold.
-  TeamRelax(const TeamGrid& grid, const RelaxSpec& spec, int ring);
+  TeamRelax(const TeamGrid& grid, const sampling::RelaxSpec& spec, int ring);
 
   // Relaxes this rank's block in place; collective over the team.
   void run(systems::Evolver& evolver, std::int8_t* block, std::uint64_t seed, std::uint32_t level, std::uint64_t item);
@@ -66,7 +66,7 @@ class TeamRelax {
   void write_back(const Phase& phase, std::int8_t* block);
 
   TeamGrid grid_;
-  RelaxSpec spec_;
+  sampling::RelaxSpec spec_;
   int ring_ = 1;  // width of a `frozen` window's ring: the interaction range
   std::uint64_t events_ = 0;
   int per_axis_ = 0;  // windows per axis of the level

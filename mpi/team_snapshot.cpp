@@ -13,6 +13,8 @@
 #include "sampling/local_relax.hpp"
 #include "sampling/upsample.hpp"
 
+using namespace macrodyn::sampling;
+
 using namespace macrodyn::systems;
 
 namespace macrodyn::mpi {
@@ -211,7 +213,7 @@ void TeamSnapshot::build_random(std::int64_t j) {
 void TeamSnapshot::partial_evolution(std::uint64_t seed, std::int64_t j, bool keep_states,
                                      std::vector<PairRecord>& out) {
   if (grid_.size() == 1) {
-    macrodyn::partial_evolution(*system_, *evolver_, block_.data(), grid_.dec.L, partial_, seed, j, keep_states, out);
+    sampling::partial_evolution(*system_, *evolver_, block_.data(), grid_.dec.L, partial_, seed, j, keep_states, out);
     return;
   }
   partial_team_->run(*evolver_, block_.data(), seed, j, keep_states, out);
@@ -225,7 +227,7 @@ void TeamSnapshot::partial_evolution(std::uint64_t seed, std::int64_t j, bool ke
     return;
   }
   // One rank, `global` boundary (Curie-Weiss): the serial records, handed over in chunks.
-  macrodyn::partial_evolution(*system_, *evolver_, block_.data(), grid_.dec.L, partial_, seed, j, keep_states, records_);
+  sampling::partial_evolution(*system_, *evolver_, block_.data(), grid_.dec.L, partial_, seed, j, keep_states, records_);
   for (std::size_t k = 0; k < records_.size(); k += chunk)
     each(records_.data() + k, std::min(chunk, records_.size() - k));
 }

@@ -41,8 +41,8 @@ class TeamSnapshot {
   // equal seed; snapshots = snapshots per intermediate level (large.snapshots);
   // decomposition: the large lattice (L = hierarchy.sides.back(), p = partial.patch).
   // Throws InputError naming team.size when the system or a boundary cannot be split.
-  TeamSnapshot(MPI_Comm team, const systems::System& system, const HierarchySpec& hierarchy,
-               const PartialSpec& partial, std::uint64_t seed, std::int64_t snapshots,
+  TeamSnapshot(MPI_Comm team, const systems::System& system, const sampling::HierarchySpec& hierarchy,
+               const sampling::PartialSpec& partial, std::uint64_t seed, std::int64_t snapshots,
                const Decomposition& decomposition);
   ~TeamSnapshot();
   TeamSnapshot(const TeamSnapshot&) = delete;
@@ -59,13 +59,13 @@ class TeamSnapshot {
 
   // Partial evolution of the current snapshot (id j): the records of the patches this
   // rank evolves (see TeamPartial::run). Collective.
-  void partial_evolution(std::uint64_t seed, std::int64_t j, bool keep_states, std::vector<PairRecord>& out);
+  void partial_evolution(std::uint64_t seed, std::int64_t j, bool keep_states, std::vector<sampling::PairRecord>& out);
 
   // The same records, handed to `each` in reused chunks of at most `chunk` records
   // (see TeamPartial::run): memory O(chunk) instead of O(patches per rank), which for
   // pairs = all on a large lattice is about half the block's bytes again. Collective.
   void partial_evolution(std::uint64_t seed, std::int64_t j, bool keep_states, std::size_t chunk,
-                         const std::function<void(const PairRecord*, std::size_t)>& each);
+                         const std::function<void(const sampling::PairRecord*, std::size_t)>& each);
 
   const std::int8_t* block() const { return block_.data(); }
   std::int8_t* block() { return block_.data(); }
@@ -82,8 +82,8 @@ class TeamSnapshot {
  private:
   MPI_Comm comm_ = MPI_COMM_NULL;
   const systems::System* system_;
-  HierarchySpec hierarchy_;
-  PartialSpec partial_;
+  sampling::HierarchySpec hierarchy_;
+  sampling::PartialSpec partial_;
   std::uint64_t seed_;
   std::int64_t snapshots_;
   int levels_ = 0;
@@ -94,7 +94,7 @@ class TeamSnapshot {
   std::unique_ptr<systems::Evolver> evolver_;
   std::vector<std::unique_ptr<TeamRelax>> relax_;  // per level; null where replicated
   std::unique_ptr<TeamPartial> partial_team_;  // null for one rank with a `global` boundary
-  std::vector<PairRecord> records_;             // that case of the chunked partial_evolution
+  std::vector<sampling::PairRecord> records_;             // that case of the chunked partial_evolution
   std::vector<std::int8_t> block_;
   std::vector<std::int8_t> scratch_[2], stage_copy_;  // replicated levels
   std::vector<std::int64_t> chosen_;                  // levels = 0: frames drawn without replacement

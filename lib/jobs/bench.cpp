@@ -10,6 +10,8 @@
 #include "sampling/partial_evolution.hpp"
 #include "systems/system.hpp"
 
+using namespace macrodyn::sampling;
+
 using namespace macrodyn::systems;
 
 namespace macrodyn {

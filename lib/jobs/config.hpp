@@ -41,7 +41,7 @@ struct Config {
   // [partial]
   int patch = 16;
   Boundary partial_boundary = Boundary::periodic;
-  PairsMode pairs = PairsMode::one;
+  sampling::PairsMode pairs = sampling::PairsMode::one;
   std::uint64_t partial_events = 0;  // 0 = one patch sweep
   // [closure]
   std::string closure = "autoencoder";  // "autoencoder" or "none"

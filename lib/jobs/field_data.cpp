@@ -7,6 +7,8 @@
 #include "core/parallel.hpp"
 #include "sampling/partial_evolution.hpp"
 
+using namespace macrodyn::sampling;
+
 namespace macrodyn::fields {
 
 PredatorPreyParams params_of(const Config& c, int n) {

@@ -19,6 +19,8 @@
 #include "sampling/trajectory.hpp"
 #include "systems/system.hpp"
 
+using namespace macrodyn::sampling;
+
 using namespace macrodyn::systems;
 
 namespace macrodyn {

@@ -5,6 +5,8 @@
 #include "core/stop.hpp"
 #include "jobs/state_tables.hpp"
 
+using namespace macrodyn::sampling;
+
 using namespace macrodyn::systems;
 
 namespace macrodyn {

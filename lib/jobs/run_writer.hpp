@@ -21,7 +21,7 @@ struct RunsSpec {
   int side = 0;
   std::int64_t sweeps = 0;
   std::int64_t runs = 0;
-  std::function<TrajectorySpec(std::int64_t run)> spec_of;
+  std::function<sampling::TrajectorySpec(std::int64_t run)> spec_of;
   Purpose purpose = Purpose::small_dynamics;          // dynamics stream of the runs
   std::uint64_t seed = 0;
   bool store_states = false;                         // write the states to the file

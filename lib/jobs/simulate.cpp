@@ -10,6 +10,8 @@
 #include "jobs/truth.hpp"
 #include "systems/system.hpp"
 
+using namespace macrodyn::sampling;
+
 using namespace macrodyn::systems;
 
 namespace macrodyn {

@@ -8,7 +8,7 @@
 
 using namespace macrodyn::systems;
 
-namespace macrodyn {
+namespace macrodyn::sampling {
 
 RelaxSpec relax_at_side(const RelaxSpec& relax, int side) {
   RelaxSpec r = relax;
@@ -49,4 +49,4 @@ std::vector<std::int64_t> draw_without_replacement(std::int64_t pool_count, std:
   return out;
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::sampling

@@ -9,7 +9,7 @@
 #include "sampling/local_relax.hpp"
 #include "systems/system.hpp"
 
-namespace macrodyn {
+namespace macrodyn::sampling {
 
 struct HierarchySpec {
   std::vector<int> sides;  // sides[0] = small side, sides.back() = large side
@@ -34,4 +34,4 @@ void build_level_snapshot(const systems::System& system, systems::Evolver& evolv
 std::vector<std::int64_t> draw_without_replacement(std::int64_t pool_count, std::int64_t count,
                                                    std::uint64_t seed);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::sampling

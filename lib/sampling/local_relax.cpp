@@ -5,7 +5,7 @@
 
 using namespace macrodyn::systems;
 
-namespace macrodyn {
+namespace macrodyn::sampling {
 
 namespace {
 int colour_of(int a, int per_axis) {
@@ -69,4 +69,4 @@ void local_relax(const System& system, Evolver& evolver, std::int8_t* x, int L,
   local_relax_in_order(system, evolver, x, L, spec, seed, level, item, stage_copy, false);
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::sampling

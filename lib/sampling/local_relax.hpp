@@ -13,7 +13,7 @@
 
 #include "systems/system.hpp"
 
-namespace macrodyn {
+namespace macrodyn::sampling {
 
 struct RelaxSpec {
   int window = 16;
@@ -44,4 +44,4 @@ void local_relax_in_order(const systems::System& system, systems::Evolver& evolv
                           std::uint64_t item, std::vector<std::int8_t>& stage_copy,
                           bool reverse_within_phase);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::sampling

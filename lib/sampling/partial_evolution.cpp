@@ -4,7 +4,7 @@
 
 using namespace macrodyn::systems;
 
-namespace macrodyn {
+namespace macrodyn::sampling {
 
 void macro_observables(const System& system, const std::int8_t* x, int L, int p,
                        Boundary boundary, double* phi) {
@@ -65,4 +65,4 @@ void partial_evolution(const System& system, Evolver& evolver, const std::int8_t
   }
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::sampling

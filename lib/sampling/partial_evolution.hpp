@@ -9,7 +9,7 @@
 #include "core/geometry.hpp"
 #include "systems/system.hpp"
 
-namespace macrodyn {
+namespace macrodyn::sampling {
 
 enum class PairsMode { one, all };
 
@@ -62,4 +62,4 @@ void partial_evolution(const systems::System& system, systems::Evolver& evolver,
                        const PartialSpec& spec, std::uint64_t seed, std::int64_t snapshot_id,
                        bool keep_states, std::vector<PairRecord>& out);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::sampling

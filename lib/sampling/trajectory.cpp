@@ -4,7 +4,7 @@
 
 using namespace macrodyn::systems;
 
-namespace macrodyn {
+namespace macrodyn::sampling {
 
 void run_trajectory(const System& system, Evolver& evolver, const TrajectorySpec& spec,
                     std::uint64_t seed, Purpose dynamics_purpose, std::uint64_t item,
@@ -35,4 +35,4 @@ void run_trajectory(const System& system, Evolver& evolver, const TrajectorySpec
   }
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::sampling

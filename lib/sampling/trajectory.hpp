@@ -8,7 +8,7 @@
 #include "core/dynamics.hpp"
 #include "systems/system.hpp"
 
-namespace macrodyn {
+namespace macrodyn::sampling {
 
 
 struct TrajectorySpec {
@@ -32,4 +32,4 @@ void run_trajectory(const systems::System& system, systems::Evolver& evolver, co
                     std::uint64_t seed, Purpose dynamics_purpose, std::uint64_t item,
                     std::int8_t* scratch, TrajectoryOut& out);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::sampling

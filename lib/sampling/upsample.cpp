@@ -4,7 +4,7 @@
 
 using namespace macrodyn::systems;
 
-namespace macrodyn {
+namespace macrodyn::sampling {
 
 void upsample_blocks(const std::int8_t* src, int dim, int Ls, int m, std::int8_t* dst) {
   const std::int64_t L = static_cast<std::int64_t>(Ls) * m;
@@ -85,4 +85,4 @@ void upsample_blocks_in_place(std::int8_t* buf, int dim, const std::array<int, 3
   }
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::sampling

@@ -8,7 +8,7 @@
 
 #include "systems/system.hpp"
 
-namespace macrodyn {
+namespace macrodyn::sampling {
 
 // src has side Ls, dst side Ls * m, by `rule`.
 void upsample(systems::System::UpsamplingRule rule, const std::int8_t* src, int dim, int Ls, int m, std::int8_t* dst);
@@ -25,4 +25,4 @@ void upsample_blocks(const std::int8_t* src, int dim, int Ls, int m, std::int8_t
 // block of extents[d] * m per axis. Works from the end backwards, so no second buffer.
 void upsample_blocks_in_place(std::int8_t* buf, int dim, const std::array<int, 3>& extents_before, int m);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::sampling

@@ -20,6 +20,8 @@
 #include "sampling/trajectory.hpp"
 #include "systems/system.hpp"
 
+using namespace macrodyn::sampling;
+
 using namespace macrodyn::systems;
 
 using namespace macrodyn;

@@ -25,6 +25,8 @@
 #include "systems/system.hpp"
 #include "../unit/checker_system.hpp"
 
+using namespace macrodyn::sampling;
+
 using namespace macrodyn::systems;
 
 using namespace macrodyn;

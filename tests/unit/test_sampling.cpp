@@ -16,6 +16,8 @@
 #include "systems/ising.hpp"
 #include "systems/system.hpp"
 
+using namespace macrodyn::sampling;
+
 using namespace macrodyn::systems;
 
 using namespace macrodyn;

@@ -8,6 +8,8 @@
 #include "core/rng.hpp"
 #include "sampling/upsample.hpp"
 
+using namespace macrodyn::sampling;
+
 using namespace macrodyn;
 
 namespace {
