@@ -17,6 +17,8 @@
 #include "jobs/report.hpp"
 #include "parse_args.hpp"
 
+using namespace macrodyn::jobs;
+
 namespace macrodyn::app {
 
 namespace po = boost::program_options;

@@ -11,6 +11,8 @@
 #include "mpi/run/run.hpp"
 #include "options.hpp"
 
+using namespace macrodyn::jobs;
+
 namespace macrodyn::app {
 
 namespace {

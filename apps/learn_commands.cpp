@@ -18,6 +18,8 @@
 #include "jobs/train.hpp"
 #include "learn/exported.hpp"
 
+using namespace macrodyn::jobs;
+
 namespace macrodyn::app {
 
 namespace po = boost::program_options;

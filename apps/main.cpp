@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "--version") {
-    std::printf("macrodyn %s\n", macrodyn::kMacrodynVersion);
+    std::printf("macrodyn %s\n", macrodyn::jobs::kMacrodynVersion);
     return 0;
   }
   std::signal(SIGINT, on_stop_signal);

@@ -14,6 +14,8 @@
 #include "core/error.hpp"
 #include "systems/system.hpp"
 
+using namespace macrodyn::jobs;
+
 using namespace macrodyn::sampling;
 
 using namespace macrodyn::systems;

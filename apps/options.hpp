@@ -13,10 +13,10 @@ namespace macrodyn::app {
 // Returns false if --help was asked (help already printed to stdout).
 // Throws InputError with one sentence on unknown options or malformed values.
 bool parse_config(const std::string& subcommand, const std::string& summary, int argc, char** argv,
-                  Config& out);
+                  jobs::Config& out);
 
 // The resolved configuration as INI text (every key, final values).
-std::string to_ini(const Config& c);
+std::string to_ini(const jobs::Config& c);
 
 // Markdown table of every key, its default and its meaning (for the README).
 std::string config_reference_markdown();

@@ -13,6 +13,8 @@
 #include "options.hpp"
 #include "parse_args.hpp"
 
+using namespace macrodyn::jobs;
+
 namespace macrodyn::app {
 
 namespace po = boost::program_options;

@@ -14,7 +14,7 @@ using namespace macrodyn::sampling;
 
 using namespace macrodyn::systems;
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 namespace {
 
@@ -141,4 +141,4 @@ std::vector<BenchResult> run_benchmarks(const BenchOptions& o, void (*report)(co
   return results;
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 struct BenchResult {
   std::string name;
@@ -22,4 +22,4 @@ struct BenchOptions {
 std::vector<BenchResult> run_benchmarks(const BenchOptions& options,
                                         void (*report)(const BenchResult&) = nullptr);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

@@ -18,7 +18,7 @@
 
 using namespace macrodyn::systems;
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 namespace {
 
@@ -400,4 +400,4 @@ void validate(const Config& c, Job job) {
   check_output(c);
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

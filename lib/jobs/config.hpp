@@ -13,7 +13,7 @@
 #include "systems/params.hpp"
 #include "systems/predator_prey.hpp"
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 struct Config {
   // [system]
@@ -134,4 +134,4 @@ std::vector<int> upsampling_sides(const Config& c);
 // large.random_configs is on and the large system is upsampled, else none.
 std::int64_t random_snapshots(const Config& c);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

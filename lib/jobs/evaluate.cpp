@@ -29,7 +29,7 @@
 
 using namespace macrodyn::systems;
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 namespace fs = std::filesystem;
 
@@ -379,4 +379,4 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
   return res;
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

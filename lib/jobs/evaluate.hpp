@@ -14,7 +14,7 @@
 #include "jobs/truth.hpp"
 #include "macro/rollout.hpp"
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 struct EvaluateOptions {
   std::string model_dir;
@@ -95,4 +95,4 @@ EvaluationResult evaluate_model(const EvaluateOptions& o);
 EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& truth, const macro::SdeFunctions& sde,
                                 const EvaluateOptions& o);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

@@ -7,6 +7,8 @@
 #include "core/parallel.hpp"
 #include "sampling/partial_evolution.hpp"
 
+using namespace macrodyn::jobs;
+
 using namespace macrodyn::sampling;
 
 namespace macrodyn::fields {

@@ -16,7 +16,7 @@
 namespace macrodyn::fields {
 
 // The system of `c` on a grid of n cells per axis.
-PredatorPreyParams params_of(const Config& c, int n);
+PredatorPreyParams params_of(const jobs::Config& c, int n);
 
 // Values per frame: 2 fields x n^dim cells (u first).
 inline std::int64_t frame_values(const PredatorPreyParams& p) { return 2 * p.cells(); }
@@ -28,11 +28,11 @@ void trajectory(const PredatorPreyParams& p, double m, double k, const NoiseKey&
 
 // The training runs (small.runs x small.sweeps frames on small.side cells): [runs,
 // frames, 2, cells], with each run's (m, k) in mk [runs, 2].
-void small_runs(const Config& c, std::vector<float>& frames, std::vector<double>& mk);
+void small_runs(const jobs::Config& c, std::vector<float>& frames, std::vector<double>& mk);
 
 // Snapshot: a small frame upsampled to large.side (by 2 per axis, or copied when
 // large.side = small.side). out [2, cells of the large grid].
-void upsample_frame(const Config& c, const float* small_frame, float* out);
+void upsample_frame(const jobs::Config& c, const float* small_frame, float* out);
 
 // The partial-evolution pair of snapshot j: patch I = chosen_patch(seed, j, K) stepped
 // once with a frozen halo from the snapshot.
@@ -42,7 +42,7 @@ struct FieldPair {
   std::vector<float> before, after;                  // [2, p^dim]
   std::vector<double> u_after, v_after;              // scratch, reused from pair to pair
 };
-void partial_pair(const Config& c, const float* snapshot, std::int64_t j, FieldPair& out);
+void partial_pair(const jobs::Config& c, const float* snapshot, std::int64_t j, FieldPair& out);
 
 // Grid means of u and v of a frame [2, cells] (double sums in cell order).
 void field_means(const float* frame, std::int64_t cells, double* means);
@@ -54,7 +54,7 @@ void field_means(const float* frame, std::int64_t cells, double* means);
 struct TestCondition {
   double m, k;
 };
-std::vector<TestCondition> test_conditions(const Config& c);
-void test_runs(const Config& c, const std::function<void(int condition, std::int64_t run, const float* frames)>& each);
+std::vector<TestCondition> test_conditions(const jobs::Config& c);
+void test_runs(const jobs::Config& c, const std::function<void(int condition, std::int64_t run, const float* frames)>& each);
 
 }  // namespace macrodyn::fields

@@ -24,7 +24,7 @@
 #include "macro/plot.hpp"
 #include "macro/rollout.hpp"
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 namespace {
 
@@ -494,4 +494,4 @@ std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOp
   return rows;
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

@@ -13,7 +13,7 @@
 
 #include "jobs/config.hpp"
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 struct LossFactorOptions {
   std::string out;                                  // study directory
@@ -51,4 +51,4 @@ void validate(const Config& c, const LossFactorOptions& o);
 std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOptions& o,
                                              const std::function<std::string(const Config&)>& ini_of);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

@@ -23,7 +23,7 @@ using namespace macrodyn::sampling;
 
 using namespace macrodyn::systems;
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 const char* const kMacrodynVersion = "0.1.0";
 
@@ -240,4 +240,4 @@ JobSummary generate(const Config& c) {
   return summary;
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

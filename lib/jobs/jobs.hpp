@@ -7,7 +7,7 @@
 
 #include "jobs/config.hpp"
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 struct JobSummary {
   std::string path;
@@ -26,4 +26,4 @@ JobSummary simulate(const Config& c);
 
 extern const char* const kMacrodynVersion;
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

@@ -12,7 +12,7 @@
 
 using namespace macrodyn::systems;
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 namespace {
 
@@ -221,4 +221,4 @@ LatentSet read_latent(const std::string& path) {
   return set;
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

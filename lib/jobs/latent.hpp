@@ -8,14 +8,14 @@
 #include <string>
 #include <vector>
 
-namespace macrodyn {
-
-namespace io {
+namespace macrodyn::io {
 class DatasetReader;
 }
-namespace learn {
+namespace macrodyn::learn {
 class ExportedEncoder;
 }
+
+namespace macrodyn::jobs {
 
 struct LatentSet {
   std::vector<std::string> variables;  // z* names, then closure_1, closure_2, ...
@@ -45,4 +45,4 @@ void write_latent(const std::string& path, const io::DatasetReader& source, cons
 // Reads /latent of a file written by write_latent (all committed rows).
 LatentSet read_latent(const std::string& path);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

@@ -17,7 +17,7 @@
 
 using namespace macrodyn::systems;
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 namespace fs = std::filesystem;
 
@@ -97,4 +97,4 @@ std::string time_label(const ModelInfo& info) {
   return std::string("time (model units: 1 = ") + b + " physical time)";
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

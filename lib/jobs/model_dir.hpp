@@ -9,12 +9,11 @@
 #include "jobs/model_info.hpp"
 #include "macro/rollout.hpp"
 
-namespace macrodyn {
-
-namespace learn {
+namespace macrodyn::learn {
 class ExportedSde;
 }
 
+namespace macrodyn::jobs {
 
 // 10 significant digits (CSV values and messages).
 std::string num(double v);
@@ -39,4 +38,4 @@ std::string default_time_unit_kind(const ModelInfo& info);
 // The x-axis label of the band plots, in the model's time unit.
 std::string time_label(const ModelInfo& info);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

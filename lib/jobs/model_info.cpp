@@ -15,7 +15,7 @@
 
 using namespace macrodyn::systems;
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 namespace {
 
@@ -156,4 +156,4 @@ ModelInfo read_model_info(const std::string& dir) {
   return m;
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

@@ -8,7 +8,7 @@
 
 #include "systems/params.hpp"
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 struct ModelInfo {
   std::string format = "macrodyn-model";
@@ -50,4 +50,4 @@ void write_model_info(const std::string& dir, const ModelInfo& m);
 // Reads dir/model.json; throws FileError naming the file when missing or malformed.
 ModelInfo read_model_info(const std::string& dir);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

@@ -18,7 +18,7 @@
 #include "macro/metrics.hpp"
 #include "macro/plot.hpp"
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 namespace fs = std::filesystem;
 
@@ -186,4 +186,4 @@ PredictionResult predict_with(const ModelInfo& info, const macro::SdeFunctions& 
   return res;
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

@@ -11,7 +11,7 @@
 #include "jobs/model_info.hpp"
 #include "macro/rollout.hpp"
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 struct PredictOptions {
   std::string model_dir;
@@ -43,4 +43,4 @@ PredictionResult predict(const PredictOptions& o);
 // o.seed), converts back and writes the files asked for.
 PredictionResult predict_with(const ModelInfo& info, const macro::SdeFunctions& sde, const PredictOptions& o);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

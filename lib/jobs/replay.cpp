@@ -9,7 +9,7 @@
 #include "jobs/latent.hpp"
 #include "learn/sde_online.hpp"
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 namespace fs = std::filesystem;
 
@@ -106,4 +106,4 @@ ModelInfo replay_schedule(const ReplayOptions& o) {
   return info;
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

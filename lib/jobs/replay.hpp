@@ -10,7 +10,7 @@
 
 #include "jobs/model_info.hpp"
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 struct ReplayOptions {
   std::string dataset;   // stream.save of the run
@@ -24,4 +24,4 @@ struct ReplayOptions {
 // Throws InputError (naming the option) or FileError (naming the file) before training.
 ModelInfo replay_schedule(const ReplayOptions& o);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

@@ -16,7 +16,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 namespace {
 
@@ -354,4 +354,4 @@ std::string write_report(const std::string& dir_name) {
   return path;
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

@@ -16,11 +16,11 @@
 // as data: URIs (gnuplot's inline SVGs repeat element ids, so they are not inlined).
 #include <string>
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 // Writes DIR/report.html and returns its path. FileError when DIR holds nothing to
 // report or the report cannot be written; a figure gnuplot cannot draw is left out
 // with a note in the report.
 std::string write_report(const std::string& dir);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

@@ -9,7 +9,7 @@ using namespace macrodyn::sampling;
 
 using namespace macrodyn::systems;
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 void create_run_tables(const System& system, const RunsSpec& s, io::DatasetWriter& out) {
   using io::DType;
@@ -81,4 +81,4 @@ std::vector<std::int8_t> run_and_write(const System& system,
   return kept;
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

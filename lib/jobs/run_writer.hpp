@@ -13,7 +13,7 @@
 #include "sampling/trajectory.hpp"
 #include "systems/system.hpp"
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 struct RunsSpec {
   std::string group;                                 // "/small" or "/trajectories"
@@ -56,4 +56,4 @@ std::vector<std::int8_t> run_and_write(const systems::System& system,
                                        std::vector<std::unique_ptr<systems::Evolver>>& evolvers,
                                        const RunsSpec& spec, io::DatasetWriter& out);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

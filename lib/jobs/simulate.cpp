@@ -14,7 +14,7 @@ using namespace macrodyn::sampling;
 
 using namespace macrodyn::systems;
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 RunsSpec truth_runs_spec(const Config& c, const System& sys) {
   const int L = c.large_side;
@@ -61,4 +61,4 @@ JobSummary simulate(const Config& c) {
   return s;
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

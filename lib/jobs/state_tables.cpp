@@ -5,7 +5,7 @@
 
 using namespace macrodyn::systems;
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 io::DType state_dtype(const System& system) {
   return system.state_layout().value == StateLayout::Value::spin ? io::DType::i8 : io::DType::u8;
@@ -34,4 +34,4 @@ void check_states(const StateCheck& check, const std::int8_t* x, std::int64_t n,
   }
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

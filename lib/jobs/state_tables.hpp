@@ -11,7 +11,7 @@
 #include "systems/state_check.hpp"
 #include "systems/system.hpp"
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 // The table element type of the system's states.
 io::DType state_dtype(const systems::System& system);
@@ -30,4 +30,4 @@ void require_state_type(const io::DatasetReader& ds, const std::string& table, c
 void check_states(const systems::StateCheck& check, const std::int8_t* x, std::int64_t n, std::int64_t sites,
                   const io::DatasetReader& ds, const std::string& table, std::int64_t first_row);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

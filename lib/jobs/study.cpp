@@ -24,7 +24,7 @@
 
 using namespace macrodyn::systems;
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 namespace fs = std::filesystem;
 
@@ -553,4 +553,4 @@ std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o
   return rows;
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

@@ -15,7 +15,7 @@
 
 #include "jobs/config.hpp"
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 struct StudyOptions {
   std::string out;                   // study directory
@@ -71,4 +71,4 @@ void validate(const Config& base, const StudyOptions& o);
 std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o,
                                        const std::function<std::string(const Config&)>& ini_of);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

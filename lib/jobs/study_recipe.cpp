@@ -7,7 +7,7 @@
 
 #include "core/error.hpp"
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 namespace {
 
@@ -67,4 +67,4 @@ void check_recipe(const std::string& out, const std::string& want, bool record, 
   }
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

@@ -8,7 +8,7 @@
 
 #include "jobs/config.hpp"
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 // The recipe of a study: `config` as INI (`ini_of`, the text stored in every dataset)
 // less the keys that change no result (output.*, run.threads, run.progress,
@@ -29,4 +29,4 @@ std::string study_recipe(const Config& config, const std::function<std::string(c
 void check_recipe(const std::string& out, const std::string& want, bool record, const std::string& what = "a study",
                   const std::vector<std::string>& unread = {});
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

@@ -31,7 +31,7 @@
 
 using namespace macrodyn::systems;
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 namespace fs = std::filesystem;
 
@@ -348,4 +348,4 @@ ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prep) {
 
 ModelInfo train(const TrainOptions& o) { return fit_sde(o, prepare_latents(o)); }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

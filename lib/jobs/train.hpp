@@ -9,7 +9,7 @@
 #include "jobs/latent.hpp"
 #include "jobs/model_info.hpp"
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 struct TrainOptions {
   std::string dataset;
@@ -63,4 +63,4 @@ PreparedLatents prepare_latents(const TrainOptions& o);
 // o.out (which must hold the encoder the latents were made with, if any).
 ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prepared);
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

@@ -26,7 +26,7 @@ using namespace macrodyn::sampling;
 
 using namespace macrodyn::systems;
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 namespace fs = std::filesystem;
 
@@ -208,4 +208,4 @@ TruthMacrostates truth_macrostates(const ModelInfo& info, const std::string& mod
   return t;
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

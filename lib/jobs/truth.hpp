@@ -18,11 +18,11 @@
 #include "jobs/model_info.hpp"
 #include "systems/system.hpp"
 
-namespace macrodyn {
-
-namespace learn {
+namespace macrodyn::learn {
 class ExportedEncoder;
 }
+
+namespace macrodyn::jobs {
 
 // [n, d] row-major, in place: physical -> model coordinates and back.
 void to_model_coordinates(const ModelInfo& info, std::vector<double>& z);
@@ -71,4 +71,4 @@ struct TruthCache {
   TruthMacrostates truth;
 };
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

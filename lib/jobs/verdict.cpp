@@ -13,7 +13,7 @@
 
 using namespace macrodyn::systems;
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 namespace {
 
@@ -194,4 +194,4 @@ Verdict evaluate_and_judge(const EvaluateOptions& o, const std::vector<std::stri
   return v;
 }
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

@@ -20,7 +20,7 @@
 
 #include "jobs/evaluate.hpp"
 
-namespace macrodyn {
+namespace macrodyn::jobs {
 
 struct VerdictCriteria {
   std::int64_t min_runs = 30;
@@ -85,4 +85,4 @@ std::string verdict_text(const Verdict& v);
 // (e.g. training_warnings) added.
 Verdict evaluate_and_judge(const EvaluateOptions& o, const std::vector<std::string>& warnings = {});
 
-}  // namespace macrodyn
+}  // namespace macrodyn::jobs

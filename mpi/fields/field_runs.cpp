@@ -14,6 +14,8 @@
 #include "mpi/check.hpp"
 #include "mpi/fields/petsc_predator_prey.hpp"
 
+using namespace macrodyn::jobs;
+
 namespace macrodyn::mpi {
 
 namespace {

@@ -36,6 +36,6 @@ struct FieldRunsReport {
   std::string solver;             // what solves the implicit part ("" when explicit)
 };
 
-FieldRunsReport field_runs(const Config& c, MPI_Comm comm);
+FieldRunsReport field_runs(const jobs::Config& c, MPI_Comm comm);
 
 }  // namespace macrodyn::mpi

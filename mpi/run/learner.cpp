@@ -14,6 +14,8 @@
 #include "jobs/model_dir.hpp"
 #include "mpi/check.hpp"
 
+using namespace macrodyn::jobs;
+
 namespace macrodyn::mpi {
 
 namespace {

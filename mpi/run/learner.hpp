@@ -33,7 +33,7 @@ class OnlineLearner {
   // `info` carries the system, tiling, variables and closure; the rest is filled in here.
   // `file` (may be null) keeps the stream. With `resume` (and its directory) the state
   // saved there is restored. Collective over `learners`.
-  OnlineLearner(const Config& c, const PairRowLayout& layout, ModelInfo info, MPI_Comm learners,
+  OnlineLearner(const jobs::Config& c, const PairRowLayout& layout, jobs::ModelInfo info, MPI_Comm learners,
                 std::unique_ptr<StreamFile> file, const RunCheckpoint* resume = nullptr,
                 const std::string& resume_dir = "");
   ~OnlineLearner();
@@ -64,7 +64,7 @@ class OnlineLearner {
 
   // Collective: drift.pt, diffusion.pt and model.json in learn.out (learner 0), the
   // metrics and the schedule closed.
-  ModelInfo finish();
+  jobs::ModelInfo finish();
 
   // Collective: this learner's state into `dir` (trainer, replay buffer, counters); on
   // learner 0 also fills `ck` (steps, pairs, normalisation, stream rows) after
@@ -84,9 +84,9 @@ class OnlineLearner {
   std::pair<double, std::int64_t> validation_loss();
   void to_model(const unsigned char* row, double& dt, float* z0, float* z1) const;
 
-  const Config& c_;
+  const jobs::Config& c_;
   PairRowLayout layout_;
-  ModelInfo info_;
+  jobs::ModelInfo info_;
   MPI_Comm comm_;
   int rank_ = 0, size_ = 1;
   int d_ = 0;

@@ -37,6 +37,8 @@
 #include "mpi/stream.hpp"
 #include "mpi/check.hpp"
 
+using namespace macrodyn::jobs;
+
 using namespace macrodyn::sampling;
 
 using namespace macrodyn::systems;

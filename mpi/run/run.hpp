@@ -43,7 +43,7 @@ struct RunReport {
   int stopped_by = 0;  // the signal that stopped the job at a sync point (checkpoint written), or 0
   double truth_seconds = 0;    // phase C: the truth runs (with the learners' last steps)
   double verdict_seconds = 0;  // evaluation and verdict on world rank 0
-  Verdict verdict;             // world rank 0
+  jobs::Verdict verdict;             // world rank 0
   std::string report;          // learn.out/report.html (world rank 0)
 };
 
@@ -55,6 +55,6 @@ struct RunReport {
 // from the checkpoint in learn.out if there is one (else starts afresh). A SIGUSR1,
 // SIGTERM or SIGINT on any rank stops every rank at the next sync point after a
 // checkpoint (stopped_by). The report is complete on world rank 0.
-RunReport run(const Config& c, bool resume = false);
+RunReport run(const jobs::Config& c, bool resume = false);
 
 }  // namespace macrodyn::mpi

@@ -7,6 +7,8 @@
 #include "mpi/check.hpp"
 #include "sampling/trajectory.hpp"
 
+using namespace macrodyn::jobs;
+
 using namespace macrodyn::sampling;
 
 using namespace macrodyn::systems;

@@ -24,7 +24,7 @@ namespace mpi {
 class Simulator {
  public:
   // Computes the small runs (every simulator rank holds their frames: they are small).
-  Simulator(const Config& c, const systems::System& system, MPI_Comm team, int team_index, int teams,
+  Simulator(const jobs::Config& c, const systems::System& system, MPI_Comm team, int team_index, int teams,
             const Decomposition& dec);
   ~Simulator();
 
@@ -60,7 +60,7 @@ class Simulator {
   // summed in patch order on team rank 0 (double) and broadcast.
   void snapshot_closure(const learn::ExportedEncoder& enc, std::vector<double>& phi_hat);
 
-  const Config& c_;
+  const jobs::Config& c_;
   const systems::System& system_;
   MPI_Comm comm_;
   int team_rank_ = 0;

@@ -17,6 +17,8 @@
 #include "jobs/truth.hpp"
 #include "mpi/check.hpp"
 
+using namespace macrodyn::jobs;
+
 using namespace macrodyn::systems;
 
 namespace macrodyn::mpi {

@@ -15,10 +15,10 @@ namespace macrodyn::mpi {
 // "" when the truth can be simulated, else why not (the verdict's "not judged" reason):
 // no truth runs asked for, a run that does not fit on one rank (L^D > team.max_sites),
 // or more than 1 GiB of truth to gather. The same answer on every rank.
-std::string truth_not_possible(const Config& c, const systems::System& sys);
+std::string truth_not_possible(const jobs::Config& c, const systems::System& sys);
 
 // Collective over MPI_COMM_WORLD: simulators simulate their share, world rank 0 writes
 // all runs to `path` (/trajectories, as macrodyn simulate). Returns the seconds spent.
-double simulate_truth(const Config& c, const systems::System& sys, const Roles& roles, const std::string& path);
+double simulate_truth(const jobs::Config& c, const systems::System& sys, const Roles& roles, const std::string& path);
 
 }  // namespace macrodyn::mpi

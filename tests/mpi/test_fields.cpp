@@ -25,6 +25,8 @@
 #include "mpi/fields/petsc_session.hpp"
 #include "systems/predator_prey.hpp"
 
+using namespace macrodyn::jobs;
+
 using namespace macrodyn;
 using macrodyn::mpi::DmdaOptions;
 using macrodyn::mpi::DmdaPredatorPrey;

@@ -25,6 +25,8 @@
 #include "stats_helpers.hpp"
 #include "systems/system.hpp"
 
+using namespace macrodyn::jobs;
+
 using namespace macrodyn::sampling;
 
 using namespace macrodyn::systems;

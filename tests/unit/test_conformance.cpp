@@ -31,6 +31,8 @@
 #include "systems/state_check.hpp"
 #include "systems/system.hpp"
 
+using namespace macrodyn::jobs;
+
 using namespace macrodyn::sampling;
 
 using namespace macrodyn::systems;

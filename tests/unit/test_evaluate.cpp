@@ -28,6 +28,8 @@
 #include "sampling/partial_evolution.hpp"
 #include "systems/system.hpp"
 
+using namespace macrodyn::jobs;
+
 using namespace macrodyn::sampling;
 
 using namespace macrodyn::systems;

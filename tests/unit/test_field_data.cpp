@@ -10,6 +10,8 @@
 #include "jobs/field_data.hpp"
 #include "sampling/partial_evolution.hpp"
 
+using namespace macrodyn::jobs;
+
 using namespace macrodyn::sampling;
 
 using namespace macrodyn;

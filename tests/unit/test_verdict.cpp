@@ -8,6 +8,8 @@
 #include "jobs/evaluate.hpp"
 #include "jobs/verdict.hpp"
 
+using namespace macrodyn::jobs;
+
 using namespace macrodyn;
 using Catch::Matchers::Contains;
 
