@@ -15,9 +15,7 @@
 #include "systems/system.hpp"
 
 using namespace macrodyn::jobs;
-
 using namespace macrodyn::sampling;
-
 using namespace macrodyn::systems;
 
 namespace macrodyn::app {

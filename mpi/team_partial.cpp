@@ -6,7 +6,6 @@
 #include "mpi/check.hpp"
 
 using namespace macrodyn::sampling;
-
 using namespace macrodyn::systems;
 
 namespace macrodyn::mpi {

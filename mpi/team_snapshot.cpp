@@ -14,7 +14,6 @@
 #include "sampling/upsample.hpp"
 
 using namespace macrodyn::sampling;
-
 using namespace macrodyn::systems;
 
 namespace macrodyn::mpi {

@@ -11,7 +11,6 @@
 #include "systems/system.hpp"
 
 using namespace macrodyn::sampling;
-
 using namespace macrodyn::systems;
 
 namespace macrodyn::jobs {

@@ -8,7 +8,6 @@
 #include "sampling/partial_evolution.hpp"
 
 using namespace macrodyn::jobs;
-
 using namespace macrodyn::sampling;
 
 namespace macrodyn::fields {

@@ -6,7 +6,6 @@
 #include "jobs/state_tables.hpp"
 
 using namespace macrodyn::sampling;
-
 using namespace macrodyn::systems;
 
 namespace macrodyn::jobs {

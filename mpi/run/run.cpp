@@ -38,9 +38,7 @@
 #include "mpi/check.hpp"
 
 using namespace macrodyn::jobs;
-
 using namespace macrodyn::sampling;
-
 using namespace macrodyn::systems;
 
 namespace macrodyn::mpi {

@@ -8,9 +8,7 @@
 #include "sampling/trajectory.hpp"
 
 using namespace macrodyn::jobs;
-
 using namespace macrodyn::sampling;
-
 using namespace macrodyn::systems;
 
 namespace macrodyn::mpi {

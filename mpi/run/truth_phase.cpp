@@ -18,7 +18,6 @@
 #include "mpi/check.hpp"
 
 using namespace macrodyn::jobs;
-
 using namespace macrodyn::systems;
 
 namespace macrodyn::mpi {

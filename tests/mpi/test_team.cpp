@@ -26,7 +26,6 @@
 #include "../unit/checker_system.hpp"
 
 using namespace macrodyn::sampling;
-
 using namespace macrodyn::systems;
 
 using namespace macrodyn;

@@ -29,9 +29,7 @@
 #include "systems/system.hpp"
 
 using namespace macrodyn::jobs;
-
 using namespace macrodyn::sampling;
-
 using namespace macrodyn::systems;
 
 using namespace macrodyn;

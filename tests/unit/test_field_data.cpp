@@ -11,7 +11,6 @@
 #include "sampling/partial_evolution.hpp"
 
 using namespace macrodyn::jobs;
-
 using namespace macrodyn::sampling;
 
 using namespace macrodyn;

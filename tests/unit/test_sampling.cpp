@@ -17,7 +17,6 @@
 #include "systems/system.hpp"
 
 using namespace macrodyn::sampling;
-
 using namespace macrodyn::systems;
 
 using namespace macrodyn;
