@@ -147,7 +147,7 @@ LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder
       states.resize(static_cast<std::size_t>(ns * snap_sites));
       ds.read_rows("/snapshots/states", static_cast<std::uint64_t>(s0), static_cast<std::uint64_t>(ns),
                    state_dtype(*system), states.data());
-      check_states(*check, states.data(), ns, snap_sites, ds, "/snapshots/states", s0);
+      check_states(*check, states.data(), ns, table_rows(ds, "/snapshots/states", s0));
       cs.resize(static_cast<std::size_t>(ns * c));
       snapshot_closure(*enc, states.data(), ns, L, patches, codes, cs.data());
       for (std::int64_t i = 0; i < m; ++i)

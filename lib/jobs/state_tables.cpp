@@ -25,13 +25,19 @@ void require_state_type(const io::DatasetReader& ds, const std::string& table, c
                     (want == io::DType::i8 ? "spins" : "codes") + ")");
 }
 
-void check_states(const StateCheck& check, const std::int8_t* x, std::int64_t n, std::int64_t sites,
-                  const io::DatasetReader& ds, const std::string& table, std::int64_t first_row) {
+void check_states(const StateCheck& check, const std::int8_t* x, std::int64_t n,
+                  const std::function<std::string(std::int64_t k)>& where) {
   for (std::int64_t k = 0; k < n; ++k) {
-    const std::string why = check.problem(x + k * sites);
-    if (!why.empty())
-      throw FileError(ds.path() + ": " + table + " row " + std::to_string(first_row + k) + ": " + why);
+    const std::string why = check.problem(x + k * check.sites());
+    if (!why.empty()) throw FileError(where(k) + ": " + why);
   }
+}
+
+std::function<std::string(std::int64_t)> table_rows(const io::DatasetReader& ds, const std::string& table,
+                                                    std::int64_t first_row) {
+  return [&ds, table, first_row](std::int64_t k) {
+    return ds.path() + ": " + table + " row " + std::to_string(first_row + k);
+  };
 }
 
 }  // namespace macrodyn::jobs

@@ -4,6 +4,7 @@
 // system's state layout (int8 for spins, uint8 for codes; systems/state_layout.hpp), and
 // every state read from one is checked against the layout and site mask before use.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -24,10 +25,13 @@ std::unique_ptr<systems::System> dataset_system(const io::DatasetReader& ds);
 // states (a uint8 table for a spin system, or the reverse, is refused, not converted).
 void require_state_type(const io::DatasetReader& ds, const std::string& table, const systems::System& system);
 
-// FileError naming file, table and row when one of the n states at x (rows first_row ..)
-// breaks the layout or the mask, e.g. "d.h5: /snapshots/states row 12: voxel (3, 4)
-// holds 5, which is not a spin (+1 or -1)".
-void check_states(const systems::StateCheck& check, const std::int8_t* x, std::int64_t n, std::int64_t sites,
-                  const io::DatasetReader& ds, const std::string& table, std::int64_t first_row);
+// FileError when one of the n states at x (check.sites() bytes each) breaks the layout or
+// the mask: where(k) names state k ("d.h5: /snapshots/states row 12"), then the fault,
+// e.g. "voxel (3, 4) holds 5, which is not a spin (+1 or -1)".
+void check_states(const systems::StateCheck& check, const std::int8_t* x, std::int64_t n,
+                  const std::function<std::string(std::int64_t k)>& where);
+// where() for rows first_row, first_row + 1, ... of a dataset table.
+std::function<std::string(std::int64_t)> table_rows(const io::DatasetReader& ds, const std::string& table,
+                                                    std::int64_t first_row);
 
 }  // namespace macrodyn::jobs

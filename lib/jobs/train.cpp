@@ -113,7 +113,7 @@ void closure_autoencoder(const TrainOptions& o, const io::DatasetReader& ds, int
   for (std::int64_t i = 0; i < n; ++i) {
     const std::int64_t row = i * committed / n;
     ds.read_rows("/snapshots/states", static_cast<std::uint64_t>(row), 1, state_dtype(*system), states.data() + i * sites);
-    check_states(check, states.data() + i * sites, 1, sites, ds, "/snapshots/states", row);
+    check_states(check, states.data() + i * sites, 1, table_rows(ds, "/snapshots/states", row));
   }
   learn::AutoencoderOptions ao;
   ao.closure_dim = o.closure_dim;

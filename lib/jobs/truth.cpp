@@ -183,12 +183,10 @@ TruthMacrostates truth_macrostates(const ModelInfo& info, const std::string& mod
         r.read_slab("/trajectories/states", start, count, state_dtype(*sys), x.data() + (g - g0) * sites);
         g += n;
       }
-      for (std::int64_t k = 0; k < nf; ++k) {
-        const std::string why = check.problem(x.data() + k * sites);
-        if (!why.empty())
-          throw FileError(truth_path + ": /trajectories/states run " + std::to_string((g0 + k) / t.frames) +
-                          ", frame " + std::to_string((g0 + k) % t.frames) + ": " + why);
-      }
+      check_states(check, x.data(), nf, [&](std::int64_t k) {
+        return truth_path + ": /trajectories/states run " + std::to_string((g0 + k) / t.frames) + ", frame " +
+               std::to_string((g0 + k) % t.frames);
+      });
       parallel_for(0, nf, threads, [&](std::int64_t k, int) {
         const std::int8_t* xk = x.data() + k * sites;
         macro_observables(*sys, xk, L, p, Boundary::periodic, phi.data() + k * ds);

@@ -19,7 +19,12 @@ class StateCheck {
   // "voxel (3, 4) holds 5, which is not a spin (+1 or -1)".
   std::string problem(const std::int8_t* x) const;
 
+  // Voxels per state (side^dim).
+  std::int64_t sites() const { return static_cast<std::int64_t>(mask_.size()); }
+
  private:
+  bool allowed(std::int64_t i, std::int8_t v) const;
+
   StateLayout layout_;
   int dim_, L_;
   std::vector<std::uint8_t> mask_;  // 1: a site

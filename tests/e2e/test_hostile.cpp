@@ -237,4 +237,14 @@ TEST_CASE("states that break the system's layout are refused naming the table, r
           "/snapshots/states row 0: voxel (1, 2) holds 5, which is not a spin (+1 or -1)");
   refused("train --dataset " + codes + train + in_dir("m_codes"),
           "/snapshots/states holds uint8 states, but the states of system ising2d are int8 (spins)");
+  // The truth's states, which evaluate recomputes the macrostates from (rho on K = 4
+  // patches is not the lattice's, so the truth keeps them).
+  const std::string truth = in_dir("truth.h5");
+  REQUIRE(run(tiny("simulate") + " --truth.runs 2 --truth.sweeps 3 --output.path " + truth + " --output.overwrite true").code == 0);
+  const std::string bad_truth = in_dir("truth_five.h5");
+  fs::copy_file(truth, bad_truth, fs::copy_options::overwrite_existing);
+  REQUIRE(python("d = f['/trajectories/states']\nd[1, 2, 3, 4] = 5", bad_truth));
+  refused("evaluate --model " + model() + " --truth " + bad_truth + " --output " + in_dir("ev_five"),
+          "/trajectories/states run 1, frame 2: voxel (3, 4) holds 5, which is not a spin (+1 or -1)");
+  CHECK(run("evaluate --model " + model() + " --truth " + truth + " --output " + in_dir("ev_ok") + " --no-plots").code == 0);
 }

@@ -17,9 +17,9 @@
 #include "io/dataset.hpp"
 #include "jobs/config.hpp"
 #include "jobs/jobs.hpp"
-#include "jobs/model_info.hpp"
 #include "jobs/state_tables.hpp"
 #include "jobs/truth.hpp"
+#include "model_info_fixture.hpp"
 #include "systems/state_check.hpp"
 #include "sampling/upsample.hpp"
 #include "stats_helpers.hpp"
@@ -288,19 +288,7 @@ TEST_CASE("checker2d: its codes travel through simulate and evaluate's reader as
   }
   // Evaluate's reader takes the uint8 states, checks them, and recomputes z on the patch
   // tiling: m, a site average, equals the stored whole-lattice m (stored as float32).
-  ModelInfo info;
-  info.system = "checker2d";
-  info.params = sys->params();
-  info.L = 8;
-  info.patch = 4;
-  info.K = 4;
-  info.boundary = "periodic";
-  info.variables = sys->observable_names();
-  info.z_star_dim = 2;
-  info.offset.assign(2, 0.0);
-  info.scale.assign(2, 1.0);
-  info.time_unit = 1.0;
-  info.time_unit_kind = "physical";
+  const ModelInfo info = testing::make_info("checker2d", 8, 4, 0);
   const auto t = truth_macrostates(info, std::string(MACRODYN_TEST_TMPDIR) + "/checker_model", c.output, nullptr, 1);
   CHECK(t.from_states);
   REQUIRE(t.z.size() == static_cast<std::size_t>(3 * 5 * 2));

@@ -22,6 +22,7 @@
 #include "jobs/jobs.hpp"
 #include "jobs/model_info.hpp"
 #include "jobs/predict.hpp"
+#include "model_info_fixture.hpp"
 #include "learn/autoencoder.hpp"
 #include "learn/exported.hpp"
 #include "learn/sde.hpp"
@@ -33,6 +34,7 @@ using namespace macrodyn::sampling;
 using namespace macrodyn::systems;
 
 using namespace macrodyn;
+using macrodyn::testing::make_info;
 using Catch::Matchers::Contains;
 
 namespace {
@@ -70,34 +72,6 @@ std::string truth_file(const std::string& tag, const std::string& system, bool s
   simulate(c);
   made[path] = true;
   return path;
-}
-
-ModelInfo make_info(const std::string& system, int L, int patch, int closure_dim) {
-  const auto sys = make_system(system, SystemParams{{"T", system == "curie_weiss" ? 1.1 : 2.5}, {"h", 0.1}});
-  ModelInfo m;
-  m.macrodyn_version = "test";
-  m.system = system;
-  m.params = sys->params();
-  m.L = L;
-  m.patch = patch;
-  m.K = (L / patch) * (L / patch);
-  m.boundary = "periodic";
-  m.variables = sys->observable_names();
-  m.z_star_dim = static_cast<std::int64_t>(m.variables.size());
-  m.closure_dim = closure_dim;
-  for (int c = 0; c < closure_dim; ++c) m.variables.push_back("c" + std::to_string(c));
-  m.encoder = closure_dim ? "encoder.pt" : "";
-  m.decoder = closure_dim ? "patch" : "";
-  m.offset.assign(m.variables.size(), 0.0);
-  m.scale.assign(m.variables.size(), 1.0);
-  m.time_unit = 1.0;
-  m.time_unit_kind = "physical";
-  m.method = "kscaled";
-  m.loss_factor = static_cast<double>(m.K);
-  m.diffusion = "constant";
-  m.device = "cpu";
-  m.dataset = "none";
-  return m;
 }
 
 // model.json + drift.pt / diffusion.pt of an untrained constant-diffusion SDE.

@@ -434,6 +434,23 @@ TEST_CASE("plot functions write PNG files with gnuplot", "[macro][plot]") {
   CHECK(gp.find("using 1:2 with linespoints") != std::string::npos);
   CHECK(gp.find("set arrow from 16, graph 0 to 16, graph 1") != std::string::npos);
   CHECK(gp.find("set arrow from graph 0, first 0.1 to graph 1, first 0.1") != std::string::npos);
+  CHECK(gp.find("set yrange") == std::string::npos);  // no ymax: the frame fits the data
+
+  // A diverged point (1e36) above ymax: the frame stops at ymax and the rest stay readable;
+  // with every point above ymax there is nothing to draw inside it, so no clipping.
+  const auto slurp_gp = [&](const std::string& stem) {
+    std::ifstream in(dir + "/" + stem + ".gp");
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  REQUIRE_NOTHROW(plot_xy(dir + "/clipped.png", "t", "p", "error", true, true,
+                          {{"a", {8, 16, 32}, {1e36, 0.0013, 0.0004}, {0.02, 0.0011, 0.0003}, {1e36, 0.0015, 0.0004}}},
+                          {}, 10.0));
+  require_png(dir + "/clipped.png");
+  CHECK(slurp_gp("clipped").find("set yrange [*:10]") != std::string::npos);
+  REQUIRE_NOTHROW(plot_xy(dir + "/above.png", "t", "p", "error", true, true, {{"a", {8, 16}, {150, 830}, {}, {}}}, {},
+                          10.0));
+  require_png(dir + "/above.png");
+  CHECK(slurp_gp("above").find("set yrange") == std::string::npos);
 
   CHECK_THROWS_AS(plot_xy(dir + "/bad.png", "t", "x", "y", false, false, {{"a", {1, 2}, {1}, {}, {}}}), InputError);
   CHECK_THROWS_AS(plot_xy(dir + "/bad.png", "t", "x", "y", false, false, {{"a", {1, 2}, {1, 2}, {0}, {3}}}),
