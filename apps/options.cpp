@@ -132,6 +132,11 @@ Key number_list(const char* name, std::vector<double> Config::*field, const char
 // distinct key, listed after system.name. A given value goes to Config::system_params,
 // which the system resolves (refusing a key it does not declare); the help says which
 // systems read the key, with what meaning and default.
+// A spec's default as a config writes it: the word of a word key, else the number.
+std::string default_text(const ParamSpec& spec) {
+  return spec.words.empty() ? fmt(spec.fallback) : spec.words[static_cast<std::size_t>(spec.fallback)];
+}
+
 std::vector<Key> system_param_keys() {
   struct Declared {
     std::string key;
@@ -158,10 +163,10 @@ std::vector<Key> system_param_keys() {
           done[j] = true;
         }
       help += (help.empty() ? "" : "; ") + systems + ": " + d.by[i].second.help + ", default " +
-              fmt(d.by[i].second.fallback);
+              default_text(d.by[i].second);
     }
     const std::string name = "system." + d.key, key = d.key;
-    const std::string fallback = fmt(d.by.front().second.fallback);
+    const std::string fallback = default_text(d.by.front().second);
     out.push_back(Key{name, help,
                       [name, key, help](po::options_description& desc, Config&,
                                         std::vector<std::function<void(Config&)>>& post) {
@@ -175,10 +180,12 @@ std::vector<Key> system_param_keys() {
                           if (!*given) return;
                           char* end = nullptr;
                           const double v = std::strtod(raw->c_str(), &end);
+                          // Not a number: a word, which the system's spec accepts or refuses.
                           if (raw->empty() || end == raw->c_str() ||
                               raw->find_first_not_of(" \t", static_cast<std::size_t>(end - raw->c_str())) != std::string::npos)
-                            throw InputError(name + " = '" + *raw + "' is not a number");
-                          cfg.system_params.set(key, v);
+                            cfg.system_params.set_word(key, *raw);
+                          else
+                            cfg.system_params.set(key, v);
                         });
                       },
                       [fallback](const Config&) { return fallback; }});
@@ -201,7 +208,7 @@ std::vector<Key> keys() {
       plain("large.random_configs", &Config::random_configs,
             "also add as many uniformly-random-magnetisation configurations (only when small.side < large.side)"),
       plain("upsample.factor", &Config::factor, "block replication factor per axis: 2 or 3"),
-      plain("upsample.window", &Config::relax_window, "LocalRelax window side w (clamped to the level side)"),
+      plain("upsample.window", &Config::relax_window, "LocalRelax window side w (clamped to the level side); 0 = no relax (generate only)"),
       plain("upsample.stride", &Config::relax_stride, "LocalRelax window stride; 0 = w / 2"),
       plain("upsample.events", &Config::relax_events, "events per window; 0 = one window sweep (w^D)"),
       choice("upsample.boundary", &Config::relax_boundary, kBoundaries, "LocalRelax window boundary: periodic or frozen"),
@@ -412,6 +419,8 @@ bool parse_config(const std::string& subcommand, const std::string& summary, int
     throw InputError(msg);
   }
   for (auto& f : post) f(c);
+  for (const auto& [name, value] : vm)
+    if (name.rfind("field.", 0) == 0 && !value.defaulted()) c.field_keys_given.push_back(name);
   c.ini_text = to_ini(c);
   out = c;
   return true;
@@ -432,7 +441,7 @@ std::string to_ini(const Config& c) {
     }
     text += key + " = " + k.show(c) + "\n";
     if (k.name == "system.name")
-      for (const auto& v : params.values()) text += v.key + " = " + fmt(v.value) + "\n";
+      for (const auto& v : params.values()) text += v.key + " = " + params.text(v) + "\n";
   }
   return text;
 }

@@ -26,7 +26,7 @@ std::string why_not_split(const System& system, const HierarchySpec& h, const Pa
                           const Decomposition& dec) {
   if (!system.team_splittable())
     return "splits the lattice over ranks, which system " + system.name() +
-           " does not support (its sites interact beyond a local neighbourhood); use team.size = 1";
+           " does not allow; use team.size = 1";
   // Halos are as wide as the interaction range: a block must hold a whole ring.
   const int range = system.interaction_range();
   for (int d = 0; d < dec.dim; ++d)
@@ -39,7 +39,9 @@ std::string why_not_split(const System& system, const HierarchySpec& h, const Pa
            " chooses the evolved patch from the whole snapshot; use team.size = 1";
   if (system.upsampling_rule() != System::UpsamplingRule::block_magnification)
     return "upsamples each rank's block in place, which needs block magnification; system " + system.name() +
-           " upsamples by tiling; use team.size = 1";
+           " upsamples by " +
+           (system.upsampling_rule() == System::UpsamplingRule::tiling ? "tiling" : "linear interpolation") +
+           "; use team.size = 1";
   if (partial.boundary == Boundary::global || h.relax.boundary == Boundary::global)
     return "splits the lattice over ranks, but a `global` boundary couples a patch or window to the whole "
            "lattice; use team.size = 1";
@@ -173,7 +175,7 @@ void TeamSnapshot::build(std::int64_t j, const std::int8_t* pool, std::int64_t p
   const std::int8_t* cur = pool + ancestors_[0] * frame_sites;
   for (int l = 1; l <= last_replicated; ++l) {
     std::int8_t* dst = (l == levels_ && alone) ? block_.data() : scratch_[l % 2].data();
-    upsample(system_->upsampling_rule(), cur, dim, sides[l - 1], m, dst);
+    upsample(*system_, cur, sides[l - 1], m, dst);
     local_relax(*system_, *evolver_, dst, sides[l], relax_at_side(hierarchy_.relax, sides[l]), seed_,
                 static_cast<std::uint32_t>(l), static_cast<std::uint64_t>(ancestors_[l]), stage_copy_);
     cur = dst;
@@ -189,7 +191,7 @@ void TeamSnapshot::build(std::int64_t j, const std::int8_t* pool, std::int64_t p
     copy_block_out(cur, grids_[last_replicated], block_.data());
   } else {
     std::int8_t* whole = scratch_[l % 2].data();
-    upsample(system_->upsampling_rule(), cur, dim, sides[l - 1], m, whole);
+    upsample(*system_, cur, sides[l - 1], m, whole);
     copy_block_out(whole, grids_[l], block_.data());
     relax_[l]->run(*evolver_, block_.data(), seed_, static_cast<std::uint32_t>(l),
                    static_cast<std::uint64_t>(ancestors_[l]));

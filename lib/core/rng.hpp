@@ -70,7 +70,12 @@ class Rng {
  public:
   using Philox = r123::Philox4x32;
 
-  explicit Rng(const WorkItem& w) : key_(philox_key(w.seed)), ctr_(philox_counter(w, 0)) {}
+  explicit Rng(const WorkItem& w) : item_(w), key_(philox_key(w.seed)), ctr_(philox_counter(w, 0)) {}
+
+  // The work item this stream belongs to: an evolver that keys its numbers by site
+  // rather than by draw order (a field's noise per cell and step) builds its own blocks
+  // from it.
+  const WorkItem& work_item() const { return item_; }
 
   std::uint32_t next_u32() {
     if (used_ == 4) refill();
@@ -108,6 +113,7 @@ class Rng {
     used_ = 0;
   }
 
+  WorkItem item_;
   const ExpZiggurat* zig_ = &ExpZiggurat::table();
   Philox philox_;
   Philox::key_type key_;

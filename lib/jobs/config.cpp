@@ -237,7 +237,15 @@ SystemParams system_params_in_ini(const std::string& ini) {
     if (section != "[system]" || eq == std::string::npos) continue;
     std::string key = line.substr(0, eq);
     key.erase(key.find_last_not_of(" \t") + 1);
-    if (key != "name") out.set(key, std::strtod(line.c_str() + eq + 1, nullptr));
+    if (key == "name") continue;
+    std::string value = line.substr(eq + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    char* end = nullptr;
+    const double v = std::strtod(value.c_str(), &end);
+    if (value.empty() || end == value.c_str() || *end != '\0')
+      out.set_word(key, value);  // a word key's value (systems/params.hpp)
+    else
+      out.set(key, v);
   }
   return out;
 }
@@ -311,17 +319,26 @@ void validate_field(const Config& c, Job job) {
 }  // namespace
 
 void validate(const Config& c, Job job) {
-  if (c.is_field()) {
-    if (job != Job::field && job != Job::field_runs)
-      fail("system.name = predator_prey is run by macrodyn study loss-factor and macrodyn fields");
+  // The field jobs (`fields`, `study loss-factor`) read the field.* keys; the common
+  // commands take predator_prey as a registered system with [system] keys.
+  if (job == Job::field || job == Job::field_runs) {
+    if (!c.is_field()) fail("system.name = '" + c.system + "': this command needs system.name = predator_prey");
     if (!c.system_params.empty())
       fail("system." + c.system_params.values().front().key +
            " is not a key of system predator_prey (its parameters are the field.* keys)");
     validate_field(c, job);
     return;
   }
-  if (job == Job::field || job == Job::field_runs)
-    fail("system.name = '" + c.system + "': this command needs system.name = predator_prey");
+  if (!c.field_keys_given.empty()) {
+    const std::string& k = c.field_keys_given.front();
+    const std::string key = k.substr(k.find('.') + 1);
+    std::string instead = "system." + key;
+    if (key == "dim") instead = "system.name = predator_prey2d for a 2-D grid";
+    if (key == "test_m" || key == "test_k") instead = "truth.init = m0 with truth.m0";
+    if (key == "scheme") instead = "no key: these commands step explicitly";
+    fail(k + " is read only by macrodyn fields and study loss-factor; this command takes the system's own keys (" +
+         instead + ")");
+  }
   if (!is_system_name(c.system)) {
     std::string names;
     for (const auto& n : system_names()) names += (names.empty() ? "" : ", ") + n;
@@ -379,13 +396,17 @@ void validate(const Config& c, Job job) {
            " small frames it is drawn from without replacement when small.side = large.side");
   }
   check_boundary(*sys, c.partial_boundary, "partial.boundary");
-  check_boundary(*sys, c.relax_boundary, "upsample.boundary");
+  if (c.relax_window != 0) check_boundary(*sys, c.relax_boundary, "upsample.boundary");
   if (c.relax_boundary == Boundary::global)
     fail("upsample.boundary = global is not supported: windows of a colour phase evolve independently");
-  if (c.relax_window < 2) fail("upsample.window = " + std::to_string(c.relax_window) + " must be at least 2");
+  if (c.relax_window != 0 && c.relax_window < 2)
+    fail("upsample.window = " + std::to_string(c.relax_window) + " must be at least 2, or 0 for no relax");
+  if (sys->upsampling_rule() == System::UpsamplingRule::linear_interpolation && c.factor != 2)
+    fail("upsample.factor = " + std::to_string(c.factor) + ": system " + c.system +
+         " upsamples by linear interpolation, which doubles the side; use 2");
   if (c.relax_stride < 0) fail("upsample.stride must be >= 0 (0 = window / 2)");
   for (int side : upsampling_sides(c)) {
-    if (side == Ls) continue;
+    if (side == Ls || c.relax_window == 0) continue;
     const int w = std::min(c.relax_window, side);
     const int stride = c.relax_stride ? c.relax_stride : w / 2;
     if (stride < 1 || side % stride != 0 || stride > w)
@@ -393,6 +414,12 @@ void validate(const Config& c, Job job) {
            std::to_string(side));
   }
   if (job == Job::run) {
+    // The distributed pipeline moves one byte per voxel and relaxes every level.
+    const StateLayout layout = sys->state_layout();
+    if (layout.voxel_bytes() != 1)
+      fail("system.name = " + c.system + ": macrodyn run moves states of one byte per voxel, and this system's are " +
+           std::to_string(layout.voxel_bytes()) + "-byte fields; use generate, simulate and train");
+    if (c.relax_window == 0) fail("upsample.window = 0 (no relax) is for macrodyn generate; macrodyn run relaxes every level");
     validate_run(c);
     return;
   }

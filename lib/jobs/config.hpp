@@ -69,6 +69,8 @@ struct Config {
   fields::FieldScheme field_scheme = fields::FieldScheme::explicit_euler;  // semi_implicit: macrodyn fields only
   double field_m_min = 0.45, field_m_max = 0.55, field_k_min = 0.05, field_k_max = 0.15;
   std::vector<double> field_test_m{0.45, 0.5, 0.55}, field_test_k{0.05, 0.1, 0.15};
+  // The field.* keys given (file or command line): the common commands refuse them.
+  std::vector<std::string> field_keys_given;
   // [team], [stream], [learn]: macrodyn run (docs/design.md §6)
   int team_size = 0;                         // 0 = smallest team whose ranks hold <= team_max_sites
   std::int64_t team_max_sites = 1LL << 26;

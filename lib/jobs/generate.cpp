@@ -41,10 +41,6 @@ struct Workers {
   }
 };
 
-std::vector<std::uint64_t> shape_of(int dim, int side) {
-  return std::vector<std::uint64_t>(static_cast<std::size_t>(dim), static_cast<std::uint64_t>(side));
-}
-
 std::uint64_t chunk_rows_for(std::int64_t row_bytes) {
   return static_cast<std::uint64_t>(std::max<std::int64_t>(1, (256 * 1024) / std::max<std::int64_t>(row_bytes, 1)));
 }
@@ -115,9 +111,10 @@ void create_pair_tables(const Config& c, const System& sys, io::DatasetWriter& o
   out.create_table("/pairs/g_before", DType::f32, {d}, rows, true);
   out.create_table("/pairs/g_after", DType::f32, {d}, rows, true);
   if (c.has_closure()) {
-    const auto ps = shape_of(dim, c.patch);
-    out.create_table("/pairs/patch_before", state_dtype(sys), ps, chunk_rows_for(ipow(c.patch, dim)), true);
-    out.create_table("/pairs/patch_after", state_dtype(sys), ps, chunk_rows_for(ipow(c.patch, dim)), true);
+    const auto ps = state_shape(sys, c.patch);
+    const std::int64_t bytes = ipow(c.patch, dim) * sys.state_layout().voxel_bytes();
+    out.create_table("/pairs/patch_before", state_dtype(sys), ps, chunk_rows_for(bytes), true);
+    out.create_table("/pairs/patch_after", state_dtype(sys), ps, chunk_rows_for(bytes), true);
   }
 }
 
@@ -143,7 +140,7 @@ JobSummary generate(const Config& c) {
   const auto sys = make_system(c.system, c.system_params);
   const int dim = sys->dim(), threads = c.resolved_threads();
   const int L = c.large_side;
-  const std::int64_t n = ipow(L, dim);
+  const std::int64_t sites = ipow(L, dim), n = sites * sys->state_layout().voxel_bytes();  // n: bytes per state
   Workers workers(*sys, threads);
 
   io::DatasetWriter out(c.output, io::RootInfo{c.seed, c.system, c.ini_text, kMacrodynVersion});
@@ -160,7 +157,7 @@ JobSummary generate(const Config& c) {
 
   // Intermediate levels are kept whole: each is the pool of the next.
   for (int level = 1; level < levels; ++level) {
-    const std::int64_t m = ipow(h.sides[level], dim);
+    const std::int64_t m = ipow(h.sides[level], dim) * sys->state_layout().voxel_bytes();
     std::vector<std::int8_t> next(static_cast<std::size_t>(c.snapshots * m));
     Progress progress("generate: level " + std::to_string(level) + "/" + std::to_string(levels) +
                           " (side " + std::to_string(h.sides[level]) + ")",
@@ -186,7 +183,7 @@ JobSummary generate(const Config& c) {
   if (c.has_closure()) {
     out.create_group("/snapshots", io::GroupInfo{tiling.patches(), c.patch, L,
                                                  to_string(c.relax_boundary), sys->observable_names()});
-    out.create_table("/snapshots/states", state_dtype(*sys), shape_of(dim, L), chunk_rows_for(n), true);
+    out.create_table("/snapshots/states", state_dtype(*sys), state_shape(*sys, L), chunk_rows_for(n), true);
     out.create_table("/snapshots/random", DType::i8, {}, static_cast<std::uint64_t>(kBlockSnapshots), true);
   }
   create_pair_tables(c, *sys, out);
@@ -210,7 +207,7 @@ JobSummary generate(const Config& c) {
       is_random[static_cast<std::size_t>(j - b0)] = random ? 1 : 0;
       if (random) {
         Rng rng({c.seed, Purpose::random_config, 0, static_cast<std::uint64_t>(j), 0});
-        sys->random_configuration(x, n, rng);
+        sys->random_configuration(x, sites, rng);
       } else if (upsampled) {
         build_level_snapshot(*sys, ev, h, levels, pool.data(), pool_count, j, x, workers.stage_copies[w]);
       } else {

@@ -12,12 +12,12 @@ namespace macrodyn::jobs {
 
 void create_run_tables(const System& system, const RunsSpec& s, io::DatasetWriter& out) {
   using io::DType;
-  const int dim = system.dim(), d = system.num_observables();
+  const int d = system.num_observables();
   const auto f = static_cast<std::uint64_t>(s.sweeps + 1);
   out.create_group(s.group, s.info);
   if (s.store_states) {
-    std::vector<std::uint64_t> shape{f};
-    for (int k = 0; k < dim; ++k) shape.push_back(static_cast<std::uint64_t>(s.side));
+    std::vector<std::uint64_t> shape = state_shape(system, s.side);
+    shape.insert(shape.begin(), f);
     out.create_table(s.group + "/states", state_dtype(system), shape, 1, true);
   }
   out.create_table(s.group + "/durations", DType::f64, {f}, 64, true);
@@ -48,7 +48,8 @@ std::vector<std::int8_t> run_and_write(const System& system,
                                        std::vector<std::unique_ptr<Evolver>>& evolvers,
                                        const RunsSpec& s, io::DatasetWriter& out) {
   const int dim = system.dim(), d = system.num_observables();
-  const std::int64_t n = ipow(s.side, dim), frames = s.sweeps + 1;
+  // n: bytes per state (systems/state_layout.hpp).
+  const std::int64_t n = ipow(s.side, dim) * system.state_layout().voxel_bytes(), frames = s.sweeps + 1;
   create_run_tables(system, s, out);
 
   // A block of runs at a time: 4 per thread, so that a commit follows every few runs.

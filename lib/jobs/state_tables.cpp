@@ -8,7 +8,19 @@ using namespace macrodyn::systems;
 namespace macrodyn::jobs {
 
 io::DType state_dtype(const System& system) {
-  return system.state_layout().value == StateLayout::Value::spin ? io::DType::i8 : io::DType::u8;
+  switch (system.state_layout().value) {
+    case StateLayout::Value::spin: return io::DType::i8;
+    case StateLayout::Value::code: return io::DType::u8;
+    case StateLayout::Value::field: return io::DType::f32;
+  }
+  return io::DType::i8;
+}
+
+std::vector<std::uint64_t> state_shape(const System& system, int L) {
+  std::vector<std::uint64_t> shape(static_cast<std::size_t>(system.dim()), static_cast<std::uint64_t>(L));
+  const StateLayout layout = system.state_layout();
+  if (layout.value == StateLayout::Value::field) shape.push_back(layout.channels.size());
+  return shape;
 }
 
 std::unique_ptr<System> dataset_system(const io::DatasetReader& ds) {
@@ -22,13 +34,13 @@ void require_state_type(const io::DatasetReader& ds, const std::string& table, c
   if (have != want)
     throw FileError(ds.path() + ": " + table + " holds " + io::dtype_name(have) + " states, but the states of system " +
                     system.name() + " are " + io::dtype_name(want) + " (" +
-                    (want == io::DType::i8 ? "spins" : "codes") + ")");
+                    (want == io::DType::i8 ? "spins" : want == io::DType::u8 ? "codes" : "fields") + ")");
 }
 
 void check_states(const StateCheck& check, const std::int8_t* x, std::int64_t n,
                   const std::function<std::string(std::int64_t k)>& where) {
   for (std::int64_t k = 0; k < n; ++k) {
-    const std::string why = check.problem(x + k * check.sites());
+    const std::string why = check.problem(x + k * check.state_bytes());
     if (!why.empty()) throw FileError(where(k) + ": " + why);
   }
 }

@@ -14,8 +14,10 @@
 
 namespace macrodyn::jobs {
 
-// The table element type of the system's states.
+// The table element type of the system's states, and the row shape of a table of its
+// side-L states: [L]*dim, then the channels for a field ([L, L, 2] for u, v in 2-D).
 io::DType state_dtype(const systems::System& system);
+std::vector<std::uint64_t> state_shape(const systems::System& system, int L);
 
 // The system a dataset was made by: its root's system name and the parameters of its
 // stored config (InputError naming the dataset when either is unknown).

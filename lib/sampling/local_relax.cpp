@@ -41,10 +41,10 @@ void local_relax_in_order(const System& system, Evolver& evolver, std::int8_t* x
                           const RelaxSpec& spec, std::uint64_t seed, std::uint32_t level,
                           std::uint64_t item, std::vector<std::int8_t>& stage_copy,
                           bool reverse_within_phase) {
+  if (spec.window == 0) return;  // upsample.window = 0: no relax (docs/design.md §1.3)
   const int dim = system.dim();
-  const std::int64_t n = ipow(L, dim);
-  const std::uint64_t events =
-      spec.events ? spec.events : static_cast<std::uint64_t>(ipow(spec.window, dim));
+  const std::int64_t n = ipow(L, dim) * system.state_layout().voxel_bytes();  // bytes
+  const std::uint64_t events = spec.events ? spec.events : system.events_per_sweep(ipow(spec.window, dim));
   auto phases = relax_phases(dim, L, spec.stride);
   for (auto& phase : phases) {
     if (reverse_within_phase) std::reverse(phase.begin(), phase.end());

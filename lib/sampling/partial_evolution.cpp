@@ -26,7 +26,8 @@ void partial_evolution(const System& system, Evolver& evolver, const std::int8_t
   const int d = system.num_observables();
   const Tiling tiling{dim, L, spec.patch};
   const std::int64_t patch_sites = ipow(spec.patch, dim);
-  const std::uint64_t events = spec.events ? spec.events : static_cast<std::uint64_t>(patch_sites);
+  const std::uint64_t events = spec.events ? spec.events : system.events_per_sweep(patch_sites);
+  const std::int64_t patch_bytes = patch_sites * system.state_layout().voxel_bytes();
 
   std::vector<double> phi(static_cast<std::size_t>(d));
   macro_observables(system, x, L, spec.patch, spec.boundary, phi.data());
@@ -56,12 +57,12 @@ void partial_evolution(const System& system, Evolver& evolver, const std::int8_t
     // x is both the lattice and the stage copy: the rest of the snapshot stays frozen.
     evolver.load(x, L, o, spec.patch, spec.boundary, x);
     evolver.observables(rec.g_before.data());
-    if (keep_states) rec.patch_before.assign(evolver.box(), evolver.box() + patch_sites);
+    if (keep_states) rec.patch_before.assign(evolver.box(), evolver.box() + patch_bytes);
     Rng rng({seed, Purpose::partial_evolution, 0, static_cast<std::uint64_t>(snapshot_id),
              static_cast<std::uint32_t>(I)});
     rec.dt = evolver.run_events(events, rng);
     evolver.observables(rec.g_after.data());
-    if (keep_states) rec.patch_after.assign(evolver.box(), evolver.box() + patch_sites);
+    if (keep_states) rec.patch_after.assign(evolver.box(), evolver.box() + patch_bytes);
   }
 }
 

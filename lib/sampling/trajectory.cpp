@@ -10,7 +10,7 @@ void run_trajectory(const System& system, Evolver& evolver, const TrajectorySpec
                     std::uint64_t seed, Purpose dynamics_purpose, std::uint64_t item,
                     std::int8_t* scratch, TrajectoryOut& out) {
   const int D = system.dim();
-  const std::int64_t n = ipow(spec.side, D);
+  const std::int64_t n = ipow(spec.side, D), bytes = n * system.state_layout().voxel_bytes();
   const int d = system.num_observables();
   // Small and truth runs draw their initial states from different levels of the stream.
   const std::uint32_t init_level = dynamics_purpose == Purpose::truth_dynamics ? 1 : 0;
@@ -23,7 +23,7 @@ void run_trajectory(const System& system, Evolver& evolver, const TrajectorySpec
     double dt = 0.0;
     if (k > 0) {
       if (spec.dynamics == Dynamics::continuous_time) {
-        dt = evolver.run_events(static_cast<std::uint64_t>(n), rng);
+        dt = evolver.run_events(system.events_per_sweep(n), rng);
       } else {
         evolver.heatbath_sweep(rng);
         dt = 1.0;
@@ -31,7 +31,7 @@ void run_trajectory(const System& system, Evolver& evolver, const TrajectorySpec
     }
     out.durations[k] = dt;
     evolver.observables(out.observables + k * d);
-    if (out.states) std::memcpy(out.states + k * n, evolver.box(), static_cast<std::size_t>(n));
+    if (out.states) std::memcpy(out.states + k * bytes, evolver.box(), static_cast<std::size_t>(bytes));
   }
 }
 

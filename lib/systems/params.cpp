@@ -1,5 +1,6 @@
 #include "systems/params.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -27,13 +28,37 @@ SystemParams SystemParams::resolve(const std::string& system, const std::vector<
   }
   SystemParams out;
   for (const ParamSpec& s : specs) {
-    const double v = given.has(s.key) ? given.get(s.key) : s.fallback;
+    const Value* g = nullptr;
+    for (const Value& v : given.values())
+      if (v.key == s.key) g = &v;
+    if (!s.words.empty()) {
+      std::string list;
+      for (const std::string& w : s.words) list += (list.empty() ? "" : ", ") + w;
+      auto index = static_cast<std::size_t>(s.fallback);
+      // The index stands for its word (model.json stores numbers).
+      const bool index_given = g && g->word.empty() && g->value >= 0 &&
+                               g->value < static_cast<double>(s.words.size()) && g->value == std::floor(g->value);
+      if (index_given) {
+        index = static_cast<std::size_t>(g->value);
+      } else if (g) {
+        const auto it = std::find(s.words.begin(), s.words.end(), g->word);
+        if (g->word.empty() || it == s.words.end())
+          throw InputError("system." + s.key + " = " + (g->word.empty() ? shortest(g->value) : g->word) +
+                           " is not one of " + list + " (" + s.help + ")");
+        index = static_cast<std::size_t>(it - s.words.begin());
+      }
+      out.values_.push_back({s.key, static_cast<double>(index), s.in_title, s.words[index]});
+      continue;
+    }
+    if (g && !g->word.empty())
+      throw InputError("system." + s.key + " = '" + g->word + "' is not a number (" + s.help + ")");
+    const double v = g ? g->value : s.fallback;
     const std::string name = "system." + s.key + " = " + shortest(v);
     if (!std::isfinite(v)) throw InputError(name + " must be a finite number (" + s.help + ")");
     if (s.positive && !(v > 0)) throw InputError(name + " must be positive (" + s.help + ")");
     if (s.positive && (!std::isnormal(v) || !std::isfinite(1.0 / v)))
       throw InputError(name + " is too close to 0: 1/" + s.key + " is not a finite number");
-    out.values_.push_back({s.key, v, s.in_title});
+    out.values_.push_back({s.key, v, s.in_title, ""});
   }
   return out;
 }
@@ -54,15 +79,27 @@ void SystemParams::set(const std::string& key, double value) {
   for (Value& v : values_)
     if (v.key == key) {
       v.value = value;
+      v.word.clear();
       return;
     }
-  values_.push_back({key, value, true});
+  values_.push_back({key, value, true, ""});
 }
+
+void SystemParams::set_word(const std::string& key, const std::string& word) {
+  for (Value& v : values_)
+    if (v.key == key) {
+      v.word = word;
+      return;
+    }
+  values_.push_back({key, 0.0, true, word});
+}
+
+std::string SystemParams::text(const Value& v) const { return v.word.empty() ? shortest(v.value) : v.word; }
 
 std::string SystemParams::describe() const {
   std::string s;
   for (const Value& v : values_)
-    if (v.in_title) s += (s.empty() ? "" : ", ") + v.key + " = " + shortest(v.value);
+    if (v.in_title) s += (s.empty() ? "" : ", ") + v.key + " = " + text(v);
   return s;
 }
 

@@ -18,14 +18,19 @@ struct ParamSpec {
   // temperature must be for 1/T.
   bool positive = false;
   bool in_title = true;    // shown in plot titles and run summaries
+  // A key that takes a word (system.laplacian = grid | physical): its value is the
+  // word's index here (a given index stands for its word: model.json stores numbers),
+  // `fallback` the index of the default.
+  std::vector<std::string> words = {};
 };
 
 class SystemParams {
  public:
   struct Value {
     std::string key;
-    double value = 0;
+    double value = 0;     // a word key: the index of the word
     bool in_title = true;
+    std::string word;     // a word key: the word (given, or filled by resolve)
   };
 
   SystemParams() = default;
@@ -43,6 +48,11 @@ class SystemParams {
   // did not declare).
   double get(const std::string& key) const;
   void set(const std::string& key, double value);
+  // A value given as a word (resolve maps it to its index, or refuses it for a key that
+  // takes a number).
+  void set_word(const std::string& key, const std::string& word);
+  // The value as a config would write it: the word of a word key, else the number.
+  std::string text(const Value& v) const;
   const std::vector<Value>& values() const { return values_; }
   bool empty() const { return values_.empty(); }
 

@@ -42,7 +42,7 @@ double PredatorPreyParams::explicit_dt_limit() const {
 void cell_noise(const NoiseKey& key, std::int64_t cell, double& xi_u, double& xi_v) {
   if (cell < 0 || (static_cast<std::uint64_t>(cell) >> 32))
     throw std::invalid_argument("cell_noise: cell index must lie in [0, 2^32)");
-  const WorkItem item{key.seed, key.purpose, 0, key.item, key.step};
+  const WorkItem item{key.seed, key.purpose, key.level, key.item, key.step};
   const auto w = r123::Philox4x32()(philox_counter(item, static_cast<std::uint32_t>(cell)), philox_key(key.seed));
   const double u1 = uniform53(w[0], w[1]);
   const double u2 = uniform53(w[2], w[3]);

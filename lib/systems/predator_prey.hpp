@@ -65,6 +65,7 @@ struct NoiseKey {
   Purpose purpose = Purpose::field_noise;
   std::uint64_t item = 0;
   std::uint32_t step = 0;
+  std::uint32_t level = 0;  // the work item's level (a hierarchy level for relax windows)
 };
 
 // The two standard normals (u, v) of global cell `cell` (row-major, x fastest).

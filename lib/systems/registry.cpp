@@ -2,6 +2,7 @@
 #include "core/error.hpp"
 #include "systems/curie_weiss.hpp"
 #include "systems/ising.hpp"
+#include "systems/predator_prey_system.hpp"
 #include "systems/system.hpp"
 
 namespace macrodyn::systems {
@@ -19,6 +20,8 @@ std::vector<Entry>& registry() {
       {"ising2d", [](const SystemParams& p) { return make_ising(2, p); }, ising_param_specs},
       {"ising3d", [](const SystemParams& p) { return make_ising(3, p); }, ising_param_specs},
       {"curie_weiss", [](const SystemParams& p) { return make_curie_weiss(2, p); }, curie_weiss_param_specs},
+      {"predator_prey", [](const SystemParams& p) { return make_predator_prey(1, p); }, predator_prey_param_specs},
+      {"predator_prey2d", [](const SystemParams& p) { return make_predator_prey(2, p); }, predator_prey_param_specs},
   };
   return entries;
 }

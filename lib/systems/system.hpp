@@ -40,8 +40,10 @@ class Evolver {
   virtual void load(const std::int8_t* x, int L, const Coord& o, int w, Boundary b,
                     const std::int8_t* stage_copy) = 0;
 
-  // Continuous-time rejection-free dynamics for n events; returns the physical time
-  // elapsed (sum of Exp(R) waiting times, R the total rate before each event).
+  // The system's own dynamics for n events; returns the physical time elapsed. A jump
+  // process: rejection-free events, the sum of Exp(R) waiting times (R the total rate
+  // before each event). A discretised SPDE: n time steps of its dt (an event is a step;
+  // System::events_per_sweep says how many make a sweep).
   virtual double run_events(std::uint64_t n, Rng& rng) = 0;
 
   // One discrete-time heat-bath sweep in raster order, one uniform per site.
@@ -163,11 +165,17 @@ class System {
   }
 
   // How a small state becomes a large one (sampling/upsample.hpp): block magnification
-  // (every site an f^D block: keeps site averages) or tiling (f^D periodic copies: a
-  // periodic state's intensive observables are kept). A team of several ranks upsamples
-  // a block in place, which only block magnification allows.
-  enum class UpsamplingRule { block_magnification, tiling };
+  // (every site an f^D block: keeps site averages), tiling (f^D periodic copies: a
+  // periodic state's intensive observables are kept) or linear interpolation on cell
+  // centres (fields; f a power of 2). A team of several ranks upsamples a block in place,
+  // which only block magnification allows.
+  enum class UpsamplingRule { block_magnification, tiling, linear_interpolation };
   virtual UpsamplingRule upsampling_rule() const { return UpsamplingRule::block_magnification; }
+
+  // Events that make one sweep of a box of `sites` voxels: a trajectory frame
+  // (sampling/trajectory.hpp) and a partial evolution's default length. Default: one per
+  // site (a jump process); a discretised SPDE updates every cell in one step: 1.
+  virtual std::uint64_t events_per_sweep(std::int64_t sites) const { return static_cast<std::uint64_t>(sites); }
 
   int num_observables() const { return static_cast<int>(observable_names().size()); }
 };

@@ -219,7 +219,7 @@ TEST_CASE("checker2d: its keys, its mask in every state it makes, tiling keeps t
   sys->random_configuration(x.data(), 64, rng);
   CHECK(masked(x, L) >= 0);
   std::vector<std::int8_t> big(256);
-  upsample(sys->upsampling_rule(), x.data(), 2, L, 2, big.data());
+  upsample(*sys, x.data(), L, 2, big.data());
   CHECK(masked(big, 2 * L) == 4 * masked(x, L));
   // Evolving keeps the mask: only sites flip.
   auto ev = sys->make_evolver();

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -39,17 +40,34 @@ using namespace macrodyn;
 
 namespace {
 
-// Parameters of the spin systems and the test-only checker2d (a high temperature, a small field).
-const SystemParams kParams{{"T", 2.5}, {"h", 0.1}};
+// Parameters of the spin systems and the test-only checker2d (a high temperature, a small
+// field), given to the systems that declare them; the others run on their defaults.
+SystemParams test_params(const std::string& name) {
+  SystemParams out;
+  for (const ParamSpec& s : system_param_specs(name)) {
+    if (s.key == "T") out.set("T", 2.5);
+    if (s.key == "h") out.set("h", 0.1);
+  }
+  return out;
+}
 
 // A side small enough for exact-law tests and divisible into 2^D patches.
-int test_side(int dim) { return dim == 2 ? 8 : 4; }
+int test_side(int dim) { return dim == 1 ? 16 : dim == 2 ? 8 : 4; }
+
+// Bytes of a side-L state (systems/state_layout.hpp).
+std::int64_t state_bytes(const System& sys, int L) { return ipow(L, sys.dim()) * sys.state_layout().voxel_bytes(); }
 
 std::vector<std::int8_t> random_state(const System& sys, int L, std::uint64_t item, double m0 = 0.0) {
-  std::vector<std::int8_t> x(static_cast<std::size_t>(ipow(L, sys.dim())));
+  std::vector<std::int8_t> x(static_cast<std::size_t>(state_bytes(sys, L)));
   Rng rng({77, Purpose::test, 0, item, 0});
-  sys.initial_state(x.data(), static_cast<std::int64_t>(x.size()), InitialKind::random_m0, m0, rng);
+  sys.initial_state(x.data(), ipow(L, sys.dim()), InitialKind::random_m0, m0, rng);
   return x;
+}
+
+// The factors the system's upsampling rule takes (linear interpolation: powers of 2).
+std::vector<int> factors(const System& sys) {
+  if (sys.upsampling_rule() == System::UpsamplingRule::linear_interpolation) return {2, 4};
+  return {2, 3};
 }
 
 std::vector<Boundary> supported(const System& sys) {
@@ -65,7 +83,7 @@ std::vector<Boundary> supported(const System& sys) {
 
 TEST_CASE("conformance: the hooks answer consistently", "[systems][conformance]") {
   const std::string name = GENERATE(from_range(system_names()));
-  const auto sys = make_system(name, kParams);
+  const auto sys = make_system(name, test_params(name));
   INFO("system " << name);
   CHECK(sys->name() == name);
   CHECK(is_system_name(name));
@@ -88,9 +106,9 @@ TEST_CASE("conformance: the hooks answer consistently", "[systems][conformance]"
 
 TEST_CASE("conformance: a state written to a dataset reads back bit for bit", "[systems][conformance]") {
   const std::string name = GENERATE(from_range(system_names()));
-  const auto sys = make_system(name, kParams);
+  const auto sys = make_system(name, test_params(name));
   const int L = test_side(sys->dim());
-  const auto n = static_cast<std::uint64_t>(ipow(L, sys->dim()));
+  const auto n = sys->events_per_sweep(ipow(L, sys->dim()));
   std::vector<std::int8_t> states;
   for (std::uint64_t k = 0; k < 3; ++k) {
     auto x = random_state(*sys, L, k, 0.3);
@@ -110,7 +128,7 @@ TEST_CASE("conformance: a state written to a dataset reads back bit for bit", "[
     root.macrodyn_version = "test";
     io::DatasetWriter w(path, root);
     w.create_group("/snapshots", io::GroupInfo{});
-    w.create_table("/snapshots/states", state_dtype(*sys), std::vector<std::uint64_t>(sys->dim(), L), 2, true);
+    w.create_table("/snapshots/states", state_dtype(*sys), state_shape(*sys, L), 2, true);
     w.append("/snapshots/states", states.data(), 3);
     w.commit("/snapshots", 3);
   }
@@ -125,7 +143,7 @@ TEST_CASE("conformance: a state written to a dataset reads back bit for bit", "[
 TEST_CASE("conformance: evolver observables equal patch_observables for every supported boundary",
           "[systems][conformance]") {
   const std::string name = GENERATE(from_range(system_names()));
-  const auto sys = make_system(name, kParams);
+  const auto sys = make_system(name, test_params(name));
   const int dim = sys->dim(), L = test_side(dim), p = L / 2;
   const int d = sys->num_observables();
   const Tiling tiling{dim, L, p};
@@ -142,7 +160,7 @@ TEST_CASE("conformance: evolver observables equal patch_observables for every su
       // Evolved and stored back: the box's observables are what the system computes on
       // the new lattice (the neighbours outside never change).
       Rng rng({79, Purpose::test, 0, static_cast<std::uint64_t>(I), 0});
-      ev->run_events(static_cast<std::uint64_t>(ipow(p, dim)), rng);
+      ev->run_events(sys->events_per_sweep(ipow(p, dim)), rng);
       ev->observables(g1.data());
       auto y = x;
       ev->store(y.data(), L, tiling.origin(I));
@@ -153,11 +171,14 @@ TEST_CASE("conformance: evolver observables equal patch_observables for every su
 
 TEST_CASE("conformance: partial evolution with p = L equals the full dynamics in law", "[systems][conformance]") {
   const std::string name = GENERATE(from_range(system_names()));
-  const auto sys = make_system(name, kParams);
+  const auto sys = make_system(name, test_params(name));
   const int dim = sys->dim(), L = test_side(dim), d = sys->num_observables(), repeats = 10000;
-  const auto n = static_cast<std::uint64_t>(ipow(L, dim));
-  // With p = L the patch is the whole lattice; `periodic` (or `global`) makes it its own torus.
-  const Boundary b = sys->supports(Boundary::periodic) ? Boundary::periodic : Boundary::global;
+  const auto n = sys->events_per_sweep(ipow(L, dim));
+  // With p = L the patch is the whole lattice; `periodic` (or `global`) makes it its own
+  // torus; a system with neither (a field with its own edges) takes the whole grid as is.
+  const Boundary b = sys->supports(Boundary::periodic) ? Boundary::periodic
+                     : sys->supports(Boundary::global) ? Boundary::global
+                                                       : Boundary::frozen;
   auto ev = sys->make_evolver();
   auto full = sys->make_evolver();
   const auto x = random_state(*sys, L, 21, 0.1);
@@ -193,7 +214,7 @@ TEST_CASE("conformance: the weighted change of the chosen patch is unbiased for 
   // has mean exactly 0 when w = 1 / (K q) (docs/design.md §1.7), whatever the choice.
   // Test: |mean D| <= 4 standard errors per observable, 4000 snapshot ids.
   const std::string name = GENERATE(from_range(system_names()));
-  const auto sys = make_system(name, kParams);
+  const auto sys = make_system(name, test_params(name));
   const int dim = sys->dim(), L = test_side(dim), p = L / 2, d = sys->num_observables();
   const Tiling tiling{dim, L, p};
   const auto K = static_cast<double>(tiling.patches());
@@ -229,12 +250,12 @@ TEST_CASE("conformance: the weighted change of the chosen patch is unbiased for 
 
 TEST_CASE("conformance: upsampling keeps what the system says it keeps", "[systems][conformance]") {
   const std::string name = GENERATE(from_range(system_names()));
-  const auto sys = make_system(name, kParams);
+  const auto sys = make_system(name, test_params(name));
   const int dim = sys->dim(), Ls = test_side(dim), d = sys->num_observables();
-  for (int m : {2, 3}) {
+  for (int m : factors(*sys)) {
     const auto src = random_state(*sys, Ls, 40 + m, -0.3);
-    std::vector<std::int8_t> dst(static_cast<std::size_t>(ipow(Ls * m, dim)));
-    upsample(sys->upsampling_rule(), src.data(), dim, Ls, m, dst.data());
+    std::vector<std::int8_t> dst(static_cast<std::size_t>(state_bytes(*sys, Ls * m)));
+    upsample(*sys, src.data(), Ls, m, dst.data());
     const Boundary b = supported(*sys).front();
     std::vector<double> gs(d), gd(d);
     sys->patch_observables(src.data(), Ls, Coord{0, 0, 0}, Ls, b, gs.data());
@@ -249,16 +270,18 @@ TEST_CASE("conformance: upsampling keeps what the system says it keeps", "[syste
 
 TEST_CASE("conformance: every state the system makes fits its layout and site mask", "[systems][conformance]") {
   const std::string name = GENERATE(from_range(system_names()));
-  const auto sys = make_system(name, kParams);
+  const auto sys = make_system(name, test_params(name));
   const int dim = sys->dim(), L = test_side(dim);
   const auto n = static_cast<std::int64_t>(ipow(L, dim));
   const StateCheck check(*sys, L);
   INFO("system " << name);
-  std::vector<std::int8_t> x(static_cast<std::size_t>(n));
+  const bool field = sys->state_layout().value == StateLayout::Value::field;
+  std::vector<std::int8_t> x(static_cast<std::size_t>(state_bytes(*sys, L)));
   Rng rng({79, Purpose::test, 0, 0, 0});
   for (auto [kind, c] : {std::pair{InitialKind::given_m0, 0.3}, std::pair{InitialKind::given_m0, -1.0},
                          std::pair{InitialKind::given_m0, 1.0}, std::pair{InitialKind::random_m0, 0.0},
                          std::pair{InitialKind::all_up, 0.0}}) {
+    if (field && kind == InitialKind::all_up) continue;  // a spin state
     sys->initial_state(x.data(), n, kind, c, rng);
     CHECK(check.problem(x.data()) == "");
   }
@@ -274,7 +297,7 @@ TEST_CASE("conformance: every state the system makes fits its layout and site ma
     const int w = b == Boundary::periodic ? L : L / 2;
     auto ev = sys->make_evolver();
     ev->load(x.data(), L, Coord{0, 0, 0}, w, b, start.data());
-    ev->run_events(static_cast<std::uint64_t>(4 * n), rng);
+    ev->run_events(4 * sys->events_per_sweep(n), rng);
     if (sys->supports_dynamics(Dynamics::heat_bath)) ev->heatbath_sweep(rng);
     ev->store(x.data(), L, Coord{0, 0, 0});
     INFO("boundary " << to_string(b));
@@ -283,10 +306,18 @@ TEST_CASE("conformance: every state the system makes fits its layout and site ma
   }
   CHECK(changed > 0);  // the checks saw evolved states (4 events per voxel at T = 2.5)
   // Upsampled by the system's rule, the larger state fits the mask of the larger side.
-  std::vector<std::int8_t> big(static_cast<std::size_t>(ipow(2 * L, dim)));
-  upsample(sys->upsampling_rule(), x.data(), dim, L, 2, big.data());
+  std::vector<std::int8_t> big(static_cast<std::size_t>(state_bytes(*sys, 2 * L)));
+  upsample(*sys, x.data(), L, 2, big.data());
   CHECK(StateCheck(*sys, 2 * L).problem(big.data()) == "");
-  // The check itself: a byte outside the layout is found and located.
-  x[1] = 7;
-  CHECK(check.problem(x.data()).find("holds 7") != std::string::npos);
+  // The check itself: a byte outside the layout (a field value that is not a number) is
+  // found and located.
+  if (field) {
+    const float nan = std::nanf("");
+    std::memcpy(x.data() + sys->state_layout().voxel_bytes(), &nan, sizeof nan);
+    CHECK(check.problem(x.data()).find(sys->dim() == 1 ? "voxel (1)" : "voxel (0, 1") != std::string::npos);
+    CHECK(check.problem(x.data()).find("u = nan, which is not a finite number") != std::string::npos);
+  } else {
+    x[1] = 7;
+    CHECK(check.problem(x.data()).find("holds 7") != std::string::npos);
+  }
 }

@@ -73,7 +73,7 @@ TEST_CASE("upsample by tiling: periodic copies, every Ising observable kept exac
       auto src = random_lattice(dim, Ls, 17 + dim + m);
       const int L = Ls * m;
       std::vector<std::int8_t> dst(static_cast<std::size_t>(ipow(L, dim)));
-      upsample(System::UpsamplingRule::tiling, src.data(), dim, Ls, m, dst.data());
+      upsample_tiles(src.data(), dim, Ls, m, dst.data());
       // dst(x) = src(x mod Ls), every site.
       bool periodic = true;
       for (std::int64_t i = 0; i < static_cast<std::int64_t>(dst.size()); ++i) {
@@ -97,9 +97,69 @@ TEST_CASE("upsample by tiling: periodic copies, every Ising observable kept exac
   // The rule dispatch: block magnification is upsample_blocks.
   const auto src = random_lattice(2, 8, 3);
   std::vector<std::int8_t> a(256), b(256);
-  upsample(System::UpsamplingRule::block_magnification, src.data(), 2, 8, 2, a.data());
+  upsample(*make_system("ising2d"), src.data(), 8, 2, a.data());
   upsample_blocks(src.data(), 2, 8, 2, b.data());
   CHECK(a == b);
+}
+
+TEST_CASE("upsampling copies whole voxels of any size in 1, 2 and 3 dimensions", "[sampling][upsample]") {
+  // Every voxel of dst is the voxel of src that block magnification (x / m) or tiling
+  // (x mod Ls) names, all voxel_bytes of it, for voxels of 1 byte (spins) and of 8 (two
+  // float32 channels).
+  for (int vb : {1, 8})
+    for (int dim : {1, 2, 3})
+      for (int m : {2, 3}) {
+        const int Ls = dim == 3 ? 4 : 6, L = Ls * m;
+        std::vector<std::int8_t> src(static_cast<std::size_t>(ipow(Ls, dim) * vb));
+        for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<std::int8_t>(i * 37 + 11);
+        std::vector<std::int8_t> blocks(static_cast<std::size_t>(ipow(L, dim) * vb)), tiles(blocks.size());
+        upsample_blocks(src.data(), dim, Ls, m, blocks.data(), vb);
+        upsample_tiles(src.data(), dim, Ls, m, tiles.data(), vb);
+        bool blocks_ok = true, tiles_ok = true;
+        for (std::int64_t i = 0; i < ipow(L, dim); ++i) {
+          std::int64_t q = i, sb = 0, st = 0;
+          for (int d = 0; d < dim; ++d) {  // last axis first
+            const std::int64_t c = q % L;
+            q /= L;
+            sb += (c / m) * ipow(Ls, d);
+            st += (c % Ls) * ipow(Ls, d);
+          }
+          blocks_ok = blocks_ok && std::equal(src.begin() + sb * vb, src.begin() + (sb + 1) * vb, blocks.begin() + i * vb);
+          tiles_ok = tiles_ok && std::equal(src.begin() + st * vb, src.begin() + (st + 1) * vb, tiles.begin() + i * vb);
+        }
+        INFO("voxel bytes " << vb << ", dim " << dim << ", m " << m);
+        CHECK(blocks_ok);
+        CHECK(tiles_ok);
+      }
+}
+
+TEST_CASE("linear interpolation by 2: the notes' formula per channel, edges held, tensor product in 2-D",
+          "[sampling][upsample]") {
+  // docs/design.md §8.6.2: fine[2i+1] = 3/4 c[i] + 1/4 c[i+1], fine[2i] = 1/4 c[i-1] + 3/4 c[i].
+  const int n = 5, C = 2;
+  std::vector<float> c1(n * C);
+  for (int i = 0; i < n * C; ++i) c1[static_cast<std::size_t>(i)] = static_cast<float>(0.1 * i * i - 0.3 * i + 0.25);
+  auto coarse = [&](int i, int ch) { return static_cast<double>(c1[static_cast<std::size_t>(std::clamp(i, 0, n - 1) * C + ch)]); };
+  auto fine1 = [&](int f, int ch) {
+    const int i = f / 2;
+    return f % 2 ? 0.75 * coarse(i, ch) + 0.25 * coarse(i + 1, ch) : 0.25 * coarse(i - 1, ch) + 0.75 * coarse(i, ch);
+  };
+  std::vector<float> f1(2 * n * C);
+  upsample_linear2(c1.data(), 1, n, C, f1.data());
+  for (int f = 0; f < 2 * n; ++f)
+    for (int ch = 0; ch < C; ++ch) CHECK(f1[static_cast<std::size_t>(f * C + ch)] == static_cast<float>(fine1(f, ch)));
+  // A field that is linear in x inside the grid stays linear: the mean is kept when the
+  // edge cells are excluded, and a constant field stays constant everywhere.
+  std::vector<float> flat(n * n * C, 0.375f), flat_fine(4 * n * n * C);
+  upsample_linear2(flat.data(), 2, n, C, flat_fine.data());
+  CHECK(std::all_of(flat_fine.begin(), flat_fine.end(), [](float v) { return v == 0.375f; }));
+  // 2-D: a field that varies along x only gives every fine row the 1-D result.
+  std::vector<float> c2(n * n * C), f2(4 * n * n * C);
+  for (int y = 0; y < n; ++y) std::copy(c1.begin(), c1.end(), c2.begin() + y * n * C);
+  upsample_linear2(c2.data(), 2, n, C, f2.data());
+  bool rows = true;
+  for (int fy = 0; fy < 2 * n; ++fy) rows = rows && std::equal(f1.begin(), f1.end(), f2.begin() + fy * 2 * n * C);
+  CHECK(rows);
 }
 
 TEST_CASE("relax phases cover every window once and windows of a phase never overlap", "[sampling]") {

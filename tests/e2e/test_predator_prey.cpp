@@ -1,0 +1,112 @@
+// The predator-prey SPDE through the common commands (system.name = predator_prey, its
+// [system] keys): generate is bit for bit the same on 1 and 2 threads; its pairs are one
+// step of dt each; train, simulate and evaluate run on it and compare u and v with the
+// truth; old field.* keys, another system's keys, a factor of 3 and `run` are refused.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <unistd.h>
+
+#include "io/dataset.hpp"
+#include "run_binary.hpp"
+
+using namespace macrodyn;
+using namespace macrodyn::e2e;
+
+namespace {
+
+std::string pp(const std::string& subcommand) {
+  return subcommand + " --config " MACRODYN_SOURCE_DIR "/tests/e2e/tiny-pp.ini --run.progress false";
+}
+
+std::vector<double> read_f64(const io::DatasetReader& r, const std::string& table, std::uint64_t rows, std::size_t per) {
+  std::vector<double> v(rows * per);
+  r.read_rows(table, 0, rows, io::DType::f64, v.data());
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("predator_prey generate: the same pairs on 1 and 2 threads, one step of dt each", "[e2e][predator_prey]") {
+  const std::string a = tmp("pp_gen1_" + std::to_string(getpid()) + ".h5");
+  const std::string b = tmp("pp_gen2_" + std::to_string(getpid()) + ".h5");
+  const Result r1 = run(pp("generate") + " --run.threads 1 --output.path " + a);
+  INFO(r1.out << r1.err);
+  REQUIRE(r1.code == 0);
+  const Result r2 = run(pp("generate") + " --run.threads 2 --output.path " + b);
+  REQUIRE(r2.code == 0);
+  io::DatasetReader da(a), db(b);
+  const std::uint64_t P = da.rows_committed("/pairs");
+  CHECK(P == 800);  // 400 upsampled snapshots and 400 random configurations, one pair each
+  for (const char* t : {"/pairs/g_before", "/pairs/g_after", "/pairs/z_star"}) {
+    std::vector<float> x(P * 2), y(P * 2);
+    da.read_rows(t, 0, P, io::DType::f32, x.data());
+    db.read_rows(t, 0, P, io::DType::f32, y.data());
+    INFO(t);
+    CHECK(x == y);
+  }
+  const auto dt = read_f64(da, "/pairs/dt", P, 1);
+  CHECK(std::all_of(dt.begin(), dt.end(), [](double d) { return d == 0.01; }));
+  // The small runs' means start near (m, 1 - m) with m in [0.45, 0.55] and move toward
+  // the fixed point (0.4, 0.6).
+  std::vector<float> obs(8 * 101 * 2);
+  da.read_rows("/small/observables", 0, 8, io::DType::f32, obs.data());
+  for (int r = 0; r < 8; ++r) {
+    const float u0 = obs[static_cast<std::size_t>(r * 101 * 2)], v0 = obs[static_cast<std::size_t>(r * 101 * 2 + 1)];
+    CHECK(u0 >= 0.44f);
+    CHECK(u0 <= 0.56f);
+    CHECK(std::fabs(u0 + v0 - 1.0f) < 1e-3f);
+  }
+}
+
+TEST_CASE("predator_prey train, simulate and evaluate compare u and v with the truth", "[e2e][predator_prey]") {
+  const std::string id = std::to_string(getpid());
+  const std::string data = tmp("pp_data_" + id + ".h5"), truth = tmp("pp_truth_" + id + ".h5");
+  const std::string model = tmp("pp_model_" + id), eval = tmp("pp_eval_" + id);
+  std::filesystem::remove_all(eval);
+  REQUIRE(run(pp("generate") + " --run.threads 2 --output.path " + data).code == 0);
+  const Result s = run(pp("simulate") + " --run.threads 2 --output.path " + truth);
+  INFO(s.out << s.err);
+  REQUIRE(s.code == 0);
+  {
+    io::DatasetReader t(truth);
+    CHECK(t.rows_committed("/trajectories") == 8);  // 4 runs per m0 value
+  }
+  const Result tr = run("train --dataset " + data + " --out " + model +
+                        " --epochs 5 --threads 1 --device cpu --overwrite");
+  INFO(tr.out << tr.err);
+  REQUIRE(tr.code == 0);
+  const std::string json = slurp(model + "/model.json");
+  CHECK(json.find("\"variables\": [\"u\", \"v\"]") != std::string::npos);
+  CHECK(json.find("\"time_unit_kind\": \"physical\"") != std::string::npos);
+  const Result ev = run("evaluate --model " + model + " --truth " + truth + " --output " + eval);
+  INFO(ev.out << ev.err);
+  REQUIRE(ev.code == 0);
+  // Runs grouped by their initial m; u and v judged side by side, with band plots.
+  CHECK(ev.out.find("eq u true/pred") != std::string::npos);
+  CHECK(ev.out.find("eq v true/pred") != std::string::npos);
+  CHECK(std::filesystem::exists(eval + "/bands_m0_0.45.png"));
+  CHECK(std::filesystem::exists(eval + "/bands_m0_0.55.png"));
+  const std::string metrics = slurp(eval + "/metrics.csv");
+  CHECK(metrics.find("rel_error_u,rel_error_v") != std::string::npos);
+}
+
+TEST_CASE("predator_prey refuses field.* keys and another system's keys with a sentence", "[e2e][predator_prey]") {
+  const Result f = run(pp("generate") + " --field.dt 0.02");
+  CHECK(f.code != 0);
+  CHECK(f.err.find("field.dt") != std::string::npos);
+  const Result t = run(pp("generate") + " --system.T 2.0");
+  CHECK(t.code != 0);
+  CHECK(t.err.find("system.T is not a key of system predator_prey") != std::string::npos);
+  const Result w = run(pp("generate") + " --system.laplacian curvy");
+  CHECK(w.code != 0);
+  CHECK(w.err.find("system.laplacian = curvy is not one of grid, physical") != std::string::npos);
+  const Result f3 = run(pp("generate") + " --upsample.factor 3 --small.side 25 --large.side 225 --partial.patch 25");
+  CHECK(f3.code != 0);
+  CHECK(f3.err.find("upsample.factor = 3") != std::string::npos);
+  const Result runs = run(pp("run"));
+  CHECK(runs.code != 0);
+  CHECK(runs.err.find("macrodyn run moves states of one byte per voxel") != std::string::npos);
+}
