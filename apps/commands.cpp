@@ -14,6 +14,8 @@
 #include "jobs/jobs.hpp"
 #include "jobs/model_info.hpp"
 #include "jobs/report.hpp"
+#include "launcher.hpp"
+#include "systems/system.hpp"
 #include "options.hpp"
 #include "parse_args.hpp"
 
@@ -59,13 +61,32 @@ int cmd_generate(int argc, char** argv) {
 }
 
 int cmd_simulate(int argc, char** argv) {
-  return config_command(
-      "simulate",
+  const char* summary =
       "Run full-size (large.side) ground-truth trajectories and write them to /trajectories of\n"
-      "output.path: observables per frame, durations, m0, and the states when closure.kind is\n"
-      "autoencoder (phi of the truth is recomputed per patch tiling).\n"
-      "Example: macrodyn simulate --config jobs/configs/quickstart.ini --output.path truth.h5",
-      Job::simulate, argc, argv, [](const Config& c) { return simulate(c); });
+      "output.path: observables per frame, durations, each run's initial condition, and the states\n"
+      "when closure.kind is autoencoder (phi of the truth is recomputed per patch tiling).\n"
+      "A system with a distributed solver (predator_prey, predator_prey2d: a PETSc DMDA) is\n"
+      "simulated across the ranks of the job, `mpiexec -n R macrodyn simulate ...`, with the same\n"
+      "bits on any number of ranks; the others run as one process on run.threads threads.\n"
+      "Example: macrodyn simulate --config jobs/configs/quickstart.ini --output.path truth.h5";
+  Config c;
+  if (!parse_config("simulate", summary, argc, argv, c)) return 0;
+  const bool distributed = systems::is_system_name(c.system) &&
+                           systems::make_system(c.system, c.system_params)->distributed_truth();
+#ifdef MACRODYN_WITH_PETSC
+  if (distributed) return simulate_distributed(argc, argv, c);
+#else
+  if (distributed && launcher_ranks() > 1)
+    throw InputError("system " + c.system + " is simulated across ranks by PETSc, which this macrodyn was built without");
+#endif
+  if (launcher_ranks() > 1)
+    throw InputError("simulate runs system " + c.system + " as one process (only systems with a distributed solver "
+                     "take mpiexec), but it was started as " + std::to_string(launcher_ranks()) + " ranks");
+  validate(c, Job::simulate);
+  const JobSummary s = simulate(c);
+  print_summary(s, c);
+  io::inspect(s.path, std::cout);
+  return 0;
 }
 
 namespace {

@@ -15,3 +15,11 @@ int cmd_evaluate(int argc, char** argv);  // evaluate_commands.cpp
 int cmd_run(int argc, char** argv);       // run_command.cpp (MPI)
 int cmd_fields(int argc, char** argv);    // fields_command.cpp (MPI, PETSc)
 }  // namespace macrodyn::app
+
+namespace macrodyn::jobs {
+struct Config;
+}
+namespace macrodyn::app {
+// simulate_distributed.cpp (MPI, PETSc): simulate for a system with a distributed solver.
+int simulate_distributed(int argc, char** argv, const jobs::Config& c);
+}  // namespace macrodyn::app

@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "jobs/evaluate.hpp"
+#include "jobs/model_dir.hpp"
 #include "jobs/predict.hpp"
 #include "jobs/report.hpp"
 #include "parse_args.hpp"
@@ -191,7 +192,8 @@ int cmd_evaluate(int argc, char** argv) {
     werr.push_back(std::max<int>(11, static_cast<int>(v.size()) + 4));
     weq.push_back(std::max<int>(19, static_cast<int>(v.size()) + 13));
   }
-  std::printf("\n%-8s %5s %11s", "m0", "runs", "rel_error");
+  const std::string initial = join(r.initial_columns, ":");
+  std::printf("\n%-8s %5s %11s", initial.c_str(), "runs", "rel_error");
   for (int i = 0; i < d; ++i) std::printf(" %*s", werr[i], ("err_" + vars[i]).c_str());
   for (int i = 0; i < d; ++i) std::printf(" %*s", weq[i], ("eq " + vars[i] + " true/pred").c_str());
   std::printf(" %10s\n", "mmd2");
@@ -205,17 +207,13 @@ int cmd_evaluate(int argc, char** argv) {
     }
     std::printf(" %10.4g\n", g.mmd2);
   };
-  for (const auto& g : r.groups) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%g", g.m0);
-    row(b, g);
-  }
+  for (const auto& g : r.groups) row(condition_values(g.initial), g);
   row("mean", r.mean);
   std::printf("\nDelta = %g model time units (time_unit %g); rel_error and mmd2 in model coordinates, eq "
               "(mean over the later half) in physical ones; MMD^2 at grid stride %lld\n",
               r.delta, r.time_unit, static_cast<long long>(r.mmd_stride));
   std::printf("wrote %s", r.metrics_csv.c_str());
-  if (!r.plots.empty()) std::printf(" and %zu plot(s) bands_m0_*.png", r.plots.size());
+  if (!r.plots.empty()) std::printf(" and %zu plot(s) bands_*.png", r.plots.size());
   std::printf(" in %.2f s\n", r.seconds);
   std::printf("report: %s\n", write_report(o.output_dir).c_str());
   return 0;

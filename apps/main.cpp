@@ -62,12 +62,12 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_stop_signal);
   std::signal(SIGUSR1, on_stop_signal);  // Slurm's warning before the time limit (macrodyn run checkpoints)
   try {
-    // Only run and fields are MPI programs; n copies of another command would write the
-    // same files.
-    if (cmd != "run" && cmd != "fields" && macrodyn::app::launcher_ranks() > 1)
+    // Only run, fields and simulate (for a system with a distributed solver, which it
+    // checks itself) are MPI programs; n copies of another command would write the same files.
+    if (cmd != "run" && cmd != "fields" && cmd != "simulate" && macrodyn::app::launcher_ranks() > 1)
       throw macrodyn::InputError(cmd + " is not an MPI program but was started as " +
                                  std::to_string(macrodyn::app::launcher_ranks()) +
-                                 " ranks; run it as one process (only run and fields take mpiexec)");
+                                 " ranks; run it as one process (only run, fields and simulate take mpiexec)");
     // Subcommands see argv from their own name on (argv[0] = subcommand).
     if (cmd == "generate") return macrodyn::app::cmd_generate(argc - 1, argv + 1);
     if (cmd == "simulate") return macrodyn::app::cmd_simulate(argc - 1, argv + 1);

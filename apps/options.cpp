@@ -99,7 +99,54 @@ const std::vector<std::pair<std::string, Dynamics>> kDynamics{{"ct", Dynamics::c
 const std::vector<std::pair<std::string, InitialKind>> kInit{
     {"random", InitialKind::random_m0}, {"m0", InitialKind::given_m0}, {"all_up", InitialKind::all_up}};
 
-// A comma-separated list of numbers (e.g. truth.m0 = -0.5,0,0.5).
+// A comma-separated list of initial conditions, each one number or several joined by ':'
+// in the order of the system's initial-condition values (truth.m0 = -0.5,0,0.5 for
+// spins; truth.m0 = 0.45:0.05,0.5:0.1 for predator-prey's m:k).
+Key condition_list(const char* name, std::vector<InitialCondition> Config::*field, const char* help) {
+  auto show = [field](const Config& c) {
+    std::string s;
+    for (const InitialCondition& ic : c.*field) {
+      std::string one;
+      for (double v : ic)
+        if (!std::isnan(v)) one += (one.empty() ? "" : ":") + fmt(v);
+      s += (s.empty() ? "" : ",") + one;
+    }
+    return s;
+  };
+  return Key{name, help,
+             [=](po::options_description& d, Config& c, std::vector<std::function<void(Config&)>>& post) {
+               auto raw = std::make_shared<std::string>(show(c));
+               d.add_options()(name, po::value<std::string>(raw.get())->default_value(*raw), help);
+               post.push_back([=](Config& cfg) {
+                 (cfg.*field).clear();
+                 std::stringstream ss(*raw);
+                 std::string item;
+                 while (std::getline(ss, item, ',')) {
+                   if (item.find_first_not_of(" \t") == std::string::npos) continue;
+                   InitialCondition ic = unset_condition();
+                   std::stringstream parts(item);
+                   std::string part;
+                   int k = 0;
+                   while (std::getline(parts, part, ':')) {
+                     if (k == kMaxInitialValues)
+                       throw InputError(std::string(name) + ": '" + item + "' has more than " +
+                                        std::to_string(kMaxInitialValues) + " values");
+                     char* end = nullptr;
+                     const double v = std::strtod(part.c_str(), &end);
+                     if (end == part.c_str() ||
+                         part.find_first_not_of(" \t", static_cast<std::size_t>(end - part.c_str())) != std::string::npos)
+                       throw InputError(std::string(name) + ": '" + part + "' is not a number");
+                     if (!std::isfinite(v)) throw InputError(std::string(name) + ": '" + part + "' is not a finite number");
+                     ic[static_cast<std::size_t>(k++)] = v;
+                   }
+                   (cfg.*field).push_back(ic);
+                 }
+               });
+             },
+             show};
+}
+
+// A comma-separated list of numbers (e.g. field.test_m = 0.45,0.5,0.55).
 Key number_list(const char* name, std::vector<double> Config::*field, const char* help) {
   auto show = [field](const Config& c) {
     std::string s;
@@ -194,8 +241,15 @@ std::vector<Key> system_param_keys() {
 }
 
 std::vector<Key> keys() {
+  // The registered systems, from the registry (a new system appears without an edit here).
+  static const std::string system_name_help = [] {
+    std::string s = "microscopic system: ";
+    const auto names = system_names();
+    for (std::size_t i = 0; i < names.size(); ++i) s += (i ? (i + 1 == names.size() ? " or " : ", ") : "") + names[i];
+    return s;
+  }();
   std::vector<Key> all = {
-      plain("system.name", &Config::system, "microscopic system: ising2d, ising3d, curie_weiss or predator_prey"),
+      plain("system.name", &Config::system, system_name_help.c_str()),
       plain("small.side", &Config::small_side, "side L_s of the small systems; 0 = partial.patch (the paper's L_s = p)"),
       plain("small.runs", &Config::small_runs, "number of small trajectories"),
       plain("small.sweeps", &Config::small_sweeps, "sweeps per small trajectory (frames = sweeps + 1)"),
@@ -225,8 +279,9 @@ std::vector<Key> keys() {
       plain("truth.sweeps", &Config::truth_sweeps, "sweeps per ground-truth run"),
       choice("truth.dynamics", &Config::truth_dynamics, kDynamics, "ct or heatbath"),
       choice("truth.init", &Config::truth_init, kInit, "random, m0 (truth.m0 list) or all_up"),
-      number_list("truth.m0", &Config::truth_m0,
-                  "comma-separated initial magnetisations for truth.init = m0 (truth.runs runs each)"),
+      condition_list("truth.m0", &Config::truth_m0,
+                     "comma-separated initial conditions for truth.init = m0 (truth.runs runs each): initial "
+                     "magnetisations for spins; m:k pairs for predator_prey (u = m + k cos(10 pi x))"),
       plain("verdict.ensemble", &Config::verdict_ensemble,
             "macrodyn run: predicted paths per truth run when the model is judged against the truth.* runs at the end "
             "(truth.runs = 0: not judged)"),

@@ -135,11 +135,24 @@ void check_counts(const Config& c, int dim) {
   check_product("large.snapshots x patches", 2.0 * static_cast<double>(c.snapshots) * K);
 }
 
-void check_truth_m0(const Config& c) {
+std::string join_names(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ":") + n;
+  return s;
+}
+
+void check_truth_m0(const Config& c, const System& sys) {
   if (c.truth_init == InitialKind::given_m0 && c.truth_m0.empty())
-    fail("truth.init = m0 needs truth.m0 (a comma-separated list of initial magnetisations)");
-  for (double m : c.truth_m0)
-    if (!(m >= -1.0 && m <= 1.0)) fail("truth.m0 value " + str(m) + " is outside [-1, 1]");
+    fail("truth.init = m0 needs truth.m0 (a comma-separated list of initial conditions)");
+  const std::size_t q = sys.initial_condition_names().size();
+  for (const InitialCondition& ic : c.truth_m0) {
+    for (std::size_t k = q; k < ic.size(); ++k)
+      if (!std::isnan(ic[k]))
+        fail("truth.m0: an initial condition of system " + c.system + " has " + std::to_string(q) + " value(s) (" +
+             join_names(sys.initial_condition_names()) + "), not more");
+    const std::string why = sys.check_initial_condition(ic);
+    if (!why.empty()) fail("truth.m0: " + why);
+  }
 }
 
 // The keys only `macrodyn run` reads; rank counts are checked where they are known (mpi/run).
@@ -185,7 +198,7 @@ void validate_run(const Config& c) {
   if (c.truth_runs < 0) fail("truth.runs must be >= 0 (0 = no verdict)");
   if (c.truth_runs > 0) {
     if (c.truth_sweeps < 2) fail("truth.sweeps must be at least 2");
-    check_truth_m0(c);
+    check_truth_m0(c, *make_system(c.system, c.system_params));
     if (c.verdict_ensemble < 1) fail("verdict.ensemble must be at least 1");
     check_count("verdict.ensemble", static_cast<double>(c.verdict_ensemble));
     // The evaluation holds every predicted path (evaluate refuses more than 4e8 values):
@@ -366,7 +379,7 @@ void validate(const Config& c, Job job) {
   if (job == Job::simulate) {
     if (c.truth_runs < 1) fail("truth.runs must be at least 1");
     if (c.truth_sweeps < 1) fail("truth.sweeps must be at least 1");
-    check_truth_m0(c);
+    check_truth_m0(c, *sys);
     check_memory(c, job, sys->dim());
     check_output(c);
     return;
@@ -376,8 +389,10 @@ void validate(const Config& c, Job job) {
   if (Ls < 2) fail("small.side = " + std::to_string(Ls) + " must be at least 2");
   if (c.small_runs < 1) fail("small.runs must be at least 1");
   if (c.small_sweeps < 1) fail("small.sweeps must be at least 1");
-  if (c.small_init == InitialKind::given_m0 && !(c.small_m0 >= -1.0 && c.small_m0 <= 1.0))
-    fail("small.m0 = " + str(c.small_m0) + " is outside [-1, 1]");
+  if (c.small_init == InitialKind::given_m0) {
+    const std::string why = sys->check_initial_condition(condition_of(c.small_m0));
+    if (!why.empty()) fail("small.m0: " + why);
+  }
   if (c.snapshots < 1) fail("large.snapshots must be at least 1");
   if (c.factor != 2 && c.factor != 3) fail("upsample.factor = " + std::to_string(c.factor) + " must be 2 or 3");
   if (Ls > c.large_side)

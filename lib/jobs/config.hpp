@@ -52,7 +52,9 @@ struct Config {
   std::int64_t truth_sweeps = 100;
   Dynamics truth_dynamics = Dynamics::continuous_time;
   systems::InitialKind truth_init = systems::InitialKind::given_m0;
-  std::vector<double> truth_m0{-0.5, 0.0, 0.5};  // with truth.init = m0: `runs` runs per value
+  // With truth.init = m0: `runs` runs per initial condition (systems/initial_state.hpp).
+  std::vector<systems::InitialCondition> truth_m0{systems::condition_of(-0.5), systems::condition_of(0.0),
+                                                  systems::condition_of(0.5)};
   // [verdict]: macrodyn run judges its model against the truth runs
   std::int64_t verdict_ensemble = 64;  // predicted paths per truth run
   // [output]

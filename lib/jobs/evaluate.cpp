@@ -85,6 +85,26 @@ ModelInfo check_evaluate_options(const EvaluateOptions& o) {
   return info;
 }
 
+std::string condition_values(const std::vector<double>& values) {
+  std::string s;
+  for (double v : values) s += (s.empty() ? "" : ":") + shortest(v);
+  return s;
+}
+
+std::string condition_label(const std::vector<std::string>& columns, const std::vector<double>& values) {
+  std::string s;
+  for (std::size_t i = 0; i < values.size() && i < columns.size(); ++i)
+    s += (s.empty() ? "" : ", ") + columns[i] + " = " + shortest(values[i]);
+  return s;
+}
+
+std::string condition_tag(const std::vector<std::string>& columns, const std::vector<double>& values) {
+  std::string s;
+  for (std::size_t i = 0; i < values.size() && i < columns.size(); ++i)
+    s += (s.empty() ? "" : "_") + columns[i] + "_" + shortest(values[i]);
+  return s;
+}
+
 EvaluationResult evaluate_model(const EvaluateOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   const ModelInfo info = check_evaluate_options(o);
@@ -206,12 +226,17 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
     for (int k = 0; k < d; ++k) res.out_of_range.push_back(static_cast<double>(outside[static_cast<std::size_t>(k)]) / points);
   }
 
-  // Groups by exact m0.
-  std::map<double, std::vector<std::int64_t>> groups;
-  for (std::int64_t r = 0; r < R; ++r) groups[truth.m0[static_cast<std::size_t>(r)]].push_back(r);
+  // Groups by exact initial condition.
+  res.initial_columns = truth.initial_columns;
+  const std::size_t q = truth.initial_columns.size();
+  std::map<std::vector<double>, std::vector<std::int64_t>> groups;
+  for (std::int64_t r = 0; r < R; ++r) {
+    const auto at = truth.initial.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(r) * q);
+    groups[std::vector<double>(at, at + static_cast<std::ptrdiff_t>(q))].push_back(r);
+  }
   if (R > 1 && groups.size() == static_cast<std::size_t>(R))
-    say(o, "warning: every truth run has its own m0 (simulated with truth.init = random?): each group's truth "
-           "ensemble is a single trajectory");
+    say(o, "warning: every truth run has its own initial condition (simulated with truth.init = random?): each "
+           "group's truth ensemble is a single trajectory");
   std::int64_t largest = 0;
   for (const auto& g : groups) largest = std::max<std::int64_t>(largest, static_cast<std::int64_t>(g.second.size()));
   const double per_time = std::pow(static_cast<double>(largest * (1 + E)), 2.0);
@@ -220,9 +245,9 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
   std::vector<std::int64_t> mmd_times;
   for (std::int64_t k = 0; k < T; k += res.mmd_stride) mmd_times.push_back(k);
 
-  for (const auto& [m0, runs] : groups) {
+  for (const auto& [initial, runs] : groups) {
     GroupMetrics g;
-    g.m0 = m0;
+    g.initial = initial;
     g.runs = static_cast<std::int64_t>(runs.size());
     std::vector<std::int64_t> prow;
     for (std::int64_t r : runs)
@@ -260,7 +285,6 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
   // The mean row: each column averaged over the groups.
   GroupMetrics& m = res.mean;
   const double n = static_cast<double>(res.groups.size());
-  m.m0 = std::numeric_limits<double>::quiet_NaN();
   m.rel_error_per_dim.assign(d, 0.0);
   m.eq_mean_true.assign(d, 0.0);
   m.eq_mean_pred.assign(d, 0.0);
@@ -283,7 +307,7 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
   res.metrics_csv = (fs::path(o.output_dir) / "metrics.csv").string();
   {
     std::ostringstream s;
-    s << "# macrodyn evaluate: predicted ensembles against ground truth, one row per initial m0, then their mean\n"
+    s << "# macrodyn evaluate: predicted ensembles against ground truth, one row per initial condition, then their mean\n"
       << "# model: " << o.model_dir << " (" << info.system << ", method " << info.method << ", L " << info.L
       << ", patch " << info.patch << ", K " << info.K << ", z = (" << join(info.variables, ", ") << "), diffusion "
       << info.diffusion << ")\n"
@@ -297,7 +321,7 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
       << "# rel_error*: model coordinates, sum_k (mean_pred - mean_true)^2 / sum_k mean_true^2 over all grid times; "
       << "eq_*: physical coordinates, times t >= T/2; mmd2: model coordinates, mean over the grid times k = 0, s, 2s, ... with s = "
       << res.mmd_stride << " (" << mmd_times.size() << " times)\n";
-    s << "m0,runs,rel_error";
+    s << join(res.initial_columns, ":") << ",runs,rel_error";
     for (const auto& v : info.variables) s << ",rel_error_" << v;
     for (const char* col : {"eq_mean_true_", "eq_mean_pred_", "eq_std_true_", "eq_std_pred_"})
       for (const auto& v : info.variables) s << "," << col << v;
@@ -309,7 +333,7 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
         for (double v : *col) s << "," << num(v);
       s << "," << num(g.mmd2) << "\n";
     };
-    for (const auto& g : res.groups) row(shortest(g.m0), g);
+    for (const auto& g : res.groups) row(condition_values(g.initial), g);
     row("mean", m);
     const std::string tmp = res.metrics_csv + ".tmp";
     {
@@ -323,13 +347,13 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
   // study can redraw several evaluations on common axes (and a reader can replot them).
   {
     std::ostringstream s;
-    s << "# macrodyn evaluate: ensemble mean and std over time per initial m0, physical time and coordinates\n"
-      << "m0,time,variable,mean_true,std_true,mean_pred,std_pred\n";
+    s << "# macrodyn evaluate: ensemble mean and std over time per initial condition, physical time and coordinates\n"
+      << join(res.initial_columns, ":") << ",time,variable,mean_true,std_true,mean_pred,std_pred\n";
     for (const auto& g : res.groups)
       for (std::size_t k = 0; k < res.times.size(); ++k)
         for (int i = 0; i < d; ++i) {
           const std::size_t j = k * static_cast<std::size_t>(d) + static_cast<std::size_t>(i);
-          s << shortest(g.m0) << "," << num(res.times[k] * info.time_unit) << "," << info.variables[i] << ","
+          s << condition_values(g.initial) << "," << num(res.times[k] * info.time_unit) << "," << info.variables[i] << ","
             << num(g.mean_true[j]) << "," << num(g.std_true[j]) << "," << num(g.mean_pred[j]) << ","
             << num(g.std_pred[j]) << "\n";
         }
@@ -361,7 +385,7 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
       r.second += pad;
     }
     for (const auto& g : res.groups) {
-      const std::string png = (fs::path(o.output_dir) / ("bands_m0_" + shortest(g.m0) + ".png")).string();
+      const std::string png = (fs::path(o.output_dir) / ("bands_" + condition_tag(res.initial_columns, g.initial) + ".png")).string();
       std::vector<macro::BandSeries> series{
           {"truth (" + std::to_string(g.runs) + " runs)", res.times, g.mean_true, g.std_true},
           {"prediction (" + info.method + ", " + std::to_string(g.runs * E) + " runs)", res.times, g.mean_pred,
@@ -369,7 +393,7 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
       macro::plot_ensemble_bands(png,
                                  info.system + " " + info.params.describe() + ", L = " +
                                      std::to_string(info.L) + ", p = " + std::to_string(info.patch) + " (K = " +
-                                     std::to_string(info.K) + "), " + info.method + "; initial m0 = " + shortest(g.m0) +
+                                     std::to_string(info.K) + "), " + info.method + "; initial " + condition_label(res.initial_columns, g.initial) +
                                      ": mean +- std, rel. error " + short3(g.rel_error),
                                  time_label(info), info.variables, series, yranges);
       res.plots.push_back(png);

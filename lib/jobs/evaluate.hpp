@@ -43,9 +43,10 @@ struct EvaluateOptions {
   std::function<void(const std::string&)> log;            // one line per stage, optional
 };
 
-// The metrics of one m0 group (or their mean over the groups: m0 = NaN, runs = total).
+// The metrics of one group of truth runs that share their initial condition (or their
+// mean over the groups: no condition, runs = total).
 struct GroupMetrics {
-  double m0 = 0;
+  std::vector<double> initial;         // the values of EvaluationResult::initial_columns; empty for the mean
   std::int64_t runs = 0;               // truth runs in the group
   double rel_error = 0;                // sum_{k,i} (mu_pred - mu_true)^2 / sum_{k,i} mu_true^2, model coordinates
   std::vector<double> rel_error_per_dim;
@@ -55,6 +56,13 @@ struct GroupMetrics {
   std::vector<double> mean_true, std_true, mean_pred, std_pred;
 };
 
+// An initial condition as text: its values joined by ':' ("0.5", "0.45:0.05": the rows of
+// metrics.csv and bands.csv, the syntax of truth.m0); as a label ("m0 = 0.5",
+// "m = 0.45, k = 0.05"); as a file-name tag ("m0_0.5", "m_0.45_k_0.05").
+std::string condition_values(const std::vector<double>& values);
+std::string condition_label(const std::vector<std::string>& columns, const std::vector<double>& values);
+std::string condition_tag(const std::vector<std::string>& columns, const std::vector<double>& values);
+
 struct EvaluationResult {
   std::vector<std::string> variables;
   double delta = 0;           // grid step, model time units
@@ -62,7 +70,8 @@ struct EvaluationResult {
   std::vector<double> times;  // grid t_k = k * delta, model units
   std::int64_t mmd_stride = 1;
   bool from_states = false;
-  std::vector<GroupMetrics> groups;  // ascending m0
+  std::vector<std::string> initial_columns;  // the system's initial-condition names (m0 for spins)
+  std::vector<GroupMetrics> groups;  // ascending initial condition (lexicographic)
   GroupMetrics mean;                 // averaged over the groups (the study's score: mean.rel_error)
   // Suspect predictions: per variable the fraction of predicted points outside the
   // system's physical range (System::observable_ranges; 0 for the closure variables),

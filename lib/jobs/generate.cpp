@@ -56,7 +56,8 @@ std::vector<std::int8_t> write_small_runs(const Config& c, const System& sys, Wo
   spec.side = Ls;
   spec.sweeps = c.small_sweeps;
   spec.runs = c.small_runs;
-  const TrajectorySpec run{Ls, static_cast<std::uint64_t>(c.small_sweeps), c.small_dynamics, c.small_init, c.small_m0};
+  const TrajectorySpec run{Ls, static_cast<std::uint64_t>(c.small_sweeps), c.small_dynamics, c.small_init,
+                           condition_of(c.small_m0)};
   spec.spec_of = [run](std::int64_t) { return run; };
   spec.purpose = Purpose::small_dynamics;
   spec.seed = c.seed;

@@ -22,7 +22,12 @@ void create_run_tables(const System& system, const RunsSpec& s, io::DatasetWrite
   }
   out.create_table(s.group + "/durations", DType::f64, {f}, 64, true);
   out.create_table(s.group + "/observables", DType::f32, {f, static_cast<std::uint64_t>(d)}, 64, true);
-  out.create_table(s.group + "/m0", DType::f64, {}, 1024, false);
+  // The initial condition of every run: one column per value the system names.
+  const auto q = system.initial_condition_names();
+  std::string columns;
+  for (const auto& name : q) columns += (columns.empty() ? "" : ",") + name;
+  out.create_table(s.group + "/initial", DType::f64, {static_cast<std::uint64_t>(q.size())}, 1024, false);
+  out.set_attr(s.group, "initial_columns", columns);
 }
 
 void append_runs(const System& system, const RunsSpec& s, const RunBlock& b, io::DatasetWriter& out) {
@@ -33,15 +38,15 @@ void append_runs(const System& system, const RunsSpec& s, const RunBlock& b, io:
   std::vector<float> obs32(b.rows * frames * d);
   for (std::size_t i = 0; i < obs32.size(); ++i) obs32[i] = static_cast<float>(b.observables[i]);
   out.append(s.group + "/observables", obs32.data(), b.rows);
-  out.append(s.group + "/m0", b.m0, b.rows);
+  out.append(s.group + "/initial", b.initial, b.rows);
   out.commit(s.group, b.first + b.rows);
 }
 
 void simulate_run(const System& system, Evolver& evolver, const RunsSpec& s, std::int64_t r, std::int8_t* scratch,
-                  std::int8_t* states, double* durations, double* observables, double& m0) {
-  TrajectoryOut o{states, durations, observables, 0.0};
+                  std::int8_t* states, double* durations, double* observables, double* initial) {
+  TrajectoryOut o{states, durations, observables, {}};
   run_trajectory(system, evolver, s.spec_of(r), s.seed, s.purpose, static_cast<std::uint64_t>(r), scratch, o);
-  m0 = o.m0;
+  std::copy(o.condition.begin(), o.condition.begin() + system.initial_condition_names().size(), initial);
 }
 
 std::vector<std::int8_t> run_and_write(const System& system,
@@ -58,7 +63,8 @@ std::vector<std::int8_t> run_and_write(const System& system,
   std::vector<std::int8_t> kept(s.keep_all_states ? static_cast<std::size_t>(s.runs * frames * n) : 0);
   std::vector<std::int8_t> states(any_states && !s.keep_all_states ? static_cast<std::size_t>(block * frames * n) : 0);
   std::vector<double> durations(static_cast<std::size_t>(block * frames)), obs(static_cast<std::size_t>(block * frames * d)),
-      m0(static_cast<std::size_t>(block));
+      initial(static_cast<std::size_t>(block) * system.initial_condition_names().size());
+  const auto q = static_cast<std::int64_t>(system.initial_condition_names().size());
   std::vector<std::vector<std::int8_t>> scratch(evolvers.size(), std::vector<std::int8_t>(static_cast<std::size_t>(n)));
 
   Progress progress(s.what, s.runs, "runs", s.progress);
@@ -69,11 +75,11 @@ std::vector<std::int8_t> run_and_write(const System& system,
       const std::int64_t k = r - b0;
       simulate_run(system, *evolvers[static_cast<std::size_t>(w)], s, r, scratch[static_cast<std::size_t>(w)].data(),
                    any_states ? block_states + k * frames * n : nullptr, durations.data() + k * frames,
-                   obs.data() + k * frames * d, m0[static_cast<std::size_t>(k)]);
+                   obs.data() + k * frames * d, initial.data() + k * q);
     });
     append_runs(system, s,
                 RunBlock{static_cast<std::uint64_t>(b0), static_cast<std::uint64_t>(b1 - b0), block_states,
-                         durations.data(), obs.data(), m0.data()},
+                         durations.data(), obs.data(), initial.data()},
                 out);
     progress.update(b1);
     check_stop(std::to_string(b1) + " runs of " + s.group);

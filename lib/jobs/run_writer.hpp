@@ -1,6 +1,7 @@
 #pragma once
 // Runs of a system written to one group (/small or /trajectories): per run, frames
-// with durations, observables, m0, and the states when asked. Shared by generate
+// with durations, observables, the initial condition (/initial, one column per value the
+// system names, listed in the group's `initial_columns`), and the states when asked. Shared by generate
 // (small runs, whose frames it keeps as the upsampling pool) and simulate (truth).
 #include <cstdint>
 #include <functional>
@@ -39,11 +40,11 @@ struct RunBlock {
   const std::int8_t* states = nullptr;  // [rows, frames, side^D], read when spec.store_states
   const double* durations = nullptr;    // [rows, frames]
   const double* observables = nullptr;  // [rows, frames, d*]
-  const double* m0 = nullptr;           // [rows]
+  const double* initial = nullptr;      // [rows, q]: q = System::initial_condition_names().size()
 };
 void create_run_tables(const systems::System& system, const RunsSpec& spec, io::DatasetWriter& out);
 void simulate_run(const systems::System& system, systems::Evolver& evolver, const RunsSpec& spec, std::int64_t r,
-                  std::int8_t* scratch, std::int8_t* states, double* durations, double* observables, double& m0);
+                  std::int8_t* scratch, std::int8_t* states, double* durations, double* observables, double* initial);
 void append_runs(const systems::System& system, const RunsSpec& spec, const RunBlock& block, io::DatasetWriter& out);
 
 // The truth runs of a configuration (truth.* keys, large.side), as `macrodyn simulate`

@@ -23,11 +23,11 @@ RunsSpec truth_runs_spec(const Config& c, const System& sys) {
   spec.info = io::GroupInfo{Tiling{sys.dim(), L, c.patch}.patches(), c.patch, L, "periodic", sys.observable_names()};
   spec.side = L;
   spec.sweeps = c.truth_sweeps;
-  // With truth.init = m0, runs [k runs, (k + 1) runs) start from the k-th m0.
+  // With truth.init = m0, runs [k runs, (k + 1) runs) start from the k-th condition.
   spec.runs = given ? c.truth_runs * static_cast<std::int64_t>(c.truth_m0.size()) : c.truth_runs;
   spec.spec_of = [&c, L, given](std::int64_t r) {
     return TrajectorySpec{L, static_cast<std::uint64_t>(c.truth_sweeps), c.truth_dynamics, c.truth_init,
-                          given ? c.truth_m0[static_cast<std::size_t>(r / c.truth_runs)] : 0.0};
+                          given ? c.truth_m0[static_cast<std::size_t>(r / c.truth_runs)] : unset_condition()};
   };
   // Keyed by truth_dynamics (and initial_state) with the run index: streams disjoint
   // from every stream of the training data, which use other purposes.

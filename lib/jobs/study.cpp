@@ -168,11 +168,13 @@ void plot_summary(const Config& base, const StudyOptions& o, const std::vector<S
                  {{false, 1.0, "truth"}, {false, 0.8, "verdict range 0.8 - 1.25"}, {false, 1.25, ""}}, 100.0);
 }
 
-// bands.csv of one evaluation: per m0, the variable's time series.
+// bands.csv of one evaluation: per initial condition (its values as written, "0.5"), the
+// variable's time series.
 struct Bands {
-  std::vector<double> m0s;
-  std::vector<double> times;                                     // of the first m0
-  std::map<double, std::vector<double>> mt, st, mp, sp;         // per m0: [T]
+  std::string column;                                               // the header's "m0"
+  std::vector<std::string> m0s;
+  std::vector<double> times;                                        // of the first condition
+  std::map<std::string, std::vector<double>> mt, st, mp, sp;        // per condition: [T]
 };
 
 Bands read_bands(const std::string& path, const std::string& variable) {
@@ -180,12 +182,16 @@ Bands read_bands(const std::string& path, const std::string& variable) {
   std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#' || line.rfind("m0,", 0) == 0) continue;
+    if (line.empty() || line[0] == '#') continue;
+    if (b.column.empty()) {  // the header: the initial condition's column, time, variable, ...
+      b.column = line.substr(0, line.find(','));
+      continue;
+    }
     std::stringstream s(line);
     std::string f[7];
     for (auto& x : f) std::getline(s, x, ',');
     if (f[2] != variable) continue;
-    const double m0 = std::stod(f[0]);
+    const std::string& m0 = f[0];
     if (b.mt.find(m0) == b.mt.end()) b.m0s.push_back(m0);
     if (m0 == b.m0s.front()) b.times.push_back(std::stod(f[1]));
     b.mt[m0].push_back(std::stod(f[3]));
@@ -207,13 +213,13 @@ void plot_bands(const Config& base, const StudyOptions& o, const std::function<s
   for (std::size_t i = 0; i < names.size(); ++i)
     if (names[i] == variable) physical = system->observable_ranges().at(i);
   std::map<int, std::pair<Bands, Bands>> cells;
-  std::map<double, std::pair<double, double>> range;  // per m0
+  std::map<std::string, std::pair<double, double>> range;  // per initial condition
   for (int p : o.patches) {
     const std::string k = dir_of(p, "kscaled") + "/eval/bands.csv", n = dir_of(p, "naive") + "/eval/bands.csv";
     if (!fs::exists(k) || !fs::exists(n)) continue;
     auto& c = cells[p] = {read_bands(k, variable), read_bands(n, variable)};
     for (const Bands* b : {&c.first, &c.second})
-      for (double m0 : b->m0s) {
+      for (const std::string& m0 : b->m0s) {
         auto& r = range.try_emplace(m0, INFINITY, -INFINITY).first->second;
         for (const auto* pair : {&b->mt, &b->mp}) {
           const auto& mean = pair->at(m0);
@@ -243,8 +249,8 @@ void plot_bands(const Config& base, const StudyOptions& o, const std::function<s
       s->stddev.resize(T * G);
     }
     for (std::size_t g = 0; g < G; ++g) {
-      const double m0 = k.m0s[g];
-      panels.push_back(variable + " (m0 = " + shortest(m0) + ")");
+      const std::string& m0 = k.m0s[g];
+      panels.push_back(variable + " (" + k.column + " = " + m0 + ")");
       yranges.push_back(range.at(m0));
       for (std::size_t t = 0; t < T; ++t) {
         truth.mean[t * G + g] = k.mt.at(m0)[t];

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <cstdint>
 #include <filesystem>
 #include <stdexcept>
@@ -65,6 +66,43 @@ void to_physical_coordinates(const ModelInfo& info, std::vector<double>& z) {
 // ---------------------------------------------------------------------------------------
 // Truth
 
+namespace {
+
+std::vector<std::string> split_columns(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) out.push_back(item);
+  return out;
+}
+
+// /trajectories/initial [runs, q] with the group's `initial_columns`, which must be the
+// system's initial-condition names; files written before that table read their
+// /trajectories/m0 [runs] as the one column m0.
+void read_initial_conditions(const io::DatasetReader& r, const std::string& truth_path, const System& sys,
+                             std::uint64_t runs, TruthMacrostates& t) {
+  if (r.has("/trajectories/initial")) {
+    t.initial_columns = split_columns(r.attr_string("/trajectories", "initial_columns"));
+    const auto shape = r.shape("/trajectories/initial");
+    if (shape.size() != 2 || shape[1] != t.initial_columns.size())
+      throw FileError(truth_path + ": /trajectories/initial does not have one column per name in initial_columns.");
+  } else {
+    t.initial_columns = {"m0"};
+  }
+  if (t.initial_columns != sys.initial_condition_names())
+    throw FileError(truth_path + ": the truth runs' initial conditions are (" + join(t.initial_columns, ", ") +
+                    "), but system " + sys.name() + " names (" + join(sys.initial_condition_names(), ", ") + ").");
+  t.initial.resize(static_cast<std::size_t>(runs) * t.initial_columns.size());
+  r.read_rows(r.has("/trajectories/initial") ? "/trajectories/initial" : "/trajectories/m0", 0, runs, io::DType::f64,
+              t.initial.data());
+  for (std::size_t i = 0; i < t.initial.size(); ++i)
+    if (!std::isfinite(t.initial[i]))
+      throw FileError(truth_path + ": the initial condition of run " + std::to_string(i / t.initial_columns.size()) +
+                      " is not a finite number");
+}
+
+}  // namespace
+
 void check_truth_for_model(const ModelInfo& info, const std::string& model_dir, const std::string& truth_path) {
   const std::string model_json = model_dir + "/model.json";
   if (truth_path.empty()) throw InputError("--truth is required (a file written by macrodyn simulate).");
@@ -73,7 +111,8 @@ void check_truth_for_model(const ModelInfo& info, const std::string& model_dir, 
   if (!r.has("/trajectories"))
     throw FileError(truth_path + " has no /trajectories group: ground truth is written by macrodyn simulate.");
   r.require_table("/trajectories/durations", {0});
-  r.require_table("/trajectories/m0", {});
+  if (!r.has("/trajectories/initial") && !r.has("/trajectories/m0"))
+    throw FileError(truth_path + " has no /trajectories/initial: the initial condition of every run is needed.");
   const std::uint64_t runs = r.rows_committed("/trajectories");
   if (runs == 0) throw FileError(truth_path + " has no committed runs in /trajectories.");
   const auto dshape = r.shape("/trajectories/durations");
@@ -105,10 +144,11 @@ void check_truth_for_model(const ModelInfo& info, const std::string& model_dir, 
                                             : "its observables are recomputed on its patch tiling") +
                       "): run macrodyn simulate with closure.kind = autoencoder.");
     const auto s = r.shape("/trajectories/states");
-    if (s.size() != static_cast<std::size_t>(2 + sys->dim()) || s[1] != dshape[1])
-      throw FileError(truth_path + ": /trajectories/states does not have the shape [runs, frames, L^D].");
-    for (std::size_t k = 2; k < s.size(); ++k)
-      if (s[k] != static_cast<std::uint64_t>(L)) throw FileError(truth_path + ": /trajectories/states is not of side L.");
+    auto want = state_shape(*sys, static_cast<int>(L));
+    want.insert(want.begin(), dshape[1]);
+    if (s.size() != want.size() + 1 || !std::equal(want.begin(), want.end(), s.begin() + 1))
+      throw FileError(truth_path + ": /trajectories/states does not have the shape [runs, frames, L^D] of side L (" +
+                      "and the channels of a field).");
     require_state_type(r, "/trajectories/states", *sys);
   } else {
     const auto s = r.shape("/trajectories/observables");
@@ -134,12 +174,9 @@ TruthMacrostates truth_macrostates(const ModelInfo& info, const std::string& mod
   t.dim = d;
   const auto runs = static_cast<std::uint64_t>(t.runs);
   t.durations.resize(static_cast<std::size_t>(t.runs * t.frames));
-  t.m0.resize(static_cast<std::size_t>(t.runs));
   r.read_rows("/trajectories/durations", 0, runs, io::DType::f64, t.durations.data());
-  r.read_rows("/trajectories/m0", 0, runs, io::DType::f64, t.m0.data());
+  read_initial_conditions(r, truth_path, *sys, runs, t);
   for (std::int64_t i = 0; i < t.runs; ++i) {
-    if (!std::isfinite(t.m0[static_cast<std::size_t>(i)]))
-      throw FileError(truth_path + ": /trajectories/m0 of run " + std::to_string(i) + " is not a finite number");
     for (std::int64_t f = 0; f < t.frames; ++f) {
       const double dur = t.durations[static_cast<std::size_t>(i * t.frames + f)];
       if (!(std::isfinite(dur) && dur >= 0))

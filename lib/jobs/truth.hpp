@@ -34,7 +34,8 @@ struct TruthMacrostates {
   int dim = 0;                     // d_z of the model
   std::vector<double> z;           // [runs, frames, d_z], model coordinates
   std::vector<double> durations;   // [runs, frames], physical (durations[., 0] = 0)
-  std::vector<double> m0;          // [runs], as stored in /trajectories/m0
+  std::vector<double> initial;     // [runs, q]: each run's initial condition (/trajectories/initial)
+  std::vector<std::string> initial_columns;  // its q names (System::initial_condition_names: m0 for spins)
   bool from_states = false;        // recomputed from /trajectories/states, else the stored observables
 };
 

@@ -76,7 +76,7 @@ Verdict judge(const EvaluationResult& r, const std::vector<std::string>& judged_
     if (!x.judged) continue;
     for (const auto& g : r.groups) {
       const double ratio = g.eq_std_true[i] > 0 ? g.eq_std_pred[i] / g.eq_std_true[i] : std::numeric_limits<double>::infinity();
-      v.group_rows.push_back({"m0 = " + shortest(g.m0), x.name, g.runs, g.rel_error_per_dim[i], ratio});
+      v.group_rows.push_back({condition_label(r.initial_columns, g.initial), x.name, g.runs, g.rel_error_per_dim[i], ratio});
     }
   }
   for (std::size_t i = 0; i < r.out_of_range.size() && i < d; ++i)

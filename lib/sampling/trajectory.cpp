@@ -15,7 +15,8 @@ void run_trajectory(const System& system, Evolver& evolver, const TrajectorySpec
   // Small and truth runs draw their initial states from different levels of the stream.
   const std::uint32_t init_level = dynamics_purpose == Purpose::truth_dynamics ? 1 : 0;
   Rng init_rng({seed, Purpose::initial_state, init_level, item, 0});
-  out.m0 = system.initial_state(scratch, n, spec.initial, spec.m0, init_rng);
+  out.condition = spec.condition;
+  system.initial_state(scratch, n, spec.initial, out.condition, init_rng);
   evolver.load(scratch, spec.side, Coord{0, 0, 0}, spec.side, Boundary::periodic, nullptr);
 
   Rng rng({seed, dynamics_purpose, 0, item, 0});

@@ -16,14 +16,14 @@ struct TrajectorySpec {
   std::uint64_t sweeps = 200;  // frames = sweeps + 1
   Dynamics dynamics = Dynamics::continuous_time;
   systems::InitialKind initial = systems::InitialKind::random_m0;
-  double m0 = 0.0;             // used when initial == given_m0
+  systems::InitialCondition condition = systems::unset_condition();  // read when initial == given_m0
 };
 
 struct TrajectoryOut {
   std::int8_t* states = nullptr;  // [frames, side^D] or null (not kept)
   double* durations = nullptr;    // [frames]
   double* observables = nullptr;  // [frames, d*] of the whole lattice (periodic)
-  double m0 = 0.0;
+  systems::InitialCondition condition{};  // the initial condition used
 };
 
 // The run's numbers come from two streams keyed by `item`: Purpose::initial_state and

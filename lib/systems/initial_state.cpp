@@ -1,5 +1,7 @@
 #include "systems/initial_state.hpp"
 
+#include <limits>
+
 #include <cmath>
 
 namespace macrodyn::systems {
@@ -20,6 +22,18 @@ double make_initial_state(std::int8_t* x, std::int64_t n, InitialKind kind, doub
     x[j] = t;
   }
   return m0;
+}
+
+InitialCondition unset_condition() {
+  InitialCondition c;
+  c.fill(std::numeric_limits<double>::quiet_NaN());
+  return c;
+}
+
+InitialCondition condition_of(double first) {
+  InitialCondition c = unset_condition();
+  c[0] = first;
+  return c;
 }
 
 }  // namespace macrodyn::systems

@@ -202,30 +202,34 @@ class PredatorPreySystem final : public System {
     return l;
   }
   std::uint64_t events_per_sweep(std::int64_t) const override { return 1; }
+  bool distributed_truth() const override { return true; }
   UpsamplingRule upsampling_rule() const override { return UpsamplingRule::linear_interpolation; }
 
   // u = m + k cos(10 pi x), v = 1 - m - k cos(10 pi x) (docs/design.md §8.6.1). Random:
-  // m then k uniform in their ranges; given m0: m = m0, k the middle of its range.
-  double initial_state(std::int8_t* x, std::int64_t n, InitialKind kind, double c, Rng& rng) const override {
-    double m = c, k = 0.5 * (params_.get("k_min") + params_.get("k_max"));
-    if (kind == InitialKind::all_up) throw InputError("predator-prey: an all-up initial state is a spin state");
-    if (kind == InitialKind::random_m0) draw(rng, m, k);
-    fill(x, n, m, k);
-    return m;
+  // m then k uniform in their ranges; given: (m, k), k the middle of its range when not
+  // given.
+  std::vector<std::string> initial_condition_names() const override { return {"m", "k"}; }
+  using System::initial_state;
+  void initial_state(std::int8_t* x, std::int64_t n, InitialKind kind, InitialCondition& c, Rng& rng) const override {
+    resolve_predator_prey_condition(params_, kind, c, rng);
+    fill(x, n, c[0], c[1]);
+  }
+  std::string check_initial_condition(const InitialCondition& c) const override {
+    if (!std::isfinite(c[0])) return "m = " + std::to_string(c[0]) + " is not a finite number";
+    if (!std::isnan(c[1]) && !std::isfinite(c[1])) return "k is not a finite number";
+    // |u|, |v| <= 4 keep the fixed-point means exact (core/fixed_point_sum.hpp).
+    const double k = std::isnan(c[1]) ? 0.0 : std::fabs(c[1]);
+    if (std::fabs(c[0]) + k > 3.0 || std::fabs(1.0 - c[0]) + k > 3.0)
+      return "m = " + std::to_string(c[0]) + ", k = " + std::to_string(k) + " start the fields outside [-3, 3]";
+    return "";
   }
   void random_configuration(std::int8_t* x, std::int64_t n, Rng& rng) const override {
-    double m, k;
-    draw(rng, m, k);
-    fill(x, n, m, k);
+    InitialCondition c = unset_condition();
+    resolve_predator_prey_condition(params_, InitialKind::random_m0, c, rng);
+    fill(x, n, c[0], c[1]);
   }
 
  private:
-  void draw(Rng& rng, double& m, double& k) const {
-    const double m0 = params_.get("m_min"), m1 = params_.get("m_max");
-    const double k0 = params_.get("k_min"), k1 = params_.get("k_max");
-    m = m0 + (m1 - m0) * rng.uniform();
-    k = k0 + (k1 - k0) * rng.uniform();
-  }
   void fill(std::int8_t* x, std::int64_t n, double m, double k) const {
     const int L = static_cast<int>(std::llround(std::pow(static_cast<double>(n), 1.0 / dim_)));
     const PredatorPreyParams p = predator_prey_params(dim_, params_, L);
@@ -262,6 +266,18 @@ std::vector<ParamSpec> predator_prey_param_specs() {
   s[7].words = {"additive", "white"};
   s[6].in_title = s[7].in_title = false;
   return s;
+}
+
+void resolve_predator_prey_condition(const SystemParams& params, InitialKind kind, InitialCondition& c, Rng& rng) {
+  if (kind == InitialKind::all_up) throw InputError("predator-prey: an all-up initial state is a spin state");
+  const double k_mid = 0.5 * (params.get("k_min") + params.get("k_max"));
+  if (kind == InitialKind::random_m0) {
+    const double m0 = params.get("m_min"), m1 = params.get("m_max");
+    const double k0 = params.get("k_min"), k1 = params.get("k_max");
+    c[0] = m0 + (m1 - m0) * rng.uniform();
+    c[1] = k0 + (k1 - k0) * rng.uniform();
+  }
+  if (std::isnan(c[1])) c[1] = k_mid;
 }
 
 PredatorPreyParams predator_prey_params(int dim, const SystemParams& params, int L) {

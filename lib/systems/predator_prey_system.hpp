@@ -35,4 +35,10 @@ std::unique_ptr<System> make_predator_prey(int dim, const SystemParams& params);
 // The kernel's parameters of a side-L grid (cells per axis) of the system's keys.
 fields::PredatorPreyParams predator_prey_params(int dim, const SystemParams& params, int L);
 
+// The (m, k) a run starts from: drawn from [m_min, m_max] x [k_min, k_max] with `rng`
+// (m first) for InitialKind::random_m0, else c's values with a NaN k the middle of its
+// range; written back into c. The System's initial_state and the distributed solver
+// (mpi/fields/field_truth.hpp) both resolve a condition here, so they start alike.
+void resolve_predator_prey_condition(const SystemParams& params, InitialKind kind, InitialCondition& c, Rng& rng);
+
 }  // namespace macrodyn::systems

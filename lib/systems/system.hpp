@@ -136,17 +136,32 @@ class System {
   virtual StateLayout state_layout() const { return {}; }
   virtual void site_mask(int L, std::uint8_t* mask) const { std::fill(mask, mask + ipow(L, dim()), std::uint8_t{1}); }
 
-  // States (docs/design.md §3.2): the initial state of a small or truth run that starts
-  // from condition `kind` with value c (m0 for spins), filling x[0..n) and returning the
-  // value used (drawn for random_m0), all randomness from `rng`; and the random
-  // configurations added to the upsampled snapshots (large.random_configs). Defaults:
-  // +-1 spins with floor((1 + m0) n / 2) up (make_initial_state), m0 ~ U(-1, 1) for the
-  // random configurations.
-  virtual double initial_state(std::int8_t* x, std::int64_t n, InitialKind kind, double c, Rng& rng) const {
-    return make_initial_state(x, n, kind, c, rng);
+  // States (docs/design.md §3.2). A run's initial condition is a few named values
+  // (initial_condition_names(), at most kMaxInitialValues): m0 for spins, (m, k) for a
+  // field u = m + k cos(10 pi x). initial_state fills x[0..n) for condition `kind`:
+  // given values are read from c (a NaN entry: the system's default), drawn ones (kind
+  // random_m0) written into it, so that c holds the condition used; all randomness from
+  // `rng`. check_initial_condition says what is wrong with given values (one phrase,
+  // e.g. "m0 = 2 is outside [-1, 1]"), or "". random_configuration: the random states
+  // added to the upsampled snapshots (large.random_configs). Defaults: +-1 spins with
+  // floor((1 + m0) n / 2) up (make_initial_state), m0 ~ U(-1, 1) when drawn.
+  virtual std::vector<std::string> initial_condition_names() const { return {"m0"}; }
+  virtual void initial_state(std::int8_t* x, std::int64_t n, InitialKind kind, InitialCondition& c, Rng& rng) const {
+    c[0] = make_initial_state(x, n, kind, c[0], rng);
+  }
+  virtual std::string check_initial_condition(const InitialCondition& c) const {
+    if (c[0] >= -1.0 && c[0] <= 1.0) return "";
+    return "m0 = " + std::to_string(c[0]) + " is outside [-1, 1]";
   }
   virtual void random_configuration(std::int8_t* x, std::int64_t n, Rng& rng) const {
     make_initial_state(x, n, InitialKind::random_m0, 0.0, rng);
+  }
+  // The same for a condition of one value (c0, the rest the system's defaults); returns
+  // the first value used.
+  double initial_state(std::int8_t* x, std::int64_t n, InitialKind kind, double c0, Rng& rng) const {
+    InitialCondition c = condition_of(c0);
+    initial_state(x, n, kind, c, rng);
+    return c[0];
   }
 
   // The patch partial evolution evolves when pairs = one (docs/design.md §1.7): its index
@@ -171,6 +186,11 @@ class System {
   // which only block magnification allows.
   enum class UpsamplingRule { block_magnification, tiling, linear_interpolation };
   virtual UpsamplingRule upsampling_rule() const { return UpsamplingRule::block_magnification; }
+
+  // Whether `simulate` runs this system's truth with the distributed PETSc solver of
+  // mpi/fields across the ranks of the job (a reaction-diffusion field of the kernel in
+  // systems/predator_prey.hpp) instead of the serial evolvers. Default: no.
+  virtual bool distributed_truth() const { return false; }
 
   // Events that make one sweep of a box of `sites` voxels: a trajectory frame
   // (sampling/trajectory.hpp) and a partial evolution's default length. Default: one per

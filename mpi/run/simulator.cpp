@@ -22,7 +22,8 @@ Simulator::Simulator(const Config& c, const System& system, MPI_Comm team, int t
   const std::int64_t n = ipow(Ls, dim), frames = c.small_sweeps + 1;
   pool_count_ = c.small_runs * frames;
   pool_.resize(static_cast<std::size_t>(pool_count_ * n));
-  const TrajectorySpec spec{Ls, static_cast<std::uint64_t>(c.small_sweeps), c.small_dynamics, c.small_init, c.small_m0};
+  const TrajectorySpec spec{Ls, static_cast<std::uint64_t>(c.small_sweeps), c.small_dynamics, c.small_init,
+                            condition_of(c.small_m0)};
   const int threads = c.resolved_threads();
   std::vector<std::unique_ptr<Evolver>> evolvers;
   for (int t = 0; t < threads; ++t) evolvers.push_back(system.make_evolver());

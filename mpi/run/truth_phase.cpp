@@ -26,11 +26,12 @@ namespace {
 
 constexpr double kMaxTruthBytes = 1024.0 * 1024.0 * 1024.0;
 
-// One gathered run: [run id (int64), m0, durations[frames], observables[frames * d]]
-// as doubles, then the states (frames * sites int8, when kept), padded to 8 bytes.
+// One gathered run: [run id (int64), initial condition[q], durations[frames],
+// observables[frames * d]] as doubles, then the states (frames * sites int8, when kept),
+// padded to 8 bytes.
 struct RunRow {
-  std::size_t frames, d, sites;
-  std::size_t doubles() const { return 2 + frames + frames * d; }
+  std::size_t frames, d, sites, q;
+  std::size_t doubles() const { return 1 + q + frames + frames * d; }
   std::size_t bytes() const { return (doubles() * 8 + frames * sites + 7) / 8 * 8; }
 };
 
@@ -52,7 +53,7 @@ std::string truth_not_possible(const Config& c, const System& sys) {
            " sites, more than team.max_sites = " + std::to_string(c.team_max_sites) + " on one rank";
   const RunsSpec spec = run_truth_spec(c, sys);
   const RunRow row{static_cast<std::size_t>(spec.sweeps + 1), static_cast<std::size_t>(sys.num_observables()),
-                   spec.store_states ? static_cast<std::size_t>(sites) : 0};
+                   spec.store_states ? static_cast<std::size_t>(sites) : 0, sys.initial_condition_names().size()};
   const double bytes = static_cast<double>(spec.runs) * static_cast<double>(row.bytes());
   if (bytes > kMaxTruthBytes)
     return "the " + std::to_string(spec.runs) + " truth runs would gather " + std::to_string(bytes / kMaxTruthBytes) +
@@ -66,7 +67,7 @@ double simulate_truth(const Config& c, const System& sys, const Roles& roles, co
   RunsSpec spec = run_truth_spec(c, sys);
   const std::int64_t sites = ipow(c.large_side, sys.dim());
   const RunRow row{static_cast<std::size_t>(spec.sweeps + 1), static_cast<std::size_t>(sys.num_observables()),
-                   spec.store_states ? static_cast<std::size_t>(sites) : 0};
+                   spec.store_states ? static_cast<std::size_t>(sites) : 0, sys.initial_condition_names().size()};
   // Who simulates: every simulator rank (the single process when co-located).
   const bool computes = roles.simulator;
   const int S = roles.colocated ? roles.world_size : roles.world_size - roles.learners;
@@ -92,11 +93,9 @@ double simulate_truth(const Config& c, const System& sys, const Roles& roles, co
       auto* v = reinterpret_cast<double*>(at);
       const std::int64_t r = mine[static_cast<std::size_t>(i)];
       std::memcpy(at, &r, 8);
-      double m0 = 0;
       auto* states = row.sites ? reinterpret_cast<std::int8_t*>(at + row.doubles() * 8) : nullptr;
       simulate_run(sys, *evolvers[static_cast<std::size_t>(w)], spec, r, scratch[static_cast<std::size_t>(w)].data(),
-                   states, v + 2, v + 2 + row.frames, m0);
-      v[1] = m0;
+                   states, v + 1 + row.q, v + 1 + row.q + row.frames, v + 1);
       // The last line comes once, after the loop.
       const std::int64_t now = ++done;
       if (w == 0) progress.update(std::min(now, static_cast<std::int64_t>(mine.size()) - 1));
@@ -126,22 +125,23 @@ double simulate_truth(const Config& c, const System& sys, const Roles& roles, co
 
   const auto n = static_cast<std::size_t>(spec.runs);
   if (all.size() != n * row.bytes()) throw std::runtime_error("the truth gathered on rank 0 is incomplete");
-  std::vector<double> durations(n * row.frames), observables(n * row.frames * row.d), m0(n);
+  std::vector<double> durations(n * row.frames), observables(n * row.frames * row.d), initial(n * row.q);
   std::vector<std::int8_t> states(n * row.frames * row.sites);
   for (std::size_t k = 0; k < n; ++k) {
     const unsigned char* at = all.data() + k * row.bytes();
     std::int64_t r = 0;
     std::memcpy(&r, at, 8);
     const auto ur = static_cast<std::size_t>(r);
-    std::memcpy(&m0[ur], at + 8, 8);
-    std::memcpy(&durations[ur * row.frames], at + 16, row.frames * 8);
-    std::memcpy(&observables[ur * row.frames * row.d], at + 16 + row.frames * 8, row.frames * row.d * 8);
+    const unsigned char* doubles = at + 8;
+    std::memcpy(&initial[ur * row.q], doubles, row.q * 8);
+    std::memcpy(&durations[ur * row.frames], doubles + row.q * 8, row.frames * 8);
+    std::memcpy(&observables[ur * row.frames * row.d], doubles + (row.q + row.frames) * 8, row.frames * row.d * 8);
     if (row.sites)
       std::memcpy(&states[ur * row.frames * row.sites], at + row.doubles() * 8, row.frames * row.sites);
   }
   io::DatasetWriter out(path, io::RootInfo{c.seed, c.system, c.ini_text, kMacrodynVersion});
   create_run_tables(sys, spec, out);
-  append_runs(sys, spec, RunBlock{0, n, states.data(), durations.data(), observables.data(), m0.data()}, out);
+  append_runs(sys, spec, RunBlock{0, n, states.data(), durations.data(), observables.data(), initial.data()}, out);
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 

@@ -130,7 +130,10 @@ TEST_CASE("simulate writes full-size ground-truth runs", "[e2e][data]") {
   CHECK(reader.shape("/trajectories/states") == std::vector<std::uint64_t>{4, 11, 32, 32});
   CHECK(reader.shape("/trajectories/observables") == std::vector<std::uint64_t>{4, 11, 2});
   std::vector<double> m0(4), dur(44);
-  reader.read_rows("/trajectories/m0", 0, 4, io::DType::f64, m0.data());
+  // The initial condition of every run: one column, m0, named by the group.
+  CHECK(reader.shape("/trajectories/initial") == std::vector<std::uint64_t>{4, 1});
+  CHECK(reader.attr_string("/trajectories", "initial_columns") == "m0");
+  reader.read_rows("/trajectories/initial", 0, 4, io::DType::f64, m0.data());
   CHECK(m0 == std::vector<double>{0.5, 0.5, -0.5, -0.5});
   reader.read_rows("/trajectories/durations", 0, 4, io::DType::f64, dur.data());
   CHECK(dur[0] == 0.0);

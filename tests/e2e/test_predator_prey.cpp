@@ -84,11 +84,12 @@ TEST_CASE("predator_prey train, simulate and evaluate compare u and v with the t
   const Result ev = run("evaluate --model " + model + " --truth " + truth + " --output " + eval);
   INFO(ev.out << ev.err);
   REQUIRE(ev.code == 0);
-  // Runs grouped by their initial m; u and v judged side by side, with band plots.
+  // Runs grouped by their initial (m, k), k the middle of its range when not given; u and
+  // v side by side, with band plots.
   CHECK(ev.out.find("eq u true/pred") != std::string::npos);
   CHECK(ev.out.find("eq v true/pred") != std::string::npos);
-  CHECK(std::filesystem::exists(eval + "/bands_m0_0.45.png"));
-  CHECK(std::filesystem::exists(eval + "/bands_m0_0.55.png"));
+  CHECK(std::filesystem::exists(eval + "/bands_m_0.45_k_0.1.png"));
+  CHECK(std::filesystem::exists(eval + "/bands_m_0.55_k_0.1.png"));
   const std::string metrics = slurp(eval + "/metrics.csv");
   CHECK(metrics.find("rel_error_u,rel_error_v") != std::string::npos);
 }
@@ -109,4 +110,49 @@ TEST_CASE("predator_prey refuses field.* keys and another system's keys with a s
   const Result runs = run(pp("run"));
   CHECK(runs.code != 0);
   CHECK(runs.err.find("macrodyn run moves states of one byte per voxel") != std::string::npos);
+}
+
+TEST_CASE("predator_prey simulate on 1, 2 and 4 ranks gives the fields trajectories bit for bit", "[e2e][predator_prey][mpi]") {
+  // fields keeps `truth.sweeps` frames (frame t before step t) with float64 means;
+  // simulate keeps truth.sweeps + 1 frames (frame t after t steps) with float32
+  // observables: the same trajectories, rounded once for storage.
+  for (int dim : {1, 2}) {
+    const std::string id = std::to_string(getpid()) + "_" + std::to_string(dim);
+    const std::string side = dim == 1 ? "100" : "24";
+    const std::string common = " --config " MACRODYN_SOURCE_DIR "/tests/e2e/tiny-pp.ini --run.progress false --large.side " +
+                               side + " --truth.runs 2 --partial.patch " + (dim == 1 ? "20" : "12");
+    const std::string old_path = tmp("pp_fields_" + id + ".h5");
+    const Result f = run("fields" + common + " --field.dim " + std::to_string(dim) +
+                         " --field.test_m 0.45,0.55 --field.test_k 0.1 --truth.sweeps 41 --output.path " + old_path);
+    INFO(f.out << f.err);
+    REQUIRE(f.code == 0);
+    io::DatasetReader old_file(old_path);
+    std::vector<double> old_obs(4 * 41 * 2), mk(8);
+    old_file.read_rows("/trajectories/observables", 0, 4, io::DType::f64, old_obs.data());
+    old_file.read_rows("/trajectories/mk", 0, 4, io::DType::f64, mk.data());
+    std::vector<float> expect(old_obs.begin(), old_obs.end());
+    for (int ranks : {1, 2, 4}) {
+      const std::string path = tmp("pp_sim_" + id + "_" + std::to_string(ranks) + ".h5");
+      const Result s = run_mpi(ranks, "simulate" + common + " --system.name " +
+                                          (dim == 1 ? "predator_prey" : "predator_prey2d") +
+                                          " --truth.m0 0.45:0.1,0.55:0.1 --truth.sweeps 40 --output.path " + path);
+      INFO(s.out << s.err);
+      REQUIRE(s.code == 0);
+      io::DatasetReader r(path);
+      REQUIRE(r.rows_committed("/trajectories") == 4);
+      CHECK(r.attr_string("/trajectories", "initial_columns") == "m,k");
+      std::vector<float> obs(4 * 41 * 2);
+      std::vector<double> initial(8);
+      r.read_rows("/trajectories/observables", 0, 4, io::DType::f32, obs.data());
+      r.read_rows("/trajectories/initial", 0, 4, io::DType::f64, initial.data());
+      INFO("dim " << dim << ", " << ranks << " rank(s)");
+      CHECK(obs == expect);
+      CHECK(initial == mk);
+    }
+  }
+  // A spin system's simulate is still one process.
+  const Result spin = run_mpi(2, "simulate --config " MACRODYN_SOURCE_DIR "/tests/e2e/tiny.ini --run.progress false "
+                                  "--output.path " + tmp("pp_spin_refused.h5"));
+  CHECK(spin.code == 2);
+  CHECK(spin.err.find("only systems with a distributed solver take mpiexec") != std::string::npos);
 }

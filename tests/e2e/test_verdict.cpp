@@ -92,7 +92,7 @@ TEST_CASE("run's truth is simulate's truth bit for bit on 1 and 3 ranks", "[e2e]
               "--truth.runs 30 --truth.sweeps 20 --output.overwrite true --output.path " + sim).code == 0);
   io::DatasetReader a(sim), b(one + "/truth.h5"), c(three + "/truth.h5");
   REQUIRE(a.rows_committed("/trajectories") == 90);
-  for (const char* table : {"/trajectories/durations", "/trajectories/observables", "/trajectories/m0"}) {
+  for (const char* table : {"/trajectories/durations", "/trajectories/observables", "/trajectories/initial"}) {
     INFO(table);
     const auto shape = a.shape(table);
     std::uint64_t per_row = 1;

@@ -190,14 +190,15 @@ class CheckerSystem : public systems::System {
     for (int i = 0; i < L; ++i)
       for (int j = 0; j < L; ++j) mask[i * L + j] = ((i + j) & 1) == 0;
   }
-  double initial_state(std::int8_t* x, std::int64_t n, systems::InitialKind kind, double c, Rng& rng) const override {
+  using System::initial_state;
+  void initial_state(std::int8_t* x, std::int64_t n, systems::InitialKind kind, systems::InitialCondition& c,
+                     Rng& rng) const override {
     const int L = static_cast<int>(std::lround(std::sqrt(static_cast<double>(n))));
     std::vector<std::int8_t> spins(static_cast<std::size_t>(n / 2));
-    const double used = systems::make_initial_state(spins.data(), static_cast<std::int64_t>(spins.size()), kind, c, rng);
+    c[0] = systems::make_initial_state(spins.data(), static_cast<std::int64_t>(spins.size()), kind, c[0], rng);
     std::size_t k = 0;
     for (int i = 0; i < L; ++i)
       for (int j = 0; j < L; ++j) x[i * L + j] = checker_byte(((i + j) & 1) == 0 ? spins[k++] : 0);
-    return used;
   }
   void random_configuration(std::int8_t* x, std::int64_t n, Rng& rng) const override {
     initial_state(x, n, systems::InitialKind::random_m0, 0.0, rng);

@@ -258,7 +258,7 @@ TEST_CASE("checker2d: its codes travel through simulate and evaluate's reader as
   c.truth_runs = 3;
   c.truth_sweeps = 4;
   c.truth_init = InitialKind::given_m0;
-  c.truth_m0 = {0.5};
+  c.truth_m0 = {condition_of(0.5)};
   c.output = std::string(MACRODYN_TEST_TMPDIR) + "/checker_truth.h5";
   c.overwrite = true;
   c.progress = false;

@@ -61,7 +61,7 @@ std::string truth_file(const std::string& tag, const std::string& system, bool s
   c.truth_runs = 4;
   c.truth_sweeps = 20;
   c.truth_init = InitialKind::given_m0;
-  c.truth_m0 = {0.5, -0.5};
+  c.truth_m0 = {condition_of(0.5), condition_of(-0.5)};
   c.output = path;
   c.overwrite = true;
   c.progress = false;
@@ -214,8 +214,9 @@ TEST_CASE("evaluate: a drift-free, noise-free model gives the hand-computed rela
       const auto res = evaluate_truth(info, t, constant_sde(1, 0.0f, 0.0f), o);
       CHECK(res.delta == Approx(delta).epsilon(1e-12));
       REQUIRE(res.groups.size() == 2);
-      CHECK(res.groups[0].m0 == -0.5);
-      CHECK(res.groups[1].m0 == 0.5);
+      CHECK(res.initial_columns == std::vector<std::string>{"m0"});
+      CHECK(res.groups[0].initial == std::vector<double>{-0.5});
+      CHECK(res.groups[1].initial == std::vector<double>{0.5});
 
       // By hand: truth runs on the grid (own linear interpolation, the last value held
       // past a run's end), means,
@@ -227,7 +228,7 @@ TEST_CASE("evaluate: a drift-free, noise-free model gives the hand-computed rela
         double p0 = 0.0, eq_true = 0.0;
         int n = 0;
         for (std::int64_t r = 0; r < runs; ++r) {
-          if (t.m0[static_cast<std::size_t>(r)] != m0) continue;
+          if (t.initial[static_cast<std::size_t>(r)] != m0) continue;
           ++n;
           const double* z = t.z.data() + r * T;
           p0 += z[0];

@@ -29,9 +29,10 @@ std::vector<double> history(double b, double l, double e) {
 EvaluationResult evaluation(std::int64_t runs, double rel_error, double std_ratio) {
   EvaluationResult r;
   r.variables = {"m", "rho"};
+  r.initial_columns = {"m0"};
   for (double m0 : {-0.5, 0.5}) {
     GroupMetrics g;
-    g.m0 = m0;
+    g.initial = {m0};
     g.runs = runs;
     g.rel_error_per_dim = {rel_error, 0.5};
     g.eq_mean_true = g.eq_mean_pred = {0.7, 0.3};
