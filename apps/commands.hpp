@@ -13,7 +13,6 @@ int cmd_study(int argc, char** argv);     // study_commands.cpp
 int cmd_predict(int argc, char** argv);   // evaluate_commands.cpp
 int cmd_evaluate(int argc, char** argv);  // evaluate_commands.cpp
 int cmd_run(int argc, char** argv);       // run_command.cpp (MPI)
-int cmd_fields(int argc, char** argv);    // fields_command.cpp (MPI, PETSc)
 }  // namespace macrodyn::app
 
 namespace macrodyn::jobs {

@@ -26,7 +26,7 @@ void usage(std::FILE* to) {
                "  encode     write /latent (z0, z1, z1_naive, dt) of a dataset's pairs with a trained model\n"
                "  predict    Euler-Maruyama ensembles of the learned SDE from given macrostates\n"
                "  evaluate   compare predicted ensembles with /trajectories ground truth: metrics CSV and plots\n"
-               "  fields     predator-prey SPDE runs on a PETSc grid split over the ranks (mpirun), 1-D or 2-D\n"
+
                "  study      patch-size (spins) or loss-factor (predator_prey) studies: simulate, train, evaluate (resumable)\n"
                "  report     (re)write DIR/report.html: verdict, bands, tables, loss curves, provenance in one file\n"
                "  bench      throughput of the kernels (flips/s, pairs/s, snapshots/s)\n"
@@ -62,12 +62,12 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_stop_signal);
   std::signal(SIGUSR1, on_stop_signal);  // Slurm's warning before the time limit (macrodyn run checkpoints)
   try {
-    // Only run, fields and simulate (for a system with a distributed solver, which it
-    // checks itself) are MPI programs; n copies of another command would write the same files.
-    if (cmd != "run" && cmd != "fields" && cmd != "simulate" && macrodyn::app::launcher_ranks() > 1)
+    // Only run and simulate (for a system with a distributed solver, which it checks
+    // itself) are MPI programs; n copies of another command would write the same files.
+    if (cmd != "run" && cmd != "simulate" && macrodyn::app::launcher_ranks() > 1)
       throw macrodyn::InputError(cmd + " is not an MPI program but was started as " +
                                  std::to_string(macrodyn::app::launcher_ranks()) +
-                                 " ranks; run it as one process (only run, fields and simulate take mpiexec)");
+                                 " ranks; run it as one process (only run and simulate take mpiexec)");
     // Subcommands see argv from their own name on (argv[0] = subcommand).
     if (cmd == "generate") return macrodyn::app::cmd_generate(argc - 1, argv + 1);
     if (cmd == "simulate") return macrodyn::app::cmd_simulate(argc - 1, argv + 1);
@@ -79,11 +79,11 @@ int main(int argc, char** argv) {
     if (cmd == "evaluate") return macrodyn::app::cmd_evaluate(argc - 1, argv + 1);
     if (cmd == "study") return macrodyn::app::cmd_study(argc - 1, argv + 1);
     if (cmd == "run") return macrodyn::app::cmd_run(argc - 1, argv + 1);
-#ifdef MACRODYN_WITH_PETSC
-    if (cmd == "fields") return macrodyn::app::cmd_fields(argc - 1, argv + 1);
-#else
-    if (cmd == "fields") throw macrodyn::InputError("this macrodyn was built without PETSc (libpetsc-real-dev), which fields needs");
-#endif
+    if (cmd == "fields")  // the old name of simulate for the predator-prey fields
+      throw macrodyn::InputError(
+          "macrodyn fields is now macrodyn simulate with system.name = predator_prey or predator_prey2d: the field.* "
+          "keys became system.* keys (system.scheme = semi_implicit for the implicit scheme), field.test_m x "
+          "field.test_k became truth.m0 = m:k,...; run it under mpiexec as before");
     if (cmd == "config-reference") return macrodyn::app::cmd_config_reference();
     if (cmd == "report") return macrodyn::app::cmd_report(argc - 1, argv + 1);
   } catch (const macrodyn::StopRequested& e) {

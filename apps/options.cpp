@@ -293,7 +293,6 @@ std::vector<Key> keys() {
       plain("field.dt", &Config::field_dt, "predator_prey: Euler-Maruyama time step"),
       plain("field.eta", &Config::field_eta, "predator_prey: noise amplitude (0 = deterministic)"),
       choice("field.laplacian", &Config::field_laplacian, words_of({fields::Laplacian::grid, fields::Laplacian::physical}), "predator_prey: grid ([1,-2,1], the paper) or physical (divided by dx^2)"),
-      choice("field.scheme", &Config::field_scheme, words_of({fields::FieldScheme::explicit_euler, fields::FieldScheme::semi_implicit}), "predator_prey: explicit (Euler-Maruyama) or semi_implicit (implicit diffusion; macrodyn fields only)"),
       choice("field.noise", &Config::field_noise, words_of({fields::NoiseKind::additive, fields::NoiseKind::space_time_white}), "predator_prey: additive (eta per cell) or white (space-time white, eta dx^(-D/2))"),
       plain("field.m_min", &Config::field_m_min, "predator_prey: training initial states u = m + k cos(10 pi x): m ~ U(m_min, m_max)"),
       plain("field.m_max", &Config::field_m_max, "predator_prey: upper end of m"),
@@ -364,12 +363,11 @@ bool used_by(const std::string& subcommand, const std::string& name) {
     return !in({"field"}) && name != "output.path";
   if (subcommand == "study patch-size")  // the study names its own files
     return in({"system", "small", "large", "upsample", "partial", "closure", "truth", "run"});
-  // The predator-prey SPDE's commands (their own pipeline, lib/jobs/field_*).
+  // The predator-prey loss-factor study (its own pipeline, lib/jobs/field_*).
   const bool field_key = in({"system", "field", "run"}) || name == "small.side" || name == "small.runs" ||
                          name == "small.sweeps" || name == "large.side" || name == "partial.patch" ||
                          name == "truth.runs" || name == "truth.sweeps";
   if (subcommand == "study loss-factor") return field_key || name == "large.snapshots";
-  if (subcommand == "fields") return field_key || in({"output"});
   return true;
 }
 

@@ -26,7 +26,8 @@ int simulate_distributed(int argc, char** argv, const Config& c) {
     if (session.rank() == 0) throw;  // reported once, by main
     return 2;
   }
-  // PETSc sees no command-line options of ours (its own come from PETSC_OPTIONS).
+  // PETSc sees no command-line options of ours; its own come from PETSC_OPTIONS (for
+  // example PETSC_OPTIONS="-pp_v_ksp_type gmres -log_view").
   int pargc = 1;
   char* pargv0 = argv[0];
   char** pargs = &pargv0;
@@ -36,9 +37,11 @@ int simulate_distributed(int argc, char** argv, const Config& c) {
     const mpi::FieldTruthReport r = mpi::simulate_field_truth(c, *sys, MPI_COMM_WORLD);
     if (session.rank() == 0) {
       std::printf("wrote %s in %.2f s (%d rank(s), the PETSc DMDA solver)\n", c.output.c_str(), r.seconds, r.ranks);
-      std::printf("  trajectories   %lld (%lld frames on %lld cells), %.4g cell updates/s (steps only)\n",
+      std::printf("  trajectories   %lld (%lld frames on %lld cells), %.4g cell updates/s (steps only)",
                   static_cast<long long>(r.runs), static_cast<long long>(r.frames), static_cast<long long>(r.cells),
                   r.cell_updates_per_s);
+      if (!r.solver.empty()) std::printf(", %s, %.1f iterations/step", r.solver.c_str(), r.mean_iterations);
+      std::printf("\n");
       io::inspect(c.output, std::cout);
     }
   } catch (const StopRequested&) {

@@ -149,7 +149,7 @@ void TeamPartial::chosen(std::uint64_t seed, std::int64_t snapshot_id, std::int6
 void TeamPartial::evolve(Evolver& evolver, const std::int8_t* block, std::int64_t k, std::uint64_t seed,
                          std::int64_t snapshot_id, bool keep_states, PairRecord& rec) {
   const std::int64_t patch_sites = ipow(spec_.patch, grid_.dim());
-  const std::uint64_t events = spec_.events ? spec_.events : static_cast<std::uint64_t>(patch_sites);
+  const std::uint64_t events = spec_.events ? spec_.events : system_->events_per_sweep(patch_sites);
   const std::int64_t I = patch_index(k);
   rec.snapshot_id = snapshot_id;
   rec.patch_index = static_cast<std::int32_t>(I);

@@ -284,8 +284,6 @@ namespace {
 // system.name = predator_prey (docs/design.md §8.6): the keys the field jobs read.
 void validate_field(const Config& c, Job job) {
   if (c.field_dim != 1 && c.field_dim != 2) fail("field.dim = " + std::to_string(c.field_dim) + " must be 1 or 2");
-  if (job == Job::field && c.field_scheme != fields::FieldScheme::explicit_euler)
-    fail("field.scheme = semi_implicit is for macrodyn fields; the study's data use the explicit scheme");
   for (auto [name, v] : {std::pair{"field.a", c.field_a}, {"field.b", c.field_b}, {"field.m_min", c.field_m_min},
                          {"field.m_max", c.field_m_max}, {"field.k_min", c.field_k_min}, {"field.k_max", c.field_k_max}})
     if (!std::isfinite(v)) fail(std::string(name) + " = " + str(v) + " must be finite");
@@ -316,17 +314,10 @@ void validate_field(const Config& c, Job job) {
   check_threads(c.threads, "run.threads");
   check_counts(c, c.field_dim);
   const double limit = fields::params_of(c, c.large_side).explicit_dt_limit();
-  if (c.field_scheme == fields::FieldScheme::explicit_euler && c.field_dt > limit)
+  if (c.field_dt > limit)
     fail("field.dt = " + str(c.field_dt) + " is above the explicit stability limit " + str(limit) + " of the " +
-         fields::to_string(c.field_laplacian) + " Laplacian on " + std::to_string(c.large_side) + " cells; lower it or (macrodyn fields) " +
-         "set field.scheme = semi_implicit");
-  if (job == Job::field_runs) {
-    const std::int64_t cells = c.field_dim == 1 ? c.large_side : std::int64_t{c.large_side} * c.large_side;
-    if (cells > FixedPointSum::kMaxTerms)
-      fail("large.side = " + std::to_string(c.large_side) + " gives " + std::to_string(cells) +
-           " cells; macrodyn fields sums at most 2^28 = 268435456 cells exactly");
-    check_output(c);
-  }
+         fields::to_string(c.field_laplacian) + " Laplacian on " + std::to_string(c.large_side) + " cells; lower it");
+
 }
 
 }  // namespace
@@ -334,7 +325,7 @@ void validate_field(const Config& c, Job job) {
 void validate(const Config& c, Job job) {
   // The field jobs (`fields`, `study loss-factor`) read the field.* keys; the common
   // commands take predator_prey as a registered system with [system] keys.
-  if (job == Job::field || job == Job::field_runs) {
+  if (job == Job::field) {
     if (!c.is_field()) fail("system.name = '" + c.system + "': this command needs system.name = predator_prey");
     if (!c.system_params.empty())
       fail("system." + c.system_params.values().front().key +
@@ -348,8 +339,7 @@ void validate(const Config& c, Job job) {
     std::string instead = "system." + key;
     if (key == "dim") instead = "system.name = predator_prey2d for a 2-D grid";
     if (key == "test_m" || key == "test_k") instead = "truth.init = m0 with truth.m0";
-    if (key == "scheme") instead = "no key: these commands step explicitly";
-    fail(k + " is read only by macrodyn fields and study loss-factor; this command takes the system's own keys (" +
+    fail(k + " is read only by macrodyn study loss-factor; this command takes the system's own keys (" +
          instead + ")");
   }
   if (!is_system_name(c.system)) {

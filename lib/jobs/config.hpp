@@ -68,7 +68,6 @@ struct Config {
   double field_dt = 0.01, field_eta = 0.02;
   fields::Laplacian field_laplacian = fields::Laplacian::grid;
   fields::NoiseKind field_noise = fields::NoiseKind::additive;
-  fields::FieldScheme field_scheme = fields::FieldScheme::explicit_euler;  // semi_implicit: macrodyn fields only
   double field_m_min = 0.45, field_m_max = 0.55, field_k_min = 0.05, field_k_max = 0.15;
   std::vector<double> field_test_m{0.45, 0.5, 0.55}, field_test_k{0.05, 0.1, 0.15};
   // The field.* keys given (file or command line): the common commands refuse them.
@@ -116,9 +115,8 @@ struct Config {
   int resolved_threads() const;
 };
 
-// field: the predator_prey study (serial, explicit); field_runs: macrodyn fields (the
-// DMDA solver across ranks, writes output.path).
-enum class Job { generate, simulate, run, field, field_runs };
+// field: the predator_prey loss-factor study (serial, explicit; the field.* keys).
+enum class Job { generate, simulate, run, field };
 
 // Throws InputError with one sentence naming the option when the configuration is
 // impossible for `job` (checked before any work, including the output path).

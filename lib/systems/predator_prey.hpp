@@ -29,7 +29,7 @@ enum class NoiseKind { additive, space_time_white };  // eta, or eta * dx^(-D/2)
 // implicit diffusion with explicit reaction and noise.
 enum class FieldScheme { explicit_euler, semi_implicit };
 
-// The config words (field.laplacian, field.noise, field.scheme).
+// The config words (system.laplacian, system.noise, system.scheme; the study's field.* keys).
 inline const char* to_string(Laplacian l) { return l == Laplacian::grid ? "grid" : "physical"; }
 inline const char* to_string(NoiseKind k) { return k == NoiseKind::additive ? "additive" : "white"; }
 inline const char* to_string(FieldScheme s) { return s == FieldScheme::explicit_euler ? "explicit" : "semi_implicit"; }

@@ -177,6 +177,9 @@ class PredatorPreySystem final : public System {
   bool supports(Boundary b) const override { return b == Boundary::frozen; }
   bool supports_dynamics(Dynamics d) const override { return d == Dynamics::continuous_time; }
   std::unique_ptr<Evolver> make_evolver() const override {
+    if (params_.get("scheme") != 0)
+      throw InputError("system.scheme = semi_implicit is solved by simulate's distributed solver only; this job steps "
+                       "the fields explicitly (system.scheme = explicit)");
     return std::make_unique<PredatorPreyEvolver>(dim_, params_);
   }
   void patch_observables(const std::int8_t* x, int L, const Coord& o, int p, Boundary, double* g) const override {
@@ -257,6 +260,9 @@ std::vector<ParamSpec> predator_prey_param_specs() {
       {"eta", 0.02, "noise amplitude: x += eta sqrt(dt) xi per cell, field and step, >= 0"},
       {"laplacian", 0, "the Laplacian: grid ([1, -2, 1] per axis) or physical (divided by dx^2, dx = 1 / side)"},
       {"noise", 0, "the noise: additive (eta) or white (space-time white noise, eta dx^(-dim/2))"},
+      {"scheme", 0,
+       "time stepping: explicit (Euler-Maruyama, every command) or semi_implicit (implicit diffusion by a PETSc "
+       "linear solve, for simulate; the explicit dt limit is dx'^2 / (2 dim max(Du, Dv)))"},
       {"m_min", 0.45, "initial states u = m + k cos(10 pi x): smallest m of a random one", false, false},
       {"m_max", 0.55, "largest m of a random initial state", false, false},
       {"k_min", 0.05, "smallest k of a random initial state", false, false},
@@ -264,7 +270,8 @@ std::vector<ParamSpec> predator_prey_param_specs() {
   };
   s[6].words = {"grid", "physical"};
   s[7].words = {"additive", "white"};
-  s[6].in_title = s[7].in_title = false;
+  s[8].words = {"explicit", "semi_implicit"};
+  s[6].in_title = s[7].in_title = s[8].in_title = false;
   return s;
 }
 
@@ -293,6 +300,10 @@ PredatorPreyParams predator_prey_params(int dim, const SystemParams& params, int
   p.laplacian = params.get("laplacian") == 0 ? fields::Laplacian::grid : fields::Laplacian::physical;
   p.noise = params.get("noise") == 0 ? fields::NoiseKind::additive : fields::NoiseKind::space_time_white;
   return p;
+}
+
+fields::FieldScheme predator_prey_scheme(const SystemParams& params) {
+  return params.get("scheme") == 0 ? fields::FieldScheme::explicit_euler : fields::FieldScheme::semi_implicit;
 }
 
 std::unique_ptr<System> make_predator_prey(int dim, const SystemParams& params) {

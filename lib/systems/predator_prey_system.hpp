@@ -32,8 +32,10 @@ std::vector<ParamSpec> predator_prey_param_specs();
 // dim 1 or 2.
 std::unique_ptr<System> make_predator_prey(int dim, const SystemParams& params);
 
-// The kernel's parameters of a side-L grid (cells per axis) of the system's keys.
+// The kernel's parameters of a side-L grid (cells per axis) of the system's keys, and the
+// scheme a distributed solver steps with (system.scheme; the evolvers are explicit).
 fields::PredatorPreyParams predator_prey_params(int dim, const SystemParams& params, int L);
+fields::FieldScheme predator_prey_scheme(const SystemParams& params);
 
 // The (m, k) a run starts from: drawn from [m_min, m_max] x [k_min, k_max] with `rng`
 // (m first) for InitialKind::random_m0, else c's values with a NaN k the middle of its

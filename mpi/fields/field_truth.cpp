@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/fixed_point_sum.hpp"
 #include "core/progress.hpp"
 #include "core/stop.hpp"
 #include "io/dataset.hpp"
@@ -50,7 +51,18 @@ FieldTruthReport simulate_field_truth(const Config& c, const System& system, MPI
   check_mpi(MPI_Comm_size(comm, &rep.ranks), "MPI_Comm_size");
 
   const fields::PredatorPreyParams p = predator_prey_params(system.dim(), system.params(), c.large_side);
-  DmdaPredatorPrey grid(comm, p);
+  DmdaOptions o;
+  o.scheme = predator_prey_scheme(system.params());
+  if (o.scheme == fields::FieldScheme::explicit_euler && p.dt > p.explicit_dt_limit())
+    throw InputError("system.dt = " + std::to_string(p.dt) + " is above the explicit stability limit " +
+                     std::to_string(p.explicit_dt_limit()) + " of the " + fields::to_string(p.laplacian) +
+                     " Laplacian on " + std::to_string(c.large_side) + " cells; lower it or set system.scheme = "
+                     "semi_implicit");
+  if (p.cells() > FixedPointSum::kMaxTerms)
+    throw InputError("large.side = " + std::to_string(c.large_side) + " gives " + std::to_string(p.cells()) +
+                     " cells; the means are exact fixed-point sums of at most 2^28 = 268435456 cells");
+  DmdaPredatorPrey grid(comm, p, o);
+  rep.solver = grid.solver_description();
   const RunsSpec spec = truth_runs_spec(c, system);
   rep.runs = spec.runs;
   rep.frames = spec.sweeps + 1;
@@ -71,7 +83,7 @@ FieldTruthReport simulate_field_truth(const Config& c, const System& system, MPI
                     rep.runs * (rep.frames - 1), "steps", c.progress && rank == 0);
 
   double step_seconds = 0;
-  std::int64_t steps = 0;
+  std::int64_t steps = 0, iterations = 0;
   for (std::int64_t r = 0; r < rep.runs; ++r) {
     // The condition as the serial path draws or completes it (same stream).
     InitialCondition ic = spec.spec_of(r).condition;
@@ -103,6 +115,7 @@ FieldTruthReport simulate_field_truth(const Config& c, const System& system, MPI
       const double t0 = MPI_Wtime();
       grid.step(key);
       step_seconds += MPI_Wtime() - t0;
+      iterations += grid.last_iterations();
       ++steps;
       progress.update(r * (rep.frames - 1) + t + 1);
     }
@@ -116,6 +129,7 @@ FieldTruthReport simulate_field_truth(const Config& c, const System& system, MPI
   // The slowest rank's stepping time: the rate the whole job achieved.
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, &step_seconds, 1, MPI_DOUBLE, MPI_MAX, comm), "MPI_Allreduce");
   rep.cell_updates_per_s = step_seconds > 0 ? static_cast<double>(rep.cells) * static_cast<double>(steps) / step_seconds : 0;
+  rep.mean_iterations = steps > 0 ? static_cast<double>(iterations) / static_cast<double>(steps) : 0;
   rep.seconds = MPI_Wtime() - start;
   return rep;
 }
