@@ -3,14 +3,13 @@
 #include "learn/autoencoder.hpp"
 #include "learn/torch_files.hpp"
 #include "learn/archive_values.hpp"
-#include "learn/epoch_shuffle.hpp"
+#include "learn/closure_trainer.hpp"
 #include "learn/torch_device.hpp"
 
 #include <torch/script.h>
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
@@ -196,22 +195,20 @@ struct ClosureAutoencoder::Impl {
     }
   }
 
+  // The networks, encoder first: the optimiser's parameter order.
+  std::vector<torch::nn::Module*> nets() {
+    std::vector<torch::nn::Module*> v;
+    if (enc) v.push_back(enc.get());
+    v.push_back(dec.get());
+    return v;
+  }
+
   void to_device() {
-    if (enc) enc->to(device);
-    dec->to(device);
+    for (auto* m : nets()) m->to(device);
   }
 
   void set_train(bool on) {
-    if (enc) enc->train(on);
-    dec->train(on);
-  }
-
-  std::vector<torch::Tensor> parameters() const {
-    std::vector<torch::Tensor> ps;
-    if (enc)
-      for (auto& t : enc->parameters()) ps.push_back(t);
-    for (auto& t : dec->parameters()) ps.push_back(t);
-    return ps;
+    for (auto* m : nets()) m->train(on);
   }
 
   // Reconstruction probabilities and targets in {0, 1} for a batch x [B, L', L'].
@@ -251,42 +248,21 @@ ClosureAutoencoder ClosureAutoencoder::train(const SpinSnapshots& data, const Au
   if (!data.states || data.n < 1) bad("training data must hold at least one snapshot.");
   if (data.n < o.batch) bad("batch (" + std::to_string(o.batch) + ") must not exceed the number of snapshots (" + std::to_string(data.n) + ") with drop_last.");
   const auto dev = parse_device(o.device);
-  if (o.threads > 0) torch::set_num_threads(o.threads);
 
-  torch::manual_seed(o.seed);
-  auto impl = std::make_unique<Impl>(o, data.L, data.p, dev);
-  if (impl->enc) init_weights(*impl->enc);
-  init_weights(*impl->dec);
-  impl->to_device();
-
-  torch::optim::AdamW opt(impl->parameters(),
-                          torch::optim::AdamWOptions(o.lr).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.0).amsgrad(true));
-
-  EpochShuffle shuffle(data.n, o.seed);
-  const std::int64_t steps = data.n / o.batch;
-
-  impl->set_train(true);
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
-    const std::vector<std::int64_t>& perm = shuffle.next();
-    const auto t0 = std::chrono::steady_clock::now();
-    double loss_sum = 0;
-    for (std::int64_t s = 0; s < steps; ++s) {
-      const auto x = gather(data, perm.data() + s * o.batch, o.batch, dev);
-      auto [prob, target] = impl->forward(x);
-      auto loss = torch::binary_cross_entropy(prob, target);
-      opt.zero_grad();
-      loss.backward();
-      opt.step();
-      loss_sum += loss.item<double>();
-      if (on_step) on_step(epoch, s + 1, steps);
-    }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (on_epoch) {
-      on_epoch(EpochReport{epoch, loss_sum / static_cast<double>(steps), secs,
-                           secs > 0 ? double(steps * o.batch) / secs : 0.0});
-    }
-  }
-  impl->set_train(false);
+  std::unique_ptr<Impl> impl;
+  ClosureModel model;
+  model.build = [&] {
+    impl = std::make_unique<Impl>(o, data.L, data.p, dev);
+    return impl->nets();
+  };
+  model.init_weights = init_weights;
+  model.inputs = [&](const std::int64_t* idx, std::int64_t B) { return std::vector<torch::Tensor>{gather(data, idx, B, dev)}; };
+  model.loss = [&](const std::vector<torch::Tensor>& batch) {
+    auto [prob, target] = impl->forward(batch[0]);
+    return torch::binary_cross_entropy(prob, target);
+  };
+  model.optimiser = OptimiserPreset::adamw_amsgrad(o.lr);
+  train_closure({data.n, o.epochs, o.batch, LastBatch::drop, o.seed, o.threads, dev}, model, on_epoch, on_step);
   return ClosureAutoencoder(std::move(impl));
 }
 

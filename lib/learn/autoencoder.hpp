@@ -13,6 +13,8 @@
 #include <memory>
 #include <string>
 
+#include "learn/epoch_report.hpp"
+
 namespace macrodyn::learn {
 
 struct AutoencoderOptions {
@@ -37,21 +39,15 @@ struct SpinSnapshots {
   const std::int8_t* states = nullptr;
 };
 
-struct EpochReport {
-  int epoch;             // 1-based
-  double loss;           // mean BCE per site over the epoch's batches (batch statistics)
-  double seconds;
-  double samples_per_s;  // snapshots per second
-};
-
 class ClosureAutoencoder {
  public:
   // Architecture, init and optimiser as docs/design.md §8.2.6: encoder D x [Conv3x3 -> BN ->
   // LeakyReLU(0.2) -> MaxPool2] (channels 32, 64, 128; D = 3 for p >= 32, else
   // log2(p/2)) -> Linear(closure_dim); decoder Linear -> LeakyReLU -> ConvTranspose
   // stack -> sigmoid; BCE loss; AdamW(lr, amsgrad, weight decay 0); shuffled batches
-  // with drop_last. BN uses batch statistics while training, running statistics for
-  // every encoding/evaluation afterwards.
+  // with drop_last (learn/closure_trainer.cpp). BN uses batch statistics while training,
+  // running statistics for every encoding/evaluation afterwards. EpochReport::loss is the
+  // mean over the epoch's batches of their mean BCE per site; samples are snapshots.
   //
   // Determinism: torch::manual_seed(seed) is called first (the weights are initialised
   // on the CPU from torch's global generator, then moved to the device) and batches are

@@ -3,14 +3,13 @@
 #include "learn/field_autoencoder.hpp"
 #include "learn/torch_files.hpp"
 #include "learn/archive_values.hpp"
-#include "learn/epoch_shuffle.hpp"
+#include "learn/closure_trainer.hpp"
 #include "learn/torch_device.hpp"
 
 #include <torch/script.h>
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
@@ -47,12 +46,15 @@ struct MlpImpl : torch::nn::Module {
 };
 TORCH_MODULE(Mlp);
 
-// Xavier-uniform weights, zero biases; draws from torch's global CPU generator.
-void init_weights(MlpImpl& m) {
+// Xavier-uniform weights, zero biases, layer by layer in order (l0, l1, l2); draws from
+// torch's global CPU generator.
+void init_weights(torch::nn::Module& m) {
   torch::NoGradGuard ng;
-  for (auto* l : {&m.l0, &m.l1, &m.l2}) {
-    torch::nn::init::xavier_uniform_((*l)->weight);
-    (*l)->bias.zero_();
+  for (auto& sub : m.modules(/*include_self=*/false)) {
+    if (auto* l = sub->as<torch::nn::Linear>()) {
+      torch::nn::init::xavier_uniform_(l->weight);
+      l->bias.zero_();
+    }
   }
 }
 
@@ -140,11 +142,6 @@ struct FieldAutoencoder::Impl {
       : o(opt), dim(dim_), n(n_), p(p_), N(cells(n_, dim_)), K(cells(n_ / p_, dim_)), P(cells(p_, dim_)), device(dev),
         enc(P, opt.hidden, 1), dec(4, opt.hidden, 2 * N) {}
 
-  void to_device() {
-    enc->to(device);
-    dec->to(device);
-  }
-
   void set_train(bool on) {
     enc->train(on);
     dec->train(on);
@@ -189,39 +186,24 @@ FieldAutoencoder FieldAutoencoder::train(const FieldFrames& data, const FieldAut
   validate(o);
   if (data.count < 1 || !data.states) bad("training data must hold at least one frame (count >= 1, states set).");
   const auto dev = parse_device(o.device);
-  if (o.threads > 0) torch::set_num_threads(o.threads);
 
-  torch::manual_seed(o.seed);
-  auto impl = std::make_unique<Impl>(o, data.dim, data.n, data.patch, dev);
-  init_weights(*impl->enc);
-  init_weights(*impl->dec);
-  impl->to_device();
-  std::vector<torch::Tensor> params = impl->enc->parameters();
-  for (auto& t : impl->dec->parameters()) params.push_back(t);
-  torch::optim::Adam opt(params, torch::optim::AdamOptions(o.lr).betas({o.beta1, o.beta2}).eps(1e-8).weight_decay(o.weight_decay));
-
-  EpochShuffle shuffle(data.count, o.seed);
-
-  impl->set_train(true);
-  torch::Tensor x, means;
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
-    const std::vector<std::int64_t>& perm = shuffle.next();
-    const auto t0 = std::chrono::steady_clock::now();
-    double loss_sum = 0;  // sum over batches of (batch MSE) * (frames in the batch)
-    for (std::int64_t s = 0; s < data.count; s += o.batch) {
-      const std::int64_t B = std::min<std::int64_t>(o.batch, data.count - s);
-      gather(data, perm.data() + s, B, x, means);
-      const auto xd = x.to(dev);
-      auto loss = torch::mse_loss(impl->reconstruct(xd, means.to(dev)), xd);
-      opt.zero_grad();
-      loss.backward();
-      opt.step();
-      loss_sum += loss.item<double>() * double(B);
-    }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (on_epoch) on_epoch(EpochReport{epoch, loss_sum / double(data.count), secs, secs > 0 ? double(data.count) / secs : 0.0});
-  }
-  impl->set_train(false);
+  std::unique_ptr<Impl> impl;
+  ClosureModel model;
+  model.build = [&] {
+    impl = std::make_unique<Impl>(o, data.dim, data.n, data.patch, dev);
+    return std::vector<torch::nn::Module*>{impl->enc.get(), impl->dec.get()};  // encoder first
+  };
+  model.init_weights = init_weights;
+  model.inputs = [&](const std::int64_t* idx, std::int64_t B) {
+    torch::Tensor x, means;
+    gather(data, idx, B, x, means);
+    return std::vector<torch::Tensor>{x.to(dev), means.to(dev)};
+  };
+  model.loss = [&](const std::vector<torch::Tensor>& batch) {
+    return torch::mse_loss(impl->reconstruct(batch[0], batch[1]), batch[0]);
+  };
+  model.optimiser = OptimiserPreset::adam_l2(o.lr, o.weight_decay, o.beta1, o.beta2);
+  train_closure({data.count, o.epochs, o.batch, LastBatch::keep, o.seed, o.threads, dev}, model, on_epoch);
   return FieldAutoencoder(std::move(impl));
 }
 

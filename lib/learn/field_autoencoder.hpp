@@ -15,7 +15,7 @@
 #include <memory>
 #include <string>
 
-#include "learn/autoencoder.hpp"  // EpochReport
+#include "learn/epoch_report.hpp"
 
 namespace macrodyn::learn {
 
@@ -49,7 +49,8 @@ class FieldAutoencoder {
   // Every epoch visits all frames once in shuffled batches of `batch`; the last batch
   // holds the remaining count % batch frames when that is not 0 (kept, as torch's
   // DataLoader does by default), so count < batch is allowed: one short batch per epoch.
-  // EpochReport::loss is the frame-weighted mean of the batch losses.
+  // EpochReport::loss is the frame-weighted mean of the batch losses; samples are frames.
+  // The loop is shared with the spin autoencoder (learn/closure_trainer.cpp).
   //
   // Determinism: torch::manual_seed(seed) is called first (weights are initialised on
   // the CPU from torch's global generator, then moved to the device) and the batches are
