@@ -14,6 +14,9 @@
 #include "core/log.hpp"
 #include "jobs/evaluate.hpp"
 #include "jobs/model_dir.hpp"
+#include "jobs/verdict.hpp"
+#include "core/atomic_file.hpp"
+#include "systems/system.hpp"
 #include "jobs/predict.hpp"
 #include "jobs/report.hpp"
 #include "parse_args.hpp"
@@ -161,18 +164,21 @@ int cmd_evaluate(int argc, char** argv) {
         << "usage: macrodyn evaluate --model DIR --truth FILE --output DIR [options]\n\n"
            "Compare predicted ensembles with ground truth (docs/design.md §8.3.5, §8.4.5). The truth's\n"
            "macrostates z = (z*, closure) are recomputed from its states on the model's patch tiling and\n"
-           "normalised as the model's. Runs are grouped by their initial magnetisation m0. Time grid:\n"
+           "normalised as the model's. Runs are grouped by their initial condition (m0 for spins). Time grid:\n"
            "t_k = k*Delta with Delta the truth's mean sweep duration in model time units; each truth run\n"
            "is interpolated in its own time. Prediction: Euler-Maruyama from each run's true initial\n"
            "macrostate with dt = Delta, as many points as the truth has frames.\n\n"
-           "metrics.csv, one row per m0 and a final row 'mean' (the average over the m0 values):\n"
+           "metrics.csv, one row per initial condition (m0 for spins) and a final row 'mean' (their average):\n"
            "  rel_error       sum_{k,i} (mean_pred - mean_true)^2 / sum_{k,i} mean_true^2 of the ensemble\n"
            "                  means over the grid times and all variables (model coordinates)\n"
            "  rel_error_<var> the same for one variable\n"
            "  eq_mean_*/eq_std_*  ensemble mean / std per variable averaged over the later half of the\n"
            "                  grid, for truth and prediction (physical coordinates)\n"
            "  mmd2            squared MMD between predicted and true ensembles (all variables, model\n"
-           "                  coordinates), averaged over the grid times\n\n"
+           "                  coordinates), averaged over the grid times\n"
+           "Then the verdict on the observables the system judges (printed, and kept as verdict.txt):\n"
+           "PASS when the mean row's relative error is at most 0.01 and the std ratio lies in [0.8, 1.25],\n"
+           "judged only with at least 30 truth runs per initial condition; with the training's warnings.\n\n"
         << desc << "\n";
     return 0;
   }
@@ -215,6 +221,13 @@ int cmd_evaluate(int argc, char** argv) {
   std::printf("wrote %s", r.metrics_csv.c_str());
   if (!r.plots.empty()) std::printf(" and %zu plot(s) bands_*.png", r.plots.size());
   std::printf(" in %.2f s\n", r.seconds);
+  // The verdict on the observables the model's system judges, with the training's
+  // warnings (docs/design.md §1.11), kept as verdict.txt for the report.
+  const ModelInfo info = read_model_dir(o.model_dir);
+  Verdict v = judge(r, systems::make_system(info.system, info.params)->judged_observables(), o.ensemble);
+  for (auto& w : model_training_warnings(o.model_dir)) v.warnings.push_back(std::move(w));
+  write_file_atomically(o.output_dir + "/verdict.txt", verdict_text(v));
+  std::printf("\n%s", verdict_text(v).c_str());
   std::printf("report: %s\n", write_report(o.output_dir).c_str());
   return 0;
 }

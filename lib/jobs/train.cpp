@@ -266,16 +266,31 @@ ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prep) {
   const int d = set.dim();
   info.offset.assign(d, 0.0);
   info.scale.assign(d, 1.0);
+  const bool z_score = make_system(info.system, info.params)->latent_normalisation() == System::Normalisation::z_score;
   for (int k = 0; k < d; ++k) {
     if (variable_stays_raw(info, set.variables[k])) continue;  // e.g. m (docs/design.md §8.2.7)
-    double lo = INFINITY, hi = -INFINITY;
+    double lo = INFINITY, hi = -INFINITY, sum = 0.0;
     for (std::int64_t i = 0; i < n_train; ++i) {
       const double v = set.z0[static_cast<std::size_t>(i * d + k)];
       lo = std::min(lo, v);
       hi = std::max(hi, v);
+      sum += v;
     }
-    info.offset[k] = lo;
-    info.scale[k] = hi > lo ? hi - lo : 1.0;
+    if (!z_score) {
+      info.offset[k] = lo;
+      info.scale[k] = hi > lo ? hi - lo : 1.0;
+      continue;
+    }
+    // The mean and the unbiased standard deviation of the training z0 (two passes).
+    const double mean = sum / static_cast<double>(n_train);
+    double ss = 0.0;
+    for (std::int64_t i = 0; i < n_train; ++i) {
+      const double dv = set.z0[static_cast<std::size_t>(i * d + k)] - mean;
+      ss += dv * dv;
+    }
+    const double sd = n_train > 1 ? std::sqrt(ss / static_cast<double>(n_train - 1)) : 0.0;
+    info.offset[k] = mean;
+    info.scale[k] = sd > 0 ? sd : 1.0;
   }
   info.time_unit_kind = o.time_unit == "auto" ? default_time_unit_kind(info) : o.time_unit;
   if (info.time_unit_kind == "mean_dt") {

@@ -1,5 +1,7 @@
 #include "jobs/verdict.hpp"
 
+#include <fstream>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -182,6 +184,20 @@ std::string verdict_text(const Verdict& v) {
   }
   for (const auto& w : v.warnings) s << "  warning: " << w << "\n";
   return s.str();
+}
+
+std::vector<std::string> model_training_warnings(const std::string& model_dir) {
+  std::ifstream in(model_dir + "/history.csv");
+  std::vector<double> train, val;
+  std::string line;
+  std::getline(in, line);  // epoch,train_loss,val_loss,lr
+  while (std::getline(in, line)) {
+    double epoch, t, v;
+    if (std::sscanf(line.c_str(), "%lf,%lf,%lf", &epoch, &t, &v) != 3) break;
+    train.push_back(t);
+    val.push_back(v);
+  }
+  return training_warnings(train, val, "the SDE training");
 }
 
 Verdict evaluate_and_judge(const EvaluateOptions& o, const std::vector<std::string>& warnings) {

@@ -77,6 +77,10 @@ std::vector<std::string> overfitting_warnings(const std::vector<double>& train_l
 std::vector<std::string> training_warnings(const std::vector<double>& train_loss, const std::vector<double>& val_loss,
                                            const std::string& what);
 
+// The training warnings of a model directory written by train: training_warnings of its
+// history.csv (epoch, train_loss, val_loss, ...); none without one.
+std::vector<std::string> model_training_warnings(const std::string& model_dir);
+
 // The verdict as the text printed at the end of a job and kept as verdict.txt.
 std::string verdict_text(const Verdict& v);
 

@@ -98,8 +98,13 @@ class System {
   virtual TimeUnit time_unit() const { return TimeUnit::mean_dt; }
 
   // Observables the learner leaves in physical units; the others are mapped to [0, 1]
-  // by the training data's range (docs/design.md §1.9). Default: none.
+  // by the training data's range (docs/design.md §1.9), or standardised with the mean and
+  // unbiased standard deviation of the training z0 (z_score: the predator-prey latents,
+  // §8.6.4, whose one-step changes are small against their range). Defaults: none raw,
+  // min-max.
   virtual std::vector<std::string> raw_observables() const { return {}; }
+  enum class Normalisation { min_max, z_score };
+  virtual Normalisation latent_normalisation() const { return Normalisation::min_max; }
 
   // Whether observable i of a whole lattice equals the mean of its values over the
   // patches of any tiling (a plain site average such as the magnetisation): then stored

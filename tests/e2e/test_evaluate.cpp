@@ -78,6 +78,9 @@ TEST_CASE("evaluate and predict on a small Curie-Weiss model", "[e2e][evaluate]"
     INFO(r.out << r.err);
     REQUIRE(r.code == 0);
     CHECK(r.out.find("mean") != std::string::npos);
+    // The verdict closes every evaluation: 3 truth runs per m0 are too few to judge.
+    CHECK(r.out.find("verdict: not judged") != std::string::npos);
+    CHECK(slurp(out + "/verdict.txt").find("verdict: not judged") != std::string::npos);
     const auto lines = data_lines(slurp(out + "/metrics.csv"));
     REQUIRE(lines.size() == 4);
     CHECK(lines[0] == "m0,runs,rel_error,rel_error_m,eq_mean_true_m,eq_mean_pred_m,eq_std_true_m,eq_std_pred_m,mmd2");

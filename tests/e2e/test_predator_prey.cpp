@@ -92,6 +92,10 @@ TEST_CASE("predator_prey train, simulate and evaluate compare u and v with the t
   CHECK(std::filesystem::exists(eval + "/bands_m_0.55_k_0.1.png"));
   const std::string metrics = slurp(eval + "/metrics.csv");
   CHECK(metrics.find("rel_error_u,rel_error_v") != std::string::npos);
+  // Every evaluation ends with its verdict (here: too few truth runs to judge).
+  REQUIRE(std::filesystem::exists(eval + "/verdict.txt"));
+  CHECK(slurp(eval + "/verdict.txt").find("not judged") != std::string::npos);
+  CHECK(ev.out.find("not judged") != std::string::npos);
 }
 
 TEST_CASE("predator_prey refuses field.* keys and another system's keys with a sentence", "[e2e][predator_prey]") {
