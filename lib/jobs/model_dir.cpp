@@ -91,7 +91,7 @@ std::string default_time_unit_kind(const ModelInfo& info) {
 }
 
 std::string time_label(const ModelInfo& info) {
-  if (info.time_unit_kind == "physical") return "time (Glauber time units)";
+  if (info.time_unit_kind == "physical") return "time (physical units)";
   char b[32];
   std::snprintf(b, sizeof b, "%.4g", info.time_unit);
   return std::string("time (model units: 1 = ") + b + " physical time)";

@@ -12,6 +12,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/format.hpp"
+#include "systems/system.hpp"
 
 using namespace macrodyn::systems;
 
@@ -118,6 +119,9 @@ ModelInfo read_model_info(const std::string& dir) {
       m.params.set("T", t.get<double>("T"));
       m.params.set("h", t.get<double>("h"));
     }
+    // Resolved by the system (when this build has it): the values stay, and each key gets
+    // its spec's title flag and word (laplacian = grid, not 0) for titles and summaries.
+    if (is_system_name(m.system)) m.params = resolve_system_params(m.system, m.params);
     m.L = t.get<std::int64_t>("L");
     m.patch = t.get<std::int64_t>("patch");
     m.K = t.get<std::int64_t>("K");
