@@ -20,7 +20,7 @@ void usage(std::FILE* to) {
                "commands:\n"
                "  run        the distributed pipeline online: simulator teams stream pairs to learners (mpirun or one process)\n"
                "  generate   small trajectories -> hierarchical upsampling -> partial evolution, into one HDF5 dataset\n"
-               "  simulate   full-size ground-truth runs into /trajectories\n"
+               "  simulate   full-size ground-truth runs into /trajectories (predator_prey: on a PETSc grid across mpirun ranks)\n"
                "  inspect    print the groups, shapes, parameters and statistics of a dataset\n"
                "  train      fit the closure autoencoder and the neural SDE to a dataset's pairs -> model directory\n"
                "  encode     write /latent (z0, z1, z1_naive, dt) of a dataset's pairs with a trained model\n"

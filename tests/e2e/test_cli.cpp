@@ -41,8 +41,10 @@ TEST_CASE("bad options are rejected naming the option", "[e2e][cli]") {
   expect_rejected("generate --system.T abc" + out, "system.T");
   expect_rejected("generate --system.T 0" + out, "system.T");
   expect_rejected("generate --system.T -1" + out, "system.T");
-  // A system's keys are its own: predator_prey declares none under [system].
-  expect_rejected("fields --system.name predator_prey --system.T 2" + out, "system.T is not a key of system predator_prey");
+  // A system's keys are its own: predator_prey has no temperature.
+  expect_rejected("simulate --system.name predator_prey --system.T 2" + out, "system.T is not a key of system predator_prey");
+  // The former fields command says where it went.
+  expect_rejected("fields --config " MACRODYN_SOURCE_DIR "/jobs/configs/predator-prey-2d.ini", "macrodyn fields is now macrodyn simulate");
   expect_rejected("generate --system.name potts" + out, "system.name");
   expect_rejected("generate --partial.patch 12 --large.side 32" + out, "partial.patch");
   expect_rejected("generate --partial.boundary global" + out, "partial.boundary");
