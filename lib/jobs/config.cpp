@@ -135,6 +135,12 @@ void check_counts(const Config& c, int dim) {
   check_product("large.snapshots x patches", 2.0 * static_cast<double>(c.snapshots) * K);
 }
 
+// The system's own objection to a grid of side L (System::check_side).
+void check_side(const System& sys, int L) {
+  const std::string why = sys.check_side(L);
+  if (!why.empty()) fail(why);
+}
+
 std::string join_names(const std::vector<std::string>& names) {
   std::string s;
   for (const auto& n : names) s += (s.empty() ? "" : ":") + n;
@@ -367,6 +373,7 @@ void validate(const Config& c, Job job) {
          std::to_string(c.large_side));
 
   if (job == Job::simulate) {
+    check_side(*sys, c.large_side);
     if (c.truth_runs < 1) fail("truth.runs must be at least 1");
     if (c.truth_sweeps < 1) fail("truth.sweeps must be at least 1");
     check_truth_m0(c, *sys);
@@ -418,6 +425,7 @@ void validate(const Config& c, Job job) {
       fail("upsample.stride = " + std::to_string(stride) + " must be between 1 and the window side and divide the level side " +
            std::to_string(side));
   }
+  for (int side : upsampling_sides(c)) check_side(*sys, side);
   if (job == Job::run) {
     // The distributed pipeline moves one byte per voxel and relaxes every level.
     const StateLayout layout = sys->state_layout();

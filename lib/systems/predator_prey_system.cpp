@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/fixed_point_sum.hpp"
+#include "core/format.hpp"
 
 namespace macrodyn::systems {
 
@@ -206,6 +207,15 @@ class PredatorPreySystem final : public System {
     return l;
   }
   std::uint64_t events_per_sweep(std::int64_t) const override { return 1; }
+  // The explicit step's stability limit depends on the grid (the physical Laplacian scales
+  // with n^2); the semi-implicit scheme has none (simulate's solver only).
+  std::string check_side(int L) const override {
+    const PredatorPreyParams p = predator_prey_params(dim_, params_, L);
+    if (params_.get("scheme") != 0 || !(p.dt > p.explicit_dt_limit())) return "";
+    return "system.dt = " + shortest(p.dt) + " is above the explicit stability limit " +
+           shortest(p.explicit_dt_limit()) + " of the " + fields::to_string(p.laplacian) + " Laplacian on " +
+           std::to_string(L) + " cells; lower it (or, for simulate, set system.scheme = semi_implicit)";
+  }
   bool distributed_truth() const override { return true; }
   UpsamplingRule upsampling_rule() const override { return UpsamplingRule::linear_interpolation; }
 

@@ -192,6 +192,12 @@ class System {
   enum class UpsamplingRule { block_magnification, tiling, linear_interpolation };
   virtual UpsamplingRule upsampling_rule() const { return UpsamplingRule::block_magnification; }
 
+  // What is wrong with running this system's evolvers on a side-L grid (one phrase naming
+  // the key, e.g. an explicit time step above the stability limit of that grid), or "".
+  // Config validation asks it for every side a job's runs use, before any work.
+  // Default: nothing.
+  virtual std::string check_side(int /*L*/) const { return ""; }
+
   // Whether `simulate` runs this system's truth with the distributed PETSc solver of
   // mpi/fields across the ranks of the job (a reaction-diffusion field of the kernel in
   // systems/predator_prey.hpp) instead of the serial evolvers. Default: no.

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/fixed_point_sum.hpp"
+#include "core/format.hpp"
 #include "core/progress.hpp"
 #include "core/stop.hpp"
 #include "io/dataset.hpp"
@@ -54,8 +55,8 @@ FieldTruthReport simulate_field_truth(const Config& c, const System& system, MPI
   DmdaOptions o;
   o.scheme = predator_prey_scheme(system.params());
   if (o.scheme == fields::FieldScheme::explicit_euler && p.dt > p.explicit_dt_limit())
-    throw InputError("system.dt = " + std::to_string(p.dt) + " is above the explicit stability limit " +
-                     std::to_string(p.explicit_dt_limit()) + " of the " + fields::to_string(p.laplacian) +
+    throw InputError("system.dt = " + shortest(p.dt) + " is above the explicit stability limit " +
+                     shortest(p.explicit_dt_limit()) + " of the " + fields::to_string(p.laplacian) +
                      " Laplacian on " + std::to_string(c.large_side) + " cells; lower it or set system.scheme = "
                      "semi_implicit");
   if (p.cells() > FixedPointSum::kMaxTerms)

@@ -111,6 +111,15 @@ TEST_CASE("predator_prey refuses field.* keys and another system's keys with a s
   const Result f3 = run(pp("generate") + " --upsample.factor 3 --small.side 25 --large.side 225 --partial.patch 25");
   CHECK(f3.code != 0);
   CHECK(f3.err.find("upsample.factor = 3") != std::string::npos);
+  // An explicit step above the grid's stability limit (the physical Laplacian on 50 cells:
+  // dx^2 / 2 = 2e-4 < dt = 0.01), before any work.
+  const Result unstable = run(pp("generate") + " --system.laplacian physical");
+  CHECK(unstable.code == 2);
+  CHECK(unstable.err.find("system.dt = 0.01 is above the explicit stability limit 0.0002") != std::string::npos);
+  const Result semi = run(pp("generate") + " --system.scheme semi_implicit");
+  CHECK(semi.code == 2);
+  CHECK(semi.err.find("system.scheme = semi_implicit is solved by simulate's distributed solver only") !=
+        std::string::npos);
   const Result runs = run(pp("run"));
   CHECK(runs.code != 0);
   CHECK(runs.err.find("macrodyn run moves states of one byte per voxel") != std::string::npos);
