@@ -85,8 +85,9 @@ int cmd_predict(int argc, char** argv) {
       "an initial macrostate in physical coordinates, one value per model variable in the order of model.json's "
       "\"variables\", comma-separated; several states separated by ';' or by repeating --z0 (required)")(
       "steps", po::value<int>(&o.steps), "Euler-Maruyama steps; the output has steps + 1 points (required)")(
-      "dt", po::value<double>(&o.dt)->default_value(1.0),
-      "step in model time units (t_physical = t x model.json's time_unit)")(
+      "dt", po::value<double>(&o.dt)->default_value(0.0),
+      "step in model time units (t_physical = t x model.json's time_unit); 0 = the step the model was trained at, "
+      "model.json's pair_dt (1 model time unit for a model in mean-delta-t units)")(
       "ensemble", po::value<std::int64_t>(&o.ensemble)->default_value(100), "trajectories per initial state")(
       "output", po::value<std::string>(&o.output_csv),
       "CSV of the ensemble mean and std per state and time: state,t,t_physical,<var>_mean,<var>_std,... "
@@ -117,7 +118,8 @@ int cmd_predict(int argc, char** argv) {
   const int d = static_cast<int>(r.variables.size());
   const std::int64_t T = static_cast<std::int64_t>(r.times.size());
   std::printf("wrote %s: %lld initial states x %lld trajectories, %d steps of dt = %g model time units\n",
-              o.output_csv.c_str(), static_cast<long long>(r.states), static_cast<long long>(r.ensemble), o.steps, o.dt);
+              o.output_csv.c_str(), static_cast<long long>(r.states), static_cast<long long>(r.ensemble), o.steps,
+              r.times.size() > 1 ? r.times[1] : 0.0);
   if (!o.trajectories_csv.empty()) std::printf("wrote %s\n", o.trajectories_csv.c_str());
   if (!o.png.empty()) std::printf("wrote %s\n", o.png.c_str());
   std::printf("at t = %g (model units), mean +- std:\n", r.times.back());

@@ -75,6 +75,7 @@ void write_model_info(const std::string& dir, const ModelInfo& m) {
     << ", \"rule\": \"z_model = (z - offset) / scale\"},\n"
     << "  \"time_unit\": " << num(m.time_unit) << ",\n"
     << "  \"time_unit_kind\": " << quote(m.time_unit_kind) << ",\n"
+    << "  \"pair_dt\": " << num(m.pair_dt) << ",\n"
     << "  \"method\": " << quote(m.method) << ",\n"
     << "  \"loss_factor\": " << num(m.loss_factor) << ",\n"
     << "  \"eps\": " << num(m.eps) << ",\n"
@@ -135,6 +136,7 @@ ModelInfo read_model_info(const std::string& dir) {
     for (auto& v : t.get_child("normalisation.scale")) m.scale.push_back(v.second.get_value<double>());
     m.time_unit = t.get<double>("time_unit");
     m.time_unit_kind = t.get<std::string>("time_unit_kind");
+    m.pair_dt = t.get<double>("pair_dt", 0.0);
     m.method = t.get<std::string>("method");
     m.loss_factor = t.get<double>("loss_factor");
     m.eps = t.get<double>("eps");

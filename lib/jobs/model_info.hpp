@@ -30,6 +30,9 @@ struct ModelInfo {
   std::vector<double> offset, scale;
   double time_unit = 1.0;
   std::string time_unit_kind;  // "physical" or "mean_dt"
+  // The mean physical duration delta t of the training pairs (0: not recorded, a model.json
+  // written before it): the step the SDE was fitted at, predict's default --dt.
+  double pair_dt = 0.0;
   // Training.
   std::string method;  // "kscaled" or "naive"
   double loss_factor = 1, eps = 1e-4;

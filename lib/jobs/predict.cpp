@@ -47,7 +47,8 @@ ModelInfo check_predict_options(const PredictOptions& o) {
       if (!std::isfinite(v)) throw InputError("--z0 values must be finite.");
   }
   if (o.steps < 1) throw InputError("--steps must be at least 1, not " + std::to_string(o.steps) + ".");
-  if (!(std::isfinite(o.dt) && o.dt > 0)) throw InputError("--dt must be finite and positive, not " + num(o.dt) + ".");
+  if (!(std::isfinite(o.dt) && o.dt >= 0))
+    throw InputError("--dt must be finite and positive (or 0 for the training step), not " + num(o.dt) + ".");
   if (o.ensemble < 1) throw InputError("--ensemble must be at least 1, not " + std::to_string(o.ensemble) + ".");
   const double values = static_cast<double>(o.z0.size()) * static_cast<double>(o.ensemble) * (o.steps + 1.0) * d;
   if (values > 4e8)
@@ -66,6 +67,11 @@ ModelInfo check_predict_options(const PredictOptions& o) {
       throw InputError("--png needs the gnuplot program (apt-get install gnuplot-nox).");
   }
   return info;
+}
+
+double step_of(const PredictOptions& o, const ModelInfo& info) {
+  if (o.dt > 0) return o.dt;
+  return info.pair_dt > 0 ? info.pair_dt / info.time_unit : 1.0;
 }
 
 PredictionResult predict(const PredictOptions& o) {
@@ -91,7 +97,8 @@ PredictionResult predict_with(const ModelInfo& info, const macro::SdeFunctions& 
   res.ensemble = o.ensemble;
   const std::int64_t S = res.states, E = o.ensemble, T = o.steps + 1;
   res.times.resize(static_cast<std::size_t>(T));
-  for (std::int64_t k = 0; k < T; ++k) res.times[static_cast<std::size_t>(k)] = static_cast<double>(k) * o.dt;
+  const double dt = step_of(o, info);
+  for (std::int64_t k = 0; k < T; ++k) res.times[static_cast<std::size_t>(k)] = static_cast<double>(k) * dt;
 
   std::vector<double> z0m = z0p;
   to_model_coordinates(info, z0m);
@@ -99,7 +106,7 @@ PredictionResult predict_with(const ModelInfo& info, const macro::SdeFunctions& 
   for (std::int64_t s = 0; s < S; ++s)
     for (std::int64_t e = 0; e < E; ++e) std::copy_n(z0m.begin() + s * d, d, z0.begin() + (s * E + e) * d);
   Progress meter("predict: rollout", S * E, "trajectories", o.progress);
-  res.trajectories = macro::euler_maruyama(sde, z0, o.steps, o.dt, o.seed, 4096,
+  res.trajectories = macro::euler_maruyama(sde, z0, o.steps, dt, o.seed, 4096,
                                            [&](std::int64_t done, std::int64_t) { meter.update(done); });
   to_physical_coordinates(info, res.trajectories);
   // Frame 0 exactly as given (the round trip through the normalisation may round).
@@ -118,7 +125,7 @@ PredictionResult predict_with(const ModelInfo& info, const macro::SdeFunctions& 
   auto header = [&](std::ostream& f) {
     f << "# macrodyn predict: model " << o.model_dir << " (" << info.system << ", method " << info.method << ", L "
       << info.L << ", patch " << info.patch << ")\n"
-      << "# " << E << " Euler-Maruyama trajectories per initial state, " << o.steps << " steps of dt = " << shortest(o.dt)
+      << "# " << E << " Euler-Maruyama trajectories per initial state, " << o.steps << " steps of dt = " << shortest(step_of(o, info))
       << " model time units (t_physical = t x " << shortest(info.time_unit) << "), seed " << o.seed
       << "; values in physical coordinates\n";
     for (std::int64_t s = 0; s < S; ++s) {

@@ -17,7 +17,7 @@ struct PredictOptions {
   std::string model_dir;
   std::vector<std::vector<double>> z0;  // initial macrostates (d_z numbers each), physical coordinates
   int steps = 0;                // Euler–Maruyama steps (steps + 1 points)
-  double dt = 1.0;              // model time units
+  double dt = 0.0;              // model time units; 0: the training pairs' mean delta t (step_of)
   std::int64_t ensemble = 1;    // trajectories per initial state
   std::uint64_t seed = 1;
   std::string device = "auto";
@@ -34,6 +34,11 @@ struct PredictionResult {
   std::vector<double> trajectories;  // [states * ensemble, steps + 1, d], physical; member e of state s at s * ensemble + e
   std::vector<double> mean, stddev;  // [states, steps + 1, d], physical
 };
+
+// The step a prediction takes in model time units: o.dt, or when it is 0 the mean delta t
+// of the model's training pairs (1 for a model in mean-delta-t units; 1 for a model.json
+// that does not record it).
+double step_of(const PredictOptions& o, const ModelInfo& info);
 
 // Checks the options and the model directory; returns model.json.
 ModelInfo check_predict_options(const PredictOptions& o);

@@ -293,11 +293,12 @@ ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prep) {
     info.scale[k] = sd > 0 ? sd : 1.0;
   }
   info.time_unit_kind = o.time_unit == "auto" ? default_time_unit_kind(info) : o.time_unit;
-  if (info.time_unit_kind == "mean_dt") {
+  {
     double sum = 0;
     for (std::int64_t i = 0; i < n_train; ++i) sum += set.dt[static_cast<std::size_t>(i)];
-    info.time_unit = sum / static_cast<double>(n_train);
+    info.pair_dt = sum / static_cast<double>(n_train);
   }
+  if (info.time_unit_kind == "mean_dt") info.time_unit = info.pair_dt;
 
   // 4. The SDE.
   info.method = o.method;

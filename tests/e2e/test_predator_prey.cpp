@@ -81,6 +81,12 @@ TEST_CASE("predator_prey train, simulate and evaluate compare u and v with the t
   const std::string json = slurp(model + "/model.json");
   CHECK(json.find("\"variables\": [\"u\", \"v\"]") != std::string::npos);
   CHECK(json.find("\"time_unit_kind\": \"physical\"") != std::string::npos);
+  // predict steps by the model's training delta t (0.01) unless told otherwise.
+  const Result pr = run("predict --model " + model + " --z0 0.5,0.5 --steps 20 --ensemble 4 --progress false --output " +
+                        tmp("pp_pred_" + id + ".csv"));
+  INFO(pr.out << pr.err);
+  CHECK(pr.code == 0);
+  CHECK(pr.out.find("20 steps of dt = 0.01 model time units") != std::string::npos);
   const Result ev = run("evaluate --model " + model + " --truth " + truth + " --output " + eval);
   INFO(ev.out << ev.err);
   REQUIRE(ev.code == 0);

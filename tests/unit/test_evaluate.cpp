@@ -527,3 +527,24 @@ TEST_CASE("predict: constant drift gives straight lines in physical coordinates,
   CHECK(a.stddev[5] > 0.1);
   if (!o.png.empty()) CHECK(fs::file_size(o.png) > 1000);
 }
+
+TEST_CASE("predict: the default step is the one the model was trained at", "[evaluate]") {
+  // model.json keeps the training pairs' mean delta t (pair_dt); predict --dt 0 (the
+  // default) steps by it in model units: a physical-time model at dt = 0.01 (predator-prey)
+  // must not be stepped by 1, 100 times its training step.
+  ModelInfo info = make_info("curie_weiss", 16, 8, 0);
+  PredictOptions o;
+  info.time_unit = 1.0;
+  info.pair_dt = 0.01;
+  CHECK(step_of(o, info) == 0.01);
+  info.time_unit = 0.01;  // a model in mean-delta-t units: its step is 1
+  CHECK(step_of(o, info) == 1.0);
+  info.pair_dt = 0.0;  // a model.json that does not record it
+  CHECK(step_of(o, info) == 1.0);
+  o.dt = 0.5;  // given: as given
+  CHECK(step_of(o, info) == 0.5);
+  // pair_dt survives model.json.
+  info.pair_dt = 0.0125;
+  const std::string dir = model_dir("pair_dt", info);
+  CHECK(read_model_info(dir).pair_dt == 0.0125);
+}
