@@ -14,7 +14,9 @@
 //  - the noise of a cell is keyed by (seed, purpose, level, item, step, global cell)
 //    (NoiseKey), the step counting from the box's load plus 2^20 x the stream's sub
 //    slot: a partial step of a patch equals the full-grid step of its cells, and the
-//    whole grid gives the bits of the PETSc solver on any number of ranks;
+//    whole grid, stepped from the same state, gives the bits of the serial stepper and of
+//    the PETSc solver on any number of ranks (a run of the evolvers starts from its stored
+//    float32 frame 0, simulate's solver from the double initial state: §6.9);
 //  - upsampling: linear interpolation on cell centres;
 //  - initial states u = m + k cos(10 pi x), v = 1 - m - k cos(10 pi x) (x the cell centre
 //    along the first grid axis), (m, k) drawn from [m_min, m_max] x [k_min, k_max];
