@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "core/parallel.hpp"
 #include "sampling/partial_evolution.hpp"
+#include "sampling/upsample.hpp"
 
 using namespace macrodyn::jobs;
 using namespace macrodyn::sampling;
@@ -75,14 +76,9 @@ void upsample_frame(const Config& c, const float* small_frame, float* out) {
     std::copy(small_frame, small_frame + 2 * cs, out);
     return;
   }
-  const PredatorPreyParams large = params_of(c, c.large_side);
-  const std::int64_t cl = large.cells();
-  std::vector<double> coarse(static_cast<std::size_t>(cs)), fine(static_cast<std::size_t>(cl));
-  for (int f = 0; f < 2; ++f) {
-    for (std::int64_t i = 0; i < cs; ++i) coarse[static_cast<std::size_t>(i)] = small_frame[f * cs + i];
-    upsample2(small.dim, small.n, coarse.data(), fine.data());
-    for (std::int64_t i = 0; i < cl; ++i) out[f * cl + i] = static_cast<float>(fine[static_cast<std::size_t>(i)]);
-  }
+  // The frame is [2, cells]: each field is a one-channel state of its own.
+  const std::int64_t cl = params_of(c, c.large_side).cells();
+  for (int f = 0; f < 2; ++f) upsample_linear2(small_frame + f * cs, small.dim, small.n, 1, out + f * cl);
 }
 
 void field_means(const float* frame, std::int64_t cells, double* means) {

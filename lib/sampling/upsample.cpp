@@ -20,13 +20,6 @@ Rows rows_of(int dim, std::int64_t side) {
   return {dim == 3 ? side : 1, dim >= 2 ? side : 1, side};
 }
 
-inline void copy_voxel(std::int8_t* dst, const std::int8_t* src, int vb) {
-  if (vb == 1)
-    *dst = *src;
-  else
-    std::memcpy(dst, src, static_cast<std::size_t>(vb));
-}
-
 }  // namespace
 
 void upsample_blocks(const std::int8_t* src, int dim, int Ls, int m, std::int8_t* dst, int vb) {
@@ -40,8 +33,13 @@ void upsample_blocks(const std::int8_t* src, int dim, int Ls, int m, std::int8_t
     for (std::int64_t y = 0; y < s.rows; ++y) {
       const std::int8_t* srow = src + (x * s.rows + y) * s.row * vb;
       std::int8_t* row = plane + y * row_copies * row_bytes;
-      for (std::int64_t z = 0; z < s.row; ++z)
-        for (int b = 0; b < m; ++b) copy_voxel(row + (z * m + b) * vb, srow + z * vb, vb);
+      if (vb == 1)  // spins and codes: a byte per voxel, no call per voxel
+        for (std::int64_t z = 0; z < s.row; ++z)
+          for (int b = 0; b < m; ++b) row[z * m + b] = srow[z];
+      else
+        for (std::int64_t z = 0; z < s.row; ++z)
+          for (int b = 0; b < m; ++b)
+            std::memcpy(row + (z * m + b) * vb, srow + z * vb, static_cast<std::size_t>(vb));
       for (std::int64_t a = 1; a < row_copies; ++a)
         std::memcpy(row + a * row_bytes, row, static_cast<std::size_t>(row_bytes));
     }
@@ -90,15 +88,16 @@ inline Lerp lerp_at(int f, int n) {
 
 }  // namespace
 
-void upsample_linear2(const float* src, int dim, int n, int channels, float* dst) {
+template <class T>
+void upsample_linear2(const T* src, int dim, int n, int channels, T* dst) {
   if (dim != 1 && dim != 2) throw std::invalid_argument("upsample_linear2: dim must be 1 or 2");
   const int nf = 2 * n, C = channels;
-  auto at = [C](const float* f, std::int64_t cell, int ch) { return static_cast<double>(f[cell * C + ch]); };
+  auto at = [C](const T* f, std::int64_t cell, int ch) { return static_cast<double>(f[cell * C + ch]); };
   if (dim == 1) {
     for (int f = 0; f < nf; ++f) {
       const Lerp x = lerp_at(f, n);
       for (int ch = 0; ch < C; ++ch)
-        dst[static_cast<std::int64_t>(f) * C + ch] = static_cast<float>(x.w0 * at(src, x.i0, ch) + x.w1 * at(src, x.i1, ch));
+        dst[static_cast<std::int64_t>(f) * C + ch] = static_cast<T>(x.w0 * at(src, x.i0, ch) + x.w1 * at(src, x.i1, ch));
     }
     return;
   }
@@ -107,19 +106,22 @@ void upsample_linear2(const float* src, int dim, int n, int channels, float* dst
   // double, without a scratch array).
   for (int fy = 0; fy < nf; ++fy) {
     const Lerp y = lerp_at(fy, n);
-    const float* r0 = src + static_cast<std::int64_t>(y.i0) * n * C;
-    const float* r1 = src + static_cast<std::int64_t>(y.i1) * n * C;
-    float* out = dst + static_cast<std::int64_t>(fy) * nf * C;
+    const T* r0 = src + static_cast<std::int64_t>(y.i0) * n * C;
+    const T* r1 = src + static_cast<std::int64_t>(y.i1) * n * C;
+    T* out = dst + static_cast<std::int64_t>(fy) * nf * C;
     for (int fx = 0; fx < nf; ++fx) {
       const Lerp x = lerp_at(fx, n);
       for (int ch = 0; ch < C; ++ch) {
         const double t0 = x.w0 * at(r0, x.i0, ch) + x.w1 * at(r0, x.i1, ch);
         const double t1 = x.w0 * at(r1, x.i0, ch) + x.w1 * at(r1, x.i1, ch);
-        out[static_cast<std::int64_t>(fx) * C + ch] = static_cast<float>(y.w0 * t0 + y.w1 * t1);
+        out[static_cast<std::int64_t>(fx) * C + ch] = static_cast<T>(y.w0 * t0 + y.w1 * t1);
       }
     }
   }
 }
+
+template void upsample_linear2<float>(const float*, int, int, int, float*);
+template void upsample_linear2<double>(const double*, int, int, int, double*);
 
 void upsample(const System& system, const std::int8_t* src, int Ls, int m, std::int8_t* dst) {
   const int dim = system.dim();

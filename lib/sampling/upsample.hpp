@@ -27,9 +27,10 @@ void upsample_tiles(const std::int8_t* src, int dim, int Ls, int m, std::int8_t*
 // Block magnification: dst(x) = src(floor(x / m)).
 void upsample_blocks(const std::int8_t* src, int dim, int Ls, int m, std::int8_t* dst, int voxel_bytes = 1);
 
-// Linear interpolation by 2 per axis of `channels` float32 fields stored together per
-// voxel (dim 1 or 2), computed in double and rounded to float32 once.
-void upsample_linear2(const float* src, int dim, int Ls, int channels, float* dst);
+// Linear interpolation by 2 per axis of `channels` fields stored together per voxel
+// (dim 1 or 2), computed in double and rounded to T once (T = float or double).
+template <class T>
+void upsample_linear2(const T* src, int dim, int Ls, int channels, T* dst);
 
 // Block magnification of a block that need not be square (a team rank's block,
 // docs/design.md §6.3), one byte per voxel, in place: buf holds the block of

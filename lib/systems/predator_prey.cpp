@@ -172,50 +172,6 @@ void SerialStepper::step(std::vector<double>& u, std::vector<double>& v, const N
 // ---------------------------------------------------------------------------------------
 namespace {
 
-// Coarse neighbours and weights of fine cell f along one axis of n coarse cells:
-// fine = w0 c[i0] + w1 c[i1], evaluated in that order (edges held by clamping).
-struct Lerp {
-  int i0, i1;
-  double w0, w1;
-};
-
-inline Lerp lerp_at(int f, int n) {
-  const int i = f / 2;
-  if (f % 2) return {i, std::min(i + 1, n - 1), 0.75, 0.25};
-  return {std::max(i - 1, 0), i, 0.25, 0.75};
-}
-
-}  // namespace
-
-void upsample2(int dim, int n, const double* coarse, double* fine) {
-  const int nf = 2 * n;
-  if (dim == 1) {
-    for (int f = 0; f < nf; ++f) {
-      const Lerp x = lerp_at(f, n);
-      fine[f] = x.w0 * coarse[x.i0] + x.w1 * coarse[x.i1];
-    }
-    return;
-  }
-  // Tensor product, x first: each fine value interpolates in y between the two
-  // x-interpolated coarse rows -- the same bits as a full x pass followed by a y pass,
-  // without a scratch array.
-  for (int fy = 0; fy < nf; ++fy) {
-    const Lerp y = lerp_at(fy, n);
-    const double* r0 = coarse + static_cast<std::int64_t>(y.i0) * n;
-    const double* r1 = coarse + static_cast<std::int64_t>(y.i1) * n;
-    double* out = fine + static_cast<std::int64_t>(fy) * nf;
-    for (int fx = 0; fx < nf; ++fx) {
-      const Lerp x = lerp_at(fx, n);
-      const double t0 = x.w0 * r0[x.i0] + x.w1 * r0[x.i1];
-      const double t1 = x.w0 * r1[x.i0] + x.w1 * r1[x.i1];
-      out[fx] = y.w0 * t0 + y.w1 * t1;
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-namespace {
-
 template <class T>
 void partial_step_from(const PredatorPreyParams& p, const T* u, const T* v, int patch_side, std::int64_t patch,
                        const NoiseKey& key, double* u_out, double* v_out) {

@@ -117,10 +117,8 @@ class SerialStepper {
   std::vector<double> gu_, gv_;
 };
 
-// Upsampling by 2 per axis: linear interpolation on cell centres, edges held
-// (1-D: fine[2i+1] = 0.75 c[i] + 0.25 c[i+1], fine[2i] = 0.25 c[i-1] + 0.75 c[i],
-// with c[-1] = c[0] and c[n] = c[n-1]); 2-D: the tensor product (x, then y).
-void upsample2(int dim, int n, const double* coarse, double* fine);
+// Upsampling (linear interpolation on cell centres) is the sampling layer's rule:
+// sampling::upsample_linear2 (sampling/upsample.hpp).
 
 // Partial evolution of patch `patch` (row-major index among the (n / p)^dim patches of
 // side p): one Euler-Maruyama step of the patch with a frozen one-cell halo read from

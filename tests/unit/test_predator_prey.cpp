@@ -2,7 +2,8 @@
 // paper's [sim] checks:
 //   * noise-free step from u = v = 0.5 and from a linear profile (interior Lap = 0, edge
 //     Lap = slope through the zero-flux ghosts); the kernel's documented arithmetic order;
-//   * upsample2 weights, 2-D = x pass then y pass, constants and linear profiles kept;
+//   * the fields' upsampling (sampling::upsample_linear2 in double) weights, 2-D = x pass
+//     then y pass, constants and linear profiles kept;
 //   * partial_step, and step_box on a box split into parts whose ghosts come from the
 //     neighbours, equal the full-grid step bit for bit (the MPI solver relies on this);
 //   * 2-D from a y-independent state follows the 1-D trajectory bit for bit;
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "sampling/upsample.hpp"
 #include "systems/predator_prey.hpp"
 
 using namespace macrodyn;
@@ -191,10 +193,10 @@ TEST_CASE("predator-prey step_box follows the documented arithmetic order bit fo
   }
 }
 
-TEST_CASE("predator-prey upsample2: weights, tensor product, constants, linear profiles", "[predator_prey]") {
+TEST_CASE("predator-prey upsampling by 2: weights, tensor product, constants, linear profiles", "[predator_prey]") {
   const std::vector<double> c = {1.0, 2.0, 4.0};
   std::vector<double> f(6);
-  upsample2(1, 3, c.data(), f.data());
+  sampling::upsample_linear2(c.data(), 1, 3, 1, f.data());
   CHECK(f == std::vector<double>{1.0, 1.25, 1.75, 2.5, 3.5, 4.0});
 
   // 2-D = the 1-D formula along x for every coarse row, then along y for every column.
@@ -203,7 +205,7 @@ TEST_CASE("predator-prey upsample2: weights, tensor product, constants, linear p
   for (int j = 0; j < n; ++j)
     for (int i = 0; i < n; ++i) coarse[j * n + i] = std::sin(1.3 * i + 0.7 * j * j) + 0.1 * i * j;
   std::vector<double> fine(4 * n * n);
-  upsample2(2, n, coarse.data(), fine.data());
+  sampling::upsample_linear2(coarse.data(), 2, n, 1, fine.data());
   std::vector<double> xpass(2 * n * n);  // n rows of 2n
   for (int j = 0; j < n; ++j) {
     const auto row = upsample1d_ref(std::vector<double>(coarse.begin() + j * n, coarse.begin() + (j + 1) * n));
@@ -220,8 +222,8 @@ TEST_CASE("predator-prey upsample2: weights, tensor product, constants, linear p
 
   for (double value : {0.3, 0.6, 1.0 / 3.0, 0.123456789}) {
     std::vector<double> k1(9, value), f1(18), k2(81, value), f2(324);
-    upsample2(1, 9, k1.data(), f1.data());
-    upsample2(2, 9, k2.data(), f2.data());
+    sampling::upsample_linear2(k1.data(), 1, 9, 1, f1.data());
+    sampling::upsample_linear2(k2.data(), 2, 9, 1, f2.data());
     CHECK(std::all_of(f1.begin(), f1.end(), [&](double x) { return x == value; }));
     CHECK(std::all_of(f2.begin(), f2.end(), [&](double x) { return x == value; }));
   }
@@ -230,14 +232,14 @@ TEST_CASE("predator-prey upsample2: weights, tensor product, constants, linear p
   const int m = 10;
   std::vector<double> lin(m), lf(2 * m);
   for (int i = 0; i < m; ++i) lin[i] = 0.2 + 0.037 * i;
-  upsample2(1, m, lin.data(), lf.data());
+  sampling::upsample_linear2(lin.data(), 1, m, 1, lf.data());
   for (int fi = 1; fi < 2 * m - 1; ++fi) CHECK(std::fabs(lf[fi] - (0.2 + 0.037 * ((fi - 0.5) / 2.0))) < 1e-14);
   CHECK(lf[0] == lin[0]);
   CHECK(lf[2 * m - 1] == lin[m - 1]);
   std::vector<double> lin2(m * m), lf2(4 * m * m);
   for (int j = 0; j < m; ++j)
     for (int i = 0; i < m; ++i) lin2[j * m + i] = 0.2 + 0.037 * i - 0.011 * j;
-  upsample2(2, m, lin2.data(), lf2.data());
+  sampling::upsample_linear2(lin2.data(), 2, m, 1, lf2.data());
   for (int fj = 1; fj < 2 * m - 1; ++fj)
     for (int fi = 1; fi < 2 * m - 1; ++fi)
       CHECK(std::fabs(lf2[fj * 2 * m + fi] - (0.2 + 0.037 * ((fi - 0.5) / 2.0) - 0.011 * ((fj - 0.5) / 2.0))) <
