@@ -99,18 +99,24 @@ const std::vector<std::pair<std::string, Dynamics>> kDynamics{{"ct", Dynamics::c
 const std::vector<std::pair<std::string, InitialKind>> kInit{
     {"random", InitialKind::random_m0}, {"m0", InitialKind::given_m0}, {"all_up", InitialKind::all_up}};
 
-// A comma-separated list of initial conditions, each one number or several joined by ':'
-// in the order of the system's initial-condition values (truth.m0 = -0.5,0,0.5 for
-// spins; truth.m0 = 0.45:0.05,0.5:0.1 for predator-prey's m:k).
-Key condition_list(const char* name, std::vector<InitialCondition> Config::*field, const char* help) {
-  auto show = [field](const Config& c) {
+// One number of a key's value: finite, with nothing but blanks after it.
+double list_number(const char* key, const std::string& text) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || text.find_first_not_of(" \t", static_cast<std::size_t>(end - text.c_str())) != std::string::npos)
+    throw InputError(std::string(key) + ": '" + text + "' is not a number");
+  if (!std::isfinite(v)) throw InputError(std::string(key) + ": '" + text + "' is not a finite number");
+  return v;
+}
+
+// A comma-separated list key: `parse` reads one item (blank items are skipped), `show`
+// writes one back for the resolved INI and --help.
+template <class T>
+Key list_key(const char* name, std::vector<T> Config::*field, const char* help,
+             std::function<std::string(const T&)> show_item, std::function<T(const std::string&)> parse_item) {
+  auto show = [field, show_item](const Config& c) {
     std::string s;
-    for (const InitialCondition& ic : c.*field) {
-      std::string one;
-      for (double v : ic)
-        if (!std::isnan(v)) one += (one.empty() ? "" : ":") + fmt(v);
-      s += (s.empty() ? "" : ",") + one;
-    }
+    for (const T& item : c.*field) s += (s.empty() ? "" : ",") + show_item(item);
     return s;
   };
   return Key{name, help,
@@ -121,58 +127,45 @@ Key condition_list(const char* name, std::vector<InitialCondition> Config::*fiel
                  (cfg.*field).clear();
                  std::stringstream ss(*raw);
                  std::string item;
-                 while (std::getline(ss, item, ',')) {
-                   if (item.find_first_not_of(" \t") == std::string::npos) continue;
-                   InitialCondition ic = unset_condition();
-                   std::stringstream parts(item);
-                   std::string part;
-                   int k = 0;
-                   while (std::getline(parts, part, ':')) {
-                     if (k == kMaxInitialValues)
-                       throw InputError(std::string(name) + ": '" + item + "' has more than " +
-                                        std::to_string(kMaxInitialValues) + " values");
-                     char* end = nullptr;
-                     const double v = std::strtod(part.c_str(), &end);
-                     if (end == part.c_str() ||
-                         part.find_first_not_of(" \t", static_cast<std::size_t>(end - part.c_str())) != std::string::npos)
-                       throw InputError(std::string(name) + ": '" + part + "' is not a number");
-                     if (!std::isfinite(v)) throw InputError(std::string(name) + ": '" + part + "' is not a finite number");
-                     ic[static_cast<std::size_t>(k++)] = v;
-                   }
-                   (cfg.*field).push_back(ic);
-                 }
+                 while (std::getline(ss, item, ','))
+                   if (item.find_first_not_of(" \t") != std::string::npos) (cfg.*field).push_back(parse_item(item));
                });
              },
              show};
 }
 
+// A comma-separated list of initial conditions, each one number or several joined by ':'
+// in the order of the system's initial-condition values (truth.m0 = -0.5,0,0.5 for
+// spins; truth.m0 = 0.45:0.05,0.5:0.1 for predator-prey's m:k).
+Key condition_list(const char* name, std::vector<InitialCondition> Config::*field, const char* help) {
+  return list_key<InitialCondition>(
+      name, field, help,
+      [](const InitialCondition& ic) {
+        std::string one;
+        for (double v : ic)
+          if (!std::isnan(v)) one += (one.empty() ? "" : ":") + fmt(v);
+        return one;
+      },
+      [name](const std::string& item) {
+        InitialCondition ic = unset_condition();
+        std::stringstream parts(item);
+        std::string part;
+        int k = 0;
+        while (std::getline(parts, part, ':')) {
+          if (k == kMaxInitialValues)
+            throw InputError(std::string(name) + ": '" + item + "' has more than " + std::to_string(kMaxInitialValues) +
+                             " values");
+          ic[static_cast<std::size_t>(k++)] = list_number(name, part);
+        }
+        return ic;
+      });
+}
+
 // A comma-separated list of numbers (e.g. field.test_m = 0.45,0.5,0.55).
 Key number_list(const char* name, std::vector<double> Config::*field, const char* help) {
-  auto show = [field](const Config& c) {
-    std::string s;
-    for (double m : c.*field) s += (s.empty() ? "" : ",") + fmt(m);
-    return s;
-  };
-  return Key{name, help,
-             [=](po::options_description& d, Config& c, std::vector<std::function<void(Config&)>>& post) {
-               auto raw = std::make_shared<std::string>(show(c));
-               d.add_options()(name, po::value<std::string>(raw.get())->default_value(*raw), help);
-               post.push_back([=](Config& cfg) {
-                 (cfg.*field).clear();
-                 std::stringstream ss(*raw);
-                 std::string item;
-                 while (std::getline(ss, item, ',')) {
-                   if (item.find_first_not_of(" \t") == std::string::npos) continue;
-                   char* end = nullptr;
-                   const double v = std::strtod(item.c_str(), &end);
-                   if (end == item.c_str() || item.find_first_not_of(" \t", static_cast<std::size_t>(end - item.c_str())) != std::string::npos)
-                     throw InputError(std::string(name) + ": '" + item + "' is not a number");
-                   if (!std::isfinite(v)) throw InputError(std::string(name) + ": '" + item + "' is not a finite number");
-                   (cfg.*field).push_back(v);
-                 }
-               });
-             },
-             show};
+  return list_key<double>(
+      name, field, help, [](const double& v) { return fmt(v); },
+      [name](const std::string& item) { return list_number(name, item); });
 }
 
 // The [system] keys the registered systems declare (systems/params.hpp), one Key per

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "collective.hpp"
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "core/stop.hpp"
@@ -47,16 +48,14 @@ int cmd_run(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
     if (std::strcmp(argv[i], "--help") == 0) return parse_config("run", kSummary, argc, argv, c) ? 0 : 0;
   mpi::MpiSession session(argc, argv);
-  try {
-    parse_config("run", kSummary, argc, argv, c);
-    // A resumed job continues its own stream.save (cut back to its checkpoint).
-    if (resume) c.overwrite = true;
-    validate(c, Job::run);
-  } catch (const InputError&) {
-    if (session.rank() == 0) throw;  // reported once, by main
+  if (!checked_on_every_rank(session, [&] {
+        parse_config("run", kSummary, argc, argv, c);
+        // A resumed job continues its own stream.save (cut back to its checkpoint).
+        if (resume) c.overwrite = true;
+        validate(c, Job::run);
+      }))
     return 2;
-  }
-  try {
+  return run_on_every_rank("run", session, [&] {
     const auto r = mpi::run(c, resume);
     if (r.stopped_by != 0) {
       if (session.rank() == 0)
@@ -81,19 +80,8 @@ int cmd_run(int argc, char** argv) {
       if (r.verdict.judged) std::printf("  details in %s/verdict (metrics.csv, band plots, verdict.txt)\n", c.learn_out.c_str());
       if (!r.report.empty()) std::printf("  report: %s (one self-contained file: open it in a browser)\n", r.report.c_str());
     }
-  } catch (const InputError& e) {
-    // Found after the job started (e.g. a rank count): every rank finds it; rank 0 says it.
-    if (session.rank() == 0) std::fprintf(stderr, "macrodyn run: error: %s\n", e.what());
-    return 2;
-  } catch (const StopRequested&) {
-    throw;
-  } catch (const std::exception& e) {
-    // A failure on one rank must end the whole job, not leave the others waiting.
-    std::fprintf(stderr, "macrodyn run (rank %d): failed: %s\n", session.rank(), e.what());
-    std::fflush(stderr);
-    mpi::abort_job(1);
-  }
-  return 0;
+    return 0;
+  });
 }
 
 }  // namespace macrodyn::app
