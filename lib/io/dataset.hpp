@@ -77,6 +77,8 @@ class DatasetWriter {
   void set_attr(const std::string& object, const std::string& name, const std::string& value);
   void set_attr(const std::string& object, const std::string& name, std::int64_t value);
   void set_attr(const std::string& object, const std::string& name, double value);
+  // A list of strings (read back with DatasetReader::attr_strings).
+  void set_attr(const std::string& object, const std::string& name, const std::vector<std::string>& values);
 
   // Sets the group's rows_committed to `rows` and flushes the file to disk.
   void commit(const std::string& group, std::uint64_t rows);

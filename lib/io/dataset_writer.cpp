@@ -298,6 +298,11 @@ void DatasetWriter::set_attr(const std::string& object, const std::string& name,
                     H5T_NATIVE_DOUBLE, value);
 }
 
+void DatasetWriter::set_attr(const std::string& object, const std::string& name,
+                             const std::vector<std::string>& values) {
+  write_strings_attr(impl_->file.get(), impl_->path, absolute(object), name, values);
+}
+
 void DatasetWriter::commit(const std::string& group_path, std::uint64_t rows) {
   const std::string group = absolute(group_path);
   require_kind(impl_->file.get(), impl_->path, group, Kind::group);

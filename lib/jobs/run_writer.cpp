@@ -24,10 +24,8 @@ void create_run_tables(const System& system, const RunsSpec& s, io::DatasetWrite
   out.create_table(s.group + "/observables", DType::f32, {f, static_cast<std::uint64_t>(d)}, 64, true);
   // The initial condition of every run: one column per value the system names.
   const auto q = system.initial_condition_names();
-  std::string columns;
-  for (const auto& name : q) columns += (columns.empty() ? "" : ",") + name;
   out.create_table(s.group + "/initial", DType::f64, {static_cast<std::uint64_t>(q.size())}, 1024, false);
-  out.set_attr(s.group, "initial_columns", columns);
+  out.set_attr(s.group, "initial_columns", q);
 }
 
 void append_runs(const System& system, const RunsSpec& s, const RunBlock& b, io::DatasetWriter& out) {

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 #include <cstdint>
 #include <filesystem>
 #include <stdexcept>
@@ -68,27 +67,17 @@ void to_physical_coordinates(const ModelInfo& info, std::vector<double>& z) {
 
 namespace {
 
-std::vector<std::string> split_columns(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) out.push_back(item);
-  return out;
-}
-
 // /trajectories/initial [runs, q] with the group's `initial_columns`, which must be the
 // system's initial-condition names; files written before that table read their
 // /trajectories/m0 [runs] as the one column m0.
 void read_initial_conditions(const io::DatasetReader& r, const std::string& truth_path, const System& sys,
                              std::uint64_t runs, TruthMacrostates& t) {
-  if (r.has("/trajectories/initial")) {
-    t.initial_columns = split_columns(r.attr_string("/trajectories", "initial_columns"));
-    const auto shape = r.shape("/trajectories/initial");
-    if (shape.size() != 2 || shape[1] != t.initial_columns.size())
-      throw FileError(truth_path + ": /trajectories/initial does not have one column per name in initial_columns.");
-  } else {
-    t.initial_columns = {"m0"};
-  }
+  const bool table = r.has("/trajectories/initial");
+  t.initial_columns = table ? r.attr_strings("/trajectories", "initial_columns") : std::vector<std::string>{"m0"};
+  if (table)
+    r.require_table("/trajectories/initial", {static_cast<std::uint64_t>(t.initial_columns.size())});
+  else
+    r.require_table("/trajectories/m0", {});
   if (t.initial_columns != sys.initial_condition_names())
     throw FileError(truth_path + ": the truth runs' initial conditions are (" + join(t.initial_columns, ", ") +
                     "), but system " + sys.name() + " names (" + join(sys.initial_condition_names(), ", ") + ").");

@@ -132,7 +132,7 @@ TEST_CASE("simulate writes full-size ground-truth runs", "[e2e][data]") {
   std::vector<double> m0(4), dur(44);
   // The initial condition of every run: one column, m0, named by the group.
   CHECK(reader.shape("/trajectories/initial") == std::vector<std::uint64_t>{4, 1});
-  CHECK(reader.attr_string("/trajectories", "initial_columns") == "m0");
+  CHECK(reader.attr_strings("/trajectories", "initial_columns") == std::vector<std::string>{"m0"});
   reader.read_rows("/trajectories/initial", 0, 4, io::DType::f64, m0.data());
   CHECK(m0 == std::vector<double>{0.5, 0.5, -0.5, -0.5});
   reader.read_rows("/trajectories/durations", 0, 4, io::DType::f64, dur.data());

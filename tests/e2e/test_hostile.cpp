@@ -248,3 +248,31 @@ TEST_CASE("states that break the system's layout are refused naming the table, r
           "/trajectories/states run 1, frame 2: voxel (3, 4) holds 5, which is not a spin (+1 or -1)");
   CHECK(run("evaluate --model " + model() + " --truth " + truth + " --output " + in_dir("ev_ok") + " --no-plots").code == 0);
 }
+
+TEST_CASE("a truth's initial-condition table is checked before evaluate groups by it", "[e2e][hostile]") {
+  // evaluate groups the truth runs by /trajectories/initial: a NaN, a table of the wrong
+  // width, or column names another system's would group nonsense. Each is refused naming
+  // the file and the table; a file from before the table (/trajectories/m0) still reads.
+  const std::string truth = in_dir("truth_initial.h5");
+  REQUIRE(run(tiny("simulate") + " --truth.runs 2 --truth.sweeps 3 --output.path " + truth + " --output.overwrite true").code == 0);
+  auto edited = [&](const std::string& name, const std::string& script) {
+    const std::string p = in_dir(name);
+    fs::copy_file(truth, p, fs::copy_options::overwrite_existing);
+    REQUIRE(python(script, p));
+    return p;
+  };
+  const std::string ev = " --model " + model() + " --no-plots --output ";
+  const std::string nan = edited("initial_nan.h5", "d = f['/trajectories/initial']\nd[1, 0] = np.nan");
+  refused("evaluate --truth " + nan + ev + in_dir("ev_nan"), "the initial condition of run 1 is not a finite number");
+  const std::string wide = edited("initial_wide.h5", "x = f['/trajectories/initial'][:]\ndel f['/trajectories/initial']\n"
+                                                     "f.create_dataset('/trajectories/initial', data=np.hstack([x, x]))");
+  refused("evaluate --truth " + wide + ev + in_dir("ev_wide"), "/trajectories/initial");
+  const std::string names = edited("initial_names.h5", "x = f['/trajectories/initial'][:]\ndel f['/trajectories/initial']\n"
+                                                       "f.create_dataset('/trajectories/initial', data=np.hstack([x, x]))\n"
+                                                       "f['/trajectories'].attrs['initial_columns'] = ['m', 'k']");
+  refused("evaluate --truth " + names + ev + in_dir("ev_names"), "initial conditions are (m, k), but system ising2d names (m0)");
+  const std::string legacy = edited("initial_legacy.h5", "x = f['/trajectories/initial'][:, 0]\ndel f['/trajectories/initial']\n"
+                                                         "del f['/trajectories'].attrs['initial_columns']\n"
+                                                         "f.create_dataset('/trajectories/m0', data=x)");
+  CHECK(run("evaluate --truth " + legacy + ev + in_dir("ev_legacy")).code == 0);
+}

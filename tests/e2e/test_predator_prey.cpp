@@ -150,7 +150,7 @@ TEST_CASE("predator_prey simulate gives the same trajectories on 1, 2 and 4 rank
       REQUIRE(s.code == 0);
       io::DatasetReader r(path);
       REQUIRE(r.rows_committed("/trajectories") == 4);
-      CHECK(r.attr_string("/trajectories", "initial_columns") == "m,k");
+      CHECK(r.attr_strings("/trajectories", "initial_columns") == std::vector<std::string>{"m", "k"});
       std::vector<float> obs(4 * 41 * 2);
       std::vector<double> initial(8);
       r.read_rows("/trajectories/observables", 0, 4, io::DType::f32, obs.data());

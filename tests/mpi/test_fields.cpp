@@ -477,7 +477,7 @@ TEST_CASE("simulate predator_prey: explicit means equal the serial trajectories'
     std::vector<double> mk(8), dur(4 * 25);
     r.read_rows("/trajectories/initial", 0, 4, io::DType::f64, mk.data());
     r.read_rows("/trajectories/durations", 0, 4, io::DType::f64, dur.data());
-    CHECK(r.attr_string("/trajectories", "initial_columns") == "m,k");
+    CHECK(r.attr_strings("/trajectories", "initial_columns") == std::vector<std::string>{"m", "k"});
     CHECK(mk == std::vector<double>{0.45, 0.1, 0.45, 0.1, 0.55, 0.1, 0.55, 0.1});
     for (int i = 0; i < 4; ++i)
       for (int t = 0; t < 25; ++t) CHECK(dur[static_cast<std::size_t>(i * 25 + t)] == (t == 0 ? 0.0 : 0.01));
