@@ -14,6 +14,7 @@
 #include "core/output_guard.hpp"
 #include "core/parallel.hpp"
 #include "jobs/field_data.hpp"
+#include "jobs/model_dir.hpp"
 #include "systems/system.hpp"
 
 using namespace macrodyn::systems;
@@ -141,12 +142,6 @@ void check_side(const System& sys, int L) {
   if (!why.empty()) fail(why);
 }
 
-std::string join_names(const std::vector<std::string>& names) {
-  std::string s;
-  for (const auto& n : names) s += (s.empty() ? "" : ":") + n;
-  return s;
-}
-
 void check_truth_m0(const Config& c, const System& sys) {
   if (c.truth_init == InitialKind::given_m0 && c.truth_m0.empty())
     fail("truth.init = m0 needs truth.m0 (a comma-separated list of initial conditions)");
@@ -155,7 +150,7 @@ void check_truth_m0(const Config& c, const System& sys) {
     for (std::size_t k = q; k < ic.size(); ++k)
       if (!std::isnan(ic[k]))
         fail("truth.m0: an initial condition of system " + c.system + " has " + std::to_string(q) + " value(s) (" +
-             join_names(sys.initial_condition_names()) + "), not more");
+             join(sys.initial_condition_names(), ":") + "), not more");
     const std::string why = sys.check_initial_condition(ic);
     if (!why.empty()) fail("truth.m0: " + why);
   }

@@ -60,12 +60,14 @@ void box_means(std::int64_t cells, Values&& values, double* g) {
 
 class PredatorPreyEvolver final : public Evolver {
  public:
-  PredatorPreyEvolver(int dim, const SystemParams& params) : dim_(dim), params_(params) {}
+  // The keys are resolved once; a load only sets the grid's side (dx, the physical
+  // Laplacian's scale and white noise follow from it).
+  PredatorPreyEvolver(int dim, const SystemParams& params) : dim_(dim), p_(predator_prey_params(dim, params, 1)) {}
 
   void load(const std::int8_t* x, int L, const Coord& o, int w, Boundary b, const std::int8_t* stage_copy) override {
     if (w < L && b != Boundary::frozen)
       throw std::logic_error("predator-prey: a patch or window is evolved with a frozen halo");
-    p_ = predator_prey_params(dim_, params_, L);
+    p_.n = L;
     box_ = box_at(dim_, o, w);
     if (box_.x0 + w > L || box_.y0 + box_.ny > (dim_ == 1 ? 1 : L))
       throw std::logic_error("predator-prey: a box must lie inside the grid (no wrapping)");
@@ -154,7 +156,6 @@ class PredatorPreyEvolver final : public Evolver {
   }
 
   int dim_;
-  SystemParams params_;
   PredatorPreyParams p_;
   GhostedBox box_;
   std::vector<double> gu_, gv_, un_, vn_;
@@ -229,12 +230,12 @@ class PredatorPreySystem final : public System {
     fill(x, n, c[0], c[1]);
   }
   std::string check_initial_condition(const InitialCondition& c) const override {
-    if (!std::isfinite(c[0])) return "m = " + std::to_string(c[0]) + " is not a finite number";
+    if (!std::isfinite(c[0])) return "m = " + shortest(c[0]) + " is not a finite number";
     if (!std::isnan(c[1]) && !std::isfinite(c[1])) return "k is not a finite number";
     // |u|, |v| <= 4 keep the fixed-point means exact (core/fixed_point_sum.hpp).
     const double k = std::isnan(c[1]) ? 0.0 : std::fabs(c[1]);
     if (std::fabs(c[0]) + k > 3.0 || std::fabs(1.0 - c[0]) + k > 3.0)
-      return "m = " + std::to_string(c[0]) + ", k = " + std::to_string(k) + " start the fields outside [-3, 3]";
+      return "m = " + shortest(c[0]) + ", k = " + shortest(k) + " start the fields outside [-3, 3]";
     return "";
   }
   void random_configuration(std::int8_t* x, std::int64_t n, Rng& rng) const override {

@@ -14,6 +14,7 @@
 
 #include "core/boundary.hpp"
 #include "core/dynamics.hpp"
+#include "core/format.hpp"
 #include "core/geometry.hpp"
 #include "core/rng.hpp"
 #include "systems/initial_state.hpp"
@@ -156,7 +157,7 @@ class System {
   }
   virtual std::string check_initial_condition(const InitialCondition& c) const {
     if (c[0] >= -1.0 && c[0] <= 1.0) return "";
-    return "m0 = " + std::to_string(c[0]) + " is outside [-1, 1]";
+    return "m0 = " + shortest(c[0]) + " is outside [-1, 1]";
   }
   virtual void random_configuration(std::int8_t* x, std::int64_t n, Rng& rng) const {
     make_initial_state(x, n, InitialKind::random_m0, 0.0, rng);

@@ -81,6 +81,38 @@ TEST_CASE("predator_prey train, simulate and evaluate compare u and v with the t
   const std::string json = slurp(model + "/model.json");
   CHECK(json.find("\"variables\": [\"u\", \"v\"]") != std::string::npos);
   CHECK(json.find("\"time_unit_kind\": \"physical\"") != std::string::npos);
+  {
+    // The latents are z-scored (System::latent_normalisation, docs/design.md §8.6.4): the
+    // offset and scale are the mean and unbiased std of the training z0 = z* (the first
+    // 760 of the 800 pairs; the last 5 % are held out), not min and range.
+    io::DatasetReader d(data);
+    std::vector<float> zs(800 * 2);
+    d.read_rows("/pairs/z_star", 0, 800, io::DType::f32, zs.data());
+    auto numbers_after = [&](const std::string& key) {
+      const std::size_t at = json.find("\"" + key + "\": [");
+      REQUIRE(at != std::string::npos);
+      const char* p = json.c_str() + json.find('[', at) + 1;
+      char* end = nullptr;
+      const double a = std::strtod(p, &end);
+      const double b = std::strtod(end + 1, nullptr);
+      return std::pair<double, double>{a, b};
+    };
+    const auto offset = numbers_after("offset"), scale = numbers_after("scale");
+    for (int k = 0; k < 2; ++k) {
+      double sum = 0, ss = 0, lo = INFINITY;
+      for (int i = 0; i < 760; ++i) sum += zs[static_cast<std::size_t>(2 * i + k)];
+      const double mean = sum / 760;
+      for (int i = 0; i < 760; ++i) {
+        const double v = zs[static_cast<std::size_t>(2 * i + k)];
+        ss += (v - mean) * (v - mean);
+        lo = std::min(lo, v);
+      }
+      const double sd = std::sqrt(ss / 759);
+      INFO("variable " << k << ": mean " << mean << ", std " << sd << ", min " << lo);
+      CHECK((k == 0 ? offset.first : offset.second) == Approx(mean).epsilon(1e-9));
+      CHECK((k == 0 ? scale.first : scale.second) == Approx(sd).epsilon(1e-9));
+    }
+  }
   // predict steps by the model's training delta t (0.01) unless told otherwise.
   const Result pr = run("predict --model " + model + " --z0 0.5,0.5 --steps 20 --ensemble 4 --progress false --output " +
                         tmp("pp_pred_" + id + ".csv"));
