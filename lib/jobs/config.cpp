@@ -62,7 +62,9 @@ double evolver_bytes_per_site(int dim) { return 2.0 * (2 * dim + 1) * 4 + 4 + 2 
 
 // Refuses a configuration whose memory estimate exceeds the machine's memory, before
 // any work, instead of dying of it hours later.
-void check_memory(const Config& c, Job job, int dim) {
+void check_memory(const Config& c, Job job, const System& sys) {
+  const int dim = sys.dim();
+  const double vb = sys.state_layout().voxel_bytes();  // bytes a state takes per site
   const double threads = c.resolved_threads();
   double bytes = 0.0;
   std::string what;
@@ -70,21 +72,21 @@ void check_memory(const Config& c, Job job, int dim) {
     const double n = static_cast<double>(ipow(c.large_side, dim));
     const double frames = static_cast<double>(c.truth_sweeps + 1);
     // Blocks of 4 runs per thread keep their states (run_writer.cpp).
-    bytes = threads * n * (evolver_bytes_per_site(dim) + 4.0 * (c.has_closure() ? frames : 0.0) + 2.0);
+    bytes = threads * n * (evolver_bytes_per_site(dim) + 4.0 * vb * (c.has_closure() ? frames : 0.0) + 2.0 * vb);
     what = "truth runs of side " + std::to_string(c.large_side) + (c.has_closure() ? " with their states" : "");
   } else {
     const auto sides = upsampling_sides(c);
     const double frames = static_cast<double>(c.small_runs) * static_cast<double>(c.small_sweeps + 1);
-    bytes = frames * static_cast<double>(ipow(sides.front(), dim));  // the small-frame pool
+    bytes = frames * vb * static_cast<double>(ipow(sides.front(), dim));  // the small-frame pool
     what = "small.runs x (small.sweeps + 1) frames of side " + std::to_string(sides.front());
     // Intermediate levels are kept whole (each is the next level's pool), two at a time.
     for (std::size_t l = 1; l + 1 < sides.size(); ++l) {
-      const double level = static_cast<double>(c.snapshots) * static_cast<double>(ipow(sides[l], dim));
+      const double level = static_cast<double>(c.snapshots) * vb * static_cast<double>(ipow(sides[l], dim));
       if (level > bytes / 2) what = "large.snapshots upsampled snapshots of side " + std::to_string(sides[l]);
       bytes = std::max(bytes, level) + level;
     }
     // The last level is streamed in blocks of 1024 snapshots.
-    bytes += 3.0 * 1024 * static_cast<double>(ipow(c.large_side, dim)) +
+    bytes += 3.0 * 1024 * vb * static_cast<double>(ipow(c.large_side, dim)) +
              threads * evolver_bytes_per_site(dim) * static_cast<double>(ipow(c.large_side, dim));
   }
   const double physical = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
@@ -372,7 +374,7 @@ void validate(const Config& c, Job job) {
     if (c.truth_runs < 1) fail("truth.runs must be at least 1");
     if (c.truth_sweeps < 1) fail("truth.sweeps must be at least 1");
     check_truth_m0(c, *sys);
-    check_memory(c, job, sys->dim());
+    check_memory(c, job, *sys);
     check_output(c);
     return;
   }
@@ -431,7 +433,7 @@ void validate(const Config& c, Job job) {
     validate_run(c);
     return;
   }
-  check_memory(c, job, sys->dim());
+  check_memory(c, job, *sys);
   check_output(c);
 }
 

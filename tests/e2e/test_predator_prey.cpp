@@ -158,6 +158,12 @@ TEST_CASE("predator_prey refuses field.* keys and another system's keys with a s
   CHECK(semi.code == 2);
   CHECK(semi.err.find("system.scheme = semi_implicit is solved by simulate's distributed solver only") !=
         std::string::npos);
+  // The memory estimate counts 8 bytes per cell (two float32 channels): 1000 runs x 30001
+  // frames x 1000 cells is 224 GiB of small frames (a byte per site would say 28).
+  const Result big = run(pp("generate") + " --small.side 1000 --large.side 2000 --partial.patch 400 --small.runs 1000 "
+                                          "--small.sweeps 30000");
+  CHECK(big.code == 2);
+  CHECK(big.err.find("needs about 224 GiB") != std::string::npos);
   const Result runs = run(pp("run"));
   CHECK(runs.code != 0);
   CHECK(runs.err.find("macrodyn run moves states of one byte per voxel") != std::string::npos);
