@@ -20,8 +20,11 @@ namespace {
 
 constexpr int kChannels = 2;  // u, v
 constexpr int kVoxelBytes = kChannels * static_cast<int>(sizeof(float));
-// The step slot of a cell's noise block: 2^20 steps per box load, then the stream's sub
-// slot (a patch index, a relax window) above them.
+// The step slot of a cell's noise block (32 bits): the steps since the box's load, with the
+// stream's sub slot (a patch index, a relax window: boxes of one work item that may cover
+// the same cells) above bit 20. A stream of sub 0 (a trajectory) has all 32 bits for its
+// steps; one of another sub, 2^20 steps and sub < 2^12. Streams of different purposes,
+// levels or items never share a block, whatever the slot.
 constexpr std::uint32_t kStepBits = 20;
 
 inline float read_channel(const std::int8_t* x, std::int64_t cell, int ch) {
@@ -102,8 +105,9 @@ class PredatorPreyEvolver final : public Evolver {
 
   double run_events(std::uint64_t n, Rng& rng) override {
     const WorkItem& wi = rng.work_item();
-    if (wi.sub >> (32 - kStepBits) || (steps_ + n) >> kStepBits)
-      throw std::length_error("predator-prey: more than 2^20 steps in one box, or a stream's sub slot above 2^12");
+    if ((steps_ + n) >> 32 || (wi.sub != 0 && (wi.sub >> (32 - kStepBits) || (steps_ + n) >> kStepBits)))
+      throw std::length_error(
+          "predator-prey: a trajectory takes at most 2^32 steps, a patch or window 2^20 with a sub slot below 2^12");
     const int gw = box_.nx + 2;
     for (std::uint64_t s = 0; s < n; ++s, ++steps_) {
       const NoiseKey key{wi.seed, wi.purpose, wi.item, (wi.sub << kStepBits) | static_cast<std::uint32_t>(steps_),

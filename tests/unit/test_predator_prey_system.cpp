@@ -200,3 +200,18 @@ TEST_CASE("predator-prey initial states follow u = m + k cos(10 pi x) with (m, k
   Rng rng({2, Purpose::initial_state, 0, 0, 0});
   CHECK(sys->initial_state(x.data(), L, InitialKind::given_m0, 0.5, rng) == 0.5);
 }
+
+TEST_CASE("predator-prey noise slots: a trajectory may pass 2^20 steps, a patch may not", "[systems][predator_prey]") {
+  // A trajectory's stream has sub 0 and the whole 32-bit step slot; a patch or window
+  // (sub > 0) keeps its steps below 2^20 so that the sub slot above them stays its own.
+  const auto sys = make_system("predator_prey", SystemParams{{"eta", 0.001}});
+  const auto x = pack(std::vector<double>(2, 0.4), std::vector<double>(2, 0.6));
+  auto ev = sys->make_evolver();
+  ev->load(x.data(), 2, Coord{0, 0, 0}, 2, Boundary::frozen, nullptr);
+  Rng trajectory({3, Purpose::small_dynamics, 0, 0, 0});
+  CHECK_NOTHROW(ev->run_events((1u << 20) + 5, trajectory));
+  ev->load(x.data(), 2, Coord{0, 0, 0}, 2, Boundary::frozen, nullptr);
+  Rng patch({3, Purpose::partial_evolution, 0, 0, 1});
+  CHECK_THROWS_AS(ev->run_events((1u << 20) + 5, patch), std::length_error);
+  CHECK_NOTHROW(ev->run_events(5, patch));  // the throw came before any step
+}
