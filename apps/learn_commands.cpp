@@ -57,8 +57,12 @@ int cmd_train(int argc, char** argv) {
                    "learned closure dimension (0 = none: z = z*)")(
       "decoder", value_with_default(&o.decoder), "auto, global (L <= 128) or patch")(
       "ae-epochs", value_with_default(&o.ae_epochs), "autoencoder epochs")(
-      "ae-batch", value_with_default(&o.ae_batch), "snapshots per autoencoder step")(
-      "ae-lr", value_with_default(&o.ae_lr), "autoencoder learning rate")(
+      "ae-batch", value_with_default(&o.ae_batch),
+      "snapshots per autoencoder step (0 = the closure network's preset: spins 512, fields 256)")(
+      "ae-lr", value_with_default(&o.ae_lr),
+      "autoencoder learning rate (0 = the closure network's preset: spins 2e-4, fields 1e-4)")(
+      "ae-weight-decay", value_with_default(&o.ae_weight_decay),
+      "fields' autoencoder: L2 weight decay of Adam (< 0 = the preset 1e-4; spins use none)")(
       "max-snapshots", value_with_default(&o.max_snapshots),
       "autoencoder training snapshots, spread evenly over the dataset")(
       "encoder-from", po::value(&o.encoder_from), "reuse the autoencoder of this model directory")(
@@ -75,7 +79,8 @@ int cmd_train(int argc, char** argv) {
   const auto vm = parse_args(argc, argv, all);
   if (vm.count("help")) {
     std::cout << "usage: macrodyn train --dataset FILE --out DIR [options]\n\n"
-                 "Fits the closure autoencoder (2D spins with snapshot states) and the neural SDE\n"
+                 "Fits the system's closure autoencoder to the dataset's snapshot states (a CNN for 2D\n"
+                 "spins, an MLP shared by the fields for predator-prey) and the neural SDE\n"
                  "dz = mu(z) dt + sigma(z) dW with the K-scaled loss (or the naive baseline) to the\n"
                  "dataset's pairs, and writes DIR/{encoder.pt, drift.pt, diffusion.pt, model.json}\n"
                  "(TorchScript: torch.jit.load in Python). The SDE checkpoints every epoch to\n"

@@ -84,14 +84,6 @@ Key choice(const char* name, E Config::*field, std::vector<std::pair<std::string
              word_of};
 }
 
-// The words of an enum's values, as its to_string names them.
-template <class E>
-std::vector<std::pair<std::string, E>> words_of(std::initializer_list<E> values) {
-  std::vector<std::pair<std::string, E>> out;
-  for (E v : values) out.emplace_back(fields::to_string(v), v);
-  return out;
-}
-
 const std::vector<std::pair<std::string, Boundary>> kBoundaries{
     {"periodic", Boundary::periodic}, {"frozen", Boundary::frozen}, {"global", Boundary::global}};
 const std::vector<std::pair<std::string, Dynamics>> kDynamics{{"ct", Dynamics::continuous_time},
@@ -159,13 +151,6 @@ Key condition_list(const char* name, std::vector<InitialCondition> Config::*fiel
         }
         return ic;
       });
-}
-
-// A comma-separated list of numbers (e.g. field.test_m = 0.45,0.5,0.55).
-Key number_list(const char* name, std::vector<double> Config::*field, const char* help) {
-  return list_key<double>(
-      name, field, help, [](const double& v) { return fmt(v); },
-      [name](const std::string& item) { return list_number(name, item); });
 }
 
 // The [system] keys the registered systems declare (systems/params.hpp), one Key per
@@ -278,21 +263,6 @@ std::vector<Key> keys() {
       plain("verdict.ensemble", &Config::verdict_ensemble,
             "macrodyn run: predicted paths per truth run when the model is judged against the truth.* runs at the end "
             "(truth.runs = 0: not judged)"),
-      plain("field.dim", &Config::field_dim, "predator_prey: grid dimension, 1 or 2 (cells per axis: small.side, large.side)"),
-      plain("field.a", &Config::field_a, "predator_prey: f_v = a v (u - b) + D_v Lap v"),
-      plain("field.b", &Config::field_b, "predator_prey: predator death threshold b"),
-      plain("field.Du", &Config::field_Du, "predator_prey: prey diffusion D_u"),
-      plain("field.Dv", &Config::field_Dv, "predator_prey: predator diffusion D_v"),
-      plain("field.dt", &Config::field_dt, "predator_prey: Euler-Maruyama time step"),
-      plain("field.eta", &Config::field_eta, "predator_prey: noise amplitude (0 = deterministic)"),
-      choice("field.laplacian", &Config::field_laplacian, words_of({fields::Laplacian::grid, fields::Laplacian::physical}), "predator_prey: grid ([1,-2,1], the paper) or physical (divided by dx^2)"),
-      choice("field.noise", &Config::field_noise, words_of({fields::NoiseKind::additive, fields::NoiseKind::space_time_white}), "predator_prey: additive (eta per cell) or white (space-time white, eta dx^(-D/2))"),
-      plain("field.m_min", &Config::field_m_min, "predator_prey: training initial states u = m + k cos(10 pi x): m ~ U(m_min, m_max)"),
-      plain("field.m_max", &Config::field_m_max, "predator_prey: upper end of m"),
-      plain("field.k_min", &Config::field_k_min, "predator_prey: k ~ U(k_min, k_max)"),
-      plain("field.k_max", &Config::field_k_max, "predator_prey: upper end of k"),
-      number_list("field.test_m", &Config::field_test_m, "predator_prey: test conditions m (each with every test_k; truth.runs runs each)"),
-      number_list("field.test_k", &Config::field_test_k, "predator_prey: test conditions k"),
       plain("team.size", &Config::team_size,
             "macrodyn run: simulator ranks per team (one large snapshot each); 0 = the smallest team whose ranks hold <= team.max_sites sites"),
       plain("team.max_sites", &Config::team_max_sites, "macrodyn run: sites of the large lattice one rank may hold"),
@@ -352,15 +322,9 @@ bool used_by(const std::string& subcommand, const std::string& name) {
   if (subcommand == "generate") return in({"system", "small", "large", "upsample", "partial", "closure", "output", "run"});
   if (subcommand == "simulate")
     return in({"system", "closure", "truth", "output", "run"}) || name == "large.side" || name == "partial.patch";
-  if (subcommand == "run")
-    return !in({"field"}) && name != "output.path";
-  if (subcommand == "study patch-size")  // the study names its own files
+  if (subcommand == "run") return name != "output.path";
+  if (subcommand == "study patch-size" || subcommand == "study loss-factor")  // the studies name their own files
     return in({"system", "small", "large", "upsample", "partial", "closure", "truth", "run"});
-  // The predator-prey loss-factor study (its own pipeline, lib/jobs/field_*).
-  const bool field_key = in({"system", "field", "run"}) || name == "small.side" || name == "small.runs" ||
-                         name == "small.sweeps" || name == "large.side" || name == "partial.patch" ||
-                         name == "truth.runs" || name == "truth.sweeps";
-  if (subcommand == "study loss-factor") return field_key || name == "large.snapshots";
   return true;
 }
 
@@ -451,7 +415,14 @@ bool parse_config(const std::string& subcommand, const std::string& summary, int
     std::string name = e.get_option_name();
     name.erase(0, name.find_first_not_of('-'));
     std::string msg = e.what();
-    if (name.rfind("system.", 0) == 0) {
+    if (name.rfind("field.", 0) == 0) {
+      // The [field] section of the former predator-prey pipeline (docs/design.md §3.6).
+      const std::string key = name.substr(6);
+      std::string instead = "system." + key;
+      if (key == "dim") instead = "system.name = predator_prey2d for a 2-D grid";
+      if (key == "test_m" || key == "test_k") instead = "truth.init = m0 with truth.m0 = m:k,...";
+      msg = name + ": the [field] section is gone; predator_prey's parameters are system keys (" + instead + ")";
+    } else if (name.rfind("system.", 0) == 0) {
       std::string keys;
       for (const Key& k : system_param_keys()) keys += (keys.empty() ? "" : ", ") + k.name;
       msg = name + " is not a key of any system (their keys: system.name, " + keys +
@@ -465,8 +436,6 @@ bool parse_config(const std::string& subcommand, const std::string& summary, int
     throw InputError(msg);
   }
   for (auto& f : post) f(c);
-  for (const auto& [name, value] : vm)
-    if (name.rfind("field.", 0) == 0 && !value.defaulted()) c.field_keys_given.push_back(name);
   c.ini_text = to_ini(c);
   out = c;
   return true;

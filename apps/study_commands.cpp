@@ -7,7 +7,7 @@
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "core/parallel.hpp"
-#include "jobs/field_study.hpp"
+#include "jobs/loss_factor_study.hpp"
 #include "jobs/report.hpp"
 #include "jobs/study.hpp"
 #include "options.hpp"
@@ -22,8 +22,8 @@ namespace po = boost::program_options;
 namespace {
 
 constexpr const char* kKinds =
-    "macrodyn study patch-size --config FILE (spin systems) or macrodyn study loss-factor --config FILE "
-    "(predator_prey); see macrodyn study KIND --help";
+    "macrodyn study patch-size --config FILE or macrodyn study loss-factor --config FILE; see macrodyn study "
+    "KIND --help";
 
 // Parses `study KIND` options (desc) and hands everything else (--config, --section.key)
 // to the config parser. False when --help was asked (printed with `about`).
@@ -118,38 +118,49 @@ int study_patch_size(int argc, char** argv) {
 
 int study_loss_factor(int argc, char** argv) {
   LossFactorOptions o;
-  std::string factors = "1,2.5,5,10,20";
+  std::string factors = "1,2.5,5,10,20", seeds = "0,1,2";
   po::options_description desc("Study options (the system comes from --config FILE and --section.key overrides)");
   desc.add_options()("help", "print this help")("out", po::value(&o.out), "the study directory (default study-loss-factor)")(
       "factors", po::value(&factors)->default_value(factors), "loss factors lambda, comma-separated")(
+      "train-seeds", po::value(&seeds)->default_value(seeds),
+      "SDE training seeds, comma-separated: each lambda is reported as the median and range over them (the data, "
+      "the truth and the autoencoder are shared; the first seed trains it)")(
       "ae-epochs", value_with_default(&o.ae_epochs), "closure autoencoder epochs")(
       "ae-weight-decay", value_with_default(&o.ae_weight_decay),
-      "closure autoencoder L2 weight decay (Adam; the reference's 1e-4 can keep the closure from learning)")(
+      "closure autoencoder L2 weight decay (fields' Adam; < 0 = the preset 1e-4, which can keep the closure from "
+      "learning)")(
       "epochs", value_with_default(&o.epochs), "SDE epochs")(
       "batch", value_with_default(&o.batch), "SDE batch")(
-      "lr", value_with_default(&o.lr), "SDE learning rate")(
+      "lr", value_with_default(&o.lr), "SDE learning rate (0 = the system's reference value)")(
       "eps", value_with_default(&o.eps), "SDE loss epsilon")(
-      "train-seed", value_with_default(&o.seed), "training seed")(
       "device", value_with_default(&o.device), "auto, cpu or cuda")(
-      "cached-only", po::bool_switch(&o.cached_only), "tabulate and plot the finished factors only, compute nothing");
+      "cached-only", po::bool_switch(&o.cached_only), "tabulate and plot the finished models only, compute nothing");
   Config base;
   if (!parse_study("loss-factor",
-                   "Predator-prey SPDE (system.name = predator_prey, docs/design.md §8.6): simulate the small runs,\n"
-                   "upsample every frame and take one partial-evolution pair from it, train the closure\n"
-                   "autoencoder, then for each loss factor lambda train the neural SDE with lambda in place\n"
-                   "of K and score it by MMD^2 between predicted and true latent ensembles (test conditions\n"
-                   "field.test_m x field.test_k, truth.runs runs of truth.sweeps states each), averaged over\n"
-                   "time and conditions. Writes OUT/loss-factor.csv, OUT/loss-factor.png, OUT/mmd-time.png.\n"
+                   "Does the K-scaled loss need the factor K? One dataset (generate), one ground truth\n"
+                   "(simulate: truth.* keys), one closure autoencoder and one set of latent pairs; then for\n"
+                   "each loss factor lambda and training seed a neural SDE trained with lambda in place of K,\n"
+                   "a model directory OUT/lambda-<lambda>-s<seed> that predict and evaluate take, scored by\n"
+                   "evaluate's MMD^2 against the truth over time and initial conditions. Writes\n"
+                   "OUT/loss-factor.csv, loss-factor-summary.csv, loss-factor.png, mmd-time.png and\n"
+                   "verdict.txt (where the minimum lies against K). Any system; docs/design.md §8.6.5 for\n"
+                   "predator-prey (jobs/configs/predator-prey.ini).\n"
                    "Resumable: rerun the same command and finished stages are reused.",
                    desc, argc, argv, base))
     return 0;
   o.threads = base.threads;  // run.threads (or --threads): the simulations' and torch's threads
   o.factors = parse_list<double>("--factors", factors);
+  o.seeds = parse_list<std::uint64_t>("--train-seeds", seeds);
   if (o.out.empty()) o.out = "study-loss-factor";
   o.command_line = command_line(argc, argv);
   const auto rows = loss_factor_study(base, o, [](const Config& c) { return to_ini(c); });
-  std::printf("%-8s %14s %16s %10s\n", "lambda", "mean MMD^2", "t >= T/2 MMD^2", "seconds");
-  for (const auto& r : rows) std::printf("%-8g %14.6g %16.6g %10.1f\n", r.factor, r.mmd2, r.mmd2_late, r.seconds);
+  std::printf("%-8s %6s  %-30s %-30s\n", "lambda", "seeds", "MMD^2 median (min-max)", "t >= T/2 median (min-max)");
+  for (const auto& r : summarise(rows)) {
+    char all[64], late[64];
+    std::snprintf(all, sizeof all, "%.4g (%.4g-%.4g)", r.mmd2_median, r.mmd2_min, r.mmd2_max);
+    std::snprintf(late, sizeof late, "%.4g (%.4g-%.4g)", r.late_median, r.late_min, r.late_max);
+    std::printf("%-8g %6d  %-30s %-30s\n", r.factor, r.seeds, all, late);
+  }
   std::printf("report: %s\n", write_report(o.out).c_str());
   return 0;
 }

@@ -45,6 +45,10 @@ struct Tiling {
 template <class F>
 void for_each_box_site(int dim, int L, const Coord& o, int w, F&& f) {
   std::int64_t k = 0;
+  if (dim == 1) {
+    for (int x = 0; x < w; ++x, ++k) f((o[0] + x) % L, k);
+    return;
+  }
   if (dim == 2) {
     for (int x = 0; x < w; ++x) {
       const std::int64_t row = static_cast<std::int64_t>((o[0] + x) % L) * L;
@@ -59,8 +63,10 @@ void for_each_box_site(int dim, int L, const Coord& o, int w, F&& f) {
     }
 }
 
-// Copy a side-w box with origin o (wrapping mod L) out of / into a side-L lattice.
-void extract_box(const std::int8_t* lattice, int dim, int L, const Coord& o, int w, std::int8_t* box);
+// Copy a side-w box with origin o (wrapping mod L) out of / into a side-L lattice
+// (extract_box: of voxel_bytes bytes per voxel).
+void extract_box(const std::int8_t* lattice, int dim, int L, const Coord& o, int w, std::int8_t* box,
+                 int voxel_bytes = 1);
 void insert_box(std::int8_t* lattice, int dim, int L, const Coord& o, int w, const std::int8_t* box);
 // Sum of the box's sites (e.g. its magnetisation sum).
 std::int64_t sum_box(const std::int8_t* lattice, int dim, int L, const Coord& o, int w);

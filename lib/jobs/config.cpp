@@ -13,7 +13,6 @@
 #include "core/fixed_point_sum.hpp"
 #include "core/output_guard.hpp"
 #include "core/parallel.hpp"
-#include "jobs/field_data.hpp"
 #include "jobs/model_dir.hpp"
 #include "systems/system.hpp"
 
@@ -216,7 +215,7 @@ void validate_run(const Config& c) {
            str(values) + " predicted values, more than 4e8; lower verdict.ensemble, truth.runs or truth.sweeps");
   }
   if (c.has_closure() && c.learn_closure_dim > 0) {
-    if (!make_system(c.system, c.system_params)->has_learned_closure())
+    if (make_system(c.system, c.system_params)->closure_network() == systems::System::ClosureNetwork::none)
       fail("closure.kind = autoencoder: system " + c.system + " has no learned closure; set closure.kind = none");
     if (c.large_side > 128)
       fail("closure.kind = autoencoder in macrodyn run streams whole snapshots to the global decoder, which needs "
@@ -282,69 +281,8 @@ std::int64_t random_snapshots(const Config& c) {
   return c.random_configs && upsampling_sides(c).size() > 1 ? c.snapshots : 0;
 }
 
-namespace {
-
-// system.name = predator_prey (docs/design.md §8.6): the keys the field jobs read.
-void validate_field(const Config& c, Job job) {
-  if (c.field_dim != 1 && c.field_dim != 2) fail("field.dim = " + std::to_string(c.field_dim) + " must be 1 or 2");
-  for (auto [name, v] : {std::pair{"field.a", c.field_a}, {"field.b", c.field_b}, {"field.m_min", c.field_m_min},
-                         {"field.m_max", c.field_m_max}, {"field.k_min", c.field_k_min}, {"field.k_max", c.field_k_max}})
-    if (!std::isfinite(v)) fail(std::string(name) + " = " + str(v) + " must be finite");
-  if (!(c.field_Du >= 0) || !(c.field_Dv >= 0)) fail("field.Du and field.Dv must be >= 0");
-  if (!(c.field_dt > 0) || !std::isfinite(c.field_dt)) fail("field.dt = " + str(c.field_dt) + " must be positive");
-  if (!(c.field_eta >= 0) || !std::isfinite(c.field_eta)) fail("field.eta = " + str(c.field_eta) + " must be >= 0");
-  if (c.field_m_min > c.field_m_max) fail("field.m_min must not exceed field.m_max");
-  if (c.field_k_min > c.field_k_max) fail("field.k_min must not exceed field.k_max");
-  if (c.field_test_m.empty() || c.field_test_k.empty()) fail("field.test_m and field.test_k need at least one value each");
-  if (c.large_side < 1) fail("large.side = " + std::to_string(c.large_side) + " must be at least 1 cell");
-  // The study's training data: small runs, each frame upsampled once, one pair per frame.
-  if (job == Job::field) {
-    const int ns = c.resolved_small_side();
-    if (ns < 2) fail("small.side = " + std::to_string(ns) + " must be at least 2 cells");
-    if (c.large_side != ns && c.large_side != 2 * ns)
-      fail("large.side = " + std::to_string(c.large_side) + " must be small.side (" + std::to_string(ns) +
-           ") or twice it: fields are upsampled once, by 2 per axis");
-    if (c.patch < 1 || c.large_side % c.patch != 0)
-      fail("partial.patch = " + std::to_string(c.patch) + " does not divide large.side = " + std::to_string(c.large_side));
-    if (c.small_runs < 1) fail("small.runs must be at least 1");
-    if (c.small_sweeps < 1) fail("small.sweeps (steps per small run) must be at least 1");
-    if (c.snapshots < 1 || c.snapshots > c.small_runs * c.small_sweeps)
-      fail("large.snapshots = " + std::to_string(c.snapshots) + " must be in [1, small.runs x small.sweeps = " +
-           std::to_string(c.small_runs * c.small_sweeps) + "]: one pair per upsampled small frame");
-  }
-  if (c.truth_runs < 1) fail("truth.runs must be at least 1");
-  if (c.truth_sweeps < 2) fail("truth.sweeps (steps per test run) must be at least 2");
-  check_threads(c.threads, "run.threads");
-  check_counts(c, c.field_dim);
-  const double limit = fields::params_of(c, c.large_side).explicit_dt_limit();
-  if (c.field_dt > limit)
-    fail("field.dt = " + str(c.field_dt) + " is above the explicit stability limit " + str(limit) + " of the " +
-         fields::to_string(c.field_laplacian) + " Laplacian on " + std::to_string(c.large_side) + " cells; lower it");
-
-}
-
-}  // namespace
-
 void validate(const Config& c, Job job) {
-  // The field jobs (`fields`, `study loss-factor`) read the field.* keys; the common
-  // commands take predator_prey as a registered system with [system] keys.
-  if (job == Job::field) {
-    if (!c.is_field()) fail("system.name = '" + c.system + "': this command needs system.name = predator_prey");
-    if (!c.system_params.empty())
-      fail("system." + c.system_params.values().front().key +
-           " is not a key of system predator_prey (its parameters are the field.* keys)");
-    validate_field(c, job);
-    return;
-  }
-  if (!c.field_keys_given.empty()) {
-    const std::string& k = c.field_keys_given.front();
-    const std::string key = k.substr(k.find('.') + 1);
-    std::string instead = "system." + key;
-    if (key == "dim") instead = "system.name = predator_prey2d for a 2-D grid";
-    if (key == "test_m" || key == "test_k") instead = "truth.init = m0 with truth.m0";
-    fail(k + " is read only by macrodyn study loss-factor; this command takes the system's own keys (" +
-         instead + ")");
-  }
+
   if (!is_system_name(c.system)) {
     std::string names;
     for (const auto& n : system_names()) names += (names.empty() ? "" : ", ") + n;

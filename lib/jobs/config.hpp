@@ -11,7 +11,6 @@
 #include "sampling/partial_evolution.hpp"
 #include "sampling/trajectory.hpp"
 #include "systems/params.hpp"
-#include "systems/predator_prey.hpp"
 
 namespace macrodyn::jobs {
 
@@ -60,18 +59,6 @@ struct Config {
   // [output]
   std::string output = "macrodyn.h5";
   bool overwrite = false;
-  // [field]: reaction-diffusion fields, system.name = predator_prey (docs/design.md §8.6).
-  // Cells per axis: small.side (small systems) and large.side; steps per run:
-  // small.sweeps and truth.sweeps; pairs: large.snapshots (upsampled small frames).
-  int field_dim = 1;
-  double field_a = 3.0, field_b = 0.4, field_Du = 0.0, field_Dv = 1.0;
-  double field_dt = 0.01, field_eta = 0.02;
-  fields::Laplacian field_laplacian = fields::Laplacian::grid;
-  fields::NoiseKind field_noise = fields::NoiseKind::additive;
-  double field_m_min = 0.45, field_m_max = 0.55, field_k_min = 0.05, field_k_max = 0.15;
-  std::vector<double> field_test_m{0.45, 0.5, 0.55}, field_test_k{0.05, 0.1, 0.15};
-  // The field.* keys given (file or command line): the common commands refuse them.
-  std::vector<std::string> field_keys_given;
   // [team], [stream], [learn]: macrodyn run (docs/design.md §6)
   int team_size = 0;                         // 0 = smallest team whose ranks hold <= team_max_sites
   std::int64_t team_max_sites = 1LL << 26;
@@ -111,12 +98,10 @@ struct Config {
   int resolved_small_side() const { return small_side ? small_side : patch; }
   int resolved_stride() const { return relax_stride ? relax_stride : relax_window / 2; }
   bool has_closure() const { return closure != "none"; }
-  bool is_field() const { return fields::is_field_system(system); }
   int resolved_threads() const;
 };
 
-// field: the predator_prey loss-factor study (serial, explicit; the field.* keys).
-enum class Job { generate, simulate, run, field };
+enum class Job { generate, simulate, run };
 
 // Throws InputError with one sentence naming the option when the configuration is
 // impossible for `job` (checked before any work, including the output path).

@@ -244,6 +244,7 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
                                     : std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(per_time * T / kMmdBudget)));
   std::vector<std::int64_t> mmd_times;
   for (std::int64_t k = 0; k < T; k += res.mmd_stride) mmd_times.push_back(k);
+  res.mmd_times = mmd_times;
 
   for (const auto& [initial, runs] : groups) {
     GroupMetrics g;
@@ -263,9 +264,19 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
       const std::int64_t k = mmd_times[static_cast<std::size_t>(i)];
       mmd[static_cast<std::size_t>(i)] = macro::mmd2(at_time(pr, T, d, k), at_time(tr, T, d, k), d);
     });
-    double s = 0.0;
-    for (double v : mmd) s += v;
+    double s = 0.0, late = 0.0;
+    std::int64_t n_late = 0;
+    res.mmd2_time.resize(mmd.size(), 0.0);
+    for (std::size_t i = 0; i < mmd.size(); ++i) {
+      s += mmd[i];
+      res.mmd2_time[i] += mmd[i] / static_cast<double>(groups.size());
+      if (2 * mmd_times[i] >= T - 1) {
+        late += mmd[i];
+        ++n_late;
+      }
+    }
     g.mmd2 = s / static_cast<double>(mmd.size());
+    g.mmd2_late = n_late > 0 ? late / static_cast<double>(n_late) : g.mmd2;
 
     auto trp = tr, prp = pr;
     to_physical_coordinates(info, trp);
@@ -294,6 +305,7 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
     m.runs += g.runs;
     m.rel_error += g.rel_error / n;
     m.mmd2 += g.mmd2 / n;
+    m.mmd2_late += g.mmd2_late / n;
     for (int i = 0; i < d; ++i) {
       m.rel_error_per_dim[i] += g.rel_error_per_dim[i] / n;
       m.eq_mean_true[i] += g.eq_mean_true[i] / n;

@@ -52,6 +52,10 @@ struct GroupMetrics {
   std::vector<double> rel_error_per_dim;
   std::vector<double> eq_mean_true, eq_mean_pred, eq_std_true, eq_std_pred;  // physical, times t >= T/2
   double mmd2 = 0;                     // model coordinates, averaged over the grid times used
+  // The same over the grid times of the second half (t_k >= t_(T-1) / 2): where the
+  // ensembles fluctuate about a stationary state, the noise amplitude (what a loss
+  // factor scales) dominates it rather than the transient's drift.
+  double mmd2_late = 0;
   // Ensemble mean and std over time [T, d] in physical coordinates (empty for the mean row).
   std::vector<double> mean_true, std_true, mean_pred, std_pred;
 };
@@ -69,6 +73,8 @@ struct EvaluationResult {
   double time_unit = 1;       // physical time per model time unit
   std::vector<double> times;  // grid t_k = k * delta, model units
   std::int64_t mmd_stride = 1;
+  std::vector<std::int64_t> mmd_times;  // the grid indices k of the MMD^2 (k = 0, s, 2s, ...)
+  std::vector<double> mmd2_time;        // MMD^2 at each of them, averaged over the groups
   bool from_states = false;
   std::vector<std::string> initial_columns;  // the system's initial-condition names (m0 for spins)
   std::vector<GroupMetrics> groups;  // ascending initial condition (lexicographic)

@@ -38,15 +38,15 @@ void check_pair_values(const std::string& path, std::int64_t first, std::int64_t
 
 void snapshot_closure(const learn::ExportedEncoder& enc, const std::int8_t* states, std::int64_t n, int L,
                       std::vector<std::int8_t>& patches, std::vector<float>& codes, double* out) {
-  const int p = enc.patch(), c = enc.closure_dim();
-  const Tiling tiling{2, L, p};
-  const std::int64_t K = tiling.patches(), sites = static_cast<std::int64_t>(p) * p;
-  patches.resize(static_cast<std::size_t>(n * K * sites));
+  const int p = enc.patch(), c = enc.closure_dim(), D = enc.dim(), vb = enc.voxel_bytes();
+  const Tiling tiling{D, L, p};
+  const std::int64_t K = tiling.patches(), bytes = ipow(p, D) * vb, snap_bytes = ipow(L, D) * vb;
+  patches.resize(static_cast<std::size_t>(n * K * bytes));
   codes.resize(static_cast<std::size_t>(n * K * c));
   for (std::int64_t s = 0; s < n; ++s)
     for (std::int64_t I = 0; I < K; ++I)
-      extract_box(states + s * L * L, 2, L, tiling.origin(I), p, patches.data() + (s * K + I) * sites);
-  enc.encode(patches.data(), n * K, codes.data());
+      extract_box(states + s * snap_bytes, D, L, tiling.origin(I), p, patches.data() + (s * K + I) * bytes, vb);
+  enc.encode_voxels(reinterpret_cast<const std::uint8_t*>(patches.data()), n * K, codes.data());
   for (std::int64_t s = 0; s < n; ++s)
     for (int k = 0; k < c; ++k) {
       double sum = 0;
@@ -77,19 +77,26 @@ LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder
                     "; the patch must divide L");
   std::unique_ptr<System> system;      // with a closure: the dataset's, for its states
   std::unique_ptr<StateCheck> check;
+  std::int64_t patch_bytes = 0, snap_bytes = 0;
   if (enc) {
-    const auto up = static_cast<std::uint64_t>(p), uL = static_cast<std::uint64_t>(L);
-    ds.require_table("/pairs/patch_before", {up, up});
-    ds.require_table("/pairs/patch_after", {up, up});
-    ds.require_table("/pairs/snapshot_id", {});
-    ds.require_table("/snapshots/states", {uL, uL});
     system = dataset_system(ds);
-    for (const char* t : {"/pairs/patch_before", "/pairs/patch_after", "/snapshots/states"})
-      require_state_type(ds, t, *system);
-    check = std::make_unique<StateCheck>(*system, L);
     if (enc->patch() != p)
       throw InputError("the encoder was trained for patch " + std::to_string(enc->patch()) + " but " + ds.path() +
                        " has patch " + std::to_string(p));
+    const int vb = system->state_layout().voxel_bytes();
+    if (enc->dim() != system->dim() || enc->voxel_bytes() != vb)
+      throw InputError("the encoder takes " + std::to_string(enc->dim()) + "-D patches of " +
+                       std::to_string(enc->voxel_bytes()) + "-byte voxels, but the states of " + ds.path() + " are " +
+                       std::to_string(system->dim()) + "-D with " + std::to_string(vb) + "-byte voxels");
+    ds.require_table("/pairs/patch_before", state_shape(*system, p));
+    ds.require_table("/pairs/patch_after", state_shape(*system, p));
+    ds.require_table("/pairs/snapshot_id", {});
+    ds.require_table("/snapshots/states", state_shape(*system, L));
+    for (const char* t : {"/pairs/patch_before", "/pairs/patch_after", "/snapshots/states"})
+      require_state_type(ds, t, *system);
+    check = std::make_unique<StateCheck>(*system, L);
+    patch_bytes = ipow(p, system->dim()) * vb;
+    snap_bytes = ipow(L, system->dim()) * vb;
   }
 
   LatentSet out;
@@ -103,8 +110,8 @@ LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder
   std::vector<float> zs, gb, ga, cb, ca, codes;
   std::vector<double> cs, weight;
   std::vector<std::int64_t> sid;
-  std::vector<std::int8_t> pb, pa, states, patches;
-  const std::int64_t sites = static_cast<std::int64_t>(p) * p, snap_sites = static_cast<std::int64_t>(L) * L;
+  std::vector<std::uint8_t> pb, pa;
+  std::vector<std::int8_t> states, patches;
   for (std::int64_t b0 = 0; b0 < n; b0 += kBlockPairs) {
     const std::int64_t m = std::min(kBlockPairs, n - b0);
     const auto rows = static_cast<std::uint64_t>(m), begin = static_cast<std::uint64_t>(b0);
@@ -122,14 +129,14 @@ LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder
         throw FileError(ds.path() + ": /pairs/weight of pair " + std::to_string(b0 + i) + " is " +
                         std::to_string(weight[static_cast<std::size_t>(i)]) + ", not a positive weight");
     if (enc) {
-      pb.resize(static_cast<std::size_t>(m * sites));
+      pb.resize(static_cast<std::size_t>(m * patch_bytes));
       pa.resize(pb.size());
       cb.resize(static_cast<std::size_t>(m * c));
       ca.resize(cb.size());
       ds.read_rows("/pairs/patch_before", begin, rows, state_dtype(*system), pb.data());
       ds.read_rows("/pairs/patch_after", begin, rows, state_dtype(*system), pa.data());
-      enc->encode(pb.data(), m, cb.data());
-      enc->encode(pa.data(), m, ca.data());
+      enc->encode_voxels(pb.data(), m, cb.data());
+      enc->encode_voxels(pa.data(), m, ca.data());
       // The block's snapshots, read as one contiguous range (snapshot ids ascend with
       // the pair index), each encoded once.
       sid.resize(static_cast<std::size_t>(m));
@@ -144,7 +151,7 @@ LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder
       if (ns > 4 * kBlockPairs)
         throw FileError(ds.path() + ": the snapshot ids of pairs " + std::to_string(b0) + ".. span " +
                         std::to_string(ns) + " snapshots; pairs are expected in snapshot order");
-      states.resize(static_cast<std::size_t>(ns * snap_sites));
+      states.resize(static_cast<std::size_t>(ns * snap_bytes));
       ds.read_rows("/snapshots/states", static_cast<std::uint64_t>(s0), static_cast<std::uint64_t>(ns),
                    state_dtype(*system), states.data());
       check_states(*check, states.data(), ns, table_rows(ds, "/snapshots/states", s0));

@@ -31,10 +31,11 @@ struct LatentSet {
 LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder* encoder, std::int64_t max_pairs,
                        const std::function<void(std::int64_t, std::int64_t)>& on_block = {});
 
-// The learned closure of n 2D snapshots [n, L, L]: phi_hat = the mean over the K patches
-// (row-major tiling) of the encoder's codes, summed in patch-index order in double, so a
-// snapshot's value does not depend on the block it is encoded in -> out [n, closure_dim].
-// `patches` and `codes` are scratch, kept by the caller across blocks.
+// The learned closure of n snapshots of side L (the encoder's dimension, its voxel bytes
+// each, as stored): phi_hat = the mean over the K patches (row-major tiling) of the
+// encoder's codes, summed in patch-index order in double, so a snapshot's value does not
+// depend on the block it is encoded in -> out [n, closure_dim]. `patches` and `codes`
+// are scratch, kept by the caller across blocks.
 void snapshot_closure(const learn::ExportedEncoder& encoder, const std::int8_t* states, std::int64_t n, int L,
                       std::vector<std::int8_t>& patches, std::vector<float>& codes, double* out);
 

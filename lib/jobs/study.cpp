@@ -49,11 +49,9 @@ Config cell_config(const Config& base, int p, const StudyOptions& o, const std::
   return c;
 }
 
-// A stage is done when its marker exists; markers are written after the stage's output.
-bool done(const std::string& marker) { return fs::exists(marker); }
-void mark(const std::string& marker) { std::ofstream(marker) << "done\n"; }
-
-void say(const std::string& s) { log_if(true, "study: %s\n", s.c_str()); }
+bool done(const std::string& marker) { return stage_done(marker); }
+void mark(const std::string& marker) { mark_stage_done(marker); }
+void say(const std::string& s) { study_say(s); }
 
 std::string row_line(const StudyRow& r) {
   char b[512];
@@ -271,6 +269,8 @@ void plot_bands(const Config& base, const StudyOptions& o, const std::function<s
   }
 }
 
+}  // namespace
+
 Spread spread_of(const std::vector<double>& v) {
   Spread s;
   if (v.empty()) return s;
@@ -288,8 +288,6 @@ Spread spread_of(const std::vector<double>& v) {
   }
   return s;
 }
-
-}  // namespace
 
 std::vector<StudySummaryRow> summarise(const std::vector<StudyRow>& rows) {
   std::vector<StudySummaryRow> out;

@@ -50,6 +50,7 @@ struct StudyRow {
 struct Spread {
   double mean = 0, sd = 0, min = 0, max = 0, median = 0;
 };
+Spread spread_of(const std::vector<double>& values);
 struct StudySummaryRow {
   int p = 0;
   std::int64_t K = 0;

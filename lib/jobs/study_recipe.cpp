@@ -1,11 +1,13 @@
 #include "jobs/study_recipe.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 
 namespace macrodyn::jobs {
 
@@ -66,5 +68,12 @@ void check_recipe(const std::string& out, const std::string& want, bool record, 
     if (b.size() > 1 && b.front() == '[' && b.back() == ']') section = b.substr(1, b.size() - 2);
   }
 }
+
+bool stage_done(const std::string& marker) { return std::filesystem::exists(marker); }
+void mark_stage_done(const std::string& marker) {
+  std::ofstream f(marker);
+  if (!(f << "done\n")) throw FileError("cannot write " + marker);
+}
+void study_say(const std::string& line) { log_if(true, "study: %s\n", line.c_str()); }
 
 }  // namespace macrodyn::jobs

@@ -29,4 +29,11 @@ std::string study_recipe(const Config& config, const std::function<std::string(c
 void check_recipe(const std::string& out, const std::string& want, bool record, const std::string& what = "a study",
                   const std::vector<std::string>& unread = {});
 
+// A study stage is done when its marker file exists; the marker is written after the
+// stage's output, so a stage killed half-way is redone.
+bool stage_done(const std::string& marker);
+void mark_stage_done(const std::string& marker);
+// One progress line of a study on stderr ("study: ...").
+void study_say(const std::string& line);
+
 }  // namespace macrodyn::jobs

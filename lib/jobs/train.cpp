@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +27,7 @@
 #include "jobs/verdict.hpp"
 #include "learn/autoencoder.hpp"
 #include "learn/exported.hpp"
+#include "learn/field_autoencoder.hpp"
 #include "learn/sde.hpp"
 #include "systems/system.hpp"
 
@@ -60,8 +62,8 @@ void validate(const TrainOptions& o) {
   if (o.decoder != "auto" && o.decoder != "global" && o.decoder != "patch")
     throw InputError("--decoder must be auto, global or patch, not '" + o.decoder + "'");
   if (o.ae_epochs < 1) throw InputError("--ae-epochs must be >= 1");
-  if (o.ae_batch < 1) throw InputError("--ae-batch must be >= 1");
-  if (!(o.ae_lr > 0)) throw InputError("--ae-lr must be positive");
+  if (o.ae_batch < 0) throw InputError("--ae-batch must be >= 1 (or 0 for the closure network's preset)");
+  if (!(o.ae_lr >= 0)) throw InputError("--ae-lr must be positive (or 0 for the closure network's preset)");
   if (o.max_snapshots < 1) throw InputError("--max-snapshots must be >= 1");
   if (!o.encoder_from.empty() && !fs::exists(o.encoder_from + "/autoencoder.bin"))
     throw InputError("--encoder-from " + o.encoder_from + " holds no autoencoder.bin");
@@ -81,12 +83,57 @@ void validate(const TrainOptions& o) {
 namespace {
 
 
-// Trains (or reloads, on --resume or --encoder-from) the autoencoder and exports encoder.pt.
-void closure_autoencoder(const TrainOptions& o, const io::DatasetReader& ds, int L, int p, ModelInfo& info) {
+// The closure network's presets where an option is left at 0 (train.hpp).
+int ae_batch(const TrainOptions& o, System::ClosureNetwork net) {
+  if (o.ae_batch > 0) return o.ae_batch;
+  return net == System::ClosureNetwork::field_mlp ? learn::FieldAutoencoderOptions{}.batch : learn::AutoencoderOptions{}.batch;
+}
+double ae_lr(const TrainOptions& o, System::ClosureNetwork net) {
+  if (o.ae_lr > 0) return o.ae_lr;
+  return net == System::ClosureNetwork::field_mlp ? learn::FieldAutoencoderOptions{}.lr : learn::AutoencoderOptions{}.lr;
+}
+double ae_weight_decay(const TrainOptions& o) {
+  return o.ae_weight_decay >= 0 ? o.ae_weight_decay : learn::FieldAutoencoderOptions{}.weight_decay;
+}
+
+// The autoencoder's training snapshots: n of the committed ones, spread evenly over the
+// dataset (upsampled and random ones alike), each checked against the system's layout.
+std::vector<std::int8_t> training_snapshots(const TrainOptions& o, const io::DatasetReader& ds, const System& system,
+                                            int L, std::int64_t& n) {
+  ds.require_table("/snapshots/states", state_shape(system, L));
+  require_state_type(ds, "/snapshots/states", system);
+  const StateCheck check(system, L);
+  const auto committed = static_cast<std::int64_t>(ds.rows_committed("/snapshots"));
+  if (committed == 0) throw FileError(ds.path() + " has no committed snapshots to train the autoencoder on");
+  n = std::min(committed, o.max_snapshots);
+  const std::int64_t bytes = check.state_bytes();
+  std::vector<std::int8_t> states(static_cast<std::size_t>(n * bytes));
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t row = i * committed / n;
+    ds.read_rows("/snapshots/states", static_cast<std::uint64_t>(row), 1, state_dtype(system), states.data() + i * bytes);
+    check_states(check, states.data() + i * bytes, 1, table_rows(ds, "/snapshots/states", row));
+  }
+  return states;
+}
+
+// Progress within long epochs (a line a minute) and the stop request, which abandons the
+// autoencoder.
+auto step_callback(const TrainOptions& o) {
+  return [&o, last = std::chrono::steady_clock::now()](int epoch, std::int64_t step, std::int64_t steps) mutable {
+    check_stop("no model (the autoencoder is retrained on --resume)");
+    const auto now = std::chrono::steady_clock::now();
+    if (std::chrono::duration<double>(now - last).count() >= 60 && step < steps) {
+      last = now;
+      log_if(o.progress, "  autoencoder epoch %d/%d: step %lld/%lld\n", epoch, o.ae_epochs, static_cast<long long>(step),
+          static_cast<long long>(steps));
+    }
+  };
+}
+
+// The spin CNN (learn/autoencoder.hpp): trained, or reloaded from `reuse`; exports encoder.pt.
+void spin_autoencoder(const TrainOptions& o, const io::DatasetReader& ds, const System& system, int L, int p,
+                      const std::string& reuse, ModelInfo& info) {
   const std::string saved = o.out + "/autoencoder.bin";
-  const std::string reuse = !o.encoder_from.empty() ? o.encoder_from + "/autoencoder.bin"
-                            : (o.resume && fs::exists(saved)) ? saved
-                                                              : "";
   std::string decoder = o.decoder == "auto" ? (L <= 128 ? "global" : "patch") : o.decoder;
   if (!reuse.empty()) {
     log_if(o.progress, "train: autoencoder from %s\n", reuse.c_str());
@@ -100,27 +147,14 @@ void closure_autoencoder(const TrainOptions& o, const io::DatasetReader& ds, int
     info.decoder = ae.options().decoder;
     return;
   }
-  // Snapshots spread evenly over the dataset (upsampled and random ones alike).
-  ds.require_table("/snapshots/states", {static_cast<std::uint64_t>(L), static_cast<std::uint64_t>(L)});
-  const auto system = make_system(info.system, info.params);
-  require_state_type(ds, "/snapshots/states", *system);
-  const StateCheck check(*system, L);
-  const auto committed = static_cast<std::int64_t>(ds.rows_committed("/snapshots"));
-  if (committed == 0) throw FileError(ds.path() + " has no committed snapshots to train the autoencoder on");
-  const std::int64_t n = std::min(committed, o.max_snapshots);
-  const std::int64_t sites = static_cast<std::int64_t>(L) * L;
-  std::vector<std::int8_t> states(static_cast<std::size_t>(n * sites));
-  for (std::int64_t i = 0; i < n; ++i) {
-    const std::int64_t row = i * committed / n;
-    ds.read_rows("/snapshots/states", static_cast<std::uint64_t>(row), 1, state_dtype(*system), states.data() + i * sites);
-    check_states(check, states.data() + i * sites, 1, table_rows(ds, "/snapshots/states", row));
-  }
+  std::int64_t n = 0;
+  const std::vector<std::int8_t> states = training_snapshots(o, ds, system, L, n);
   learn::AutoencoderOptions ao;
   ao.closure_dim = o.closure_dim;
   ao.decoder = decoder;
   ao.epochs = o.ae_epochs;
-  ao.batch = static_cast<int>(std::min<std::int64_t>(o.ae_batch, n));
-  ao.lr = o.ae_lr;
+  ao.batch = static_cast<int>(std::min<std::int64_t>(ae_batch(o, System::ClosureNetwork::spin_cnn), n));
+  ao.lr = ae_lr(o, System::ClosureNetwork::spin_cnn);
   ao.seed = o.seed;
   ao.device = o.device;
   ao.threads = o.threads;
@@ -129,24 +163,94 @@ void closure_autoencoder(const TrainOptions& o, const io::DatasetReader& ds, int
   std::ofstream history(o.out + "/ae_history.csv");  // the report's loss curve
   history << "epoch,bce\n";
   auto ae = learn::ClosureAutoencoder::train(
-      learn::SpinSnapshots{L, p, n, states.data()}, ao, [&](const learn::EpochReport& r) {
+      learn::SpinSnapshots{L, p, n, states.data()}, ao,
+      [&](const learn::EpochReport& r) {
         history << r.epoch << "," << r.loss << "\n" << std::flush;
         log_if(o.progress, "  autoencoder epoch %d/%d  bce %.5f  %.1f s  %.0f snapshots/s\n", r.epoch, o.ae_epochs,
             r.loss, r.seconds, r.samples_per_s);
       },
-      [&, last = std::chrono::steady_clock::now()](int epoch, std::int64_t step, std::int64_t steps) mutable {
-        // A line a minute inside long epochs; a stop request abandons the autoencoder.
-        check_stop("no model (the autoencoder is retrained on --resume)");
-        const auto now = std::chrono::steady_clock::now();
-        if (std::chrono::duration<double>(now - last).count() >= 60 && step < steps) {
-          last = now;
-          log_if(o.progress, "  autoencoder epoch %d/%d: step %lld/%lld\n", epoch, o.ae_epochs,
-              static_cast<long long>(step), static_cast<long long>(steps));
-        }
-      });
+      step_callback(o));
   ae.save(saved);
   ae.export_encoder(o.out + "/encoder.pt");
   info.decoder = decoder;
+}
+
+// The field MLP (learn/field_autoencoder.hpp): one code per field; trained, or reloaded
+// from `reuse`; exports encoder.pt.
+void field_autoencoder(const TrainOptions& o, const io::DatasetReader& ds, const System& system, int L, int p,
+                       const std::string& reuse, ModelInfo& info) {
+  const std::string saved = o.out + "/autoencoder.bin";
+  const int channels = static_cast<int>(system.state_layout().channels.size());
+  if (o.closure_dim != channels)
+    throw InputError("--closure-dim " + std::to_string(o.closure_dim) + ": the closure of " + system.name() +
+                     " has one code per field, " + std::to_string(channels) + " (pass --closure-dim " +
+                     std::to_string(channels) + ", or 0 for none)");
+  if (!reuse.empty()) {
+    log_if(o.progress, "train: autoencoder from %s\n", reuse.c_str());
+    std::unique_ptr<learn::FieldAutoencoder> ae;
+    try {
+      ae = std::make_unique<learn::FieldAutoencoder>(learn::FieldAutoencoder::load(reuse));
+    } catch (const std::exception& e) {
+      throw InputError(reuse + " is not a field closure autoencoder: " + e.what());
+    }
+    if (ae->patch() != p || ae->dim() != system.dim() || ae->n() != L)
+      throw InputError("the autoencoder in " + reuse + " is for " + std::to_string(ae->dim()) + "-D side " +
+                       std::to_string(ae->n()) + " with patch " + std::to_string(ae->patch()) + ", the dataset needs " +
+                       std::to_string(system.dim()) + "-D side " + std::to_string(L) + " with patch " + std::to_string(p));
+    if (reuse != saved) ae->save(saved);
+    ae->export_encoder(o.out + "/encoder.pt");
+    info.decoder = "global";
+    return;
+  }
+  std::int64_t n = 0;
+  const std::vector<std::int8_t> states = training_snapshots(o, ds, system, L, n);
+  // Stored [n, cells, C] (fields last) -> the network's planar [n, C, cells].
+  const std::int64_t cells = ipow(L, system.dim());
+  std::vector<float> planar(static_cast<std::size_t>(n * cells * channels));
+  for (std::int64_t s = 0; s < n; ++s)
+    for (std::int64_t k = 0; k < cells; ++k)
+      for (int c = 0; c < channels; ++c)
+        std::memcpy(&planar[static_cast<std::size_t>((s * channels + c) * cells + k)],
+                    states.data() + ((s * cells + k) * channels + c) * 4, 4);
+  learn::FieldAutoencoderOptions ao;
+  ao.epochs = o.ae_epochs;
+  ao.batch = ae_batch(o, System::ClosureNetwork::field_mlp);
+  ao.lr = ae_lr(o, System::ClosureNetwork::field_mlp);
+  ao.weight_decay = ae_weight_decay(o);
+  ao.seed = o.seed;
+  ao.device = o.device;
+  ao.threads = o.threads;
+  log_if(o.progress, "train: autoencoder (field MLP, one code per field) on %lld snapshots of side %d, patch %d\n",
+      static_cast<long long>(n), L, p);
+  std::ofstream history(o.out + "/ae_history.csv");  // the report's loss curve
+  history << "epoch,mse\n";
+  auto ae = learn::FieldAutoencoder::train(
+      learn::FieldFrames{system.dim(), L, p, n, planar.data()}, ao,
+      [&](const learn::EpochReport& r) {
+        history << r.epoch << "," << r.loss << "\n" << std::flush;
+        log_if(o.progress, "  autoencoder epoch %d/%d  mse %.4g  %.1f s  %.0f snapshots/s\n", r.epoch, o.ae_epochs,
+            r.loss, r.seconds, r.samples_per_s);
+        check_stop("no model (the autoencoder is retrained on --resume)");
+      });
+  ae.save(saved);
+  ae.export_encoder(o.out + "/encoder.pt");
+  info.decoder = "global";
+}
+
+// Trains (or reloads, on --resume or --encoder-from) the system's closure network and
+// exports encoder.pt.
+void closure_autoencoder(const TrainOptions& o, const io::DatasetReader& ds, int L, int p, ModelInfo& info) {
+  const std::string saved = o.out + "/autoencoder.bin";
+  const std::string reuse = !o.encoder_from.empty() ? o.encoder_from + "/autoencoder.bin"
+                            : (o.resume && fs::exists(saved)) ? saved
+                                                              : "";
+  const auto system = make_system(info.system, info.params);
+  switch (system->closure_network()) {
+    case System::ClosureNetwork::spin_cnn: return spin_autoencoder(o, ds, *system, L, p, reuse, info);
+    case System::ClosureNetwork::field_mlp: return field_autoencoder(o, ds, *system, L, p, reuse, info);
+    case System::ClosureNetwork::none: break;
+  }
+  throw InputError("system " + info.system + " has no learned closure; pass --closure-dim 0");
 }
 
 learn::LatentPairs slice(const LatentSet& s, const std::vector<float>& target, std::int64_t b, std::int64_t e,
@@ -169,6 +273,7 @@ learn::LatentPairs slice(const LatentSet& s, const std::vector<float>& target, s
 // changes the result (not --device, --threads or progress), as `--name = value` lines.
 // Not --epochs: epoch e is the same whatever the total, so --resume may train longer.
 std::string train_recipe(const TrainOptions& o, const io::DatasetReader& ds) {
+  const auto net = dataset_system(ds)->closure_network();
   std::ostringstream r;
   r << "--dataset = " << fs::absolute(o.dataset).lexically_normal().string() << "\n"
     << "--dataset created = " << ds.attr_string("/", "created") << "\n"
@@ -178,7 +283,8 @@ std::string train_recipe(const TrainOptions& o, const io::DatasetReader& ds) {
     << "--batch = " << o.batch << "\n--patience = " << o.patience << "\n"
     << "--val-fraction = " << shortest(o.val_fraction) << "\n--max-pairs = " << o.max_pairs << "\n"
     << "--time-unit = " << o.time_unit << "\n--closure-dim = " << o.closure_dim << "\n--decoder = " << o.decoder
-    << "\n--ae-epochs = " << o.ae_epochs << "\n--ae-batch = " << o.ae_batch << "\n--ae-lr = " << shortest(o.ae_lr)
+    << "\n--ae-epochs = " << o.ae_epochs << "\n--ae-batch = " << ae_batch(o, net) << "\n--ae-lr = " << shortest(ae_lr(o, net))
+    << (net == System::ClosureNetwork::field_mlp ? "\n--ae-weight-decay = " + shortest(ae_weight_decay(o)) : std::string())
     << "\n--max-snapshots = " << o.max_snapshots << "\n--encoder-from = " << o.encoder_from
     << "\n--seed = " << o.seed << "\n";
   return r.str();
@@ -217,8 +323,6 @@ PreparedLatents prepare_latents(const TrainOptions& o) {
   if (o.closure_dim > 0 && !closure)
     log_if(o.progress, "train: %s has no snapshot states, so no closure is learned (z = z*)\n", o.dataset.c_str());
   if (closure) {
-    if (!make_system(info.system, info.params)->has_learned_closure())
-      throw InputError("system " + info.system + " has no learned closure; pass --closure-dim 0");
     closure_autoencoder(o, ds, L, p, info);
     info.encoder = "encoder.pt";
     info.closure_dim = o.closure_dim;

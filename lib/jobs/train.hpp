@@ -29,8 +29,9 @@ struct TrainOptions {
   int closure_dim = 2;          // 0 = no closure (z = z*)
   std::string decoder = "auto";  // auto (global for L <= 128), global, patch
   int ae_epochs = 10;
-  int ae_batch = 512;
-  double ae_lr = 2e-4;
+  int ae_batch = 0;             // 0 = the closure network's preset (spins 512, fields 256)
+  double ae_lr = 0;             // 0 = the closure network's preset (spins 2e-4, fields 1e-4)
+  double ae_weight_decay = -1;  // fields' L2 (Adam); < 0 = the preset 1e-4; spins have none
   std::int64_t max_snapshots = 200000;  // autoencoder training snapshots, spread evenly
   std::string encoder_from;     // reuse the autoencoder of this model directory
   std::string latent_cache;     // /latent file: read if it exists, else written after encoding

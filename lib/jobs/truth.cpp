@@ -118,9 +118,6 @@ void check_truth_for_model(const ModelInfo& info, const std::string& model_dir, 
   const auto sys = make_system(info.system, info.params);
   if (info.patch < 1 || L % info.patch != 0)
     throw FileError(model_json + ": patch " + std::to_string(info.patch) + " does not divide L = " + std::to_string(L) + ".");
-  if (info.closure_dim > 0 && sys->dim() != 2)
-    throw FileError(model_json + ": a learned closure needs a 2D system, " + info.system + " is " +
-                    std::to_string(sys->dim()) + "D.");
   const auto names = r.attr_strings("/trajectories", "observables");
   const std::vector<std::string> zstar(info.variables.begin(), info.variables.begin() + info.z_star_dim);
   if (names != zstar || names != sys->observable_names())
@@ -185,7 +182,7 @@ TruthMacrostates truth_macrostates(const ModelInfo& info, const std::string& mod
                         std::to_string(static_cast<std::int64_t>(i) / (t.frames * d)) + ")");
   } else {
     t.from_states = true;
-    const std::int64_t sites = ipow(L, D);
+    const std::int64_t sites = ipow(L, D) * sys->state_layout().voxel_bytes();  // bytes per state
     // Blocks of consecutive frames, across run boundaries, so that the encoder's fixed-size
     // chunks are full (the block holds a power-of-two number of patches when L is one).
     const std::int64_t total = t.runs * t.frames;
@@ -202,9 +199,9 @@ TruthMacrostates truth_macrostates(const ModelInfo& info, const std::string& mod
         const std::int64_t run = g / t.frames, f = g % t.frames, n = std::min(t.frames - f, g0 + nf - g);
         std::vector<std::uint64_t> start{static_cast<std::uint64_t>(run), static_cast<std::uint64_t>(f)},
             count{1, static_cast<std::uint64_t>(n)};
-        for (int k = 0; k < D; ++k) {
+        for (const std::uint64_t extent : state_shape(*sys, L)) {  // [L]^D, then a field's channels
           start.push_back(0);
-          count.push_back(static_cast<std::uint64_t>(L));
+          count.push_back(extent);
         }
         r.read_slab("/trajectories/states", start, count, state_dtype(*sys), x.data() + (g - g0) * sites);
         g += n;

@@ -4,8 +4,11 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <cstring>
 #include <stdexcept>
+#include <vector>
 
+#include "learn/field_encoder_cpu.hpp"
 #include "learn/sde.hpp"
 
 namespace macrodyn::learn {
@@ -56,9 +59,20 @@ void ExportedSde::eval(const float* z, std::int64_t B, float* drift, float* sigm
 struct ExportedEncoder::Impl {
   torch::jit::Module encoder;
   torch::Device device{torch::kCPU};
-  int p = 0, closure_dim = 0;
+  int p = 0, closure_dim = 0, dim = 2;
   std::int64_t chunk = 0;
+  bool field = false;  // a field encoder: E per field on the CPU
+  FieldEncoderWeights E;
 };
+
+namespace {
+
+std::vector<float> flat(const torch::Tensor& t) {
+  const auto c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+}  // namespace
 
 ExportedEncoder::ExportedEncoder(const std::string& path, int p, int closure_dim, const std::string& device,
                                  std::int64_t chunk)
@@ -68,6 +82,29 @@ ExportedEncoder::ExportedEncoder(const std::string& path, int p, int closure_dim
   impl_->encoder = load_module(path, impl_->device);
   impl_->p = p;
   impl_->closure_dim = closure_dim;
+  auto& m = impl_->encoder;
+  if (m.hasattr("hidden")) {
+    impl_->field = true;
+    impl_->dim = static_cast<int>(m.attr("dim").toInt());
+    const auto patch = m.attr("patch").toInt(), channels = m.attr("channels").toInt();
+    if (patch != p || channels != closure_dim)
+      throw std::runtime_error(path + " encodes patches of side " + std::to_string(patch) + " with " +
+                               std::to_string(channels) + " fields, not side " + std::to_string(p) + " with " +
+                               std::to_string(closure_dim));
+    auto& E = impl_->E;
+    const auto w0 = m.attr("l0_weight").toTensor();
+    E.in = w0.size(1);
+    E.hidden = w0.size(0);
+    E.w0t = flat(w0.t());
+    E.b0 = flat(m.attr("l0_bias").toTensor());
+    E.w1t = flat(m.attr("l1_weight").toTensor().t());
+    E.b1 = flat(m.attr("l1_bias").toTensor());
+    E.w2 = flat(m.attr("l2_weight").toTensor());
+    E.b2 = flat(m.attr("l2_bias").toTensor())[0];
+    std::int64_t cells = 1;
+    for (int a = 0; a < impl_->dim; ++a) cells *= p;
+    if (E.in != cells) throw std::runtime_error(path + ": the encoder's input width is not the patch's cell count");
+  }
   // The autoencoder's chunk rule (at most 4096 * 64 sites), so codes match it bit for bit.
   const std::int64_t sites = static_cast<std::int64_t>(p) * p;
   impl_->chunk = chunk > 0 ? chunk : (p <= 8 ? 4096 : 4096 * 64 / sites);
@@ -76,8 +113,11 @@ ExportedEncoder::~ExportedEncoder() = default;
 ExportedEncoder::ExportedEncoder(ExportedEncoder&&) noexcept = default;
 int ExportedEncoder::closure_dim() const { return impl_->closure_dim; }
 int ExportedEncoder::patch() const { return impl_->p; }
+int ExportedEncoder::dim() const { return impl_->dim; }
+int ExportedEncoder::voxel_bytes() const { return impl_->field ? 4 * impl_->closure_dim : 1; }
 
 void ExportedEncoder::encode(const std::int8_t* patches, std::int64_t n, float* out) const {
+  if (impl_->field) throw std::logic_error("ExportedEncoder::encode takes spin patches; a field encoder takes encode_voxels");
   torch::NoGradGuard no_grad;
   const std::int64_t p = impl_->p, sites = p * p;
   const std::int64_t kChunk = impl_->chunk;
@@ -90,6 +130,23 @@ void ExportedEncoder::encode(const std::int8_t* patches, std::int64_t n, float* 
     const auto codes = impl_->encoder.forward({buf.to(impl_->device)}).toTensor().slice(0, 0, m);
     copy_out(codes, out + b * impl_->closure_dim);
   }
+}
+
+void ExportedEncoder::encode_voxels(const std::uint8_t* patches, std::int64_t n, float* out) const {
+  if (!impl_->field) return encode(reinterpret_cast<const std::int8_t*>(patches), n, out);
+  const auto& E = impl_->E;
+  const int C = impl_->closure_dim;
+  const std::int64_t cells = E.in, vb = 4 * C;
+  // Patches are independent: splitting them over torch's threads changes no bit.
+  at::parallel_for(0, n, 64, [&](std::int64_t b, std::int64_t e) {
+    std::vector<float> x(static_cast<std::size_t>(cells)), h(static_cast<std::size_t>(2 * E.hidden));
+    for (std::int64_t i = b; i < e; ++i)
+      for (int c = 0; c < C; ++c) {
+        const std::uint8_t* v = patches + i * cells * vb + 4 * c;
+        for (std::int64_t k = 0; k < cells; ++k) std::memcpy(&x[static_cast<std::size_t>(k)], v + k * vb, 4);
+        out[i * C + c] = E(x.data(), h.data(), h.data() + E.hidden);
+      }
+  });
 }
 
 }  // namespace macrodyn::learn

@@ -23,22 +23,34 @@ class ExportedSde {
   std::unique_ptr<Impl> impl_;
 };
 
+// A model directory's encoder.pt: the closure psi of one patch, given its voxels as the
+// dataset stores them. Two networks keep this contract (System::closure_network):
+//  * spins: forward(x: float32 [n, p, p] of +-1) -> [n, closure_dim] (learn/autoencoder.hpp);
+//  * fields: forward(x: float32 [n, p (, p), C], the fields last) -> [n, C], one MLP
+//    shared by the C fields (learn/field_autoencoder.hpp; attribute `hidden`).
 class ExportedEncoder {
  public:
-  // Loads the TorchScript encoder psi: float32 [n, p, p] of +-1 -> [n, closure_dim].
-  // chunk: patches per forward call; 0 = the autoencoder's rule (below). A patch's code
-  // depends only on the chunk size, not on its neighbours in the chunk, so with chunk = 1
-  // it is the same bits however the patches are grouped (macrodyn run, any rank count).
+  // Loads the TorchScript encoder (throws std::runtime_error naming the file, also when a
+  // field encoder's patch or field count disagrees with p and closure_dim).
+  // chunk (spins): patches per forward call; 0 = the autoencoder's rule (below). A patch's
+  // code depends only on the chunk size, not on its neighbours in the chunk, so with
+  // chunk = 1 it is the same bits however the patches are grouped (macrodyn run, any rank
+  // count). A field encoder is evaluated on the CPU patch by patch in a fixed order
+  // (learn/field_encoder_cpu.hpp): its codes never depend on the grouping.
   ExportedEncoder(const std::string& path, int p, int closure_dim, const std::string& device = "cpu",
                   std::int64_t chunk = 0);
   ~ExportedEncoder();
   ExportedEncoder(ExportedEncoder&&) noexcept;
   int closure_dim() const;
   int patch() const;
-  // n patches [n, p, p] -> out [n, closure_dim], in fixed zero-padded chunks (by default
-  // 4096 patches for p <= 8, 4096 * 64 / p^2 above, as the autoencoder), so a patch's code
-  // does not depend on n.
+  int dim() const;          // the patches' dimension (2 for spins)
+  int voxel_bytes() const;  // bytes per voxel of its input (1 for spins, 4 C for C float fields)
+  // n spin patches [n, p, p] -> out [n, closure_dim], in fixed zero-padded chunks (by
+  // default 4096 patches for p <= 8, 4096 * 64 / p^2 above, as the autoencoder), so a
+  // patch's code does not depend on n. Spin encoders only (std::logic_error otherwise).
   void encode(const std::int8_t* patches, std::int64_t n, float* out) const;
+  // n patches of p^dim voxels of voxel_bytes() bytes each, as stored -> out [n, closure_dim].
+  void encode_voxels(const std::uint8_t* patches, std::int64_t n, float* out) const;
 
  private:
   struct Impl;

@@ -1,6 +1,7 @@
 // The predator-prey closure autoencoder (docs/design.md §8.6.4): networks, training,
 // encoding, checkpoints and the TorchScript export of the encoder. Torch stays in here.
 #include "learn/field_autoencoder.hpp"
+#include "learn/field_encoder_cpu.hpp"
 #include "learn/torch_files.hpp"
 #include "learn/archive_values.hpp"
 #include "learn/closure_trainer.hpp"
@@ -58,45 +59,24 @@ void init_weights(torch::nn::Module& m) {
   }
 }
 
-// The encoder's weights on the CPU, the hidden layers transposed ([in][out]), for
-// encode_patches: one patch at a time in float with a fixed order of operations and no
-// BLAS, so that a patch's code does not depend on how many patches are encoded together,
-// on its position among them, nor on the thread count (OpenBLAS's sgemm rounds a row
-// differently depending on where it sits in the matrix).
-struct EncoderWeights {
-  std::int64_t in = 0, hidden = 0;
-  std::vector<float> w0t, b0, w1t, b1, w2;
-  float b2 = 0;
+// The encoder's weights on the CPU for encode_patches (learn/field_encoder_cpu.hpp).
+std::vector<float> flat(const torch::Tensor& t) {
+  const auto c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
 
-  static std::vector<float> flat(const torch::Tensor& t) {
-    const auto c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
-    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-  }
-
-  explicit EncoderWeights(MlpImpl& e)
-      : in(e.l0->weight.size(1)), hidden(e.l0->weight.size(0)), w0t(flat(e.l0->weight.t())), b0(flat(e.l0->bias)),
-        w1t(flat(e.l1->weight.t())), b1(flat(e.l1->bias)), w2(flat(e.l2->weight)), b2(flat(e.l2->bias)[0]) {}
-
-  // out = relu(W x + b) with W given transposed [n_in][hidden].
-  void layer(const float* wt, const float* b, const float* x, std::int64_t n_in, float* out) const {
-    std::fill(out, out + hidden, 0.0f);
-    for (std::int64_t i = 0; i < n_in; ++i) {
-      const float xi = x[i];
-      const float* row = wt + i * hidden;
-      for (std::int64_t j = 0; j < hidden; ++j) out[j] += row[j] * xi;
-    }
-    for (std::int64_t j = 0; j < hidden; ++j) out[j] = std::max(out[j] + b[j], 0.0f);
-  }
-
-  // E(x) of one patch; h0, h1 are scratch of `hidden` floats.
-  float operator()(const float* x, float* h0, float* h1) const {
-    layer(w0t.data(), b0.data(), x, in, h0);
-    layer(w1t.data(), b1.data(), h0, hidden, h1);
-    float s = 0;
-    for (std::int64_t j = 0; j < hidden; ++j) s += w2[static_cast<std::size_t>(j)] * h1[j];
-    return s + b2;
-  }
-};
+FieldEncoderWeights weights_of(MlpImpl& e) {
+  FieldEncoderWeights w;
+  w.in = e.l0->weight.size(1);
+  w.hidden = e.l0->weight.size(0);
+  w.w0t = flat(e.l0->weight.t());
+  w.b0 = flat(e.l0->bias);
+  w.w1t = flat(e.l1->weight.t());
+  w.b1 = flat(e.l1->bias);
+  w.w2 = flat(e.l2->weight);
+  w.b2 = flat(e.l2->bias)[0];
+  return w;
+}
 
 void validate_geometry(int dim, int n, int p) {
   if (dim != 1 && dim != 2) bad("dim must be 1 or 2, got " + std::to_string(dim) + ".");
@@ -211,7 +191,7 @@ void FieldAutoencoder::encode_patches(const float* patches, std::int64_t m, floa
   auto& a = *impl_;
   if (m <= 0) return;
   if (!patches || !out) bad("encode_patches needs patches and out when m > 0.");
-  const EncoderWeights E(*a.enc);
+  const FieldEncoderWeights E = weights_of(*a.enc);
   // Patches are independent: splitting them over torch's threads changes no bit.
   at::parallel_for(0, m, 256, [&](std::int64_t b, std::int64_t e) {
     std::vector<float> h(static_cast<std::size_t>(2 * E.hidden));
@@ -342,12 +322,17 @@ void FieldAutoencoder::export_encoder(const std::string& path) const {
   mod.register_attribute("dim", c10::IntType::get(), c10::IValue(std::int64_t(a.dim)));
   mod.register_attribute("patch", c10::IntType::get(), c10::IValue(std::int64_t(a.p)));
   mod.register_attribute("hidden", c10::IntType::get(), c10::IValue(std::int64_t(a.o.hidden)));
+  mod.register_attribute("channels", c10::IntType::get(), c10::IValue(std::int64_t(2)));
+  mod.register_attribute("closure_dim", c10::IntType::get(), c10::IValue(std::int64_t(2)));
+  // [n, patch dims.., C] -> the C fields of each patch as rows [n C, cells] -> [n, C].
   mod.define(
       "def forward(self, x):\n"
-      "    h = torch.flatten(x, 1)\n"
+      "    n = x.size(0)\n"
+      "    c = x.size(-1)\n"
+      "    h = torch.flatten(x, 1, -2).transpose(1, 2).reshape(n * c, -1)\n"
       "    h = torch.relu(torch.linear(h, self.l0_weight, self.l0_bias))\n"
       "    h = torch.relu(torch.linear(h, self.l1_weight, self.l1_bias))\n"
-      "    return torch.linear(h, self.l2_weight, self.l2_bias).squeeze(1)\n");
+      "    return torch.linear(h, self.l2_weight, self.l2_bias).reshape(n, c)\n");
   mod.eval();
   save_module(mod, path);
 }

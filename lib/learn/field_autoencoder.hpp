@@ -91,9 +91,11 @@ class FieldAutoencoder {
   void save(const std::string& path) const;
   static FieldAutoencoder load(const std::string& path);
 
-  // TorchScript module for the encoder alone: forward(x: float32 [m, p^dim]) -> [m]
-  // (x is flattened from dim 1, so [m, p, p] works too); int attributes `dim`, `patch`
-  // and `hidden`. Loadable by Python's torch.jit.load and C++ torch::jit::load.
+  // TorchScript module for the encoder alone, in the model directory's encoder.pt
+  // contract (learn/exported.hpp): forward(x: float32 [m, p (, p), 2], the patch's voxels
+  // with the fields last, as the dataset stores them) -> [m, 2], E applied to each field;
+  // int attributes `dim`, `patch`, `hidden`, `channels` (2) and `closure_dim` (2).
+  // Loadable by Python's torch.jit.load and C++ torch::jit::load.
   void export_encoder(const std::string& path) const;
 
   ~FieldAutoencoder();

@@ -57,7 +57,7 @@ class IsingSystem final : public System {
   // m is judged; rho, the domain-wall fraction, is a fraction of bonds.
   std::vector<ObservableRange> observable_ranges() const override { return {{-1.0, 1.0}, {0.0, 1.0}}; }
   bool supports(Boundary b) const override { return b != Boundary::global; }
-  bool has_learned_closure() const override { return D == 2; }
+  ClosureNetwork closure_network() const override { return D == 2 ? ClosureNetwork::spin_cnn : ClosureNetwork::none; }
   // The magnetisation stays raw (docs/design.md §8.2); it is a site average, rho is not
   // (a patch's rho counts its torus bonds).
   std::vector<std::string> raw_observables() const override { return {"m"}; }

@@ -201,6 +201,7 @@ class PredatorPreySystem final : public System {
   // docs/design.md §8.6.4: physical time (delta t = dt), truth frames at k dt.
   TimeUnit time_unit() const override { return TimeUnit::physical; }
   Normalisation latent_normalisation() const override { return Normalisation::z_score; }
+  ClosureNetwork closure_network() const override { return ClosureNetwork::field_mlp; }
   ReferenceTraining reference_training() const override { return {1e-3, "full", false}; }
   // A grid mean is the mean of the patch means of any tiling (equal cell counts).
   bool tiling_invariant(int) const override { return true; }

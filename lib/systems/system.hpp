@@ -89,9 +89,13 @@ class System {
     return std::vector<ObservableRange>(observable_names().size());
   }
 
-  // Whether the closure autoencoder (a 2-D CNN on +-1 spin patches) can learn a
-  // closure for this system's states.
-  virtual bool has_learned_closure() const { return false; }
+  // The network of the learned closure for this system's states (docs/design.md §1.8),
+  // trained by the one closure trainer (learn/closure_trainer.hpp): none; spin_cnn, the 2-D
+  // CNN autoencoder of +-1 spin patches (BCE, AdamW amsgrad; learn/autoencoder.hpp);
+  // field_mlp, an MLP per patch shared by the float fields with a global decoder, one code
+  // per field (MSE, Adam with L2; learn/field_autoencoder.hpp). Default: none.
+  enum class ClosureNetwork { none, spin_cnn, field_mlp };
+  virtual ClosureNetwork closure_network() const { return ClosureNetwork::none; }
 
   // How a learned model measures time (docs/design.md §1.9): in physical time, or in
   // units of the mean duration of its training pairs (train --time-unit auto).

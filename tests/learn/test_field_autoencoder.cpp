@@ -301,15 +301,26 @@ TEST_CASE("field autoencoder TorchScript encoder matches encode_patches in C++ a
   for (const int dim : {1, 2}) {
     const int n = dim == 1 ? 200 : 16, p = dim == 1 ? 40 : 4, P = dim == 1 ? p : p * p;
     const auto ae = small_model(random_frames(dim, n, 64, 31), p);
-    const std::int64_t m = 1000;
-    const Frames r = random_frames(1, P, m / 2, 32);  // m patches
-    std::vector<float> want(static_cast<std::size_t>(m));
-    ae.encode_patches(r.x.data(), m, want.data());
-
+    const std::int64_t m = 500;
+    const Frames r = random_frames(1, P, m, 32);  // 2m field patches [m, 2, P]
+    std::vector<float> planar_codes(static_cast<std::size_t>(2 * m));
+    ae.encode_patches(r.x.data(), 2 * m, planar_codes.data());
+    // The export's input: the m patches' voxels with the fields last, [m, P, 2]; its
+    // output [m, 2] is E of each field.
+    std::vector<float> voxels(static_cast<std::size_t>(2 * m * P)), want(static_cast<std::size_t>(2 * m));
+    for (std::int64_t i = 0; i < m; ++i)
+      for (int f = 0; f < 2; ++f) {
+        for (int k = 0; k < P; ++k) voxels[static_cast<std::size_t>((i * P + k) * 2 + f)] = r.x[static_cast<std::size_t>((i * 2 + f) * P + k)];
+        want[static_cast<std::size_t>(i * 2 + f)] = planar_codes[static_cast<std::size_t>(i * 2 + f)];
+      }
     const std::string path = tmp_path("field_ae_encoder_" + std::to_string(dim) + ".pt");
     ae.export_encoder(path);
     INFO("dim " << dim);
-    test::check_torchscript({path, r.x, {m, P}, want, {m}, {{"dim", dim}, {"patch", p}, {"hidden", 32}}, 1e-6,
+    std::vector<std::int64_t> shape{m};
+    for (int a = 0; a < dim; ++a) shape.push_back(p);
+    shape.push_back(2);
+    test::check_torchscript({path, voxels, shape, want, {m, 2},
+                             {{"dim", dim}, {"patch", p}, {"hidden", 32}, {"channels", 2}, {"closure_dim", 2}}, 1e-6,
                              tmp_path("field_ae_check")});
   }
 }

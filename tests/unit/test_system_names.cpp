@@ -33,8 +33,6 @@ const Allowed kAllowed[] = {
     {"lib/jobs/bench.cpp", "\"ising2d\"", "macrodyn bench measures named kernels on their reference systems"},
     {"lib/jobs/bench.cpp", "\"ising3d\"", "macrodyn bench measures named kernels on their reference systems"},
     {"lib/jobs/bench.cpp", "\"curie_weiss\"", "macrodyn bench measures named kernels on their reference systems"},
-    {"lib/jobs/field_study.cpp", "\"u\"", "the field pipeline's own dataset, which issue 14 folds into generate"},
-    {"lib/jobs/field_study.cpp", "\"v\"", "the field pipeline's own dataset, which issue 14 folds into generate"},
 };
 
 bool allowed(const std::string& file, const std::string& literal) {
