@@ -32,6 +32,10 @@ void for_each_block_row(const TeamGrid& grid, F&& f) {
   const int dim = grid.dim();
   const std::int64_t L = grid.dec.L;
   const Block& b = grid.block;
+  if (dim == 1) {
+    f(b.origin[0], 0, b.extent[0]);
+    return;
+  }
   if (dim == 2) {
     for (int x = 0; x < b.extent[0]; ++x)
       f((b.origin[0] + x) * L + b.origin[1], static_cast<std::int64_t>(x) * b.extent[1], b.extent[1]);

@@ -24,6 +24,9 @@ namespace {
 // ...": a team of several ranks refuses then, and one rank takes the serial path instead.
 std::string why_not_split(const System& system, const HierarchySpec& h, const PartialSpec& partial,
                           const Decomposition& dec) {
+  if (system.state_layout().voxel_bytes() != 1)
+    return "splits the lattice over ranks, whose halos move one byte per voxel; system " + system.name() +
+           " has " + std::to_string(system.state_layout().voxel_bytes()) + "-byte voxels; use team.size = 1";
   if (!system.team_splittable())
     return "splits the lattice over ranks, which system " + system.name() +
            " does not allow; use team.size = 1";
@@ -81,7 +84,8 @@ TeamSnapshot::TeamSnapshot(MPI_Comm team, const System& system, const HierarchyS
     levels_ = static_cast<int>(sides.size()) - 1;
     grid_ = make_team_grid(comm_, decomposition);
     evolver_ = system.make_evolver();
-    block_.resize(static_cast<std::size_t>(decomposition.block_sites()));
+    vb_ = system.state_layout().voxel_bytes();
+    block_.resize(static_cast<std::size_t>(decomposition.block_sites() * vb_));
     ancestors_.resize(static_cast<std::size_t>(levels_ + 1));
 
     // Level l is distributed when it and every level above can be relaxed on the grid
@@ -121,7 +125,7 @@ TeamSnapshot::TeamSnapshot(MPI_Comm team, const System& system, const HierarchyS
     const int last_replicated = std::min(first_distributed_ - 1, levels_);
     auto need = [&](int l) {
       auto& s = scratch_[l % 2];
-      s.resize(std::max(s.size(), static_cast<std::size_t>(ipow(sides[l], dim))));
+      s.resize(std::max(s.size(), static_cast<std::size_t>(ipow(sides[l], dim) * vb_)));
     };
     for (int l = 1; l <= last_replicated; ++l)
       if (!(l == levels_ && size == 1)) need(l);
@@ -146,7 +150,7 @@ void TeamSnapshot::build(std::int64_t j, const std::int8_t* pool, std::int64_t p
   const int dim = system_->dim();
   const int m = hierarchy_.factor;
   const auto& sides = hierarchy_.sides;
-  const std::int64_t frame_sites = ipow(sides[0], dim);
+  const std::int64_t frame_bytes = ipow(sides[0], dim) * vb_;
   const bool alone = grid_.size() == 1;
 
   if (levels_ == 0) {  // small side = large side: frames drawn without replacement, as serial
@@ -154,7 +158,7 @@ void TeamSnapshot::build(std::int64_t j, const std::int8_t* pool, std::int64_t p
       chosen_ = draw_without_replacement(pool_count, snapshots_, seed_);
       chosen_pool_count_ = pool_count;
     }
-    const std::int8_t* frame = pool + chosen_[static_cast<std::size_t>(j)] * frame_sites;
+    const std::int8_t* frame = pool + chosen_[static_cast<std::size_t>(j)] * frame_bytes;
     if (alone)
       std::memcpy(block_.data(), frame, block_.size());
     else
@@ -172,7 +176,7 @@ void TeamSnapshot::build(std::int64_t j, const std::int8_t* pool, std::int64_t p
 
   // Bottom up. Replicated levels: the serial functions on the whole (small) lattice.
   const int last_replicated = std::min(first_distributed_ - 1, levels_);
-  const std::int8_t* cur = pool + ancestors_[0] * frame_sites;
+  const std::int8_t* cur = pool + ancestors_[0] * frame_bytes;
   for (int l = 1; l <= last_replicated; ++l) {
     std::int8_t* dst = (l == levels_ && alone) ? block_.data() : scratch_[l % 2].data();
     upsample(*system_, cur, sides[l - 1], m, dst);
@@ -208,7 +212,7 @@ void TeamSnapshot::build_random(std::int64_t j) {
   if (grid_.size() != 1)
     throw std::logic_error("TeamSnapshot::build_random: random configurations need a team of one rank");
   Rng rng({seed_, Purpose::random_config, 0, static_cast<std::uint64_t>(j), 0});
-  system_->random_configuration(block_.data(), static_cast<std::int64_t>(block_.size()), rng);
+  system_->random_configuration(block_.data(), static_cast<std::int64_t>(block_.size()) / vb_, rng);
 }
 
 void TeamSnapshot::partial_evolution(std::uint64_t seed, std::int64_t j, bool keep_states,
@@ -234,6 +238,7 @@ void TeamSnapshot::partial_evolution(std::uint64_t seed, std::int64_t j, bool ke
 }
 
 std::vector<std::int8_t> TeamSnapshot::gather_lattice() const {
+  if (grid_.size() == 1) return block_;  // the block is the lattice (any voxel width)
   return mpi::gather_lattice(grid_, block_.data());
 }
 

@@ -88,6 +88,7 @@ class TeamSnapshot {
   std::int64_t snapshots_;
   int levels_ = 0;
   int first_distributed_ = 0;
+  int vb_ = 1;  // bytes per voxel (systems/state_layout.hpp): a team of one moves any width
   TeamGrid grid_;  // the large lattice
   std::vector<TeamGrid> grids_;  // per level, where the rank grid divides its side
   std::vector<bool> has_grid_;

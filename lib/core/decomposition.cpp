@@ -10,7 +10,7 @@ namespace macrodyn {
 namespace {
 
 void check_shape(int dim, int L, int p) {
-  if (dim != 2 && dim != 3) throw InputError("team decomposition: dimension " + std::to_string(dim) + " is not 2 or 3");
+  if (dim < 1 || dim > 3) throw InputError("team decomposition: dimension " + std::to_string(dim) + " is not 1, 2 or 3");
   if (p < 1 || L < 1 || L % p != 0)
     throw InputError("team decomposition: patch side " + std::to_string(p) + " does not divide the side " +
                      std::to_string(L));
@@ -61,6 +61,10 @@ Decomposition Decomposition::choose(int dim, int L, int p, int team_size) {
   for (int a : divisors) {
     if (per_axis % a != 0) continue;
     const int rest = team_size / a;
+    if (dim == 1) {
+      if (rest == 1) best_sum = a, best = {a, 1, 1};
+      continue;
+    }
     if (dim == 2) {
       if (per_axis % rest != 0) continue;
       const long sum = static_cast<long>(a) + rest;

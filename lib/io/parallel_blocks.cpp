@@ -18,8 +18,9 @@ std::string quoted(const std::string& s) { return "'" + s + "'"; }
 struct ParallelBlockWriter::Impl {
   std::string path, table;
   hid_t file = H5I_INVALID_HID, dataset = H5I_INVALID_HID, dxpl = H5I_INVALID_HID;
-  hid_t memory = H5I_INVALID_HID;  // the table's own byte type (int8 spins or uint8 codes): no conversion
-  std::vector<hsize_t> dims;  // [rows, L, L(, L)]
+  hid_t memory = H5I_INVALID_HID;  // the table's own type (int8 spins, uint8 codes, float32 fields): no conversion
+  std::vector<hsize_t> dims;  // [rows, L, L(, L)(, channels)]
+  int lattice_rank = 0;
 
   [[noreturn]] void fail(const std::string& what) const {
     throw FileError("cannot " + what + " " + quoted(table) + " in " + quoted(path));
@@ -31,7 +32,8 @@ struct ParallelBlockWriter::Impl {
   }
 };
 
-ParallelBlockWriter::ParallelBlockWriter(const std::string& path, const std::string& table, const void* mpi_comm)
+ParallelBlockWriter::ParallelBlockWriter(const std::string& path, const std::string& table, const void* mpi_comm,
+                                         int lattice_rank)
     : impl_(std::make_unique<Impl>()) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become one sentence, as in hdf5_util.cpp
   impl_->path = path;
@@ -50,17 +52,18 @@ ParallelBlockWriter::ParallelBlockWriter(const std::string& path, const std::str
   {
     const hid_t type = H5Dget_type(impl_->dataset);
     DType t{};
-    const bool known = type >= 0 && detail::dtype_of(type, &t) && dtype_size(t) == 1;
+    const bool known = type >= 0 && detail::dtype_of(type, &t);
     if (type >= 0) H5Tclose(type);
-    if (!known) impl_->fail("use (it is not a table of one-byte states)");
+    if (!known) impl_->fail("use (it is not a table of states)");
     impl_->memory = detail::memory_type(t);
   }
   const hid_t space = H5Dget_space(impl_->dataset);
   const int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
-  if (rank < 3 || rank > 4) {
+  if (lattice_rank < 1 || lattice_rank > 3 || rank < 1 + lattice_rank) {
     if (space >= 0) H5Sclose(space);
-    impl_->fail("use (it is not a table of 2D or 3D lattices)");
+    impl_->fail("use (it is not a table of " + std::to_string(lattice_rank) + "-D lattices)");
   }
+  impl_->lattice_rank = lattice_rank;
   impl_->dims.resize(static_cast<std::size_t>(rank));
   H5Sget_simple_extent_dims(space, impl_->dims.data(), nullptr);
   H5Sclose(space);
@@ -71,7 +74,7 @@ ParallelBlockWriter::ParallelBlockWriter(const std::string& path, const std::str
 ParallelBlockWriter::~ParallelBlockWriter() = default;
 
 std::int64_t ParallelBlockWriter::rows() const { return static_cast<std::int64_t>(impl_->dims[0]); }
-int ParallelBlockWriter::lattice_rank() const { return static_cast<int>(impl_->dims.size()) - 1; }
+int ParallelBlockWriter::lattice_rank() const { return impl_->lattice_rank; }
 
 void ParallelBlockWriter::write(std::int64_t row, const int* origin, const int* extent, const std::int8_t* block) {
   const std::size_t rank = impl_->dims.size();
@@ -86,9 +89,10 @@ void ParallelBlockWriter::write(std::int64_t row, const int* origin, const int* 
                   " rows) of");
     }
     start[0] = static_cast<hsize_t>(row);
-    for (std::size_t d = 1; d < rank; ++d) {
-      start[d] = static_cast<hsize_t>(origin[d - 1]);
-      count[d] = static_cast<hsize_t>(extent[d - 1]);
+    for (std::size_t d = 1; d < rank; ++d) {  // lattice axes from the block, trailing axes whole
+      const bool lattice = d <= static_cast<std::size_t>(impl_->lattice_rank);
+      start[d] = lattice ? static_cast<hsize_t>(origin[d - 1]) : 0;
+      count[d] = lattice ? static_cast<hsize_t>(extent[d - 1]) : impl_->dims[d];
     }
     ok = H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr) >= 0;
     mem_space = H5Screate_simple(static_cast<int>(rank), count.data(), nullptr);

@@ -17,23 +17,24 @@ namespace macrodyn::io {
 class ParallelBlockWriter {
  public:
   // Collective over *mpi_comm (an MPI_Comm): opens `path` read-write and the table
-  // `table` (int8, [rows, L, L(, L)]) inside it; FileError naming the file when the
-  // table is missing or not of that rank.
-  ParallelBlockWriter(const std::string& path, const std::string& table, const void* mpi_comm);
+  // `table` ([rows, L]^lattice_rank, then any trailing axes such as a field's channels,
+  // which every block writes whole) inside it; FileError naming the file when the table is
+  // missing or not of that shape.
+  ParallelBlockWriter(const std::string& path, const std::string& table, const void* mpi_comm, int lattice_rank);
   ~ParallelBlockWriter();
   ParallelBlockWriter(const ParallelBlockWriter&) = delete;
   ParallelBlockWriter& operator=(const ParallelBlockWriter&) = delete;
 
   // Collective: this rank writes the block with `origin` and `extent` (one per lattice
-  // axis, row-major contiguous int8 in memory) of row `row`; row < 0 writes nothing
-  // (every rank must call, those without a block too).
+  // axis, row-major contiguous elements of the table's type in memory) of row `row`;
+  // row < 0 writes nothing (every rank must call, those without a block too).
   void write(std::int64_t row, const int* origin, const int* extent, const std::int8_t* block);
 
   // Collective: the rows written so far are flushed to disk, then the group's
   // rows_committed becomes `rows` and is flushed (docs/design.md §5.2).
   void commit(const std::string& group, std::int64_t rows);
 
-  // The table's first extent (rows) and lattice rank (number of axes after the first).
+  // The table's first extent (rows) and lattice rank (the lattice axes after the first).
   std::int64_t rows() const;
   int lattice_rank() const;
 

@@ -215,9 +215,14 @@ void validate_run(const Config& c) {
            str(values) + " predicted values, more than 4e8; lower verdict.ensemble, truth.runs or truth.sweeps");
   }
   if (c.has_closure() && c.learn_closure_dim > 0) {
-    if (make_system(c.system, c.system_params)->closure_network() == systems::System::ClosureNetwork::none)
+    const auto network = make_system(c.system, c.system_params)->closure_network();
+    if (network == systems::System::ClosureNetwork::none)
       fail("closure.kind = autoencoder: system " + c.system + " has no learned closure; set closure.kind = none");
-    if (c.large_side > 128)
+    const auto channels = static_cast<int>(make_system(c.system, c.system_params)->state_layout().channels.size());
+    if (network == systems::System::ClosureNetwork::field_mlp && c.learn_closure_dim != channels)
+      fail("learn.closure_dim = " + std::to_string(c.learn_closure_dim) + ": the closure of system " + c.system +
+           " has one code per field, " + std::to_string(channels) + " (or 0 for none)");
+    if (network == systems::System::ClosureNetwork::spin_cnn && c.large_side > 128)
       fail("closure.kind = autoencoder in macrodyn run streams whole snapshots to the global decoder, which needs "
            "large.side <= 128; set closure.kind = none for large.side = " + std::to_string(c.large_side));
   }
@@ -362,12 +367,11 @@ void validate(const Config& c, Job job) {
   }
   for (int side : upsampling_sides(c)) check_side(*sys, side);
   if (job == Job::run) {
-    // The distributed pipeline moves one byte per voxel and relaxes every level.
-    const StateLayout layout = sys->state_layout();
-    if (layout.voxel_bytes() != 1)
-      fail("system.name = " + c.system + ": macrodyn run moves states of one byte per voxel, and this system's are " +
-           std::to_string(layout.voxel_bytes()) + "-byte fields; use generate, simulate and train");
-    if (c.relax_window == 0) fail("upsample.window = 0 (no relax) is for macrodyn generate; macrodyn run relaxes every level");
+    // A team of several ranks relaxes every level as a team (mpi/team_relax.hpp); a system
+    // no team may split (e.g. predator-prey's fields) is run by teams of one, as generate.
+    if (c.relax_window == 0 && sys->team_splittable())
+      fail("upsample.window = 0 (no relax) is for macrodyn generate; macrodyn run relaxes every level of system " +
+           c.system);
     validate_run(c);
     return;
   }

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -207,11 +206,7 @@ void field_autoencoder(const TrainOptions& o, const io::DatasetReader& ds, const
   // Stored [n, cells, C] (fields last) -> the network's planar [n, C, cells].
   const std::int64_t cells = ipow(L, system.dim());
   std::vector<float> planar(static_cast<std::size_t>(n * cells * channels));
-  for (std::int64_t s = 0; s < n; ++s)
-    for (std::int64_t k = 0; k < cells; ++k)
-      for (int c = 0; c < channels; ++c)
-        std::memcpy(&planar[static_cast<std::size_t>((s * channels + c) * cells + k)],
-                    states.data() + ((s * cells + k) * channels + c) * 4, 4);
+  learn::planar_fields(states.data(), n, cells, channels, planar.data());
   learn::FieldAutoencoderOptions ao;
   ao.epochs = o.ae_epochs;
   ao.batch = ae_batch(o, System::ClosureNetwork::field_mlp);

@@ -11,6 +11,7 @@
 // No torch header here (docs/design.md §2.3): the networks are behind a pimpl and the data cross
 // this boundary as plain arrays.
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -27,6 +28,16 @@ struct FieldFrames {
   std::int64_t count = 0;
   const float* states = nullptr;  // [count, 2, n] (1-D) or [count, 2, n, n] (2-D): field 0 = u, 1 = v
 };
+
+// n states as a dataset stores them, [n, cells, C] float32 with the fields last (any
+// alignment) -> the planar frames FieldFrames holds, [n, C, cells].
+inline void planar_fields(const void* voxels, std::int64_t n, std::int64_t cells, int C, float* planar) {
+  const auto* bytes = static_cast<const unsigned char*>(voxels);
+  for (std::int64_t s = 0; s < n; ++s)
+    for (std::int64_t k = 0; k < cells; ++k)
+      for (int c = 0; c < C; ++c)
+        std::memcpy(planar + (s * C + c) * cells + k, bytes + ((s * cells + k) * C + c) * 4, 4);
+}
 
 struct FieldAutoencoderOptions {
   int hidden = 32;  // width of both hidden layers of the encoder and of the decoder

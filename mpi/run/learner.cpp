@@ -13,6 +13,7 @@
 #include "jobs/jobs.hpp"
 #include "jobs/model_dir.hpp"
 #include "mpi/check.hpp"
+#include "systems/system.hpp"
 
 using namespace macrodyn::jobs;
 
@@ -166,8 +167,9 @@ bool OnlineLearner::all_ready() {
 }
 
 void OnlineLearner::fix_normalisation() {
-  // Min-max of every variable but m (kept raw, docs/design.md §8.2.7) and the mean dt, over
-  // the pairs every learner holds now: the same numbers on every learner.
+  // Min-max (or the z-score the system asks for) of every variable but m (kept raw,
+  // docs/design.md §8.2.7) and the mean dt, over the pairs every learner holds now: the
+  // same numbers on every learner.
   std::vector<double> lo(static_cast<std::size_t>(d_), INFINITY), hi(static_cast<std::size_t>(d_), -INFINITY);
   double sums[2] = {0, static_cast<double>(buffer_.size())};
   for (std::size_t s = 0; s < buffer_.size(); ++s) {
@@ -192,6 +194,32 @@ void OnlineLearner::fix_normalisation() {
     info_.offset[static_cast<std::size_t>(k)] = lo[static_cast<std::size_t>(k)];
     const double range = hi[static_cast<std::size_t>(k)] - lo[static_cast<std::size_t>(k)];
     info_.scale[static_cast<std::size_t>(k)] = range > 0 ? range : 1.0;
+  }
+  if (systems::make_system(info_.system, info_.params)->latent_normalisation() == systems::System::Normalisation::z_score) {
+    // The mean and unbiased standard deviation of z0 over the same pairs (two passes, as
+    // train; docs/design.md §8.6.4): sums in double, then across the learners.
+    std::vector<double> sum(static_cast<std::size_t>(d_), 0.0), ss(static_cast<std::size_t>(d_), 0.0);
+    const auto z_of = [&](std::size_t s, int k) {
+      float z;
+      std::memcpy(&z, buffer_.row(s) + 16 + 4 * k, 4);
+      return static_cast<double>(z);
+    };
+    for (std::size_t s = 0; s < buffer_.size(); ++s)
+      for (int k = 0; k < d_; ++k) sum[static_cast<std::size_t>(k)] += z_of(s, k);
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, sum.data(), d_, MPI_DOUBLE, MPI_SUM, comm_), "MPI_Allreduce");
+    for (auto& v : sum) v /= sums[1];
+    for (std::size_t s = 0; s < buffer_.size(); ++s)
+      for (int k = 0; k < d_; ++k) {
+        const double dv = z_of(s, k) - sum[static_cast<std::size_t>(k)];
+        ss[static_cast<std::size_t>(k)] += dv * dv;
+      }
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, ss.data(), d_, MPI_DOUBLE, MPI_SUM, comm_), "MPI_Allreduce");
+    for (int k = 0; k < d_; ++k) {
+      if (variable_stays_raw(info_, info_.variables[static_cast<std::size_t>(k)])) continue;
+      const double sd = sums[1] > 1 ? std::sqrt(ss[static_cast<std::size_t>(k)] / (sums[1] - 1)) : 0.0;
+      info_.offset[static_cast<std::size_t>(k)] = sum[static_cast<std::size_t>(k)];
+      info_.scale[static_cast<std::size_t>(k)] = sd > 0 ? sd : 1.0;
+    }
   }
   info_.time_unit_kind = default_time_unit_kind(info_);
   info_.time_unit = info_.time_unit_kind == "mean_dt" ? sums[0] / sums[1] : 1.0;

@@ -26,6 +26,7 @@
 #include "jobs/state_tables.hpp"
 #include "jobs/verdict.hpp"
 #include "learn/autoencoder.hpp"
+#include "learn/field_autoencoder.hpp"
 #include "learn/exported.hpp"
 #include "learn/sde.hpp"
 #include "mpi/run/learner.hpp"
@@ -68,8 +69,31 @@ constexpr int kTagSnapshots = 1;  // phase A stream
 constexpr int kTagPairs = 2;      // phase B stream
 
 
-// Phase A on learner 0: the autoencoder on `n` snapshots of side L, encoder exported.
-void train_autoencoder(const Config& c, const std::vector<std::int8_t>& states, std::int64_t n) {
+// Phase A on learner 0: the system's closure network on `n` snapshots of side L (their
+// bytes as stored), encoder exported.
+void train_autoencoder(const Config& c, const System& sys, const std::vector<std::int8_t>& states, std::int64_t n) {
+  const auto on_epoch = [&](const learn::EpochReport& r) {
+    log_if(c.progress, "  autoencoder epoch %d/%d  loss %.5g  %.1f s  %.0f snapshots/s\n", r.epoch, c.learn_ae_epochs,
+        r.loss, r.seconds, r.samples_per_s);
+  };
+  log_if(c.progress, "run: autoencoder (closure %d) on %lld snapshots of side %d\n", c.learn_closure_dim,
+      static_cast<long long>(n), c.large_side);
+  if (sys.closure_network() == System::ClosureNetwork::field_mlp) {
+    const int channels = static_cast<int>(sys.state_layout().channels.size());
+    const std::int64_t cells = ipow(c.large_side, sys.dim());
+    std::vector<float> planar(static_cast<std::size_t>(n * cells * channels));
+    learn::planar_fields(states.data(), n, cells, channels, planar.data());
+    learn::FieldAutoencoderOptions ao;
+    ao.epochs = c.learn_ae_epochs;
+    ao.seed = c.seed;
+    ao.device = learn::resolve_device(c.learn_device);
+    ao.threads = c.learn_threads;
+    auto ae = learn::FieldAutoencoder::train(learn::FieldFrames{sys.dim(), c.large_side, c.patch, n, planar.data()}, ao,
+                                             on_epoch);
+    ae.save(c.learn_out + "/autoencoder.bin");
+    ae.export_encoder(c.learn_out + "/encoder.pt");
+    return;
+  }
   learn::AutoencoderOptions ao;
   ao.closure_dim = c.learn_closure_dim;
   ao.decoder = "global";
@@ -78,13 +102,7 @@ void train_autoencoder(const Config& c, const std::vector<std::int8_t>& states, 
   ao.seed = c.seed;
   ao.device = learn::resolve_device(c.learn_device);
   ao.threads = c.learn_threads;
-  log_if(c.progress, "run: autoencoder (closure %d) on %lld snapshots of side %d\n", ao.closure_dim,
-      static_cast<long long>(n), c.large_side);
-  auto ae = learn::ClosureAutoencoder::train(
-      learn::SpinSnapshots{c.large_side, c.patch, n, states.data()}, ao, [&](const learn::EpochReport& r) {
-        log_if(c.progress, "  autoencoder epoch %d/%d  bce %.5f  %.1f s  %.0f snapshots/s\n", r.epoch, ao.epochs, r.loss,
-            r.seconds, r.samples_per_s);
-      });
+  auto ae = learn::ClosureAutoencoder::train(learn::SpinSnapshots{c.large_side, c.patch, n, states.data()}, ao, on_epoch);
   ae.save(c.learn_out + "/autoencoder.bin");
   ae.export_encoder(c.learn_out + "/encoder.pt");
 }
@@ -149,8 +167,8 @@ std::unique_ptr<StreamFile> open_stream_file(const Config& c, const System& sys,
   io::GroupInfo pairs{tiling.patches(), c.patch, c.large_side, to_string(c.partial_boundary), sys.observable_names()};
   const std::string snapshots = layout.ps > 0 ? fs::path(SnapshotFile::path_for(c.stream_save)).filename().string() : "";
   return std::make_unique<StreamFile>(c.stream_save, io::RootInfo{c.seed, c.system, c.ini_text, kMacrodynVersion},
-                                      pairs, info.variables, layout, sys.dim(), c.patch, state_dtype(sys), keep_rows,
-                                      snapshots);
+                                      pairs, info.variables, layout, state_shape(sys, c.patch), state_dtype(sys),
+                                      keep_rows, snapshots);
 }
 
 // Pairs a learner receives in a round: the owners of the evolved patches decide.
@@ -426,7 +444,7 @@ std::unique_ptr<learn::ExportedEncoder> phase_a(const Config& c, const Setup& se
   const auto t_a = Clock::now();
   std::unique_ptr<learn::ExportedEncoder> encoder;
   if (closure && !resumed) {
-    const std::int64_t side_sites = ipow(c.large_side, dim);
+    const std::int64_t side_sites = ipow(c.large_side, dim) * setup.sys->state_layout().voxel_bytes();  // bytes
     std::vector<std::int8_t> states;
     if (world_rank == 0) states.resize(static_cast<std::size_t>(n_a * side_sites));
     auto keep = [&](std::int64_t j, const std::int8_t* x) {
@@ -464,7 +482,7 @@ std::unique_ptr<learn::ExportedEncoder> phase_a(const Config& c, const Setup& se
         throw std::runtime_error("phase A received " + std::to_string(got) + " snapshots, expected " +
                                  std::to_string(n_a));
     }
-    if (world_rank == 0) train_autoencoder(c, states, n_a);
+    if (world_rank == 0) train_autoencoder(c, *setup.sys, states, n_a);
   }
   if (closure) encoder = share_encoder(c, world_rank);  // after a resume: the one in learn.out
   rep.phase_a_seconds = since(t_a);
@@ -483,7 +501,7 @@ void open_streams(const Config& c, const Setup& setup, const ResumePoint& from, 
   PairRowLayout layout;
   layout.ds = sys->num_observables();
   layout.d = layout.ds + (closure ? c.learn_closure_dim : 0);
-  layout.ps = closure ? ipow(c.patch, dim) : 0;
+  layout.ps = closure ? ipow(c.patch, dim) * sys->state_layout().voxel_bytes() : 0;
   const ModelInfo info = base_info(c, *sys, closure);
   if (roles.learner)
     s.learner = std::make_unique<OnlineLearner>(
@@ -496,7 +514,7 @@ void open_streams(const Config& c, const Setup& setup, const ResumePoint& from, 
     s.snapshot_file = std::make_unique<SnapshotFile>(
         c.stream_save, roles.sim_comm, io::RootInfo{c.seed, c.system, c.ini_text, kMacrodynVersion},
         io::GroupInfo{tiling.patches(), c.patch, c.large_side, to_string(c.partial_boundary), sys->observable_names()},
-        dim, c.large_side, n_b, c.snapshots, resumed, state_dtype(*sys));
+        state_shape(*sys, c.large_side), dim, n_b, c.snapshots, resumed, state_dtype(*sys));
   }
   const StreamOptions so{c.stream_batch, c.stream_credits, c.stream_timeout, kTagPairs};
   if (!roles.colocated && roles.simulator)

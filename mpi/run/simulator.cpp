@@ -19,7 +19,7 @@ Simulator::Simulator(const Config& c, const System& system, MPI_Comm team, int t
   check_mpi(MPI_Comm_rank(team, &team_rank_), "MPI_Comm_rank");
   // The small runs, exactly as generate computes them (lib/jobs/generate.cpp).
   const int dim = system.dim(), Ls = c.resolved_small_side();
-  const std::int64_t n = ipow(Ls, dim), frames = c.small_sweeps + 1;
+  const std::int64_t n = ipow(Ls, dim) * system.state_layout().voxel_bytes(), frames = c.small_sweeps + 1;  // bytes
   pool_count_ = c.small_runs * frames;
   pool_.resize(static_cast<std::size_t>(pool_count_ * n));
   const TrajectorySpec spec{Ls, static_cast<std::uint64_t>(c.small_sweeps), c.small_dynamics, c.small_init,
@@ -44,7 +44,7 @@ Simulator::Simulator(const Config& c, const System& system, MPI_Comm team, int t
   layout_.ds = system.num_observables();
   const bool closure = c.has_closure() && c.learn_closure_dim > 0;
   layout_.d = layout_.ds + (closure ? c.learn_closure_dim : 0);
-  layout_.ps = closure ? ipow(c.patch, dim) : 0;
+  layout_.ps = closure ? ipow(c.patch, dim) * system.state_layout().voxel_bytes() : 0;
   row_.assign(layout_.bytes(), 0);
   if (closure) my_patches_ = dec.patches(team_rank_);  // only snapshot_closure needs them
 }
@@ -68,21 +68,30 @@ void Simulator::snapshot(std::int64_t j, const std::function<void(std::int64_t, 
 }
 
 void Simulator::snapshot_closure(const learn::ExportedEncoder& enc, std::vector<double>& phi_hat) {
-  // 2D only (the autoencoder is for ising2d): patch k of this rank from the block.
-  const int p = c_.patch, cdim = enc.closure_dim();
+  // The patches this rank owns, copied out of its block (with one rank, the lattice).
+  const int p = c_.patch, cdim = enc.closure_dim(), dim = system_.dim(), vb = enc.voxel_bytes();
   const Block& b = snap_->block_geometry();
-  const Tiling tiling{2, c_.large_side, p};
-  const std::int64_t sites = static_cast<std::int64_t>(p) * p, mine = static_cast<std::int64_t>(my_patches_.size());
-  patches_.resize(static_cast<std::size_t>(mine * sites));
+  const Tiling tiling{dim, c_.large_side, p};
+  const std::int64_t bytes = ipow(p, dim) * vb, mine = static_cast<std::int64_t>(my_patches_.size());
+  patches_.resize(static_cast<std::size_t>(mine * bytes));
+  const std::size_t row = static_cast<std::size_t>(p) * static_cast<std::size_t>(vb);  // one patch row, bytes
   for (std::int64_t k = 0; k < mine; ++k) {
-    const Coord o = tiling.origin(my_patches_[static_cast<std::size_t>(k)]);
-    for (int x = 0; x < p; ++x)
-      std::memcpy(patches_.data() + k * sites + x * p,
-                  snap_->block() + static_cast<std::int64_t>(o[0] - b.origin[0] + x) * b.extent[1] + (o[1] - b.origin[1]),
-                  static_cast<std::size_t>(p));
+    Coord o = tiling.origin(my_patches_[static_cast<std::size_t>(k)]);
+    for (int a = 0; a < dim; ++a) o[a] -= b.origin[a];  // inside the block (row-major, extents b.extent)
+    std::int8_t* out = patches_.data() + k * bytes;
+    const std::int8_t* x = snap_->block();
+    if (dim == 1) std::memcpy(out, x + static_cast<std::int64_t>(o[0]) * vb, row);
+    if (dim == 2)
+      for (int i = 0; i < p; ++i)
+        std::memcpy(out + i * row, x + (static_cast<std::int64_t>(o[0] + i) * b.extent[1] + o[1]) * vb, row);
+    if (dim == 3)
+      for (int i = 0; i < p; ++i)
+        for (int j = 0; j < p; ++j)
+          std::memcpy(out + (i * p + j) * row,
+                      x + ((static_cast<std::int64_t>(o[0] + i) * b.extent[1] + o[1] + j) * b.extent[2] + o[2]) * vb, row);
   }
   codes_.resize(static_cast<std::size_t>(mine * cdim));
-  enc.encode(patches_.data(), mine, codes_.data());
+  enc.encode_voxels(reinterpret_cast<const std::uint8_t*>(patches_.data()), mine, codes_.data());
   // Gather on team rank 0 in patch order, sum there in double, broadcast.
   int size = 1;
   check_mpi(MPI_Comm_size(comm_, &size), "MPI_Comm_size");
@@ -128,14 +137,15 @@ void Simulator::pairs(std::int64_t j, const learn::ExportedEncoder* enc,
   snap_->partial_evolution(c_.seed, j, closure, kRecordChunk, [&](const PairRecord* recs, std::size_t n) {
     if (closure) {
       // Codes of the chunk's patches before and after, in one call.
-      const std::int64_t sites = layout_.ps;
-      patches_.resize(2 * n * static_cast<std::size_t>(sites));
+      const std::int64_t bytes = layout_.ps;
+      patches_.resize(2 * n * static_cast<std::size_t>(bytes));
       for (std::size_t i = 0; i < n; ++i) {
-        std::memcpy(patches_.data() + 2 * i * sites, recs[i].patch_before.data(), static_cast<std::size_t>(sites));
-        std::memcpy(patches_.data() + (2 * i + 1) * sites, recs[i].patch_after.data(), static_cast<std::size_t>(sites));
+        std::memcpy(patches_.data() + 2 * i * bytes, recs[i].patch_before.data(), static_cast<std::size_t>(bytes));
+        std::memcpy(patches_.data() + (2 * i + 1) * bytes, recs[i].patch_after.data(), static_cast<std::size_t>(bytes));
       }
       record_codes_.resize(2 * n * static_cast<std::size_t>(cdim));
-      enc->encode(patches_.data(), static_cast<std::int64_t>(2 * n), record_codes_.data());
+      enc->encode_voxels(reinterpret_cast<const std::uint8_t*>(patches_.data()), static_cast<std::int64_t>(2 * n),
+                         record_codes_.data());
     }
     for (std::size_t i = 0; i < n; ++i) {
       const PairRecord& r = recs[i];

@@ -14,8 +14,8 @@ std::string SnapshotFile::path_for(const std::string& stream_save) {
 }
 
 SnapshotFile::SnapshotFile(const std::string& stream_save, MPI_Comm simulators, const io::RootInfo& root,
-                           const io::GroupInfo& info, int dim, int L, std::int64_t snapshots,
-                           std::int64_t random_from, bool resume, io::DType states)
+                           const io::GroupInfo& info, const std::vector<std::uint64_t>& state_shape, int dim,
+                           std::int64_t snapshots, std::int64_t random_from, bool resume, io::DType states)
     : comm_(simulators) {
   const std::string path = path_for(stream_save);
   int rank = 0;
@@ -36,7 +36,7 @@ SnapshotFile::SnapshotFile(const std::string& stream_save, MPI_Comm simulators, 
       io::DatasetWriter w(path, root, io::DatasetWriter::Locking::held_by_caller);
       w.create_group("/snapshots", info);
       std::vector<std::uint64_t> shape{static_cast<std::uint64_t>(snapshots)};
-      for (int d = 0; d < dim; ++d) shape.push_back(static_cast<std::uint64_t>(L));
+      shape.insert(shape.end(), state_shape.begin(), state_shape.end());
       w.create_fixed_table("/snapshots/states", states, shape);
       std::vector<std::int8_t> random(static_cast<std::size_t>(snapshots), 0);
       for (std::int64_t j = random_from; j < snapshots; ++j) random[static_cast<std::size_t>(j)] = 1;
@@ -51,7 +51,7 @@ SnapshotFile::SnapshotFile(const std::string& stream_save, MPI_Comm simulators, 
   if (resume && !std::filesystem::exists(path))
     throw FileError(path + " (the snapshots of stream.save) is missing; --resume needs the snapshots written "
                     "before the checkpoint");
-  out_ = std::make_unique<io::ParallelBlockWriter>(path, "/snapshots/states", &comm_);
+  out_ = std::make_unique<io::ParallelBlockWriter>(path, "/snapshots/states", &comm_, dim);
   if (out_->rows() != snapshots || out_->lattice_rank() != dim)
     throw FileError(path + " holds " + std::to_string(out_->rows()) + " snapshots of rank " +
                     std::to_string(out_->lattice_rank()) + ", not this run's " + std::to_string(snapshots) +

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/decomposition.hpp"
 #include "io/dataset.hpp"
@@ -26,10 +27,11 @@ class SnapshotFile {
 
   // Collective over `simulators`. A fresh run creates the file (rows = snapshots, every
   // row's /snapshots/random flag from `random_from`: ids >= random_from are random
-  // configurations); a resume reopens it and refuses one of another shape.
+  // configurations); a resume reopens it and refuses one of another shape. `state_shape`:
+  // a state's row shape ([L]^dim, then a field's channels; jobs/state_tables.hpp).
   SnapshotFile(const std::string& stream_save, MPI_Comm simulators, const io::RootInfo& root,
-               const io::GroupInfo& info, int dim, int L, std::int64_t snapshots, std::int64_t random_from,
-               bool resume, io::DType states);
+               const io::GroupInfo& info, const std::vector<std::uint64_t>& state_shape, int dim,
+               std::int64_t snapshots, std::int64_t random_from, bool resume, io::DType states);
 
   // Collective over the simulators: this rank's block of snapshot j (j < 0: none this round).
   void write(std::int64_t j, const Block& block, const std::int8_t* data);

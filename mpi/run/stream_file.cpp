@@ -23,8 +23,9 @@ std::string set_aside(const std::string& path, std::int64_t keep_rows) {
 }  // namespace
 
 StreamFile::StreamFile(const std::string& path, const io::RootInfo& root, const io::GroupInfo& pairs_info,
-                       const std::vector<std::string>& latent_variables, const PairRowLayout& layout, int dim,
-                       int patch, io::DType states, std::int64_t keep_rows, const std::string& snapshots_file)
+                       const std::vector<std::string>& latent_variables, const PairRowLayout& layout,
+                       const std::vector<std::uint64_t>& patch_shape, io::DType states, std::int64_t keep_rows,
+                       const std::string& snapshots_file)
     : out_((set_aside(path, keep_rows), path), root), layout_(layout) {
   using io::DType;
   const auto ds = static_cast<std::uint64_t>(layout.ds), d = static_cast<std::uint64_t>(layout.d);
@@ -42,7 +43,7 @@ StreamFile::StreamFile(const std::string& path, const io::RootInfo& root, const 
               {"/latent/z1_naive", DType::f32, {d}, kChunkRows, l.off_z1n(), fd, {}},
               {"/latent/dt", DType::f64, {}, kChunkRows, l.kDtAt, 8, {}}};
   if (l.ps > 0) {
-    const std::vector<std::uint64_t> shape(static_cast<std::size_t>(dim), static_cast<std::uint64_t>(patch));
+    const std::vector<std::uint64_t>& shape = patch_shape;
     const auto rows = std::max<std::uint64_t>(1, 256 * 1024 / static_cast<std::uint64_t>(l.ps));
     const auto bytes = static_cast<std::size_t>(l.ps);
     columns_.push_back({"/pairs/patch_before", states, shape, rows, l.off_pb(), bytes, {}});

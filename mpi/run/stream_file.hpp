@@ -23,10 +23,12 @@ class StreamFile {
   // written after the checkpoint and come again. `snapshots_file` (a name in the same
   // directory, or empty): /snapshots is an external link to that file's /snapshots,
   // which the simulators write in parallel (SnapshotFile).
-  // `states`: the element type of the patch tables (jobs/state_tables.hpp).
+  // `patch_shape`, `states`: the row shape and element type of the patch tables
+  // (jobs/state_tables.hpp: [p]^dim, then a field's channels).
   StreamFile(const std::string& path, const io::RootInfo& root, const io::GroupInfo& pairs_info,
-             const std::vector<std::string>& latent_variables, const PairRowLayout& layout, int dim, int patch,
-             io::DType states, std::int64_t keep_rows = 0, const std::string& snapshots_file = "");
+             const std::vector<std::string>& latent_variables, const PairRowLayout& layout,
+             const std::vector<std::uint64_t>& patch_shape, io::DType states, std::int64_t keep_rows = 0,
+             const std::string& snapshots_file = "");
   // Takes one row (copied); writes every row whose predecessors are all there.
   void add(const unsigned char* row);
   // Appends what is contiguous and commits both groups (rows, rows_committed, flush).

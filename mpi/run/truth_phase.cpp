@@ -27,12 +27,12 @@ namespace {
 constexpr double kMaxTruthBytes = 1024.0 * 1024.0 * 1024.0;
 
 // One gathered run: [run id (int64), initial condition[q], durations[frames],
-// observables[frames * d]] as doubles, then the states (frames * sites int8, when kept),
+// observables[frames * d]] as doubles, then the states (frames x state_bytes, when kept),
 // padded to 8 bytes.
 struct RunRow {
-  std::size_t frames, d, sites, q;
+  std::size_t frames, d, state_bytes, q;
   std::size_t doubles() const { return 1 + q + frames + frames * d; }
-  std::size_t bytes() const { return (doubles() * 8 + frames * sites + 7) / 8 * 8; }
+  std::size_t bytes() const { return (doubles() * 8 + frames * state_bytes + 7) / 8 * 8; }
 };
 
 // The truth of macrodyn simulate, keeping the states whenever the model needs them.
@@ -53,7 +53,8 @@ std::string truth_not_possible(const Config& c, const System& sys) {
            " sites, more than team.max_sites = " + std::to_string(c.team_max_sites) + " on one rank";
   const RunsSpec spec = run_truth_spec(c, sys);
   const RunRow row{static_cast<std::size_t>(spec.sweeps + 1), static_cast<std::size_t>(sys.num_observables()),
-                   spec.store_states ? static_cast<std::size_t>(sites) : 0, sys.initial_condition_names().size()};
+                   spec.store_states ? static_cast<std::size_t>(sites * sys.state_layout().voxel_bytes()) : 0,
+                   sys.initial_condition_names().size()};
   const double bytes = static_cast<double>(spec.runs) * static_cast<double>(row.bytes());
   if (bytes > kMaxTruthBytes)
     return "the " + std::to_string(spec.runs) + " truth runs would gather " + std::to_string(bytes / kMaxTruthBytes) +
@@ -67,7 +68,8 @@ double simulate_truth(const Config& c, const System& sys, const Roles& roles, co
   RunsSpec spec = run_truth_spec(c, sys);
   const std::int64_t sites = ipow(c.large_side, sys.dim());
   const RunRow row{static_cast<std::size_t>(spec.sweeps + 1), static_cast<std::size_t>(sys.num_observables()),
-                   spec.store_states ? static_cast<std::size_t>(sites) : 0, sys.initial_condition_names().size()};
+                   spec.store_states ? static_cast<std::size_t>(sites * sys.state_layout().voxel_bytes()) : 0,
+                   sys.initial_condition_names().size()};
   // Who simulates: every simulator rank (the single process when co-located).
   const bool computes = roles.simulator;
   const int S = roles.colocated ? roles.world_size : roles.world_size - roles.learners;
@@ -83,7 +85,7 @@ double simulate_truth(const Config& c, const System& sys, const Roles& roles, co
     std::vector<std::vector<std::int8_t>> scratch;
     for (int w = 0; w < threads; ++w) {
       evolvers.push_back(sys.make_evolver());
-      scratch.emplace_back(static_cast<std::size_t>(sites));
+      scratch.emplace_back(static_cast<std::size_t>(sites * sys.state_layout().voxel_bytes()));
     }
     Progress progress("run: truth runs (side " + std::to_string(c.large_side) + ")",
                       static_cast<std::int64_t>(mine.size()), "runs", c.progress && s == 0);
@@ -93,7 +95,7 @@ double simulate_truth(const Config& c, const System& sys, const Roles& roles, co
       auto* v = reinterpret_cast<double*>(at);
       const std::int64_t r = mine[static_cast<std::size_t>(i)];
       std::memcpy(at, &r, 8);
-      auto* states = row.sites ? reinterpret_cast<std::int8_t*>(at + row.doubles() * 8) : nullptr;
+      auto* states = row.state_bytes ? reinterpret_cast<std::int8_t*>(at + row.doubles() * 8) : nullptr;
       simulate_run(sys, *evolvers[static_cast<std::size_t>(w)], spec, r, scratch[static_cast<std::size_t>(w)].data(),
                    states, v + 1 + row.q, v + 1 + row.q + row.frames, v + 1);
       // The last line comes once, after the loop.
@@ -126,7 +128,7 @@ double simulate_truth(const Config& c, const System& sys, const Roles& roles, co
   const auto n = static_cast<std::size_t>(spec.runs);
   if (all.size() != n * row.bytes()) throw std::runtime_error("the truth gathered on rank 0 is incomplete");
   std::vector<double> durations(n * row.frames), observables(n * row.frames * row.d), initial(n * row.q);
-  std::vector<std::int8_t> states(n * row.frames * row.sites);
+  std::vector<std::int8_t> states(n * row.frames * row.state_bytes);
   for (std::size_t k = 0; k < n; ++k) {
     const unsigned char* at = all.data() + k * row.bytes();
     std::int64_t r = 0;
@@ -136,8 +138,8 @@ double simulate_truth(const Config& c, const System& sys, const Roles& roles, co
     std::memcpy(&initial[ur * row.q], doubles, row.q * 8);
     std::memcpy(&durations[ur * row.frames], doubles + row.q * 8, row.frames * 8);
     std::memcpy(&observables[ur * row.frames * row.d], doubles + (row.q + row.frames) * 8, row.frames * row.d * 8);
-    if (row.sites)
-      std::memcpy(&states[ur * row.frames * row.sites], at + row.doubles() * 8, row.frames * row.sites);
+    if (row.state_bytes)
+      std::memcpy(&states[ur * row.frames * row.state_bytes], at + row.doubles() * 8, row.frames * row.state_bytes);
   }
   io::DatasetWriter out(path, io::RootInfo{c.seed, c.system, c.ini_text, kMacrodynVersion});
   create_run_tables(sys, spec, out);

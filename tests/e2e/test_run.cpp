@@ -323,3 +323,48 @@ TEST_CASE("run refuses bad input with one sentence, before any work", "[e2e][run
   CHECK(help.code == 0);
   CHECK(help.out.find("--resume") != std::string::npos);
 }
+
+TEST_CASE("run streams predator-prey's fields with their closure as generate does, and resumes after SIGKILL",
+          "[e2e][run][mpi][resume][predator_prey]") {
+  // The tiny 1-D predator-prey job (800 snapshots, K = 5), its learned closure (one code
+  // per field), teams of one: multi-byte voxels through every stage of run.
+  const auto pp_job = [](const std::string& name, const std::string& extra) {
+    return "run --config " MACRODYN_SOURCE_DIR "/tests/e2e/tiny-pp.ini --output.overwrite true --run.progress false "
+           "--closure.kind autoencoder --learn.steps 40 --learn.min_fill 64 --learn.batch 128 --truth.runs 0 "
+           "--stream.sync_rounds 8 --learn.checkpoint_every 1e-9 --learn.out " + unique(name) + " --stream.save " +
+           unique(name) + ".h5 " + extra;
+  };
+  const std::string gen = unique("pp_run_generate") + ".h5";
+  const Result g = run("generate --config " MACRODYN_SOURCE_DIR "/tests/e2e/tiny-pp.ini --closure.kind autoencoder "
+                       "--run.progress false --output.overwrite true --output.path " + gen);
+  INFO(g.err);
+  REQUIRE(g.code == 0);
+  const Result one = run_mpi(0, pp_job("pp_run_1", ""));
+  INFO(one.err);
+  REQUIRE(one.code == 0);
+  const Result three = run_mpi(3, pp_job("pp_run_3", "--team.size 1"));
+  INFO(three.err);
+  REQUIRE(three.code == 0);
+  for (const std::string& name : {"pp_run_1", "pp_run_3"}) {
+    io::DatasetReader a(unique(name) + ".h5"), b(gen);
+    REQUIRE(a.rows_committed("/pairs") == 800);  // 400 upsampled snapshots, 400 random ones
+    for (const char* t : {"/pairs/z_star", "/pairs/g_before", "/pairs/g_after", "/pairs/patch_before",
+                          "/pairs/patch_after", "/snapshots/states"})
+      CHECK(column<float>(a, t, io::DType::f32) == column<float>(b, t, io::DType::f32));
+  }
+  same_latent(unique("pp_run_3") + ".h5", unique("pp_run_1") + ".h5");
+  CHECK(slurp(unique("pp_run_1") + "/model.json").find("\"closure_dim\": 2") != std::string::npos);
+
+  // SIGKILL between two sync points; the resumed run's stream is the uninterrupted one.
+  const Result killed = run_mpi(3, pp_job("pp_run_kill", "--team.size 1"), "MACRODYN_TEST_KILL=round:77");
+  CHECK(killed.code != 0);
+  const Result resumed = run_mpi(3, pp_job("pp_run_kill", "--team.size 1 --resume"));
+  INFO(resumed.err);
+  REQUIRE(resumed.code == 0);
+  io::DatasetReader k(unique("pp_run_kill") + ".h5"), ref(unique("pp_run_3") + ".h5");
+  REQUIRE(k.rows_committed("/pairs") == 800);
+  for (const char* t : {"/pairs/z_star", "/pairs/patch_before", "/latent/z0", "/latent/z1"})
+    CHECK(column<float>(k, t, io::DType::f32) == column<float>(ref, t, io::DType::f32));
+  CHECK(column<std::int64_t>(k, "/pairs/snapshot_id", io::DType::i64) ==
+        column<std::int64_t>(ref, "/pairs/snapshot_id", io::DType::i64));
+}

@@ -508,10 +508,6 @@ TEST_CASE("conformance: every registered system splits over a team bit for bit, 
       if (!team.member() || size == 1) continue;
       const int L = sys->dim() == 2 ? 32 : 16;
       const HierarchySpec h{{L / 2, L}, 2, RelaxSpec{L / 2, 0, 0, Boundary::periodic}, 3};
-      if (sys->dim() < 2) {  // a 1-D grid has no team decomposition at all
-        CHECK_THROWS_WITH(Decomposition::choose(sys->dim(), L, L / 2, size), Catch::Contains("not 2 or 3"));
-        continue;
-      }
       const auto dec = Decomposition::choose(sys->dim(), L, L / 2, size);
       const PartialSpec spec{L / 2, supported_boundary(*sys), PairsMode::one, 0};
       CHECK_THROWS_WITH(TeamSnapshot(team.comm, *sys, h, spec, 3, 4, dec), Catch::Contains("team.size"));
