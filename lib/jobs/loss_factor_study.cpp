@@ -189,7 +189,7 @@ std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOp
     mark_stage_done(path + ".done");
   };
   stage(truth, "truth: " + std::to_string(c.truth_runs * static_cast<std::int64_t>(std::max<std::size_t>(1, c.truth_m0.size()))) +
-                   " runs x " + std::to_string(c.truth_sweeps) + " frames of side " + std::to_string(c.large_side),
+                   " runs x " + std::to_string(c.truth_sweeps + 1) + " frames of side " + std::to_string(c.large_side),
         [](const Config& s) { simulate(s); });
   stage(data, "data: " + std::to_string(c.snapshots) + " pairs", [](const Config& s) { generate(s); });
 

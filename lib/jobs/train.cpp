@@ -445,8 +445,10 @@ ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prep) {
         history << r.epoch << "," << r.train_loss << "," << r.val_loss << "," << r.lr << "\n" << std::flush;
         train_history.push_back(r.train_loss);
         val_history.push_back(r.val_loss);
-        log_if(o.progress, "  epoch %3d/%d  train %.5f  val %.5f  lr %.2e  %.2f s  %.0f samples/s\n", r.epoch, r.epochs,
-            r.train_loss, r.val_loss, r.lr, r.seconds, r.samples_per_s);
+        char val[32] = "-";  // no held-out pairs (--val-fraction 0): no validation loss
+        if (n_val > 0) std::snprintf(val, sizeof val, "%.5f", r.val_loss);
+        log_if(o.progress, "  epoch %3d/%d  train %.5f  val %s  lr %.2e  %.2f s  %.0f samples/s\n", r.epoch, r.epochs,
+            r.train_loss, val, r.lr, r.seconds, r.samples_per_s);
       },
       [&] { return stopped = stop_signal().load() != 0; });
   if (stopped) check_stop("the SDE checkpoint " + so.checkpoint + " (continue with --resume)");

@@ -19,10 +19,6 @@
 
 namespace macrodyn::fields {
 
-// Whether a config's system.name is this system: it is not yet a registered System, and
-// its configs go to the field jobs (docs/design.md §3.6) until it becomes one (issue 14).
-inline bool is_field_system(const std::string& name) { return name == "predator_prey"; }
-
 enum class Laplacian { grid, physical };  // [1,-2,1] per axis, or that divided by dx^2
 enum class NoiseKind { additive, space_time_white };  // eta, or eta * dx^(-D/2)
 // How a distributed solver (mpi/fields) steps: all explicit (the kernel below), or
@@ -119,16 +115,5 @@ class SerialStepper {
 
 // Upsampling (linear interpolation on cell centres) is the sampling layer's rule:
 // sampling::upsample_linear2 (sampling/upsample.hpp).
-
-// Partial evolution of patch `patch` (row-major index among the (n / p)^dim patches of
-// side p): one Euler-Maruyama step of the patch with a frozen one-cell halo read from
-// the snapshot (edge value at the outer boundary). u_out, v_out: the patch after the
-// step, p^dim values each, row-major. Equal bit for bit to the full-grid step of those
-// cells with the same key. The snapshot may be kept in double or in float32 (as stored):
-// only the patch and its halo are read, converted to double.
-void partial_step(const PredatorPreyParams& p, const double* u, const double* v, int patch_side, std::int64_t patch,
-                  const NoiseKey& key, double* u_out, double* v_out);
-void partial_step(const PredatorPreyParams& p, const float* u, const float* v, int patch_side, std::int64_t patch,
-                  const NoiseKey& key, double* u_out, double* v_out);
 
 }  // namespace macrodyn::fields

@@ -4,8 +4,9 @@
 //     Lap = slope through the zero-flux ghosts); the kernel's documented arithmetic order;
 //   * the fields' upsampling (sampling::upsample_linear2 in double) weights, 2-D = x pass
 //     then y pass, constants and linear profiles kept;
-//   * partial_step, and step_box on a box split into parts whose ghosts come from the
-//     neighbours, equal the full-grid step bit for bit (the MPI solver relies on this);
+//   * step_box on a box split into parts whose ghosts come from the neighbours equals the
+//     full-grid step bit for bit (the MPI solver relies on this; a patch with a frozen halo:
+//     test_predator_prey_system.cpp);
 //   * 2-D from a y-independent state follows the 1-D trajectory bit for bit;
 //   * cell_noise moments; the ensemble means and spread of 50 trajectories (n = 200).
 #include <catch2/catch.hpp>
@@ -107,9 +108,6 @@ TEST_CASE("predator-prey parameters: validation, scales and amplitudes", "[preda
   PredatorPreyParams q = params(1, 10, 0.0);
   q.dt = 0.0;
   CHECK_THROWS_AS(q.validate(), InputError);
-  std::vector<double> u(10, 0.5), v(10, 0.5), uo(5), vo(5);
-  CHECK_THROWS_AS(partial_step(params(1, 10, 0.0), u.data(), v.data(), 3, 0, NoiseKey{}, uo.data(), vo.data()),
-                  InputError);
 }
 
 TEST_CASE("predator-prey noise-free step: fixed values and linear profiles", "[predator_prey]") {
@@ -244,46 +242,6 @@ TEST_CASE("predator-prey upsampling by 2: weights, tensor product, constants, li
     for (int fi = 1; fi < 2 * m - 1; ++fi)
       CHECK(std::fabs(lf2[fj * 2 * m + fi] - (0.2 + 0.037 * ((fi - 0.5) / 2.0) - 0.011 * ((fj - 0.5) / 2.0))) <
             1e-14);
-}
-
-TEST_CASE("predator-prey partial_step equals the full-grid step on the patch", "[predator_prey]") {
-  struct Case {
-    int dim, n, side;
-    std::vector<std::int64_t> patches;
-  };
-  // 1-D: left edge, interior, right edge. 2-D (4 x 4 patches): corner, interior, the
-  // right edge, the far corner, the top edge.
-  for (const Case& c : {Case{1, 200, 40, {0, 2, 4}}, Case{2, 32, 8, {0, 5, 7, 15, 13}}}) {
-    const PredatorPreyParams p = params(c.dim, c.n, 0.02);
-    std::vector<double> u, v;
-    rough_state(p, u, v);
-    const NoiseKey key{kSeed, Purpose::partial_evolution, 17, 4};
-    std::vector<double> uf = u, vf = v;
-    SerialStepper(p).step(uf, vf, key);
-    const int per_axis = c.n / c.side;
-    const int rows = c.dim == 1 ? 1 : c.side;
-    for (std::int64_t patch : c.patches) {
-      std::vector<double> up(rows * c.side), vp(rows * c.side);
-      partial_step(p, u.data(), v.data(), c.side, patch, key, up.data(), vp.data());
-      const int x0 = static_cast<int>(patch % per_axis) * c.side;
-      const int y0 = c.dim == 1 ? 0 : static_cast<int>(patch / per_axis) * c.side;
-      std::vector<double> ue, ve;
-      for (int j = 0; j < rows; ++j)
-        for (int i = 0; i < c.side; ++i) {
-          ue.push_back(uf[(y0 + j) * c.n + x0 + i]);
-          ve.push_back(vf[(y0 + j) * c.n + x0 + i]);
-        }
-      INFO("dim " << c.dim << " patch " << patch);
-      CHECK(same_bits(up, ue));
-      CHECK(same_bits(vp, ve));
-      // The noise is really on: a different step gives different numbers.
-      std::vector<double> u2(up.size()), v2(up.size());
-      NoiseKey other = key;
-      other.step += 1;
-      partial_step(p, u.data(), v.data(), c.side, patch, other, u2.data(), v2.data());
-      CHECK_FALSE(same_bits(u2, up));
-    }
-  }
 }
 
 TEST_CASE("predator-prey step_box on a split grid equals the serial step", "[predator_prey]") {
