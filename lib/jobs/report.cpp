@@ -316,8 +316,11 @@ std::string write_report(const std::string& dir_name) {
     training += svg.empty() ? "" : figure(svg, "SDE loss per epoch, training and held-out validation pairs (history.csv)");
   }
   if (fs::exists(dir / "ae_history.csv")) {
-    const std::string svg = loss_curve(dir / "ae_history.csv", 1, {{2, "reconstruction (BCE)"}},
-                                       "Closure autoencoder", "epoch", "binary cross-entropy", false, scratch, index++);
+    // The loss column names the network's loss: bce (spins) or mse (fields).
+    const bool mse = slurp(dir / "ae_history.csv").rfind("epoch,mse", 0) == 0;
+    const std::string svg = loss_curve(dir / "ae_history.csv", 1, {{2, mse ? "reconstruction (MSE)" : "reconstruction (BCE)"}},
+                                       "Closure autoencoder", "epoch", mse ? "mean squared error" : "binary cross-entropy",
+                                       false, scratch, index++);
     training += svg.empty() ? "" : figure(svg, "Autoencoder reconstruction loss per epoch (ae_history.csv)");
   }
   if (!training.empty())
