@@ -164,9 +164,11 @@ TEST_CASE("predator_prey refuses field.* keys and another system's keys with a s
                                           "--small.sweeps 30000");
   CHECK(big.code == 2);
   CHECK(big.err.find("needs about 224 GiB") != std::string::npos);
-  const Result runs = run(pp("run"));
-  CHECK(runs.code != 0);
-  CHECK(runs.err.find("macrodyn run moves states of one byte per voxel") != std::string::npos);
+  // run takes the fields (test_run.cpp), with one closure code per field.
+  const Result runs = run(pp("run") + " --closure.kind autoencoder --learn.closure_dim 3");
+  CHECK(runs.code == 2);
+  CHECK(runs.err.find("learn.closure_dim = 3: the closure of system predator_prey has one code per field, 2") !=
+        std::string::npos);
 }
 
 TEST_CASE("predator_prey simulate gives the same trajectories on 1, 2 and 4 ranks", "[e2e][predator_prey][mpi]") {
