@@ -1,0 +1,158 @@
+#include "systems/nbmota/barrier_model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/error.hpp"
+#include "io/float_arrays.hpp"
+#include "systems/nbmota/lattice.hpp"
+
+namespace macrodyn::systems::nbmota {
+
+namespace {
+
+constexpr double kCutoffAngstrom = 7.5;
+constexpr double kBatchNormEps = 1e-5;
+
+// T_k of method notes §6: the voxel offset the model's position r reads for hop d_k.
+std::array<int, 3> symmetry(int k, const std::array<int, 3>& r) {
+  const int x = r[0], y = r[1], z = r[2];
+  switch (k) {
+    case 0: return {-x, -y, -z};
+    case 1: return {-x, -y, z};
+    case 2: return {-y, x, -z};
+    case 3: return {-y, x, z};
+    case 4: return {y, -x, -z};
+    case 5: return {y, -x, z};
+    case 6: return {x, y, -z};
+    default: return {x, y, z};
+  }
+}
+
+io::FloatArray array(const std::string& path, const std::string& name, std::vector<std::uint64_t> shape) {
+  io::FloatArray a;
+  try {
+    a = io::read_float_array(path, name);
+  } catch (const FileError& e) {
+    throw InputError(std::string("barrier model: ") + e.what());
+  }
+  if (a.shape != shape) {
+    std::string want, got;
+    for (auto n : shape) want += (want.empty() ? "" : " x ") + std::to_string(n);
+    for (auto n : a.shape) got += (got.empty() ? "" : " x ") + std::to_string(n);
+    throw InputError("barrier model " + path + ": " + name + " is " + (got.empty() ? "a scalar" : got) + ", not " + want);
+  }
+  for (float v : a.values)
+    if (!std::isfinite(v)) throw InputError("barrier model " + path + ": " + name + " holds a non-finite value");
+  return a;
+}
+
+}  // namespace
+
+BarrierModel::BarrierModel() {
+  int s = 0;
+  for (int i = 0; i < kCube; ++i)
+    for (int j = 0; j < kCube; ++j)
+      for (int l = 0; l < kCube; ++l) {
+        const std::array<int, 3> r{i - kReach, j - kReach, l - kReach};
+        const int r2 = r[0] * r[0] + r[1] * r[1] + r[2] * r[2];
+        // The centre (the vacancy, code 0) and voxels that are no site are always 0.
+        if (r2 == 0 || !is_site(r[0] + kReach, r[1] + kReach, r[2] + kReach)) continue;
+        if (kVoxelAngstrom * std::sqrt(static_cast<double>(r2)) > kCutoffAngstrom) continue;
+        slot_index_[static_cast<std::size_t>(s)] = (i * kCube + j) * kCube + l;
+        for (int k = 0; k < 8; ++k) read_[static_cast<std::size_t>(k)][static_cast<std::size_t>(s)] = symmetry(k, r);
+        ++s;
+      }
+  if (s != kSlots) throw std::logic_error("BarrierModel: the cutoff sphere holds " + std::to_string(s) + " sites, not 112");
+}
+
+BarrierModel BarrierModel::load(const std::string& path) {
+  BarrierModel m;
+  const std::uint64_t H = kHidden;
+  for (int layer = 0; layer < kLayers; ++layer) {
+    const std::string g = "layer" + std::to_string(layer + 1) + "/";
+    const std::uint64_t in = layer == 0 ? kInputs : H;
+    const auto W = array(path, g + "W", {in, H});
+    const auto b = array(path, g + "b", {H});
+    const auto gamma = array(path, g + "bn_gamma", {H});
+    const auto beta = array(path, g + "bn_beta", {H});
+    const auto mean = array(path, g + "bn_running_mean", {H});
+    const auto var = array(path, g + "bn_running_var", {H});
+    // BatchNorm (eval) folded into the Linear: y s + (b - mean) s + beta, s = gamma / sqrt(var + eps).
+    std::vector<double> scale(H);
+    for (std::uint64_t j = 0; j < H; ++j) {
+      if (!(var.values[j] + kBatchNormEps > 0))
+        throw InputError("barrier model " + path + ": " + g + "bn_running_var has a value <= -1e-5");
+      scale[j] = gamma.values[j] / std::sqrt(static_cast<double>(var.values[j]) + kBatchNormEps);
+    }
+    auto& bias = m.b_[static_cast<std::size_t>(layer)];
+    bias.resize(H);
+    for (std::uint64_t j = 0; j < H; ++j)
+      bias[j] = static_cast<float>((static_cast<double>(b.values[j]) - mean.values[j]) * scale[j] + beta.values[j]);
+    // Layer 1 keeps only the rows of the 112 slots; the other inputs are always 0.
+    std::vector<float>& w = layer == 0 ? m.w1_ : m.w_[static_cast<std::size_t>(layer - 1)];
+    const std::uint64_t rows = layer == 0 ? static_cast<std::uint64_t>(kSlots) : H;
+    w.resize(rows * H);
+    for (std::uint64_t r = 0; r < rows; ++r) {
+      const std::uint64_t row = layer == 0 ? static_cast<std::uint64_t>(m.slot_index_[r]) : r;
+      for (std::uint64_t j = 0; j < H; ++j) w[r * H + j] = static_cast<float>(W.values[row * H + j] * scale[j]);
+    }
+  }
+  m.w_out_ = array(path, "output/W", {H, 1}).values;
+  m.b_out_ = array(path, "output/b", {1}).values[0];
+  return m;
+}
+
+void BarrierModel::features(const std::uint8_t* codes, int N, std::int64_t v, int k, float* f729) const {
+  std::fill(f729, f729 + kInputs, 0.0f);
+  const auto c = coords(N, v);
+  for (int s = 0; s < kSlots; ++s) {
+    const auto& o = read_offset(k, s);
+    const std::uint8_t code = codes[voxel(N, c[0] + o[0], c[1] + o[1], c[2] + o[2])];
+    f729[slot_index_[static_cast<std::size_t>(s)]] = code == kNoSite ? 0.0f : static_cast<float>(code);
+  }
+}
+
+float BarrierModel::barrier(const std::uint8_t* codes, int N, std::int64_t v, int k) const {
+  const auto c = coords(N, v);
+  const auto& d = kHops[static_cast<std::size_t>(k)];
+  if (codes[voxel(N, c[0] + d[0], c[1] + d[1], c[2] + d[2])] == kVacancy) return std::numeric_limits<float>::infinity();
+  float slots[kSlots];
+  for (int s = 0; s < kSlots; ++s) {
+    const auto& o = read_offset(k, s);
+    const std::uint8_t code = codes[voxel(N, c[0] + o[0], c[1] + o[1], c[2] + o[2])];
+    slots[s] = code == kNoSite ? 0.0f : static_cast<float>(code);
+  }
+  return forward(slots);
+}
+
+float BarrierModel::forward(const float* slots) const {
+  alignas(64) float h[kHidden], g[kHidden];
+  std::copy(b_[0].begin(), b_[0].end(), h);
+  // Zero inputs are skipped: which ones are is a property of the data, so the order of the
+  // remaining additions, and the result, do not depend on anything else.
+  for (int s = 0; s < kSlots; ++s) {
+    const float f = slots[s];
+    if (f == 0.0f) continue;
+    const float* w = w1_.data() + static_cast<std::size_t>(s) * kHidden;
+    for (int j = 0; j < kHidden; ++j) h[j] += f * w[j];
+  }
+  for (int j = 0; j < kHidden; ++j) h[j] = std::max(h[j], 0.0f);
+  for (int layer = 1; layer < kLayers; ++layer) {
+    const std::vector<float>& W = w_[static_cast<std::size_t>(layer - 1)];
+    std::copy(b_[static_cast<std::size_t>(layer)].begin(), b_[static_cast<std::size_t>(layer)].end(), g);
+    for (int i = 0; i < kHidden; ++i) {
+      const float x = h[i];
+      if (x == 0.0f) continue;  // after ReLU: many
+      const float* w = W.data() + static_cast<std::size_t>(i) * kHidden;
+      for (int j = 0; j < kHidden; ++j) g[j] += x * w[j];
+    }
+    for (int j = 0; j < kHidden; ++j) h[j] = std::max(g[j], 0.0f);
+  }
+  float e = b_out_;
+  for (int j = 0; j < kHidden; ++j) e += h[j] * w_out_[static_cast<std::size_t>(j)];
+  return e;
+}
+
+}  // namespace macrodyn::systems::nbmota
