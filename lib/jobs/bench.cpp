@@ -8,6 +8,10 @@
 #include "sampling/hierarchy.hpp"
 #include "systems/initial_state.hpp"
 #include "sampling/partial_evolution.hpp"
+#include "systems/nbmota/barrier_model.hpp"
+#include "systems/nbmota/dump.hpp"
+#include "systems/nbmota/kmc.hpp"
+#include "systems/nbmota/lattice.hpp"
 #include "systems/system.hpp"
 
 using namespace macrodyn::sampling;
@@ -115,6 +119,71 @@ BenchResult upsample_per_s(double seconds) {
           snapshots / el, "snapshots/s"};
 }
 
+// The NbMoTa alloy's start (the shipped 1024-atom dump) tiled `copies` times per axis, with
+// one vacancy per 1024 sites at the origin of each copy (the notes' sizes: 1024 sites with
+// 1 vacancy, 8192 with 8).
+systems::nbmota::AlloyCell alloy_cell(int copies) {
+  namespace nb = systems::nbmota;
+  const nb::AlloyCell one = nb::read_lammps_dump(MACRODYN_DATA_DIR "/nbmota/initial_N_1024_equimolar.dump");
+  nb::AlloyCell c;
+  c.N = one.N * copies;
+  c.codes.resize(static_cast<std::size_t>(c.N) * c.N * c.N);
+  for (int x = 0; x < c.N; ++x)
+    for (int y = 0; y < c.N; ++y)
+      for (int z = 0; z < c.N; ++z)
+        c.codes[static_cast<std::size_t>(nb::voxel(c.N, x, y, z))] =
+            one.codes[static_cast<std::size_t>(nb::voxel(one.N, x, y, z))];
+  for (int a = 0; a < copies; ++a)
+    for (int b = 0; b < copies; ++b)
+      for (int d = 0; d < copies; ++d)
+        c.codes[static_cast<std::size_t>(nb::voxel(c.N, a * one.N, b * one.N, d * one.N))] = nb::kVacancy;
+  return c;
+}
+
+const systems::nbmota::BarrierModel& alloy_model() {
+  static const auto m = systems::nbmota::BarrierModel::load(MACRODYN_DATA_DIR "/nbmota/barrier-model.h5");
+  return m;
+}
+
+// Hops per second of the alloy's full KMC (exponential waiting times, cached barriers) at
+// 2000 K, after 2000 hops of warm-up per vacancy from the start.
+BenchResult alloy_hops_per_s(int copies, double seconds) {
+  const auto cell = alloy_cell(copies);
+  systems::nbmota::AlloyKmc kmc(alloy_model(), 2000.0);
+  kmc.load(cell.codes.data(), cell.N);
+  Rng rng({kSeed, Purpose::small_dynamics, 0, 0, 0});
+  kmc.run_hops(2000 * kmc.vacancies().size(), rng);
+  std::uint64_t hops = 0;
+  const auto t0 = Clock::now();
+  double el = 0.0;
+  do {
+    kmc.run_hops(1000, rng);
+    hops += 1000;
+    el = since(t0);
+  } while (el < seconds);
+  std::ostringstream p;
+  p << "{\"system\": \"nbmota\", \"sites\": " << cell.N * cell.N * cell.N / 4 << ", \"vacancies\": "
+    << kmc.vacancies().size() << ", \"T\": 2000}";
+  return {"alloy_kmc_hops_per_s", p.str(), static_cast<double>(hops) / el, "hops/s"};
+}
+
+// Barrier network evaluations per second, one barrier at a time (as the KMC does).
+BenchResult alloy_barriers_per_s(double seconds) {
+  const auto cell = alloy_cell(1);
+  std::uint64_t n = 0;
+  float sink = 0;
+  const auto t0 = Clock::now();
+  double el = 0.0;
+  do {
+    for (int k = 0; k < 1024; ++k, ++n) sink += alloy_model().barrier(cell.codes.data(), cell.N, 0, k % 8);
+    el = since(t0);
+  } while (el < seconds);
+  return {"alloy_barriers_per_s",
+          "{\"system\": \"nbmota\", \"inputs\": 112, \"multiply_adds\": 63616, \"check\": " +
+              std::to_string(sink > 0) + "}",
+          static_cast<double>(n) / el, "barriers/s"};
+}
+
 }  // namespace
 
 std::vector<BenchResult> run_benchmarks(const BenchOptions& o, void (*report)(const BenchResult&)) {
@@ -137,6 +206,9 @@ std::vector<BenchResult> run_benchmarks(const BenchOptions& o, void (*report)(co
     add(pairs_per_s("curie_weiss", 1.1, 0.1, Boundary::global, o.seconds));
   }
   if (want("upsample_snapshots_per_s")) add(upsample_per_s(o.seconds));
+  if (want("alloy_kmc_hops_per_s"))
+    for (int copies : {1, 2}) add(alloy_hops_per_s(copies, o.seconds));
+  if (want("alloy_barriers_per_s")) add(alloy_barriers_per_s(o.seconds));
   return results;
 }
 

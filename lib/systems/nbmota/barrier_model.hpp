@@ -34,9 +34,21 @@ class BarrierModel {
 
   // E (eV) of hop k of the vacancy at v; +infinity when the target site is vacant.
   float barrier(const std::uint8_t* codes, int N, std::int64_t v, int k) const;
+  // The 8 barriers of the vacancy at v (d0 ... d7), each the same bits as barrier(); the
+  // environment is gathered once.
+  void barriers(const std::uint8_t* codes, int N, std::int64_t v, float* e8) const;
 
   // The network on the 112 slot values (the features at slot_index(s)).
   float forward(const float* slots) const;
+
+  // The kernel of forward(): portable float code, or AVX2 with fused multiply-adds (chosen
+  // at load when the CPU has them). Each gives the same bits for a barrier whatever else is
+  // evaluated; the two differ by float rounding (about 1e-6 eV), so results are
+  // bit-identical per machine and instruction set.
+  enum class Kernel { portable, avx2_fma };
+  Kernel kernel() const { return kernel_; }
+  // Forces a kernel (tests, benchmarks); std::invalid_argument if the CPU lacks it.
+  void set_kernel(Kernel k);
 
   // Flat feature index (81 i + 9 j + l) of slot s, increasing in s.
   int slot_index(int s) const { return slot_index_[static_cast<std::size_t>(s)]; }
@@ -57,6 +69,7 @@ class BarrierModel {
   std::array<std::vector<float>, kLayers - 1> w_;           // layers 2..4: [kHidden][kHidden], folded
   std::vector<float> w_out_;                                // [kHidden]
   float b_out_ = 0;
+  Kernel kernel_ = Kernel::portable;
 };
 
 }  // namespace macrodyn::systems::nbmota

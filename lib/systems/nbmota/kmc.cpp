@@ -25,7 +25,7 @@ bool within_reach(std::int64_t a, std::int64_t b, int n) {
 }  // namespace
 
 AlloyKmc::AlloyKmc(const BarrierModel& model, double temperature_k)
-    : AlloyKmc([&model](const std::uint8_t* codes, int n, std::int64_t v, int k) { return model.barrier(codes, n, v, k); },
+    : AlloyKmc([&model](const std::uint8_t* codes, int n, std::int64_t v, float* e8) { model.barriers(codes, n, v, e8); },
                temperature_k) {}
 
 AlloyKmc::AlloyKmc(BarrierFn barrier, double temperature_k)
@@ -50,9 +50,11 @@ void AlloyKmc::load(const std::uint8_t* codes, int n) {
 
 void AlloyKmc::refresh(std::size_t i) {
   double sum = 0;
+  float e8[8];
+  barrier_fn_(codes_.data(), n_, vacancies_[i], e8);
+  evaluations_ += 8;
   for (int k = 0; k < 8; ++k) {
-    const float e = barrier_fn_(codes_.data(), n_, vacancies_[i], k);
-    ++evaluations_;
+    const float e = e8[k];
     const double r = std::isinf(e) ? 0.0 : kAttemptFrequency * std::exp(-beta_ * static_cast<double>(e));
     barrier_[i * 8 + static_cast<std::size_t>(k)] = e;
     rate_[i * 8 + static_cast<std::size_t>(k)] = r;

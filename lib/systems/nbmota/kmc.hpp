@@ -21,9 +21,10 @@ namespace macrodyn::systems::nbmota {
 
 class AlloyKmc {
  public:
-  // E (eV) of hop k of the vacancy at voxel v of the periodic side-n box; +inf: no hop. It
-  // must depend only on the box within BarrierModel::kReach of v (the cache relies on it).
-  using BarrierFn = std::function<float(const std::uint8_t* codes, int n, std::int64_t v, int k)>;
+  // E (eV) of the 8 hops d0 ... d7 of the vacancy at voxel v of the periodic side-n box
+  // (+inf: no hop) into e8. It must depend only on the box within BarrierModel::kReach of v
+  // (the cache relies on it).
+  using BarrierFn = std::function<void(const std::uint8_t* codes, int n, std::int64_t v, float* e8)>;
 
   AlloyKmc(const BarrierModel& model, double temperature_k);
   // Any barrier function, e.g. a stand-in whose rates satisfy detailed balance (tests).
