@@ -2,6 +2,7 @@
 #include "core/error.hpp"
 #include "systems/curie_weiss.hpp"
 #include "systems/ising.hpp"
+#include "systems/nbmota/nbmota_system.hpp"
 #include "systems/predator_prey_system.hpp"
 #include "systems/system.hpp"
 
@@ -22,6 +23,7 @@ std::vector<Entry>& registry() {
       {"curie_weiss", [](const SystemParams& p) { return make_curie_weiss(2, p); }, curie_weiss_param_specs},
       {"predator_prey", [](const SystemParams& p) { return make_predator_prey(1, p); }, predator_prey_param_specs},
       {"predator_prey2d", [](const SystemParams& p) { return make_predator_prey(2, p); }, predator_prey_param_specs},
+      {"nbmota", make_nbmota, nbmota_param_specs},
   };
   return entries;
 }

@@ -19,9 +19,11 @@
 #include "systems/nbmota/kmc.hpp"
 #include "systems/nbmota/lattice.hpp"
 #include "systems/nbmota/sro.hpp"
+#include "systems/system.hpp"
 
 using namespace macrodyn;
 using namespace macrodyn::systems::nbmota;
+using macrodyn::systems::make_system;
 
 namespace {
 

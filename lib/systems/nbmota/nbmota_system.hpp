@@ -1,0 +1,31 @@
+#pragma once
+// The NbMoTa alloy as a System (docs/design.md §8.7; method notes §6): equimolar BCC Nb, Mo,
+// Ta with vacancies on a periodic voxel grid (systems/nbmota/lattice.hpp), evolved by vacancy
+// KMC with the neural barrier network (kmc.hpp, barrier_model.hpp), observed through the six
+// short-range-order parameters (sro.hpp).
+//
+// How the hooks say it:
+//  - state layout: uint8 codes vacancy, Nb, Mo, Ta; the voxels that are no BCC site hold 255
+//    and never change (site_mask);
+//  - an event is one vacancy hop; a box (a tile, a window) is evolved as its own torus, the
+//    reference's choice (`periodic` is the only boundary);
+//  - initial states: start = 0, the shipped 1024-atom dump (data/nbmota) with the vacancy in
+//    place of the Mo at the origin, tiled to the side asked for with a vacancy at each copy's
+//    origin; start = 1 (or a random initial kind), a random equimolar arrangement with one
+//    vacancy per 1024 sites (at least one) at random sites;
+//  - upsampling: tiling (the notes' shifts, rebalancing and vacancy moves are not in yet);
+//  - the observables stay raw (no normalisation, as the notes); the time unit is the mean
+//    duration of the training pairs.
+// The barrier network and the dump are the shipped files; keys naming other files are not
+// in yet.
+#include <memory>
+#include <vector>
+
+#include "systems/system.hpp"
+
+namespace macrodyn::systems {
+
+std::vector<ParamSpec> nbmota_param_specs();
+std::unique_ptr<System> make_nbmota(const SystemParams& params);
+
+}  // namespace macrodyn::systems

@@ -1,0 +1,51 @@
+// The NbMoTa alloy through the common commands on a tiny job (tests/e2e/tiny-alloy.ini):
+// generate, simulate, train and evaluate take it as any registered system.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <unistd.h>
+
+#include "io/dataset.hpp"
+#include "run_binary.hpp"
+
+using namespace macrodyn;
+using namespace macrodyn::e2e;
+
+TEST_CASE("nbmota: generate, simulate, train and evaluate on the common commands", "[e2e][nbmota]") {
+  const std::string dir = tmp("alloy_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string cfg = "--config " MACRODYN_SOURCE_DIR "/tests/e2e/tiny-alloy.ini";
+  const Result g = run("generate " + cfg + " --output.path " + dir + "/pairs.h5");
+  INFO(g.err);
+  REQUIRE(g.code == 0);
+  {
+    io::DatasetReader r(dir + "/pairs.h5");
+    CHECK(r.rows_committed("/pairs") == 20);
+    CHECK(r.attr_strings("/pairs", "observables") ==
+          std::vector<std::string>{"NbNb", "NbMo", "NbTa", "MoMo", "MoTa", "TaTa"});
+    std::vector<double> dt(20), w(20);
+    r.read_rows("/pairs/dt", 0, 20, io::DType::f64, dt.data());
+    r.read_rows("/pairs/weight", 0, 20, io::DType::f64, w.data());
+    for (int i = 0; i < 20; ++i) {
+      CHECK(dt[static_cast<std::size_t>(i)] > 0);  // 124 hops of a tile that holds a vacancy
+      CHECK(w[static_cast<std::size_t>(i)] == 1.0);  // tiled small states: one vacancy per tile
+    }
+  }
+  const Result s = run("simulate " + cfg + " --output.path " + dir + "/truth.h5");
+  INFO(s.err);
+  REQUIRE(s.code == 0);
+  const Result t = run("train --dataset " + dir + "/pairs.h5 --out " + dir + "/model --epochs 3 --threads 1 --device cpu "
+                       "--progress false");
+  INFO(t.err);
+  REQUIRE(t.code == 0);
+  const Result e = run("evaluate --model " + dir + "/model --truth " + dir + "/truth.h5 --output " + dir +
+                       "/eval --threads 1 --device cpu --no-plots --progress false");
+  INFO(e.err);
+  CHECK(e.code == 0);
+  CHECK(std::filesystem::exists(dir + "/eval/metrics.csv"));
+  // Bad input: an odd side, a start that is neither 0 nor 1.
+  CHECK(run("generate " + cfg + " --large.side 33 --output.path " + dir + "/x.h5").code == 2);
+  const Result bad = run("simulate " + cfg + " --truth.m0 2 --output.path " + dir + "/x.h5");
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("start = 2") != std::string::npos);
+}
