@@ -35,6 +35,7 @@ enum class Purpose : std::uint32_t {
   replay = 12,  // the learner's replay buffer (reservoir draws, training batches)
   field_noise = 13,  // reaction-diffusion noise: one Philox block per (item, step, cell)
   field_initial = 14,  // reaction-diffusion initial conditions (m, k)
+  upsample = 15,       // a system's completion of an upsampled state (System::after_upsampling)
 };
 
 struct WorkItem {

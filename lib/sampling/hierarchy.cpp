@@ -25,7 +25,8 @@ void build_level_snapshot(const System& system, Evolver& evolver, const Hierarch
   const int side = spec.sides[level];
   Rng draw({spec.seed, Purpose::draw, static_cast<std::uint32_t>(level), static_cast<std::uint64_t>(j), 0});
   const auto src = static_cast<std::int64_t>(draw.below(static_cast<std::uint64_t>(pool_count)));
-  upsample(system, pool + src * ipow(src_side, dim) * system.state_layout().voxel_bytes(), src_side, spec.factor, out);
+  upsample_level(system, pool + src * ipow(src_side, dim) * system.state_layout().voxel_bytes(), src_side, spec.factor,
+                 out, spec.seed, static_cast<std::uint32_t>(level), static_cast<std::uint64_t>(j));
   local_relax(system, evolver, out, side, relax_at_side(spec.relax, side), spec.seed,
               static_cast<std::uint32_t>(level), static_cast<std::uint64_t>(j), stage_copy);
 }

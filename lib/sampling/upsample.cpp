@@ -123,6 +123,13 @@ void upsample_linear2(const T* src, int dim, int n, int channels, T* dst) {
 template void upsample_linear2<float>(const float*, int, int, int, float*);
 template void upsample_linear2<double>(const double*, int, int, int, double*);
 
+void upsample_level(const System& system, const std::int8_t* src, int Ls, int m, std::int8_t* dst, std::uint64_t seed,
+                    std::uint32_t level, std::uint64_t item) {
+  upsample(system, src, Ls, m, dst);
+  Rng rng({seed, Purpose::upsample, level, item, 0});
+  system.after_upsampling(dst, Ls * m, Ls, rng);
+}
+
 void upsample(const System& system, const std::int8_t* src, int Ls, int m, std::int8_t* dst) {
   const int dim = system.dim();
   const StateLayout layout = system.state_layout();

@@ -21,6 +21,12 @@ namespace macrodyn::sampling {
 // std::invalid_argument when the rule cannot take m (linear interpolation: a power of 2).
 void upsample(const systems::System& system, const std::int8_t* src, int Ls, int m, std::int8_t* dst);
 
+// One level of the hierarchy's upsampling: upsample by the rule, then the system's
+// after_upsampling with the rng keyed (seed, upsample, level, item), so generate and the
+// team path of run make the same state.
+void upsample_level(const systems::System& system, const std::int8_t* src, int Ls, int m, std::int8_t* dst,
+                    std::uint64_t seed, std::uint32_t level, std::uint64_t item);
+
 // Tiling: dst(x) = src(x mod Ls).
 void upsample_tiles(const std::int8_t* src, int dim, int Ls, int m, std::int8_t* dst, int voxel_bytes = 1);
 

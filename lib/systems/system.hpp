@@ -196,6 +196,12 @@ class System {
   // which only block magnification allows.
   enum class UpsamplingRule { block_magnification, tiling, linear_interpolation };
   virtual UpsamplingRule upsampling_rule() const { return UpsamplingRule::block_magnification; }
+  // Completes a side-L state just upsampled by the rule from side Ls, in place, drawing
+  // from `rng` only (keyed by the snapshot: sampling::upsample_level): e.g. the alloy's
+  // shifted tiles, equimolar rebalancing and one vacancy per tile. Called on whole
+  // lattices only, so a system that completes its states is not team_splittable.
+  // Default: nothing.
+  virtual void after_upsampling(std::int8_t* /*x*/, int /*L*/, int /*Ls*/, Rng& /*rng*/) const {}
 
   // What is wrong with running this system's evolvers on a side-L grid (one phrase naming
   // the key, e.g. an explicit time step above the stability limit of that grid), or "".

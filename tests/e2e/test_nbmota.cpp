@@ -49,3 +49,31 @@ TEST_CASE("nbmota: generate, simulate, train and evaluate on the common commands
   CHECK(bad.code == 2);
   CHECK(bad.err.find("start = 2") != std::string::npos);
 }
+
+TEST_CASE("nbmota: run streams generate's pairs bit for bit on 1 and 3 ranks", "[e2e][nbmota][run][mpi]") {
+  const std::string dir = tmp("alloy_run_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string cfg = "--config " MACRODYN_SOURCE_DIR "/tests/e2e/tiny-alloy.ini";
+  REQUIRE(run("generate " + cfg + " --output.path " + dir + "/gen.h5").code == 0);
+  const std::string job = "run " + cfg + " --truth.runs 0 --learn.steps 20 --learn.min_fill 8 --learn.batch 8";
+  const Result one = run_mpi(0, job + " --learn.out " + dir + "/m1 --stream.save " + dir + "/s1.h5");
+  INFO(one.err);
+  REQUIRE(one.code == 0);
+  const Result three = run_mpi(3, job + " --team.size 1 --learn.out " + dir + "/m3 --stream.save " + dir + "/s3.h5");
+  INFO(three.err);
+  REQUIRE(three.code == 0);
+  io::DatasetReader g(dir + "/gen.h5");
+  std::vector<float> want(20 * 6), got(20 * 6);
+  std::vector<double> wdt(20), gdt(20);
+  g.read_rows("/pairs/g_after", 0, 20, io::DType::f32, want.data());
+  g.read_rows("/pairs/dt", 0, 20, io::DType::f64, wdt.data());
+  for (const char* s : {"/s1.h5", "/s3.h5"}) {
+    io::DatasetReader r(dir + s);
+    REQUIRE(r.rows_committed("/pairs") == 20);
+    r.read_rows("/pairs/g_after", 0, 20, io::DType::f32, got.data());
+    r.read_rows("/pairs/dt", 0, 20, io::DType::f64, gdt.data());
+    CHECK(got == want);
+    CHECK(gdt == wdt);
+  }
+}
+

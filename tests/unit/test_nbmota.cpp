@@ -19,11 +19,14 @@
 #include "systems/nbmota/kmc.hpp"
 #include "systems/nbmota/lattice.hpp"
 #include "systems/nbmota/sro.hpp"
+#include "sampling/upsample.hpp"
+#include "systems/state_check.hpp"
 #include "systems/system.hpp"
 
 using namespace macrodyn;
 using namespace macrodyn::systems::nbmota;
 using macrodyn::systems::make_system;
+using macrodyn::systems::StateCheck;
 
 namespace {
 
@@ -334,4 +337,32 @@ TEST_CASE("nbmota: the portable and the AVX2 barrier kernels agree to float roun
   }
   std::printf("nbmota: portable vs AVX2 barriers differ by at most %.3g eV\n", worst);
   CHECK(worst < 1e-5);
+}
+
+TEST_CASE("nbmota: upsampled snapshots are exactly equimolar with one vacancy at each tile's centre", "[nbmota]") {
+  const auto sys = make_system("nbmota");
+  const AlloyCell c = start_with_vacancy();
+  std::vector<std::int8_t> big(32 * 32 * 32);
+  for (std::uint64_t item = 0; item < 5; ++item) {
+    sampling::upsample_level(*sys, reinterpret_cast<const std::int8_t*>(c.codes.data()), 16, 2, big.data(), 3, 1, item);
+    const auto* x = reinterpret_cast<const std::uint8_t*>(big.data());
+    int count[256] = {};
+    for (std::size_t i = 0; i < big.size(); ++i) ++count[x[i]];
+    INFO("snapshot " << item);
+    CHECK(count[kNb] == 2728);
+    CHECK(count[kMo] == 2728);
+    CHECK(count[kTa] == 2728);
+    CHECK(count[kVacancy] == 8);
+    for (int a : {8, 24})
+      for (int b : {8, 24})
+        for (int d : {8, 24}) CHECK(x[voxel(32, a, b, d)] == kVacancy);
+    CHECK(StateCheck(*sys, 32).problem(big.data()) == "");
+    // Shifted tiles: the eight tiles are not all the same copy.
+    bool differ = false;
+    for (int i = 0; i < 16 && !differ; ++i)
+      for (int j = 0; j < 16 && !differ; ++j)
+        for (int k = 0; k < 16 && !differ; ++k)
+          differ = x[voxel(32, i, j, k)] != x[voxel(32, 16 + i, j, k)] && x[voxel(32, i, j, k)] != kVacancy;
+    CHECK(differ);
+  }
 }

@@ -77,6 +77,71 @@ void dump_start(std::uint8_t* x, int L) {
       for (int c = 0; c < L; c += s.N) x[voxel(L, a, b, c)] = kVacancy;
 }
 
+// Relabels atoms of species a to b (or back) at random until a has `target` atoms.
+void balance(std::uint8_t* x, std::int64_t n, std::uint8_t a, std::uint8_t b, std::int64_t target, Rng& rng) {
+  std::int64_t count = 0;
+  for (std::int64_t i = 0; i < n; ++i) count += x[i] == a;
+  if (count == target) return;
+  const std::uint8_t from = count > target ? a : b, to = count > target ? b : a;
+  std::vector<std::int64_t> where;
+  for (std::int64_t i = 0; i < n; ++i)
+    if (x[i] == from) where.push_back(i);
+  const std::int64_t moves = count > target ? count - target : target - count;
+  for (std::int64_t k = 0; k < moves && k < static_cast<std::int64_t>(where.size()); ++k) {
+    // A partial Fisher-Yates draw: distinct atoms, each chosen uniformly.
+    const auto pick = k + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(where.size()) - static_cast<std::uint64_t>(k)));
+    std::swap(where[static_cast<std::size_t>(k)], where[static_cast<std::size_t>(pick)]);
+    x[where[static_cast<std::size_t>(k)]] = to;
+  }
+}
+
+// The notes' upsampling after tiling (method notes §6, steps 2, 3 and 5; one small frame
+// fills every tile here, where the reference draws a time-matched frame per tile): every
+// tile the small state cyclically shifted by 2 U{0 .. Ls/2 - 1} voxels per axis (even
+// shifts keep the BCC sites), the composition relabelled to exactly equimolar (Nb against
+// Mo, then Mo against Ta), and the i-th vacancy (voxel order) moved to the centre of tile i
+// by a swap when there is one vacancy per tile.
+void complete_tiling(std::uint8_t* x, int L, int Ls, Rng& rng) {
+  if (L == Ls) return;
+  const int f = L / Ls;
+  std::vector<std::uint8_t> small(static_cast<std::size_t>(Ls) * Ls * Ls);
+  for (int i = 0; i < Ls; ++i)
+    for (int j = 0; j < Ls; ++j)
+      for (int k = 0; k < Ls; ++k) small[static_cast<std::size_t>(voxel(Ls, i, j, k))] = x[voxel(L, i, j, k)];
+  for (int a = 0; a < f; ++a)
+    for (int b = 0; b < f; ++b)
+      for (int c = 0; c < f; ++c) {
+        int shift[3];
+        for (int& s : shift) s = 2 * static_cast<int>(rng.below(static_cast<std::uint64_t>(Ls / 2)));
+        for (int i = 0; i < Ls; ++i)
+          for (int j = 0; j < Ls; ++j)
+            for (int k = 0; k < Ls; ++k)
+              x[voxel(L, a * Ls + i, b * Ls + j, c * Ls + k)] =
+                  small[static_cast<std::size_t>(voxel(Ls, i + shift[0], j + shift[1], k + shift[2]))];
+      }
+  const std::int64_t n = static_cast<std::int64_t>(L) * L * L;
+  std::int64_t atoms = 0;
+  std::vector<std::int64_t> vacancies;
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (x[i] == kVacancy) vacancies.push_back(i);
+    atoms += x[i] >= kNb && x[i] <= kTa;
+  }
+  if (atoms % 3 == 0) {
+    balance(x, n, kNb, kMo, atoms / 3, rng);
+    balance(x, n, kMo, kTa, atoms / 3, rng);
+  }
+  if (static_cast<std::int64_t>(vacancies.size()) != static_cast<std::int64_t>(f) * f * f || Ls % 4 != 0) return;
+  for (std::size_t i = 0; i < vacancies.size(); ++i) {
+    const int t = static_cast<int>(i);
+    const std::int64_t centre = voxel(L, (t / (f * f)) * Ls + Ls / 2, ((t / f) % f) * Ls + Ls / 2, (t % f) * Ls + Ls / 2);
+    const std::int64_t from = vacancies[i];
+    std::swap(x[from], x[centre]);
+    // A vacancy that sat on this centre now sits where vacancy i was.
+    for (std::size_t j = i + 1; j < vacancies.size(); ++j)
+      if (vacancies[j] == centre) vacancies[j] = from;
+  }
+}
+
 class AlloyEvolver final : public Evolver {
  public:
   AlloyEvolver(double T) : kmc_(shared_model(), T) {}
@@ -128,7 +193,6 @@ class AlloySystem final : public System {
     sro(reinterpret_cast<const std::uint8_t*>(x), L, {o[0], o[1], o[2]}, p, g);
   }
   std::vector<std::string> raw_observables() const override { return sro_names(); }
-  bool kept_by_upsampling(int) const override { return true; }  // tiling: every count scales by f^3
   StateLayout state_layout() const override {
     StateLayout l;
     l.value = StateLayout::Value::code;
@@ -181,6 +245,9 @@ class AlloySystem final : public System {
     return {I, 1.0 / (static_cast<double>(tiling.patches()) * q)};
   }
   UpsamplingRule upsampling_rule() const override { return UpsamplingRule::tiling; }
+  void after_upsampling(std::int8_t* x, int L, int Ls, Rng& rng) const override {
+    complete_tiling(reinterpret_cast<std::uint8_t*>(x), L, Ls, rng);
+  }
   // One hop per site (a quarter of the voxels): 1024 hops a frame at 1024 sites, near the
   // notes' 1000. (Frames at fixed physical times are not in yet.)
   std::uint64_t events_per_sweep(std::int64_t voxels) const override {
