@@ -24,7 +24,8 @@ void run_trajectory(const System& system, Evolver& evolver, const TrajectorySpec
     double dt = 0.0;
     if (k > 0) {
       if (spec.dynamics == Dynamics::continuous_time) {
-        dt = evolver.run_events(system.events_per_sweep(n), rng);
+        const double frame = system.frame_time();
+        dt = frame > 0 ? evolver.run_for(frame, rng) : evolver.run_events(system.events_per_sweep(n), rng);
       } else {
         evolver.heatbath_sweep(rng);
         dt = 1.0;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,15 @@ class Evolver {
   // before each event). A discretised SPDE: n time steps of its dt (an event is a step;
   // System::events_per_sweep says how many make a sweep).
   virtual double run_events(std::uint64_t n, Rng& rng) = 0;
+
+  // A jump process advanced by exactly `duration` of physical time: the events whose
+  // cumulative waiting times stay within it, the box left in the state that holds at that
+  // time (the waiting time that would cross it is dropped: by memorylessness the next one
+  // starts afresh). Returns `duration`. For systems whose frames are timed
+  // (System::frame_time); the default refuses.
+  virtual double run_for(double /*duration*/, Rng& /*rng*/) {
+    throw std::logic_error("this system's trajectories advance by events, not by physical time");
+  }
 
   // One discrete-time heat-bath sweep in raster order, one uniform per site.
   virtual void heatbath_sweep(Rng& rng) = 0;
@@ -218,6 +228,11 @@ class System {
   // (sampling/trajectory.hpp) and a partial evolution's default length. Default: one per
   // site (a jump process); a discretised SPDE updates every cell in one step: 1.
   virtual std::uint64_t events_per_sweep(std::int64_t sites) const { return static_cast<std::uint64_t>(sites); }
+
+  // Physical time between the frames of a continuous-time trajectory (small and truth
+  // runs), or 0: a frame is events_per_sweep events. With a positive value frames are at
+  // fixed physical times (Evolver::run_for). Default: 0.
+  virtual double frame_time() const { return 0.0; }
 
   int num_observables() const { return static_cast<int>(observable_names().size()); }
 };

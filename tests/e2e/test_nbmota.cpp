@@ -43,6 +43,17 @@ TEST_CASE("nbmota: generate, simulate, train and evaluate on the common commands
   INFO(e.err);
   CHECK(e.code == 0);
   CHECK(std::filesystem::exists(dir + "/eval/metrics.csv"));
+  // Frames at fixed physical times: every frame after the first lasts system.frame_time.
+  const Result timed = run("generate " + cfg + " --system.frame_time 2e-8 --output.path " + dir + "/timed.h5");
+  INFO(timed.err);
+  REQUIRE(timed.code == 0);
+  {
+    io::DatasetReader r(dir + "/timed.h5");
+    std::vector<double> d(2 * 11);
+    r.read_rows("/small/durations", 0, 2, io::DType::f64, d.data());
+    for (int k = 0; k < 22; ++k) CHECK(d[static_cast<std::size_t>(k)] == (k % 11 == 0 ? 0.0 : 2e-8));
+  }
+  CHECK(run("generate " + cfg + " --system.frame_time -1 --output.path " + dir + "/x.h5").code == 2);
   // Bad input: an odd side, a start that is neither 0 nor 1.
   CHECK(run("generate " + cfg + " --large.side 33 --output.path " + dir + "/x.h5").code == 2);
   const Result bad = run("simulate " + cfg + " --truth.m0 2 --output.path " + dir + "/x.h5");

@@ -366,3 +366,34 @@ TEST_CASE("nbmota: upsampled snapshots are exactly equimolar with one vacancy at
     CHECK(differ);
   }
 }
+
+TEST_CASE("nbmota KMC: run_for advances by exactly the frame time, with Poisson hop counts", "[nbmota][kmc]") {
+  // A constant barrier on a cell with one vacancy: R = 8 nu exp(-E0 / k_B T) in every
+  // state, so the hops in a frame of duration tau are Poisson(R tau) when dropping the
+  // waiting time that crosses the frame's end is right (memorylessness).
+  constexpr double T = 1000.0, E0 = 0.5;
+  const AlloyKmc::BarrierFn constant = [](const std::uint8_t*, int, std::int64_t, float* e8) {
+    for (int k = 0; k < 8; ++k) e8[k] = static_cast<float>(E0);
+  };
+  const AlloyCell c = start_with_vacancy();
+  AlloyKmc kmc(constant, T);
+  kmc.load(c.codes.data(), c.N);
+  const double R = kmc.total_rate();
+  REQUIRE(R == Approx(8 * kAttemptFrequency * std::exp(-static_cast<double>(static_cast<float>(E0)) / (kBoltzmannEvPerK * T))));
+  const double lambda = 5.0, tau = lambda / R;
+  Rng rng({19, Purpose::test, 0, 5, 0});
+  constexpr int kFrames = 4000;
+  double sum = 0, sum2 = 0;
+  for (int f = 0; f < kFrames; ++f) {
+    const auto before = kmc.hops();
+    CHECK(kmc.run_for(tau, rng) == tau);
+    const double n = static_cast<double>(kmc.hops() - before);
+    sum += n;
+    sum2 += n * n;
+  }
+  const double mean = sum / kFrames, var = (sum2 - kFrames * mean * mean) / (kFrames - 1);
+  // Standard errors of a Poisson(5) sample of 4000: mean sqrt(5 / 4000) = 0.035; variance
+  // sqrt((2 lambda^2 + lambda) / n) = 0.117.
+  CHECK(std::fabs(mean - lambda) < 4 * std::sqrt(lambda / kFrames));
+  CHECK(std::fabs(var - lambda) < 4 * std::sqrt((2 * lambda * lambda + lambda) / kFrames));
+}

@@ -74,47 +74,67 @@ double AlloyKmc::run_hops(std::uint64_t hops, Rng& rng, bool mean_residence) {
   for (std::uint64_t h = 0; h < hops; ++h) {
     const double R = total_rate();
     if (!(R > 0)) break;
-    // The first (vacancy, direction) whose cumulative rate exceeds u R; rounding at the
-    // end of a sum falls back to the last positive rate.
-    double u = rng.uniform() * R;
-    std::size_t i = vac_rate_.size(), last_i = 0;
-    for (std::size_t j = 0; j < vac_rate_.size(); ++j) {
-      if (vac_rate_[j] == 0.0) continue;
-      last_i = j;
-      if (u < vac_rate_[j]) {
-        i = j;
-        break;
-      }
-      u -= vac_rate_[j];
-    }
-    if (i == vac_rate_.size()) i = last_i;
-    int k = -1, last_k = 0;
-    for (int q = 0; q < 8; ++q) {
-      const double r = rate_[i * 8 + static_cast<std::size_t>(q)];
-      if (r == 0.0) continue;
-      last_k = q;
-      if (u < r) {
-        k = q;
-        break;
-      }
-      u -= r;
-    }
-    if (k < 0) k = last_k;
-    t += mean_residence ? 1.0 / R : rng.exponential() / R;
-    // The hop: the atom at the target moves into the vacancy.
-    const std::int64_t from = vacancies_[i];
-    const auto c = coords(n_, from);
-    const auto& d = kHops[static_cast<std::size_t>(k)];
-    const std::int64_t to = voxel(n_, c[0] + d[0], c[1] + d[1], c[2] + d[2]);
-    codes_[static_cast<std::size_t>(from)] = codes_[static_cast<std::size_t>(to)];
-    codes_[static_cast<std::size_t>(to)] = kVacancy;
-    vacancies_[i] = to;
-    ++hops_;
-    // Barriers whose environment holds `from` or `to`: the moved vacancy's, and its neighbours'.
-    for (std::size_t j = 0; j < vacancies_.size(); ++j)
-      if (j == i || within_reach(from, vacancies_[j], n_) || within_reach(to, vacancies_[j], n_)) refresh(j);
+    t += hop(R, rng, mean_residence ? 1.0 / R : -1.0);
   }
   return t;
+}
+
+double AlloyKmc::run_for(double duration, Rng& rng) {
+  if (!(duration >= 0) || !std::isfinite(duration))
+    throw std::invalid_argument("AlloyKmc::run_for: the duration must be finite and >= 0");
+  double t = 0;
+  for (;;) {
+    const double R = total_rate();
+    if (!(R > 0)) break;
+    const double wait = rng.exponential() / R;
+    if (t + wait > duration) break;
+    t += hop(R, rng, wait);
+  }
+  return duration;
+}
+
+double AlloyKmc::hop(double R, Rng& rng, double wait) {
+  // The first (vacancy, direction) whose cumulative rate exceeds u R; rounding at the
+  // end of a sum falls back to the last positive rate.
+  double u = rng.uniform() * R;
+  std::size_t i = vac_rate_.size(), last_i = 0;
+  for (std::size_t j = 0; j < vac_rate_.size(); ++j) {
+    if (vac_rate_[j] == 0.0) continue;
+    last_i = j;
+    if (u < vac_rate_[j]) {
+      i = j;
+      break;
+    }
+    u -= vac_rate_[j];
+  }
+  if (i == vac_rate_.size()) i = last_i;
+  int k = -1, last_k = 0;
+  for (int q = 0; q < 8; ++q) {
+    const double r = rate_[i * 8 + static_cast<std::size_t>(q)];
+    if (r == 0.0) continue;
+    last_k = q;
+    if (u < r) {
+      k = q;
+      break;
+    }
+    u -= r;
+  }
+  if (k < 0) k = last_k;
+  // wait < 0: draw the waiting time after the choice (run_hops); else it is given.
+  const double dt = wait >= 0 ? wait : rng.exponential() / R;
+  // The hop: the atom at the target moves into the vacancy.
+  const std::int64_t from = vacancies_[i];
+  const auto c = coords(n_, from);
+  const auto& d = kHops[static_cast<std::size_t>(k)];
+  const std::int64_t to = voxel(n_, c[0] + d[0], c[1] + d[1], c[2] + d[2]);
+  codes_[static_cast<std::size_t>(from)] = codes_[static_cast<std::size_t>(to)];
+  codes_[static_cast<std::size_t>(to)] = kVacancy;
+  vacancies_[i] = to;
+  ++hops_;
+  // Barriers whose environment holds `from` or `to`: the moved vacancy's, and its neighbours'.
+  for (std::size_t j = 0; j < vacancies_.size(); ++j)
+    if (j == i || within_reach(from, vacancies_[j], n_) || within_reach(to, vacancies_[j], n_)) refresh(j);
+  return dt;
 }
 
 }  // namespace macrodyn::systems::nbmota

@@ -36,6 +36,10 @@ class AlloyKmc {
   // `hops` hops (fewer if no hop is possible: R = 0); returns the physical time elapsed (s).
   // mean_residence: advance by 1/R instead of an Exp(R) draw (the reference's variant).
   double run_hops(std::uint64_t hops, Rng& rng, bool mean_residence = false);
+  // Advances by exactly `duration` seconds: the hops whose Exp(R) waiting times add up to at
+  // most it; the waiting time that would cross it is dropped (memorylessness), so the box
+  // holds the state of that time. Returns `duration`.
+  double run_for(double duration, Rng& rng);
 
   const std::vector<std::uint8_t>& codes() const { return codes_; }
   int side() const { return n_; }
@@ -50,6 +54,9 @@ class AlloyKmc {
 
  private:
   void refresh(std::size_t i);  // the 8 barriers and rates of vacancy i
+  // One hop at total rate R > 0; returns its waiting time (`wait`, or an Exp(R) draw after
+  // the choice when wait < 0).
+  double hop(double R, Rng& rng, double wait);
   BarrierFn barrier_fn_;
   double beta_;  // 1 / (k_B T) in 1/eV
   int n_ = 0;

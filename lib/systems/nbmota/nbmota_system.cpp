@@ -158,6 +158,7 @@ class AlloyEvolver final : public Evolver {
     kmc_.load(box_.data(), w);
   }
   double run_events(std::uint64_t n, Rng& rng) override { return kmc_.run_hops(n, rng); }
+  double run_for(double duration, Rng& rng) override { return kmc_.run_for(duration, rng); }
   void heatbath_sweep(Rng&) override { throw std::logic_error("nbmota: heat-bath sweeps are a spin dynamics"); }
   const std::int8_t* box() const override { return reinterpret_cast<const std::int8_t*>(kmc_.codes().data()); }
   int side() const override { return kmc_.side(); }
@@ -177,7 +178,10 @@ class AlloyEvolver final : public Evolver {
 
 class AlloySystem final : public System {
  public:
-  explicit AlloySystem(const SystemParams& p) : params_(p) { shared_model(); }
+  explicit AlloySystem(const SystemParams& p) : params_(p) {
+    if (!(params_.get("frame_time") >= 0)) throw InputError("system.frame_time must be >= 0 (0: one hop per site per frame)");
+    shared_model();
+  }
   std::string name() const override { return "nbmota"; }
   int dim() const override { return 3; }
   const SystemParams& params() const override { return params_; }
@@ -253,6 +257,7 @@ class AlloySystem final : public System {
   std::uint64_t events_per_sweep(std::int64_t voxels) const override {
     return static_cast<std::uint64_t>(std::max<std::int64_t>(1, voxels / 4));
   }
+  double frame_time() const override { return params_.get("frame_time"); }
   std::string check_side(int L) const override {
     if (L % 2 == 0) return "";
     return "side " + std::to_string(L) + " is odd; the alloy's voxel grid has an even side (BCC: a site's indices are all even or all odd)";
@@ -265,7 +270,11 @@ class AlloySystem final : public System {
 }  // namespace
 
 std::vector<ParamSpec> nbmota_param_specs() {
-  return {{"T", 2000.0, "temperature in K (rates 10^13 exp(-E / k_B T) with the barrier network's E), > 0", true}};
+  ParamSpec frame{"frame_time", 0.0,
+                  "physical time in s between the frames of small and truth runs; 0 = one hop per site per frame"};
+  frame.in_title = false;
+  return {{"T", 2000.0, "temperature in K (rates 10^13 exp(-E / k_B T) with the barrier network's E), > 0", true},
+          frame};
 }
 
 std::unique_ptr<System> make_nbmota(const SystemParams& params) { return std::make_unique<AlloySystem>(params); }
