@@ -54,6 +54,15 @@ TEST_CASE("nbmota: generate, simulate, train and evaluate on the common commands
     for (int k = 0; k < 22; ++k) CHECK(d[static_cast<std::size_t>(k)] == (k % 11 == 0 ? 0.0 : 2e-8));
   }
   CHECK(run("generate " + cfg + " --system.frame_time -1 --output.path " + dir + "/x.h5").code == 2);
+  // The waiting-time choice is recorded in every dataset's config; the reference's mean
+  // residence time 1/R is an option.
+  CHECK(io::DatasetReader(dir + "/pairs.h5").attr_string("/", "config").find("waiting_time = exponential") !=
+        std::string::npos);
+  const Result mean = run("generate " + cfg + " --system.waiting_time mean_residence --output.path " + dir + "/mean.h5");
+  INFO(mean.err);
+  REQUIRE(mean.code == 0);
+  CHECK(io::DatasetReader(dir + "/mean.h5").attr_string("/", "config").find("waiting_time = mean_residence") !=
+        std::string::npos);
   // Bad input: an odd side, a start that is neither 0 nor 1.
   CHECK(run("generate " + cfg + " --large.side 33 --output.path " + dir + "/x.h5").code == 2);
   const Result bad = run("simulate " + cfg + " --truth.m0 2 --output.path " + dir + "/x.h5");

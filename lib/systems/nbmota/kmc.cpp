@@ -69,12 +69,12 @@ double AlloyKmc::total_rate() const {
   return R;
 }
 
-double AlloyKmc::run_hops(std::uint64_t hops, Rng& rng, bool mean_residence) {
+double AlloyKmc::run_hops(std::uint64_t hops, Rng& rng) {
   double t = 0;
   for (std::uint64_t h = 0; h < hops; ++h) {
     const double R = total_rate();
     if (!(R > 0)) break;
-    t += hop(R, rng, mean_residence ? 1.0 / R : -1.0);
+    t += hop(R, rng, waiting_ == WaitingTime::mean_residence ? 1.0 / R : -1.0);
   }
   return t;
 }
@@ -86,7 +86,7 @@ double AlloyKmc::run_for(double duration, Rng& rng) {
   for (;;) {
     const double R = total_rate();
     if (!(R > 0)) break;
-    const double wait = rng.exponential() / R;
+    const double wait = waiting_ == WaitingTime::mean_residence ? 1.0 / R : rng.exponential() / R;
     if (t + wait > duration) break;
     t += hop(R, rng, wait);
   }

@@ -33,12 +33,16 @@ class AlloyKmc {
   // Loads the periodic side-n box `codes` (n even) and computes every barrier.
   void load(const std::uint8_t* codes, int n);
 
+  // How a hop advances time: an Exp(R) draw (the default, exact for the jump process), or
+  // the mean residence time 1/R (the reference's variant, method notes §6).
+  enum class WaitingTime { exponential, mean_residence };
+  void set_waiting_time(WaitingTime w) { waiting_ = w; }
+
   // `hops` hops (fewer if no hop is possible: R = 0); returns the physical time elapsed (s).
-  // mean_residence: advance by 1/R instead of an Exp(R) draw (the reference's variant).
-  double run_hops(std::uint64_t hops, Rng& rng, bool mean_residence = false);
-  // Advances by exactly `duration` seconds: the hops whose Exp(R) waiting times add up to at
-  // most it; the waiting time that would cross it is dropped (memorylessness), so the box
-  // holds the state of that time. Returns `duration`.
+  double run_hops(std::uint64_t hops, Rng& rng);
+  // Advances by exactly `duration` seconds: the hops whose waiting times add up to at most
+  // it; the waiting time that would cross it is dropped (memorylessness of Exp(R)), so the
+  // box holds the state of that time. Returns `duration`.
   double run_for(double duration, Rng& rng);
 
   const std::vector<std::uint8_t>& codes() const { return codes_; }
@@ -66,6 +70,7 @@ class AlloyKmc {
   std::vector<double> rate_;       // [vacancies][8]
   std::vector<double> vac_rate_;   // [vacancies]: the sum of its 8, in direction order
   std::uint64_t hops_ = 0, evaluations_ = 0;
+  WaitingTime waiting_ = WaitingTime::exponential;
 };
 
 }  // namespace macrodyn::systems::nbmota

@@ -144,7 +144,7 @@ void complete_tiling(std::uint8_t* x, int L, int Ls, Rng& rng) {
 
 class AlloyEvolver final : public Evolver {
  public:
-  AlloyEvolver(double T) : kmc_(shared_model(), T) {}
+  AlloyEvolver(double T, AlloyKmc::WaitingTime waiting) : kmc_(shared_model(), T) { kmc_.set_waiting_time(waiting); }
 
   void load(const std::int8_t* x, int L, const Coord& o, int w, Boundary b, const std::int8_t*) override {
     if (b != Boundary::periodic && w < L) throw std::logic_error("nbmota: a box is evolved as its own torus (periodic)");
@@ -192,7 +192,11 @@ class AlloySystem final : public System {
   }
   bool supports(Boundary b) const override { return b == Boundary::periodic; }
   bool supports_dynamics(Dynamics d) const override { return d == Dynamics::continuous_time; }
-  std::unique_ptr<Evolver> make_evolver() const override { return std::make_unique<AlloyEvolver>(params_.get("T")); }
+  std::unique_ptr<Evolver> make_evolver() const override {
+    return std::make_unique<AlloyEvolver>(params_.get("T"), params_.get("waiting_time") == 0.0
+                                                                ? AlloyKmc::WaitingTime::exponential
+                                                                : AlloyKmc::WaitingTime::mean_residence);
+  }
   void patch_observables(const std::int8_t* x, int L, const Coord& o, int p, Boundary, double* g) const override {
     sro(reinterpret_cast<const std::uint8_t*>(x), L, {o[0], o[1], o[2]}, p, g);
   }
@@ -273,8 +277,13 @@ std::vector<ParamSpec> nbmota_param_specs() {
   ParamSpec frame{"frame_time", 0.0,
                   "physical time in s between the frames of small and truth runs; 0 = one hop per site per frame"};
   frame.in_title = false;
+  ParamSpec waiting{"waiting_time", 0.0,
+                    "how a hop advances time: exponential (an Exp(R) draw, exact) or mean_residence (1/R, the "
+                    "reference's variant); every dataset records it in its config"};
+  waiting.words = {"exponential", "mean_residence"};
+  waiting.in_title = false;
   return {{"T", 2000.0, "temperature in K (rates 10^13 exp(-E / k_B T) with the barrier network's E), > 0", true},
-          frame};
+          frame, waiting};
 }
 
 std::unique_ptr<System> make_nbmota(const SystemParams& params) { return std::make_unique<AlloySystem>(params); }
