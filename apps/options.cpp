@@ -159,6 +159,7 @@ Key condition_list(const char* name, std::vector<InitialCondition> Config::*fiel
 // systems read the key, with what meaning and default.
 // A spec's default as a config writes it: the word of a word key, else the number.
 std::string default_text(const ParamSpec& spec) {
+  if (spec.text) return spec.text_default;
   return spec.words.empty() ? fmt(spec.fallback) : spec.words[static_cast<std::size_t>(spec.fallback)];
 }
 

@@ -45,10 +45,12 @@ std::string list(const std::vector<T>& v, F f) {
   return s + "]";
 }
 
-// {"T": 2.5, "h": 0.1}, each value read back exactly.
+// {"T": 2.5, "h": 0.1}, each value read back exactly; a text key (a file) as its text.
 std::string params_object(const SystemParams& p) {
   std::string s = "{";
-  for (const auto& v : p.values()) s += (s.size() > 1 ? ", " : "") + quote(v.key) + ": " + (std::isfinite(v.value) ? shortest(v.value) : "null");
+  for (const auto& v : p.values())
+    s += (s.size() > 1 ? ", " : "") + quote(v.key) + ": " +
+         (v.text ? quote(v.word) : std::isfinite(v.value) ? shortest(v.value) : "null");
   return s + "}";
 }
 
@@ -115,7 +117,11 @@ ModelInfo read_model_info(const std::string& dir) {
     m.macrodyn_version = t.get<std::string>("macrodyn_version");
     m.system = t.get<std::string>("system");
     if (const auto p = t.get_child_optional("system_params")) {
-      for (auto& v : *p) m.params.set(v.first, v.second.get_value<double>());
+      for (auto& v : *p) {
+        const auto number = v.second.get_value_optional<double>();
+        if (number) m.params.set(v.first, *number);
+        else m.params.set_word(v.first, v.second.get_value<std::string>());  // a text key
+      }
     } else {  // model.json before system_params: the spin systems' T and h
       m.params.set("T", t.get<double>("T"));
       m.params.set("h", t.get<double>("h"));

@@ -31,6 +31,12 @@ SystemParams SystemParams::resolve(const std::string& system, const std::vector<
     const Value* g = nullptr;
     for (const Value& v : given.values())
       if (v.key == s.key) g = &v;
+    if (s.text) {
+      const std::string t = !g ? s.text_default : g->word.empty() ? shortest(g->value) : g->word;
+      if (t.empty()) throw InputError("system." + s.key + " is empty; it must name a file (" + s.help + ")");
+      out.values_.push_back({s.key, 0.0, false, t, true});
+      continue;
+    }
     if (!s.words.empty()) {
       std::string list;
       for (const std::string& w : s.words) list += (list.empty() ? "" : ", ") + w;
@@ -96,6 +102,12 @@ void SystemParams::set_word(const std::string& key, const std::string& word) {
 
 std::string SystemParams::text(const Value& v) const { return v.word.empty() ? shortest(v.value) : v.word; }
 
+const std::string& SystemParams::text(const std::string& key) const {
+  for (const Value& v : values_)
+    if (v.key == key) return v.word;
+  throw std::logic_error("system parameter '" + key + "' was not declared");
+}
+
 std::string SystemParams::describe() const {
   std::string s;
   for (const Value& v : values_)
@@ -106,7 +118,9 @@ std::string SystemParams::describe() const {
 bool SystemParams::operator==(const SystemParams& o) const {
   if (values_.size() != o.values_.size()) return false;
   for (std::size_t i = 0; i < values_.size(); ++i)
-    if (values_[i].key != o.values_[i].key || values_[i].value != o.values_[i].value) return false;
+    if (values_[i].key != o.values_[i].key || values_[i].value != o.values_[i].value ||
+        (values_[i].text && values_[i].word != o.values_[i].word))
+      return false;
   return true;
 }
 

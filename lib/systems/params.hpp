@@ -22,6 +22,10 @@ struct ParamSpec {
   // word's index here (a given index stands for its word: model.json stores numbers),
   // `fallback` the index of the default.
   std::vector<std::string> words = {};
+  // A key that names a file (the alloy's barrier network): its value is text, kept as
+  // given; `text_default` when not given. Never in titles.
+  bool text = false;
+  std::string text_default = {};
 };
 
 class SystemParams {
@@ -30,7 +34,8 @@ class SystemParams {
     std::string key;
     double value = 0;     // a word key: the index of the word
     bool in_title = true;
-    std::string word;     // a word key: the word (given, or filled by resolve)
+    std::string word;     // a word key: the word (given, or filled by resolve); a text key: its text
+    bool text = false;    // a text key (ParamSpec::text)
   };
 
   SystemParams() = default;
@@ -47,6 +52,8 @@ class SystemParams {
   // The value of a declared key (std::logic_error if absent: a system asked for a key it
   // did not declare).
   double get(const std::string& key) const;
+  // The text of a declared text key (std::logic_error if absent).
+  const std::string& text(const std::string& key) const;
   void set(const std::string& key, double value);
   // A value given as a word (resolve maps it to its index, or refuses it for a key that
   // takes a number).

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <unistd.h>
 
 #include "io/dataset.hpp"
@@ -63,6 +64,25 @@ TEST_CASE("nbmota: generate, simulate, train and evaluate on the common commands
   REQUIRE(mean.code == 0);
   CHECK(io::DatasetReader(dir + "/mean.h5").attr_string("/", "config").find("waiting_time = mean_residence") !=
         std::string::npos);
+  // The model directory keeps the alloy's file keys as text; predict reads it back.
+  CHECK(slurp(dir + "/model/model.json").find("\"barrier_model\": \"@data/nbmota/barrier-model.h5\"") !=
+        std::string::npos);
+  const Result p = run("predict --model " + dir + "/model --z0 0,0,0,0,0,0 --steps 3 --output " + dir + "/p.csv");
+  INFO(p.err);
+  CHECK(p.code == 0);
+  // Missing or malformed data files: one sentence naming the file, before any work.
+  const Result no_model = run("generate " + cfg + " --system.barrier_model " + dir + "/none.h5 --output.path " + dir + "/x.h5");
+  CHECK(no_model.code == 2);
+  CHECK(no_model.err.find(dir + "/none.h5") != std::string::npos);
+  const Result not_model = run("generate " + cfg + " --system.barrier_model " + dir + "/pairs.h5 --output.path " + dir + "/x.h5");
+  CHECK(not_model.code == 2);
+  CHECK(not_model.err.find("layer1/W") != std::string::npos);
+  { std::ofstream(dir + "/bad.dump") << "ITEM: NUMBER OF ATOMS\n1\nITEM: BOX BOUNDS pp pp pp\n0 3.24\n0 3.24\n0 3.24\n"
+                                        "ITEM: ATOMS id type x y z\n1 1 1.62 0 0\n"; }
+  const Result bad_dump = run("generate " + cfg + " --system.start_dump " + dir + "/bad.dump --output.path " + dir + "/x.h5");
+  CHECK(bad_dump.code == 2);
+  CHECK(bad_dump.err.find("off the BCC sites") != std::string::npos);
+  CHECK(!std::filesystem::exists(dir + "/x.h5"));
   // Bad input: an odd side, a start that is neither 0 nor 1.
   CHECK(run("generate " + cfg + " --large.side 33 --output.path " + dir + "/x.h5").code == 2);
   const Result bad = run("simulate " + cfg + " --truth.m0 2 --output.path " + dir + "/x.h5");

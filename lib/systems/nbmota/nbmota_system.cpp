@@ -2,7 +2,11 @@
 
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <mutex>
+#include <string>
+#include <utility>
 #include <stdexcept>
 
 #include "core/error.hpp"
@@ -18,17 +22,26 @@ namespace {
 
 using namespace nbmota;
 
-const char* const kBarrierFile = MACRODYN_DATA_DIR "/nbmota/barrier-model.h5";
-const char* const kStartFile = MACRODYN_DATA_DIR "/nbmota/initial_N_1024_equimolar.dump";
+// The defaults name the shipped files as "@data/...": the data directory of this macrodyn
+// (data/ of its source), so that a config written here means the same on another machine.
+const char* const kBarrierFile = "@data/nbmota/barrier-model.h5";
+const char* const kStartFile = "@data/nbmota/initial_N_1024_equimolar.dump";
 
-// The network and the start are read once per process and shared (read-only).
-const BarrierModel& shared_model() {
-  static const BarrierModel m = BarrierModel::load(kBarrierFile);
-  return m;
+std::string resolve_data_path(const std::string& path) {
+  const std::string prefix = "@data/";
+  return path.rfind(prefix, 0) == 0 ? std::string(MACRODYN_DATA_DIR) + "/" + path.substr(prefix.size()) : path;
 }
-const AlloyCell& shared_start() {
-  static const AlloyCell c = read_lammps_dump(kStartFile);
-  return c;
+
+// A file's content read once per process and path, shared read-only (a system is made
+// many times: by validation, every job and every evolver's owner).
+template <class T>
+std::shared_ptr<const T> read_once(const std::string& path, T (*read)(const std::string&)) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<const T>> cache;
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto& slot = cache[path];
+  if (!slot) slot = std::make_shared<const T>(read(resolve_data_path(path)));
+  return slot;
 }
 
 int side_of(std::int64_t voxels) {
@@ -66,9 +79,8 @@ void random_alloy(std::uint8_t* x, int L, Rng& rng) {
   for (std::int64_t i = 0; i < n; ++i) x[sites[static_cast<std::size_t>(i)]] = label[static_cast<std::size_t>(i)];
 }
 
-// The shipped start tiled to side L (a multiple of its side), a vacancy at each copy's origin.
-void dump_start(std::uint8_t* x, int L) {
-  const AlloyCell& s = shared_start();
+// The start tiled to side L (a multiple of its side), a vacancy at each copy's origin.
+void dump_start(const AlloyCell& s, std::uint8_t* x, int L) {
   for (int a = 0; a < L; ++a)
     for (int b = 0; b < L; ++b)
       for (int c = 0; c < L; ++c) x[voxel(L, a, b, c)] = s.codes[static_cast<std::size_t>(voxel(s.N, a, b, c))];
@@ -144,7 +156,10 @@ void complete_tiling(std::uint8_t* x, int L, int Ls, Rng& rng) {
 
 class AlloyEvolver final : public Evolver {
  public:
-  AlloyEvolver(double T, AlloyKmc::WaitingTime waiting) : kmc_(shared_model(), T) { kmc_.set_waiting_time(waiting); }
+  AlloyEvolver(std::shared_ptr<const BarrierModel> model, double T, AlloyKmc::WaitingTime waiting)
+      : model_(std::move(model)), kmc_(*model_, T) {
+    kmc_.set_waiting_time(waiting);
+  }
 
   void load(const std::int8_t* x, int L, const Coord& o, int w, Boundary b, const std::int8_t*) override {
     if (b != Boundary::periodic && w < L) throw std::logic_error("nbmota: a box is evolved as its own torus (periodic)");
@@ -172,6 +187,7 @@ class AlloyEvolver final : public Evolver {
   }
 
  private:
+  std::shared_ptr<const BarrierModel> model_;  // kept alive for kmc_
   AlloyKmc kmc_;
   std::vector<std::uint8_t> box_;
 };
@@ -180,7 +196,12 @@ class AlloySystem final : public System {
  public:
   explicit AlloySystem(const SystemParams& p) : params_(p) {
     if (!(params_.get("frame_time") >= 0)) throw InputError("system.frame_time must be >= 0 (0: one hop per site per frame)");
-    shared_model();
+    // Read (and checked) here, before any work: a missing or malformed file is one sentence.
+    model_ = read_once<BarrierModel>(params_.text("barrier_model"), &BarrierModel::load);
+    start_ = read_once<AlloyCell>(params_.text("start_dump"), &read_lammps_dump);
+    if (start_->N % 4 != 0)
+      throw InputError("system.start_dump " + params_.text("start_dump") + " has a box of " + std::to_string(start_->N) +
+                       " voxels per axis; the alloy's tiles need a multiple of 4");
   }
   std::string name() const override { return "nbmota"; }
   int dim() const override { return 3; }
@@ -193,7 +214,7 @@ class AlloySystem final : public System {
   bool supports(Boundary b) const override { return b == Boundary::periodic; }
   bool supports_dynamics(Dynamics d) const override { return d == Dynamics::continuous_time; }
   std::unique_ptr<Evolver> make_evolver() const override {
-    return std::make_unique<AlloyEvolver>(params_.get("T"), params_.get("waiting_time") == 0.0
+    return std::make_unique<AlloyEvolver>(model_, params_.get("T"), params_.get("waiting_time") == 0.0
                                                                 ? AlloyKmc::WaitingTime::exponential
                                                                 : AlloyKmc::WaitingTime::mean_residence);
   }
@@ -220,10 +241,10 @@ class AlloySystem final : public System {
   }
   void initial_state(std::int8_t* x, std::int64_t n, InitialKind kind, InitialCondition& c, Rng& rng) const override {
     const int L = side_of(n);
-    const bool random = kind != InitialKind::given_m0 || c[0] == 1.0 || L % shared_start().N != 0;
+    const bool random = kind != InitialKind::given_m0 || c[0] == 1.0 || L % start_->N != 0;
     c[0] = random ? 1.0 : 0.0;
     if (random) random_alloy(reinterpret_cast<std::uint8_t*>(x), L, rng);
-    else dump_start(reinterpret_cast<std::uint8_t*>(x), L);
+    else dump_start(*start_, reinterpret_cast<std::uint8_t*>(x), L);
   }
   void random_configuration(std::int8_t* x, std::int64_t n, Rng& rng) const override {
     random_alloy(reinterpret_cast<std::uint8_t*>(x), side_of(n), rng);
@@ -269,6 +290,8 @@ class AlloySystem final : public System {
 
  private:
   SystemParams params_;
+  std::shared_ptr<const BarrierModel> model_;
+  std::shared_ptr<const AlloyCell> start_;
 };
 
 }  // namespace
@@ -282,8 +305,18 @@ std::vector<ParamSpec> nbmota_param_specs() {
                     "reference's variant); every dataset records it in its config"};
   waiting.words = {"exponential", "mean_residence"};
   waiting.in_title = false;
+  ParamSpec model{"barrier_model", 0.0,
+                  "the barrier network (HDF5: layer1..layer4/{W, b, bn_*}, output/{W, b}; @data/ is the data shipped with "
+                  "macrodyn, data/nbmota/README.md)"};
+  model.text = true;
+  model.text_default = kBarrierFile;
+  ParamSpec dump{"start_dump", 0.0,
+                 "the start of small runs (start = 0): a LAMMPS dump of the BCC cell, types 1 Nb, 2 Mo, 3 Ta (@data/: "
+                 "shipped with macrodyn)"};
+  dump.text = true;
+  dump.text_default = kStartFile;
   return {{"T", 2000.0, "temperature in K (rates 10^13 exp(-E / k_B T) with the barrier network's E), > 0", true},
-          frame, waiting};
+          frame, waiting, model, dump};
 }
 
 std::unique_ptr<System> make_nbmota(const SystemParams& params) { return std::make_unique<AlloySystem>(params); }
