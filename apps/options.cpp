@@ -243,6 +243,9 @@ std::vector<Key> keys() {
       plain("upsample.factor", &Config::factor, "block replication factor per axis: 2 or 3"),
       plain("upsample.window", &Config::relax_window, "LocalRelax window side w (clamped to the level side); 0 = no relax (generate only)"),
       plain("upsample.stride", &Config::relax_stride, "LocalRelax window stride; 0 = w / 2"),
+      plain("upsample.offset", &Config::relax_offset,
+            "LocalRelax window origins offset + a x stride per axis (e.g. windows across tile seams); 0 <= offset < "
+            "stride; teams of several ranks relax with 0"),
       plain("upsample.events", &Config::relax_events, "events per window; 0 = one window sweep (w^D)"),
       choice("upsample.boundary", &Config::relax_boundary, kBoundaries, "LocalRelax window boundary: periodic or frozen"),
       plain("partial.patch", &Config::patch, "patch side p (divides large.side); K = (L/p)^D"),

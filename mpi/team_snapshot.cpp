@@ -183,6 +183,7 @@ void TeamSnapshot::build(std::int64_t j, const std::int8_t* pool, std::int64_t p
                    static_cast<std::uint64_t>(ancestors_[l]));
     local_relax(*system_, *evolver_, dst, sides[l], relax_at_side(hierarchy_.relax, sides[l]), seed_,
                 static_cast<std::uint32_t>(l), static_cast<std::uint64_t>(ancestors_[l]), stage_copy_);
+    system_->after_relax(dst, sides[l], sides[l - 1]);
     cur = dst;
   }
   if (last_replicated == levels_) {

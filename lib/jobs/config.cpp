@@ -364,6 +364,9 @@ void validate(const Config& c, Job job) {
     if (stride < 1 || side % stride != 0 || stride > w)
       fail("upsample.stride = " + std::to_string(stride) + " must be between 1 and the window side and divide the level side " +
            std::to_string(side));
+    if (c.relax_offset < 0 || c.relax_offset >= stride)
+      fail("upsample.offset = " + std::to_string(c.relax_offset) + " must be in [0, upsample.stride = " +
+           std::to_string(stride) + ")");
   }
   for (int side : upsampling_sides(c)) check_side(*sys, side);
   if (job == Job::run) {
@@ -372,6 +375,9 @@ void validate(const Config& c, Job job) {
     if (c.relax_window == 0 && sys->team_splittable())
       fail("upsample.window = 0 (no relax) is for macrodyn generate; macrodyn run relaxes every level of system " +
            c.system);
+    if (c.relax_offset != 0 && sys->team_splittable())
+      fail("upsample.offset = " + std::to_string(c.relax_offset) + ": macrodyn run's teams relax system " + c.system +
+           " with windows from the origin; use upsample.offset = 0 or macrodyn generate");
     validate_run(c);
     return;
   }

@@ -35,6 +35,7 @@ struct Config {
   int factor = 2;
   int relax_window = 16;
   int relax_stride = 0;             // 0 = window / 2
+  int relax_offset = 0;             // window origins offset + a * stride
   std::uint64_t relax_events = 0;   // 0 = one window sweep
   Boundary relax_boundary = Boundary::periodic;
   // [partial]

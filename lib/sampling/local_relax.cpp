@@ -14,7 +14,7 @@ int colour_of(int a, int per_axis) {
 }
 }  // namespace
 
-std::vector<std::vector<RelaxWindow>> relax_phases(int dim, int L, int stride) {
+std::vector<std::vector<RelaxWindow>> relax_phases(int dim, int L, int stride, int offset) {
   const int per_axis = L / stride;
   const int colours = per_axis == 1 ? 1 : (per_axis % 2 == 0 ? 2 : 3);
   std::vector<std::vector<RelaxWindow>> phases(static_cast<std::size_t>(ipow(colours, dim)));
@@ -30,7 +30,7 @@ std::vector<std::vector<RelaxWindow>> relax_phases(int dim, int L, int stride) {
     Coord origin{0, 0, 0};
     for (int d = 0; d < dim; ++d) {
       phase = phase * colours + colour_of(a[d], per_axis);
-      origin[d] = a[d] * stride;
+      origin[d] = (a[d] * stride + offset) % L;
     }
     phases[phase].push_back(RelaxWindow{origin, static_cast<std::uint32_t>(id)});
   }
@@ -45,7 +45,7 @@ void local_relax_in_order(const System& system, Evolver& evolver, std::int8_t* x
   const int dim = system.dim();
   const std::int64_t n = ipow(L, dim) * system.state_layout().voxel_bytes();  // bytes
   const std::uint64_t events = spec.events ? spec.events : system.events_per_sweep(ipow(spec.window, dim));
-  auto phases = relax_phases(dim, L, spec.stride);
+  auto phases = relax_phases(dim, L, spec.stride, spec.offset);
   for (auto& phase : phases) {
     if (reverse_within_phase) std::reverse(phase.begin(), phase.end());
     const std::int8_t* frozen = nullptr;

@@ -20,6 +20,10 @@ struct RelaxSpec {
   int stride = 8;
   std::uint64_t events = 0;  // per window; 0 = one window sweep (window^D events)
   Boundary boundary = Boundary::periodic;
+  // Window origins are offset + a * stride (mod L) along every axis: the alloy's windows
+  // straddle the tile seams (offset 8 for tiles of 16). A team of several ranks relaxes
+  // with offset 0 only (mpi/team_relax.hpp).
+  int offset = 0;
 };
 
 struct RelaxWindow {
@@ -29,7 +33,7 @@ struct RelaxWindow {
 
 // Windows of each colour phase for a side-L lattice, phases in lexicographic colour
 // order, windows of a phase in raster order.
-std::vector<std::vector<RelaxWindow>> relax_phases(int dim, int L, int stride);
+std::vector<std::vector<RelaxWindow>> relax_phases(int dim, int L, int stride, int offset = 0);
 
 // Relaxes x (side L) in place. Numbers come from WorkItem{seed, relax, level, item,
 // sub = window id}. `stage_copy` is scratch of L^D sites (used for `frozen`).

@@ -212,6 +212,9 @@ class System {
   // lattices only, so a system that completes its states is not team_splittable.
   // Default: nothing.
   virtual void after_upsampling(std::int8_t* /*x*/, int /*L*/, int /*Ls*/, Rng& /*rng*/) const {}
+  // Completes the same state after its LocalRelax (the alloy moves one vacancy to each
+  // tile's centre then, as the reference does). Default: nothing.
+  virtual void after_relax(std::int8_t* /*x*/, int /*L*/, int /*Ls*/) const {}
 
   // What is wrong with running this system's evolvers on a side-L grid (one phrase naming
   // the key, e.g. an explicit time step above the stability limit of that grid), or "".

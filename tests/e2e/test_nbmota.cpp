@@ -2,6 +2,7 @@
 // generate, simulate, train and evaluate take it as any registered system.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -115,5 +116,29 @@ TEST_CASE("nbmota: run streams generate's pairs bit for bit on 1 and 3 ranks", "
     CHECK(got == want);
     CHECK(gdt == wdt);
   }
+}
+
+TEST_CASE("nbmota: the notes' upsampling protocol gives their mean partial-evolution time at 2000 K",
+          "[e2e][nbmota]") {
+  // jobs/configs/nbmota.ini (shifted tiles, exactly equimolar, relax windows across the seams
+  // for 7 hops, one vacancy per tile centre, 124 hops of a vacancy's tile), with 2 small runs
+  // of 50 frames and 200 pairs: the notes give a mean partial dt of about 2.04e-8 s.
+  const std::string out = tmp("alloy_protocol_" + std::to_string(getpid()) + ".h5");
+  const Result g = run("generate --config " MACRODYN_SOURCE_DIR "/jobs/configs/nbmota.ini --small.runs 2 "
+                       "--small.sweeps 50 --large.snapshots 200 --run.progress false --output.overwrite true "
+                       "--output.path " + out);
+  INFO(g.err);
+  REQUIRE(g.code == 0);
+  io::DatasetReader r(out);
+  std::vector<double> dt(200), w(200);
+  r.read_rows("/pairs/dt", 0, 200, io::DType::f64, dt.data());
+  r.read_rows("/pairs/weight", 0, 200, io::DType::f64, w.data());
+  double mean = 0, ss = 0;
+  for (double x : dt) mean += x / 200;
+  for (double x : dt) ss += (x - mean) * (x - mean);
+  const double se = std::sqrt(ss / 199 / 200);
+  INFO("mean partial dt " << mean << " +- " << se);
+  CHECK(std::fabs(mean - 2.04e-8) <= 4 * se + 0.005e-8);  // the notes' value has 3 digits
+  for (double x : w) CHECK(x == 1.0);  // one vacancy per tile after the relax
 }
 

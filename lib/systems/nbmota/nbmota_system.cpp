@@ -107,12 +107,11 @@ void balance(std::uint8_t* x, std::int64_t n, std::uint8_t a, std::uint8_t b, st
   }
 }
 
-// The notes' upsampling after tiling (method notes §6, steps 2, 3 and 5; one small frame
+// The notes' upsampling after tiling (method notes §6, steps 2 and 3; one small frame
 // fills every tile here, where the reference draws a time-matched frame per tile): every
 // tile the small state cyclically shifted by 2 U{0 .. Ls/2 - 1} voxels per axis (even
 // shifts keep the BCC sites), the composition relabelled to exactly equimolar (Nb against
-// Mo, then Mo against Ta), and the i-th vacancy (voxel order) moved to the centre of tile i
-// by a swap when there is one vacancy per tile.
+// Mo, then Mo against Ta).
 void complete_tiling(std::uint8_t* x, int L, int Ls, Rng& rng) {
   if (L == Ls) return;
   const int f = L / Ls;
@@ -133,16 +132,23 @@ void complete_tiling(std::uint8_t* x, int L, int Ls, Rng& rng) {
       }
   const std::int64_t n = static_cast<std::int64_t>(L) * L * L;
   std::int64_t atoms = 0;
-  std::vector<std::int64_t> vacancies;
-  for (std::int64_t i = 0; i < n; ++i) {
-    if (x[i] == kVacancy) vacancies.push_back(i);
-    atoms += x[i] >= kNb && x[i] <= kTa;
-  }
+  for (std::int64_t i = 0; i < n; ++i) atoms += x[i] >= kNb && x[i] <= kTa;
   if (atoms % 3 == 0) {
     balance(x, n, kNb, kMo, atoms / 3, rng);
     balance(x, n, kMo, kTa, atoms / 3, rng);
   }
-  if (static_cast<std::int64_t>(vacancies.size()) != static_cast<std::int64_t>(f) * f * f || Ls % 4 != 0) return;
+}
+
+// Method notes §6, step 5 (after the relax): the i-th vacancy (voxel order) moved to the
+// centre of tile i by a swap, when there is one vacancy per tile of side Ls.
+void place_vacancies(std::uint8_t* x, int L, int Ls) {
+  if (L == Ls || Ls % 4 != 0) return;
+  const int f = L / Ls;
+  const std::int64_t n = static_cast<std::int64_t>(L) * L * L;
+  std::vector<std::int64_t> vacancies;
+  for (std::int64_t i = 0; i < n; ++i)
+    if (x[i] == kVacancy) vacancies.push_back(i);
+  if (static_cast<std::int64_t>(vacancies.size()) != static_cast<std::int64_t>(f) * f * f) return;
   for (std::size_t i = 0; i < vacancies.size(); ++i) {
     const int t = static_cast<int>(i);
     const std::int64_t centre = voxel(L, (t / (f * f)) * Ls + Ls / 2, ((t / f) % f) * Ls + Ls / 2, (t % f) * Ls + Ls / 2);
@@ -276,6 +282,9 @@ class AlloySystem final : public System {
   UpsamplingRule upsampling_rule() const override { return UpsamplingRule::tiling; }
   void after_upsampling(std::int8_t* x, int L, int Ls, Rng& rng) const override {
     complete_tiling(reinterpret_cast<std::uint8_t*>(x), L, Ls, rng);
+  }
+  void after_relax(std::int8_t* x, int L, int Ls) const override {
+    place_vacancies(reinterpret_cast<std::uint8_t*>(x), L, Ls);
   }
   // One hop per site (a quarter of the voxels): 1024 hops a frame at 1024 sites, near the
   // notes' 1000. (Frames at fixed physical times are not in yet.)
