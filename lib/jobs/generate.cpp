@@ -153,7 +153,7 @@ JobSummary generate(const Config& c) {
   summary.small_frames = pool_count;
 
   HierarchySpec h{upsampling_sides(c), c.factor,
-                  RelaxSpec{c.relax_window, c.relax_stride, c.relax_events, c.relax_boundary, c.relax_offset}, c.seed};
+                  RelaxSpec{c.relax_window, c.relax_stride, c.relax_events, c.relax_boundary, c.relax_offset}, c.seed, c.small_sweeps + 1};
   const int levels = static_cast<int>(h.sides.size()) - 1;
 
   // Intermediate levels are kept whole: each is the pool of the next.

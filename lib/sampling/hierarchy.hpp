@@ -16,6 +16,9 @@ struct HierarchySpec {
   int factor = 2;
   RelaxSpec relax;         // window is clamped to the level side; stride 0 = window / 2
   std::uint64_t seed = 0;
+  // Frames per small run in the level-1 pool (run-major), so that a system may draw
+  // time-matched frames (System::FramePool); 0 = not trajectories.
+  std::int64_t frames_per_run = 0;
 };
 
 // The relax spec actually used at a level of side `side`.

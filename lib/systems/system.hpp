@@ -206,12 +206,20 @@ class System {
   // which only block magnification allows.
   enum class UpsamplingRule { block_magnification, tiling, linear_interpolation };
   virtual UpsamplingRule upsampling_rule() const { return UpsamplingRule::block_magnification; }
+  // The small frames an upsampled state was drawn from, when they are trajectories: `count`
+  // frames of `frames_per_run` per run, run-major, and the index `source` of the drawn one
+  // (the first level of the hierarchy; elsewhere none).
+  struct FramePool {
+    const std::int8_t* frames = nullptr;
+    std::int64_t count = 0, frames_per_run = 0, source = 0;
+  };
   // Completes a side-L state just upsampled by the rule from side Ls, in place, drawing
   // from `rng` only (keyed by the snapshot: sampling::upsample_level): e.g. the alloy's
-  // shifted tiles, equimolar rebalancing and one vacancy per tile. Called on whole
-  // lattices only, so a system that completes its states is not team_splittable.
-  // Default: nothing.
-  virtual void after_upsampling(std::int8_t* /*x*/, int /*L*/, int /*Ls*/, Rng& /*rng*/) const {}
+  // tiles from time-matched frames of `pool` (null when there is none), shifted, rebalanced
+  // to equimolar. Called on whole lattices only, so a system that completes its states is
+  // not team_splittable. Default: nothing.
+  virtual void after_upsampling(std::int8_t* /*x*/, int /*L*/, int /*Ls*/, Rng& /*rng*/,
+                                const FramePool* /*pool*/) const {}
   // Completes the same state after its LocalRelax (the alloy moves one vacancy to each
   // tile's centre then, as the reference does). Default: nothing.
   virtual void after_relax(std::int8_t* /*x*/, int /*L*/, int /*Ls*/) const {}

@@ -37,7 +37,7 @@ Simulator::Simulator(const Config& c, const System& system, MPI_Comm team, int t
   });
 
   HierarchySpec h{upsampling_sides(c), c.factor,
-                  RelaxSpec{c.relax_window, c.relax_stride, c.relax_events, c.relax_boundary, c.relax_offset}, c.seed};
+                  RelaxSpec{c.relax_window, c.relax_stride, c.relax_events, c.relax_boundary, c.relax_offset}, c.seed, c.small_sweeps + 1};
   const PartialSpec ps{c.patch, c.partial_boundary, c.pairs, c.partial_events};
   snap_ = std::make_unique<TeamSnapshot>(team, system, h, ps, c.seed, c.snapshots, dec);
 

@@ -398,3 +398,50 @@ TEST_CASE("nbmota KMC: run_for advances by exactly the frame time, with Poisson 
   CHECK(std::fabs(mean - lambda) < 4 * std::sqrt(lambda / kFrames));
   CHECK(std::fabs(var - lambda) < 4 * std::sqrt((2 * lambda * lambda + lambda) / kFrames));
 }
+
+TEST_CASE("nbmota: each tile is a time-matched frame of the small runs", "[nbmota]") {
+  // 3 runs x 40 frames; the frames of t in [5, 25) are all Nb, the others all Ta (two
+  // vacancies each, so that 8 tiles hold 8176 atoms and no rebalancing relabels them). A
+  // snapshot drawn from frame t = 15 of run 1 takes every tile from t in [5, 25) of any run.
+  const auto sys = make_system("nbmota");
+  constexpr int Ls = 16, F = 40, runs = 3;
+  const std::int64_t voxels = Ls * Ls * Ls;
+  std::vector<std::uint8_t> pool(static_cast<std::size_t>(runs * F * voxels));
+  for (int r = 0; r < runs; ++r)
+    for (int t = 0; t < F; ++t) {
+      std::uint8_t* frame = pool.data() + (r * F + t) * voxels;
+      for (int x = 0; x < Ls; ++x)
+        for (int y = 0; y < Ls; ++y)
+          for (int z = 0; z < Ls; ++z)
+            frame[voxel(Ls, x, y, z)] = !is_site(x, y, z) ? kNoSite : (t >= 5 && t < 25) ? kNb : kTa;
+      frame[voxel(Ls, 0, 0, 0)] = kVacancy;
+      frame[voxel(Ls, 2, 2, 2)] = kVacancy;
+    }
+  const auto* p = reinterpret_cast<const std::int8_t*>(pool.data());
+  const std::int64_t source = 1 * F + 15;
+  const systems::System::FramePool frames{p, runs * F, F, source};
+  std::vector<std::int8_t> big(32 * 32 * 32);
+  for (std::uint64_t item = 0; item < 20; ++item) {
+    sampling::upsample_level(*sys, p + source * voxels, Ls, 2, big.data(), 5, 1, item, &frames);
+    int ta = 0;
+    for (std::int8_t code : big) ta += static_cast<std::uint8_t>(code) == kTa;
+    CHECK(ta == 0);
+  }
+  // Drawn from t = 30 instead, every tile comes from [20, 40): a mix of both kinds.
+  const systems::System::FramePool late{p, runs * F, F, 1 * F + 30};
+  int nb_tiles = 0, ta_tiles = 0;
+  for (std::uint64_t item = 0; item < 20; ++item) {
+    sampling::upsample_level(*sys, p + (1 * F + 30) * voxels, Ls, 2, big.data(), 5, 1, item, &late);
+    const auto* x = reinterpret_cast<const std::uint8_t*>(big.data());
+    for (int a = 0; a < 32; a += 16)
+      for (int b = 0; b < 32; b += 16)
+        for (int d = 0; d < 32; d += 16) {
+          const std::uint8_t code = x[voxel(32, a + 1, b + 1, d + 1)] == kVacancy ? x[voxel(32, a + 3, b + 3, d + 3)]
+                                                                                  : x[voxel(32, a + 1, b + 1, d + 1)];
+          nb_tiles += code == kNb;
+          ta_tiles += code == kTa;
+        }
+  }
+  CHECK(nb_tiles > 0);  // t in [20, 25): Nb; [25, 40): Ta
+  CHECK(ta_tiles > nb_tiles);
+}

@@ -107,21 +107,32 @@ void balance(std::uint8_t* x, std::int64_t n, std::uint8_t a, std::uint8_t b, st
   }
 }
 
-// The notes' upsampling after tiling (method notes §6, steps 2 and 3; one small frame
-// fills every tile here, where the reference draws a time-matched frame per tile): every
-// tile the small state cyclically shifted by 2 U{0 .. Ls/2 - 1} voxels per axis (even
-// shifts keep the BCC sites), the composition relabelled to exactly equimolar (Nb against
+// The notes' upsampling after tiling (method notes §6, steps 1 to 3): every tile a frame of
+// the small runs time-matched to the drawn one (the small state itself when the frames are
+// not trajectories), cyclically shifted by 2 U{0 .. Ls/2 - 1} voxels per axis (even shifts
+// keep the BCC sites), then the composition relabelled to exactly equimolar (Nb against
 // Mo, then Mo against Ta).
-void complete_tiling(std::uint8_t* x, int L, int Ls, Rng& rng) {
+void complete_tiling(std::uint8_t* x, int L, int Ls, Rng& rng, const System::FramePool* pool) {
   if (L == Ls) return;
   const int f = L / Ls;
-  std::vector<std::uint8_t> small(static_cast<std::size_t>(Ls) * Ls * Ls);
+  const std::int64_t frame_voxels = static_cast<std::int64_t>(Ls) * Ls * Ls;
+  std::vector<std::uint8_t> small(static_cast<std::size_t>(frame_voxels));
   for (int i = 0; i < Ls; ++i)
     for (int j = 0; j < Ls; ++j)
       for (int k = 0; k < Ls; ++k) small[static_cast<std::size_t>(voxel(Ls, i, j, k))] = x[voxel(L, i, j, k)];
   for (int a = 0; a < f; ++a)
     for (int b = 0; b < f; ++b)
       for (int c = 0; c < f; ++c) {
+        if (pool && pool->frames_per_run > 0) {
+          // A time-matched frame per tile: any run, a frame index within [t - 10, t + 10)
+          // of the drawn frame's t, clipped to the run (method notes §6, step 1).
+          const std::int64_t F = pool->frames_per_run, runs = pool->count / F, t = pool->source % F;
+          const std::int64_t lo = std::max<std::int64_t>(0, t - 10), hi = std::min<std::int64_t>(F, t + 10);
+          const auto run = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(runs)));
+          const std::int64_t tt = lo + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(hi - lo)));
+          const auto* frame = reinterpret_cast<const std::uint8_t*>(pool->frames) + (run * F + tt) * frame_voxels;
+          std::copy(frame, frame + frame_voxels, small.begin());
+        }
         int shift[3];
         for (int& s : shift) s = 2 * static_cast<int>(rng.below(static_cast<std::uint64_t>(Ls / 2)));
         for (int i = 0; i < Ls; ++i)
@@ -280,8 +291,8 @@ class AlloySystem final : public System {
     return {I, 1.0 / (static_cast<double>(tiling.patches()) * q)};
   }
   UpsamplingRule upsampling_rule() const override { return UpsamplingRule::tiling; }
-  void after_upsampling(std::int8_t* x, int L, int Ls, Rng& rng) const override {
-    complete_tiling(reinterpret_cast<std::uint8_t*>(x), L, Ls, rng);
+  void after_upsampling(std::int8_t* x, int L, int Ls, Rng& rng, const FramePool* pool) const override {
+    complete_tiling(reinterpret_cast<std::uint8_t*>(x), L, Ls, rng, pool);
   }
   void after_relax(std::int8_t* x, int L, int Ls) const override {
     place_vacancies(reinterpret_cast<std::uint8_t*>(x), L, Ls);
