@@ -14,6 +14,8 @@
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "io/dataset.hpp"
+#include "io/float_arrays.hpp"
 #include "systems/nbmota/barrier_model.hpp"
 #include "systems/nbmota/dump.hpp"
 #include "systems/nbmota/kmc.hpp"
@@ -444,4 +446,34 @@ TEST_CASE("nbmota: each tile is a time-matched frame of the small runs", "[nbmot
   }
   CHECK(nb_tiles > 0);  // t in [20, 25): Nb; [25, 40): Ta
   CHECK(ta_tiles > nb_tiles);
+}
+
+TEST_CASE("nbmota: a barrier file with a wrong layer shape or a NaN weight is refused with one sentence", "[nbmota]") {
+  // Copies of the shipped network with one array changed, written as plain HDF5 arrays.
+  const std::string src = kData + "barrier-model.h5";
+  const auto copy = [&](const std::string& name, const std::string& changed, bool wrong_shape, bool nan) {
+    const std::string path = std::string(MACRODYN_TEST_TMPDIR) + "/" + name;
+    io::DatasetWriter w(path, io::RootInfo{0, "nbmota", "", "test"});
+    for (const std::string group : {"layer1", "layer2", "layer3", "layer4", "output"}) {
+      w.create_group("/" + group, io::GroupInfo{});
+      const std::vector<std::string> arrays = group == "output" ? std::vector<std::string>{"W", "b"}
+          : std::vector<std::string>{"W", "b", "bn_gamma", "bn_beta", "bn_running_mean", "bn_running_var"};
+      for (const std::string& a : arrays) {
+        const std::string array = group + "/" + a;
+        io::FloatArray v = io::read_float_array(src, array);
+        if (array == changed && wrong_shape) {
+          v.shape[0] -= 1;
+          v.values.resize(v.values.size() - static_cast<std::size_t>(v.shape.size() > 1 ? v.shape[1] : 1));
+        }
+        if (array == changed && nan) v.values[3] = std::nanf("");
+        w.write_array("/" + array, io::DType::f32, v.shape, v.values.data());
+      }
+    }
+    return path;
+  };
+  CHECK_NOTHROW(BarrierModel::load(copy("nbmota_model_copy.h5", "", false, false)));
+  CHECK_THROWS_WITH(BarrierModel::load(copy("nbmota_model_shape.h5", "layer2/W", true, false)),
+                    Catch::Contains("layer2/W is 127 x 128, not 128 x 128"));
+  CHECK_THROWS_WITH(BarrierModel::load(copy("nbmota_model_nan.h5", "layer3/b", false, true)),
+                    Catch::Contains("layer3/b holds a non-finite value"));
 }
