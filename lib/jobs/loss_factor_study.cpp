@@ -9,6 +9,7 @@
 #include <memory>
 #include <sstream>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/format.hpp"
 #include "core/geometry.hpp"
@@ -16,6 +17,7 @@
 #include "jobs/evaluate.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/study.hpp"
+#include "jobs/study_model.hpp"
 #include "jobs/study_recipe.hpp"
 #include "jobs/train.hpp"
 #include "jobs/verdict.hpp"
@@ -92,7 +94,11 @@ bool read_row(const std::string& path, std::size_t judged, LossFactorRow& r) {
   if (!std::getline(in, line)) return false;
   std::vector<double> f;
   std::stringstream ss(line);
-  for (std::string tok; std::getline(ss, tok, ',');) f.push_back(std::stod(tok));
+  try {
+    for (std::string tok; std::getline(ss, tok, ',');) f.push_back(std::stod(tok));
+  } catch (const std::exception&) {
+    throw FileError(path + " is not a row of this study (" + line + "); delete it to redo the model");
+  }
   if (f.size() != 6 + judged) throw FileError(path + " is not a row of this study (" + line + ")");
   r.factor = f[0];
   r.seed = static_cast<std::uint64_t>(f[1]);
@@ -196,7 +202,7 @@ std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOp
   // One autoencoder (the first model trains it) and one set of latents for every model,
   // so that models differ only in λ and the SDE's seed.
   const std::string first = model_dir(o.out, o.factors.front(), o.seeds.front());
-  std::unique_ptr<PreparedLatents> latents;
+  SharedLatents shared{first, nullptr};
   TruthCache truth_cache;
   std::vector<LossFactorRow> rows;
   std::vector<std::string> warnings;
@@ -215,29 +221,10 @@ std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOp
       }
       const auto start = std::chrono::steady_clock::now();
       TrainOptions t = train_options(c, o, data, dir, f, seed);
-      if (dir != first && t.closure_dim > 0) t.encoder_from = first;
       t.latent_cache = o.out + "/latent.h5";
-      if (!stage_done(dir + "/model.json")) {
-        if (!latents) {
-          study_say(what + ": autoencoder and latents");
-          latents = std::make_unique<PreparedLatents>(prepare_latents(t));
-        } else if (t.closure_dim > 0) {
-          fs::create_directories(dir);
-          for (const char* file : {"encoder.pt", "autoencoder.bin"})
-            fs::copy_file(first + "/" + file, dir + "/" + file, fs::copy_options::overwrite_existing);
-        }
-        study_say(what + ": SDE");
-        fit_sde(t, *latents);
-      }
-      EvaluateOptions e;
-      e.model_dir = dir;
-      e.truth_path = truth;
-      e.output_dir = dir + "/eval";
-      e.seed = seed + 1;
-      e.device = o.device;
-      e.threads = o.threads;
-      e.interpolate = system->reference_training().interpolate_truth;
-      e.truth_cache = &truth_cache;
+      train_study_model(t, shared, what);
+      const EvaluateOptions e = study_evaluation(dir, truth, seed + 1, o.device, o.threads,
+                                                 system->reference_training().interpolate_truth, truth_cache);
       study_say(what + ": evaluation");
       const EvaluationResult res = evaluate_model(e);
       r.factor = f;
@@ -257,7 +244,9 @@ std::vector<LossFactorRow> loss_factor_study(const Config& c, const LossFactorOp
         std::ofstream w(dir + "/warnings.txt");
         for (const auto& line : judge(res, judged, e.ensemble).warnings) w << line << "\n";
       }
-      std::ofstream(dir + "/row.csv") << row_line(r) << "\n";
+      // Written whole or not at all: a model's row.csv marks it finished, and a
+      // half-written row would stop every rerun.
+      write_file_atomically(dir + "/row.csv", row_line(r) + "\n");
       read_row(dir + "/row.csv", judged.size(), r);  // as a rerun reads it, so fresh and cached tables agree
       study_say(what + ": MMD^2 " + shortest(r.mmd2) + " (t >= T/2: " + shortest(r.mmd2_late) + ")");
       rows.push_back(r);

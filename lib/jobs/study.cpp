@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/stop.hpp"
@@ -16,6 +17,7 @@
 #include "jobs/jobs.hpp"
 #include "jobs/model_info.hpp"
 #include "jobs/model_dir.hpp"
+#include "jobs/study_model.hpp"
 #include "jobs/study_recipe.hpp"
 #include "jobs/train.hpp"
 #include "jobs/verdict.hpp"
@@ -431,7 +433,7 @@ std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o
     }
     // One set of latents (one autoencoder) for both methods and every seed, so that they
     // differ only in the target, the loss factor and the SDE's seed.
-    std::unique_ptr<PreparedLatents> latents;
+    SharedLatents shared{first, nullptr};
     TruthCache truth_cache;
     for (std::uint64_t seed : o.seeds)
       for (const std::string method : {"kscaled", "naive"}) {
@@ -448,29 +450,11 @@ std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o
         }
         const auto start = std::chrono::steady_clock::now();
         auto t = train_options(base, o, data, dir, method, seed);
-        if (dir != first && base.has_closure()) t.encoder_from = first;
         t.latent_cache = cell + "/latent.h5";
-        if (!done(dir + "/model.json")) {
-          if (!latents) {
-            say(what + ": autoencoder and latents");
-            latents = std::make_unique<PreparedLatents>(prepare_latents(t));
-          } else if (base.has_closure()) {
-            fs::create_directories(dir);
-            for (const char* f : {"encoder.pt", "autoencoder.bin"})
-              fs::copy_file(first + "/" + f, dir + "/" + f, fs::copy_options::overwrite_existing);
-          }
-          say(what + ": SDE");
-          fit_sde(t, *latents);
-        }
-        EvaluateOptions e;
-        e.model_dir = dir;
-        e.truth_path = truth;
-        e.output_dir = dir + "/eval";
-        e.seed = seed;
-        e.device = o.device;
-        e.threads = o.threads;
-        e.interpolate = reference(base).interpolate_truth;
-        e.truth_cache = &truth_cache;  // docs/design.md §8.3.5: Curie-Weiss frames, no interpolation
+        train_study_model(t, shared, what);
+        // docs/design.md §8.3.5: Curie-Weiss frames, no interpolation.
+        const EvaluateOptions e =
+            study_evaluation(dir, truth, seed, o.device, o.threads, reference(base).interpolate_truth, truth_cache);
         say(what + ": evaluation");
         const EvaluationResult res = evaluate_model(e);
         StudyRow r;
@@ -498,7 +482,9 @@ std::vector<StudyRow> patch_size_study(const Config& base, const StudyOptions& o
             say("warning: " + what + ": " + line);
           }
         }
-        std::ofstream(dir + "/row.csv") << row_line(r) << "\n";
+        // Written whole or not at all: a model's row.csv marks it finished, and a
+        // half-written row would stop every rerun.
+        write_file_atomically(dir + "/row.csv", row_line(r) + "\n");
         collect(what, dir, r);
         say(std::string("  ") + kColumns + "\n  " + row_line(r));
         rows.push_back(r);
