@@ -149,6 +149,10 @@ TEST_CASE("nbmota: malformed dumps and barrier files are refused with one senten
        "whole even number"},
       {"ITEM: NUMBER OF ATOMS\n1\nITEM: BOX BOUNDS pp pp pp\n0 3.24\n0 3.24\n0 4.86\nITEM: ATOMS id type x y z\n1 1 0 0 0\n",
        "not cubic"},
+      // A box of 10 000 voxels per axis (10^12 bytes) is refused before any allocation.
+      {"ITEM: NUMBER OF ATOMS\n1\nITEM: BOX BOUNDS pp pp pp\n0 16200\n0 16200\n0 16200\nITEM: ATOMS id type x y z\n1 1 0 0 0\n",
+       "more than 1024"},
+      {box + "1 1 0 0 0\n2 2 nan 1.62 1.62\n", "fewer than 5 numbers"},  // a NaN coordinate
   };
   int i = 0;
   for (const auto& [text, what] : bad) {
@@ -424,7 +428,7 @@ TEST_CASE("nbmota: each tile is a time-matched frame of the small runs", "[nbmot
   const systems::System::FramePool frames{p, runs * F, F, source};
   std::vector<std::int8_t> big(32 * 32 * 32);
   for (std::uint64_t item = 0; item < 20; ++item) {
-    sampling::upsample_level(*sys, p + source * voxels, Ls, 2, big.data(), 5, 1, item, &frames);
+    sampling::upsample_level(*sys, p + source * voxels, Ls, 2, big.data(), 5, 1, item, frames);
     int ta = 0;
     for (std::int8_t code : big) ta += static_cast<std::uint8_t>(code) == kTa;
     CHECK(ta == 0);
@@ -433,7 +437,7 @@ TEST_CASE("nbmota: each tile is a time-matched frame of the small runs", "[nbmot
   const systems::System::FramePool late{p, runs * F, F, 1 * F + 30};
   int nb_tiles = 0, ta_tiles = 0;
   for (std::uint64_t item = 0; item < 20; ++item) {
-    sampling::upsample_level(*sys, p + (1 * F + 30) * voxels, Ls, 2, big.data(), 5, 1, item, &late);
+    sampling::upsample_level(*sys, p + (1 * F + 30) * voxels, Ls, 2, big.data(), 5, 1, item, late);
     const auto* x = reinterpret_cast<const std::uint8_t*>(big.data());
     for (int a = 0; a < 32; a += 16)
       for (int b = 0; b < 32; b += 16)

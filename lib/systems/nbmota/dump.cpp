@@ -16,8 +16,11 @@ namespace {
 }
 
 // The voxel index of a coordinate in Å, or -1 when it is not on the grid.
+constexpr int kMaxSide = 1024;
+
 int on_grid(double x) {
   const double v = x / kVoxelAngstrom;
+  if (!(std::fabs(v) < 1e9)) return -1;  // NaN, infinite, or no voxel index
   const double r = std::round(v);
   return std::fabs(v - r) < 1e-3 ? static_cast<int>(r) : -1;
 }
@@ -52,6 +55,10 @@ AlloyCell read_lammps_dump(const std::string& path) {
         const int N = on_grid(box);
         if (N < 2 || N % 2 != 0)
           bad(path, "has a box of " + std::to_string(box) + " Å, not a whole even number of 1.62 Å voxels");
+        // A cell is held whole (N^3 bytes): refused before the allocation, not by it.
+        if (N > kMaxSide)
+          bad(path, "has a box of " + std::to_string(N) + " voxels per axis, more than " + std::to_string(kMaxSide) +
+                        " (2^30 voxels); a start is a small cell");
         cell.N = N;
         cell.codes.assign(static_cast<std::size_t>(N) * N * N, kNoSite);
         for (int x = 0; x < N; ++x)
