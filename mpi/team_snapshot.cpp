@@ -177,11 +177,11 @@ void TeamSnapshot::build(std::int64_t j, const std::int8_t* pool, std::int64_t p
   // Bottom up. Replicated levels: the serial functions on the whole (small) lattice.
   const int last_replicated = std::min(first_distributed_ - 1, levels_);
   const std::int8_t* cur = pool + ancestors_[0] * frame_bytes;
+  const System::FramePool frames{pool, pool_count, hierarchy_.frames_per_run, ancestors_[0]};  // used at level 1
   for (int l = 1; l <= last_replicated; ++l) {
     std::int8_t* dst = (l == levels_ && alone) ? block_.data() : scratch_[l % 2].data();
-    const System::FramePool frames{pool, pool_count, hierarchy_.frames_per_run, ancestors_[0]};
     upsample_level(*system_, cur, sides[l - 1], m, dst, seed_, static_cast<std::uint32_t>(l),
-                   static_cast<std::uint64_t>(ancestors_[l]), l == 1 && hierarchy_.frames_per_run > 0 ? &frames : nullptr);
+                   static_cast<std::uint64_t>(ancestors_[l]), frames);
     local_relax(*system_, *evolver_, dst, sides[l], relax_at_side(hierarchy_.relax, sides[l]), seed_,
                 static_cast<std::uint32_t>(l), static_cast<std::uint64_t>(ancestors_[l]), stage_copy_);
     system_->after_relax(dst, sides[l], sides[l - 1]);
@@ -198,9 +198,8 @@ void TeamSnapshot::build(std::int64_t j, const std::int8_t* pool, std::int64_t p
     copy_block_out(cur, grids_[last_replicated], block_.data());
   } else {
     std::int8_t* whole = scratch_[l % 2].data();
-    const System::FramePool frames{pool, pool_count, hierarchy_.frames_per_run, ancestors_[0]};
     upsample_level(*system_, cur, sides[l - 1], m, whole, seed_, static_cast<std::uint32_t>(l),
-                   static_cast<std::uint64_t>(ancestors_[l]), l == 1 && hierarchy_.frames_per_run > 0 ? &frames : nullptr);
+                   static_cast<std::uint64_t>(ancestors_[l]), frames);
     copy_block_out(whole, grids_[l], block_.data());
     relax_[l]->run(*evolver_, block_.data(), seed_, static_cast<std::uint32_t>(l),
                    static_cast<std::uint64_t>(ancestors_[l]));

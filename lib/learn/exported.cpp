@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "learn/field_encoder_cpu.hpp"
+#include "learn/field_encoder_weights.hpp"
 #include "learn/sde.hpp"
 
 namespace macrodyn::learn {
@@ -65,15 +65,6 @@ struct ExportedEncoder::Impl {
   FieldEncoderWeights E;
 };
 
-namespace {
-
-std::vector<float> flat(const torch::Tensor& t) {
-  const auto c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
-  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
-}  // namespace
-
 ExportedEncoder::ExportedEncoder(const std::string& path, int p, int closure_dim, const std::string& device,
                                  std::int64_t chunk)
     : impl_(std::make_unique<Impl>()) {
@@ -92,15 +83,9 @@ ExportedEncoder::ExportedEncoder(const std::string& path, int p, int closure_dim
                                std::to_string(channels) + " fields, not side " + std::to_string(p) + " with " +
                                std::to_string(closure_dim));
     auto& E = impl_->E;
-    const auto w0 = m.attr("l0_weight").toTensor();
-    E.in = w0.size(1);
-    E.hidden = w0.size(0);
-    E.w0t = flat(w0.t());
-    E.b0 = flat(m.attr("l0_bias").toTensor());
-    E.w1t = flat(m.attr("l1_weight").toTensor().t());
-    E.b1 = flat(m.attr("l1_bias").toTensor());
-    E.w2 = flat(m.attr("l2_weight").toTensor());
-    E.b2 = flat(m.attr("l2_bias").toTensor())[0];
+    const auto tensor = [&m](const char* name) { return m.attr(name).toTensor(); };
+    E = field_encoder_weights(tensor("l0_weight"), tensor("l0_bias"), tensor("l1_weight"), tensor("l1_bias"),
+                              tensor("l2_weight"), tensor("l2_bias"));
     std::int64_t cells = 1;
     for (int a = 0; a < impl_->dim; ++a) cells *= p;
     if (E.in != cells) throw std::runtime_error(path + ": the encoder's input width is not the patch's cell count");

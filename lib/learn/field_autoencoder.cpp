@@ -1,7 +1,7 @@
 // The predator-prey closure autoencoder (docs/design.md §8.6.4): networks, training,
 // encoding, checkpoints and the TorchScript export of the encoder. Torch stays in here.
 #include "learn/field_autoencoder.hpp"
-#include "learn/field_encoder_cpu.hpp"
+#include "learn/field_encoder_weights.hpp"
 #include "learn/torch_files.hpp"
 #include "learn/archive_values.hpp"
 #include "learn/closure_trainer.hpp"
@@ -60,22 +60,8 @@ void init_weights(torch::nn::Module& m) {
 }
 
 // The encoder's weights on the CPU for encode_patches (learn/field_encoder_cpu.hpp).
-std::vector<float> flat(const torch::Tensor& t) {
-  const auto c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
-  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
 FieldEncoderWeights weights_of(MlpImpl& e) {
-  FieldEncoderWeights w;
-  w.in = e.l0->weight.size(1);
-  w.hidden = e.l0->weight.size(0);
-  w.w0t = flat(e.l0->weight.t());
-  w.b0 = flat(e.l0->bias);
-  w.w1t = flat(e.l1->weight.t());
-  w.b1 = flat(e.l1->bias);
-  w.w2 = flat(e.l2->weight);
-  w.b2 = flat(e.l2->bias)[0];
-  return w;
+  return field_encoder_weights(e.l0->weight, e.l0->bias, e.l1->weight, e.l1->bias, e.l2->weight, e.l2->bias);
 }
 
 void validate_geometry(int dim, int n, int p) {

@@ -25,10 +25,9 @@ void build_level_snapshot(const System& system, Evolver& evolver, const Hierarch
   const int side = spec.sides[level];
   Rng draw({spec.seed, Purpose::draw, static_cast<std::uint32_t>(level), static_cast<std::uint64_t>(j), 0});
   const auto src = static_cast<std::int64_t>(draw.below(static_cast<std::uint64_t>(pool_count)));
-  const System::FramePool frames{pool, pool_count, spec.frames_per_run, src};
   upsample_level(system, pool + src * ipow(src_side, dim) * system.state_layout().voxel_bytes(), src_side, spec.factor,
                  out, spec.seed, static_cast<std::uint32_t>(level), static_cast<std::uint64_t>(j),
-                 level == 1 && spec.frames_per_run > 0 ? &frames : nullptr);
+                 System::FramePool{pool, pool_count, spec.frames_per_run, src});
   local_relax(system, evolver, out, side, relax_at_side(spec.relax, side), spec.seed,
               static_cast<std::uint32_t>(level), static_cast<std::uint64_t>(j), stage_copy);
   system.after_relax(out, side, src_side);

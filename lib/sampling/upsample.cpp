@@ -124,10 +124,10 @@ template void upsample_linear2<float>(const float*, int, int, int, float*);
 template void upsample_linear2<double>(const double*, int, int, int, double*);
 
 void upsample_level(const System& system, const std::int8_t* src, int Ls, int m, std::int8_t* dst, std::uint64_t seed,
-                    std::uint32_t level, std::uint64_t item, const System::FramePool* pool) {
+                    std::uint32_t level, std::uint64_t item, const System::FramePool& pool) {
   upsample(system, src, Ls, m, dst);
   Rng rng({seed, Purpose::upsample, level, item, 0});
-  system.after_upsampling(dst, Ls * m, Ls, rng, pool);
+  system.after_upsampling(dst, Ls * m, Ls, rng, level == 1 && pool.frames_per_run > 0 ? &pool : nullptr);
 }
 
 void upsample(const System& system, const std::int8_t* src, int Ls, int m, std::int8_t* dst) {

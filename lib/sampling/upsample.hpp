@@ -24,10 +24,11 @@ void upsample(const systems::System& system, const std::int8_t* src, int Ls, int
 // One level of the hierarchy's upsampling: upsample by the rule, then the system's
 // after_upsampling with the rng keyed (seed, upsample, level, item), so generate and the
 // team path of run make the same state.
-// `pool` (may be null): the small frames src was drawn from (System::FramePool).
+// `pool`: the small frames src was drawn from (System::FramePool), handed to the system at
+// level 1 when they are trajectories (frames_per_run > 0).
 void upsample_level(const systems::System& system, const std::int8_t* src, int Ls, int m, std::int8_t* dst,
                     std::uint64_t seed, std::uint32_t level, std::uint64_t item,
-                    const systems::System::FramePool* pool = nullptr);
+                    const systems::System::FramePool& pool = {});
 
 // Tiling: dst(x) = src(x mod Ls).
 void upsample_tiles(const std::int8_t* src, int dim, int Ls, int m, std::int8_t* dst, int voxel_bytes = 1);

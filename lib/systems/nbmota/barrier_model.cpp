@@ -147,16 +147,6 @@ BarrierModel BarrierModel::load(const std::string& path) {
   return m;
 }
 
-void BarrierModel::features(const std::uint8_t* codes, int N, std::int64_t v, int k, float* f729) const {
-  std::fill(f729, f729 + kInputs, 0.0f);
-  const auto c = coords(N, v);
-  for (int s = 0; s < kSlots; ++s) {
-    const auto& o = read_offset(k, s);
-    const std::uint8_t code = codes[voxel(N, c[0] + o[0], c[1] + o[1], c[2] + o[2])];
-    f729[slot_index_[static_cast<std::size_t>(s)]] = code == kNoSite ? 0.0f : static_cast<float>(code);
-  }
-}
-
 namespace {
 
 // The wrapped voxel indices of the offsets -kReach .. kReach along each axis around v: the
@@ -175,17 +165,33 @@ struct Around {
   }
 };
 
+// The 112 slot values of hop k (its environment read through T_k): the species code, 0
+// for a vacancy or no site.
+void gather_slots(const BarrierModel& m, const std::uint8_t* codes, int N, const Around& around, int k, float* slots) {
+  for (int s = 0; s < BarrierModel::kSlots; ++s) {
+    const std::uint8_t code = codes[around.voxel(N, m.read_offset(k, s))];
+    slots[s] = code == kNoSite ? 0.0f : static_cast<float>(code);
+  }
+}
+
+bool target_vacant(const std::uint8_t* codes, int N, const Around& around, int k) {
+  return codes[around.voxel(N, kHops[static_cast<std::size_t>(k)])] == kVacancy;
+}
+
 }  // namespace
+
+void BarrierModel::features(const std::uint8_t* codes, int N, std::int64_t v, int k, float* f729) const {
+  float slots[kSlots];
+  gather_slots(*this, codes, N, Around(N, v), k, slots);
+  std::fill(f729, f729 + kInputs, 0.0f);
+  for (int s = 0; s < kSlots; ++s) f729[slot_index_[static_cast<std::size_t>(s)]] = slots[s];
+}
 
 float BarrierModel::barrier(const std::uint8_t* codes, int N, std::int64_t v, int k) const {
   const Around around(N, v);
-  const auto& d = kHops[static_cast<std::size_t>(k)];
-  if (codes[around.voxel(N, d)] == kVacancy) return std::numeric_limits<float>::infinity();
+  if (target_vacant(codes, N, around, k)) return std::numeric_limits<float>::infinity();
   float slots[kSlots];
-  for (int s = 0; s < kSlots; ++s) {
-    const std::uint8_t code = codes[around.voxel(N, read_offset(k, s))];
-    slots[s] = code == kNoSite ? 0.0f : static_cast<float>(code);
-  }
+  gather_slots(*this, codes, N, around, k, slots);
   return forward(slots);
 }
 
@@ -193,14 +199,11 @@ void BarrierModel::barriers(const std::uint8_t* codes, int N, std::int64_t v, fl
   const Around around(N, v);
   float slots[kSlots];
   for (int k = 0; k < 8; ++k) {
-    if (codes[around.voxel(N, kHops[static_cast<std::size_t>(k)])] == kVacancy) {
+    if (target_vacant(codes, N, around, k)) {
       e8[k] = std::numeric_limits<float>::infinity();
       continue;
     }
-    for (int s = 0; s < kSlots; ++s) {
-      const std::uint8_t code = codes[around.voxel(N, read_offset(k, s))];
-      slots[s] = code == kNoSite ? 0.0f : static_cast<float>(code);
-    }
+    gather_slots(*this, codes, N, around, k, slots);
     e8[k] = forward(slots);
   }
 }
