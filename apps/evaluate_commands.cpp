@@ -89,6 +89,9 @@ int cmd_predict(int argc, char** argv) {
       "step in model time units (t_physical = t x model.json's time_unit); 0 = the step the model was trained at, "
       "model.json's pair_dt (1 model time unit for a model in mean-delta-t units)")(
       "ensemble", po::value<std::int64_t>(&o.ensemble)->default_value(100), "trajectories per initial state")(
+      "condition", po::value<double>(&o.condition),
+      "a conditioned model's value of its condition (model.json \"conditions\", e.g. T in K): the inputs of drift "
+      "and diffusion, and the time unit there (required for such a model)")(
       "output", po::value<std::string>(&o.output_csv),
       "CSV of the ensemble mean and std per state and time: state,t,t_physical,<var>_mean,<var>_std,... "
       "(physical coordinates; '#' comment lines first) (required)")(

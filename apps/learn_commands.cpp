@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <iostream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "core/error.hpp"
@@ -27,8 +29,11 @@ namespace po = boost::program_options;
 int cmd_train(int argc, char** argv) {
   TrainOptions o;
   std::string schedule;
+  std::vector<std::string> datasets;
   po::options_description io("Input and output");
-  io.add_options()("help", "print this help")("dataset", po::value(&o.dataset), "the HDF5 dataset (from generate)")(
+  io.add_options()("help", "print this help")("dataset", po::value(&datasets)->composing(),
+                                               "the HDF5 dataset (from generate); given several times with "
+                                               "--condition, datasets at several values of that system key")(
       "out", po::value(&o.out), "the model directory to write")(
       "resume", po::bool_switch(&o.resume), "continue an interrupted training in --out (same bits as uninterrupted)")(
       "overwrite", po::bool_switch(&o.overwrite), "replace a model already in --out")(
@@ -49,7 +54,13 @@ int cmd_train(int argc, char** argv) {
       "patience", value_with_default(&o.patience), "ReduceLROnPlateau patience (epochs)")(
       "val-fraction", value_with_default(&o.val_fraction),
       "fraction of pairs held out (the last ones) for the logged validation loss")(
-      "max-pairs", value_with_default(&o.max_pairs), "use at most this many pairs (0 = all)")(
+      "max-pairs", value_with_default(&o.max_pairs), "use at most this many pairs (0 = all, per dataset)")(
+      "drift", value_with_default(&o.drift),
+      "mlp (d -> 64 -> 64 -> 64 -> d) or onsager (the stochastic OnsagerNet: (M + W)(-grad V) + ...)")(
+      "condition", po::value(&o.condition),
+      "a system key (e.g. T) the SDE takes as an input: drift and diffusion are fitted to the pairs of every "
+      "--dataset at once, each at its own value, with time in the unit of each value (mean_dt: its mean pair "
+      "duration; elsewhere ln(unit) linear in 1/value)")(
       "time-unit", value_with_default(&o.time_unit),
       "physical, mean_dt (time in units of the mean training dt) or auto (physical for curie_weiss)");
   po::options_description ae("Closure autoencoder (datasets with snapshot states)");
@@ -88,6 +99,10 @@ int cmd_train(int argc, char** argv) {
               << all << "\n";
     return 0;
   }
+  if (!datasets.empty()) {
+    o.dataset = datasets.front();
+    o.more_datasets.assign(datasets.begin() + 1, datasets.end());
+  }
   if (!schedule.empty()) {
     ReplayOptions r{o.dataset, schedule, o.out, o.threads, o.overwrite, o.progress};
     replay_schedule(r);
@@ -97,6 +112,12 @@ int cmd_train(int argc, char** argv) {
   std::printf("model %s: %s, %d variables, K %lld, loss factor %g, final train loss %.5f, val loss %.5f\n",
               o.out.c_str(), m.method.c_str(), m.dim(), static_cast<long long>(m.K), m.loss_factor,
               m.final_train_loss, m.final_val_loss);
+  if (!m.conditions.empty()) {
+    std::printf("conditioned on %s at", m.conditions[0].c_str());
+    for (std::size_t i = 0; i < m.condition_values.size(); ++i)
+      std::printf("%s %g (time unit %.4g)", i ? "," : "", m.condition_values[i], m.condition_time_units[i]);
+    std::printf("; elsewhere time unit = exp(%.6g + %.6g / %s)\n", m.time_fit_a, m.time_fit_b, m.conditions[0].c_str());
+  }
   std::printf("report: %s\n", write_report(o.out).c_str());
   return 0;
 }

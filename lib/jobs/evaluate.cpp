@@ -77,6 +77,11 @@ ModelInfo check_evaluate_options(const EvaluateOptions& o) {
   ModelInfo info = read_model_dir(o.model_dir);
   check_device(o.device);
   check_truth_for_model(info, o.model_dir, o.truth_path);
+  if (!info.conditions.empty()) {  // evaluated at the truth's value of the condition
+    io::DatasetReader r(o.truth_path);
+    const auto truth = resolve_system_params(info.system, system_params_in_ini(r.attr_string("/", "config")));
+    info = at_condition(info, truth.get(info.conditions[0]), "--truth " + o.truth_path);
+  }
   if (o.plots && std::system("gnuplot --version >/dev/null 2>&1") != 0)
     throw InputError("the plots need the gnuplot program (apt-get install gnuplot-nox); pass --no-plots to skip them.");
   if (fs::exists(o.output_dir) && !fs::is_directory(o.output_dir))
@@ -124,7 +129,7 @@ EvaluationResult evaluate_model(const EvaluateOptions& o) {
              std::to_string(info.patch) + ", K " + std::to_string(info.K) + ", z = (" + join(info.variables, ", ") +
              "), device " + device);
   learn::set_torch_threads(o.threads);  // the encoder's convolutions
-  const learn::ExportedSde sde(o.model_dir, info.dim(), device);
+  const learn::ExportedSde sde = load_sde(o.model_dir, info, device);
   std::unique_ptr<learn::ExportedEncoder> encoder;
   if (info.closure_dim > 0)
     encoder = std::make_unique<learn::ExportedEncoder>(o.model_dir + "/" + info.encoder, static_cast<int>(info.patch),

@@ -73,6 +73,14 @@ std::string check_device(const std::string& device) {
   }
 }
 
+learn::ExportedSde load_sde(const std::string& dir, const ModelInfo& info, const std::string& device) {
+  learn::ExportedSde sde(dir, info.dim(), device);
+  std::vector<float> c;
+  for (const auto& key : info.conditions) c.push_back(static_cast<float>(info.params.get(key)));
+  if (!c.empty()) sde.set_condition(c);
+  return sde;
+}
+
 macro::SdeFunctions sde_functions(const learn::ExportedSde& sde) {
   return macro::SdeFunctions{sde.dim(), [&sde](const float* z, std::int64_t B, float* drift, float* sigma) {
                                sde.eval(z, B, drift, sigma);

@@ -25,6 +25,10 @@ ModelInfo read_model_dir(const std::string& dir);
 // The device to use for --device; InputError when it is unknown or unavailable.
 std::string check_device(const std::string& device);
 
+// The model's drift.pt and diffusion.pt; a conditioned model is evaluated at the value of
+// its condition in info.params (set by at_condition).
+learn::ExportedSde load_sde(const std::string& dir, const ModelInfo& info, const std::string& device);
+
 // The exported SDE as the rollout's SdeFunctions; `sde` must outlive the result.
 macro::SdeFunctions sde_functions(const learn::ExportedSde& sde);
 

@@ -78,6 +78,15 @@ void write_model_info(const std::string& dir, const ModelInfo& m) {
     << "  \"time_unit\": " << num(m.time_unit) << ",\n"
     << "  \"time_unit_kind\": " << quote(m.time_unit_kind) << ",\n"
     << "  \"pair_dt\": " << num(m.pair_dt) << ",\n"
+    << "  \"conditions\": " << list(m.conditions, quote) << ",\n"
+    << "  \"condition_normalisation\": {\"offset\": " << list(m.condition_offset, num)
+    << ", \"scale\": " << list(m.condition_scale, num) << "},\n"
+    << "  \"condition_values\": " << list(m.condition_values, num) << ",\n"
+    << "  \"condition_pair_dt\": " << list(m.condition_pair_dt, num) << ",\n"
+    << "  \"condition_time_units\": " << list(m.condition_time_units, num) << ",\n"
+    << "  \"time_fit\": {\"a\": " << num(m.time_fit_a) << ", \"b\": " << num(m.time_fit_b)
+    << ", \"rule\": \"time_unit = exp(a + b / condition) between or beyond the condition_values\"},\n"
+    << "  \"drift\": " << quote(m.drift) << ",\n"
     << "  \"method\": " << quote(m.method) << ",\n"
     << "  \"loss_factor\": " << num(m.loss_factor) << ",\n"
     << "  \"eps\": " << num(m.eps) << ",\n"
@@ -143,6 +152,21 @@ ModelInfo read_model_info(const std::string& dir) {
     m.time_unit = t.get<double>("time_unit");
     m.time_unit_kind = t.get<std::string>("time_unit_kind");
     m.pair_dt = t.get<double>("pair_dt", 0.0);
+    // Conditions (absent from a model.json written before them: an autonomous SDE).
+    const auto numbers = [&t](const std::string& key, std::vector<double>& out) {
+      if (const auto c = t.get_child_optional(key))
+        for (auto& v : *c) out.push_back(v.second.get_value<double>());
+    };
+    if (const auto c = t.get_child_optional("conditions"))
+      for (auto& v : *c) m.conditions.push_back(v.second.get_value<std::string>());
+    numbers("condition_normalisation.offset", m.condition_offset);
+    numbers("condition_normalisation.scale", m.condition_scale);
+    numbers("condition_values", m.condition_values);
+    numbers("condition_pair_dt", m.condition_pair_dt);
+    numbers("condition_time_units", m.condition_time_units);
+    m.time_fit_a = t.get<double>("time_fit.a", 0.0);
+    m.time_fit_b = t.get<double>("time_fit.b", 0.0);
+    m.drift = t.get<std::string>("drift", "mlp");
     m.method = t.get<std::string>("method");
     m.loss_factor = t.get<double>("loss_factor");
     m.eps = t.get<double>("eps");
@@ -165,7 +189,32 @@ ModelInfo read_model_info(const std::string& dir) {
   if (m.offset.size() != m.variables.size() || m.scale.size() != m.variables.size() ||
       m.z_star_dim + m.closure_dim != static_cast<std::int64_t>(m.variables.size()))
     throw FileError(path + ": the dimensions of variables, normalisation and closure disagree");
+  const std::size_t q = m.conditions.size(), v = m.condition_values.size();
+  if (m.condition_offset.size() != q || m.condition_scale.size() != q || q > 1 ||
+      m.condition_pair_dt.size() != v || m.condition_time_units.size() != v || (q == 1) != (v > 0))
+    throw FileError(path + ": the conditions, their normalisation and their time units disagree");
+  if (m.drift != "mlp" && m.drift != "onsager") throw FileError(path + ": drift must be mlp or onsager, not " + m.drift);
   return m;
+}
+
+ModelInfo at_condition(const ModelInfo& m, double c, const std::string& what) {
+  if (m.conditions.empty()) throw InputError(what + ": the model has no condition (it was trained at one " + m.params.describe() + ")");
+  if (!(std::isfinite(c) && c != 0)) throw InputError(what + ": " + m.conditions[0] + " = " + shortest(c) + " is not a usable value");
+  ModelInfo at = m;
+  at.params.set(m.conditions[0], c);
+  at.params = resolve_system_params(m.system, at.params);
+  for (std::size_t i = 0; i < m.condition_values.size(); ++i)
+    if (std::fabs(m.condition_values[i] - c) <= 1e-9 * std::max(1.0, std::fabs(c))) {
+      at.time_unit = m.condition_time_units[i];
+      at.pair_dt = m.condition_pair_dt[i];
+      return at;
+    }
+  // Between or beyond the training values: the fitted law for the unit, and the pair
+  // duration in proportion (it scales as the unit at every training value).
+  at.time_unit = std::exp(m.time_fit_a + m.time_fit_b / c);
+  at.pair_dt = m.condition_pair_dt.empty() ? m.pair_dt
+                                           : at.time_unit * m.condition_pair_dt[0] / m.condition_time_units[0];
+  return at;
 }
 
 }  // namespace macrodyn::jobs

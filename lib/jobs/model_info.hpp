@@ -33,7 +33,18 @@ struct ModelInfo {
   // The mean physical duration delta t of the training pairs (0: not recorded, a model.json
   // written before it): the step the SDE was fitted at, predict's default --dt.
   double pair_dt = 0.0;
+  // Conditions (docs/design.md §5.6.1): system keys the SDE takes as inputs (e.g. T),
+  // trained on datasets at several values; empty = an autonomous SDE. Normalised inside
+  // the networks by (c - condition_offset) / condition_scale.
+  std::vector<std::string> conditions;
+  std::vector<double> condition_offset, condition_scale;
+  // Per training value of the (one) condition: the mean pair duration and the time unit
+  // there (time_unit_kind mean_dt: the mean pair duration). Elsewhere the unit comes from
+  // the fit ln(unit) = time_fit_a + time_fit_b / c (an Arrhenius law when c is a temperature).
+  std::vector<double> condition_values, condition_pair_dt, condition_time_units;
+  double time_fit_a = 0, time_fit_b = 0;
   // Training.
+  std::string drift = "mlp";  // "mlp" or "onsager"
   std::string method;  // "kscaled" or "naive"
   double loss_factor = 1, eps = 1e-4;
   std::string diffusion;
@@ -47,6 +58,11 @@ struct ModelInfo {
 
   int dim() const { return static_cast<int>(variables.size()); }
 };
+
+// The model as used at condition value `c` (one condition): params[conditions[0]] = c, the
+// time unit and pair_dt of that value (the training table, else the fit). Throws
+// InputError naming `what` when the model has no condition.
+ModelInfo at_condition(const ModelInfo& m, double c, const std::string& what);
 
 // Writes dir/model.json (atomically: a temporary file, then a rename).
 void write_model_info(const std::string& dir, const ModelInfo& m);

@@ -34,6 +34,18 @@ void make_parent_dir(const std::string& file, const char* option) {
 
 ModelInfo check_predict_options(const PredictOptions& o) {
   ModelInfo info = read_model_dir(o.model_dir);
+  if (!info.conditions.empty()) {
+    if (std::isnan(o.condition))
+      throw InputError("--condition is required: the model takes " + info.conditions[0] + " as an input (trained at " +
+                       [&] {
+                         std::vector<std::string> v;
+                         for (double x : info.condition_values) v.push_back(shortest(x));
+                         return join(v, ", ");
+                       }() + ")");
+    info = at_condition(info, o.condition, "--condition");
+  } else if (!std::isnan(o.condition)) {
+    throw InputError("--condition: the model has no condition (it was trained at " + info.params.describe() + ")");
+  }
   const auto d = static_cast<std::size_t>(info.dim());
   if (o.z0.empty())
     throw InputError("--z0 gives no initial state (the model needs " + std::to_string(d) + " numbers per state: " +
@@ -76,7 +88,7 @@ double step_of(const PredictOptions& o, const ModelInfo& info) {
 
 PredictionResult predict(const PredictOptions& o) {
   const ModelInfo info = check_predict_options(o);
-  const learn::ExportedSde sde(o.model_dir, info.dim(), check_device(o.device));
+  const learn::ExportedSde sde = load_sde(o.model_dir, info, check_device(o.device));
   return predict_with(info, sde_functions(sde), o);
 }
 

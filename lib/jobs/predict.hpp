@@ -5,6 +5,7 @@
 //
 // No torch header here (docs/design.md §2.3): the model is reached through learn/exported.hpp.
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@ struct PredictOptions {
   int steps = 0;                // Euler–Maruyama steps (steps + 1 points)
   double dt = 0.0;              // model time units; 0: the training pairs' mean delta t (step_of)
   std::int64_t ensemble = 1;    // trajectories per initial state
+  double condition = std::numeric_limits<double>::quiet_NaN();  // a conditioned model's value (e.g. T)
   std::uint64_t seed = 1;
   std::string device = "auto";
   std::string output_csv;       // state, t, t_physical, <var>_mean, <var>_std ... (required)

@@ -57,6 +57,18 @@ void validate(const TrainOptions& o) {
   if (o.max_pairs < 0) throw InputError("--max-pairs must be >= 0");
   if (o.time_unit != "auto" && o.time_unit != "physical" && o.time_unit != "mean_dt")
     throw InputError("--time-unit must be auto, physical or mean_dt, not '" + o.time_unit + "'");
+  try {
+    learn::parse_drift(o.drift);
+  } catch (const std::invalid_argument& e) {
+    throw InputError(std::string("--") + e.what());
+  }
+  if (!o.more_datasets.empty() && o.condition.empty())
+    throw InputError("--dataset is given " + std::to_string(1 + o.more_datasets.size()) +
+                     " times: name the system key they differ in with --condition (e.g. --condition T)");
+  for (const auto& d : o.more_datasets)
+    if (!fs::exists(d)) throw InputError("--dataset " + d + " does not exist");
+  if (!o.condition.empty() && !o.latent_cache.empty())
+    throw InputError("--latent-cache holds one dataset's latents; it cannot be used with --condition");
   if (o.closure_dim < 0) throw InputError("--closure-dim must be >= 0");
   if (o.decoder != "auto" && o.decoder != "global" && o.decoder != "patch")
     throw InputError("--decoder must be auto, global or patch, not '" + o.decoder + "'");
@@ -77,6 +89,7 @@ void validate(const TrainOptions& o) {
   make_output_dir(o.out, "--out");
   refuse_output_dir_is_input({o.out, "--out"}, {{o.encoder_from, "--encoder-from"}});
   refuse_output_is_input({o.out, "--out"}, {{o.dataset, "--dataset"}});
+  for (const auto& d : o.more_datasets) refuse_output_is_input({o.out, "--out"}, {{d, "--dataset"}});
 }
 
 namespace {
@@ -248,10 +261,14 @@ void closure_autoencoder(const TrainOptions& o, const io::DatasetReader& ds, int
   throw InputError("system " + info.system + " has no learned closure; pass --closure-dim 0");
 }
 
-learn::LatentPairs slice(const LatentSet& s, const std::vector<float>& target, std::int64_t b, std::int64_t e,
+// Pairs [b, e) in model coordinates; with conditions, each pair's time in the unit of its
+// condition value and the value as the networks' input.
+learn::LatentPairs slice(const PreparedLatents& prep, const std::vector<float>& target, std::int64_t b, std::int64_t e,
                          const ModelInfo& info) {
+  const LatentSet& s = prep.set;
   learn::LatentPairs p;
   p.dim = s.dim();
+  p.cond_dim = static_cast<int>(info.conditions.size());
   const int d = p.dim;
   for (std::int64_t i = b; i < e; ++i) {
     for (int k = 0; k < d; ++k) {
@@ -259,9 +276,87 @@ learn::LatentPairs slice(const LatentSet& s, const std::vector<float>& target, s
       p.z0.push_back(static_cast<float>((s.z0[at] - info.offset[k]) / info.scale[k]));
       p.z1.push_back(static_cast<float>((target[at] - info.offset[k]) / info.scale[k]));
     }
-    p.dt.push_back(s.dt[static_cast<std::size_t>(i)] / info.time_unit);
+    double unit = info.time_unit;
+    if (p.cond_dim > 0) {
+      const double c = prep.cond[static_cast<std::size_t>(i)];
+      p.cond.push_back(static_cast<float>(c));
+      for (std::size_t v = 0; v < info.condition_values.size(); ++v)
+        if (info.condition_values[v] == c) unit = info.condition_time_units[v];
+    }
+    p.dt.push_back(s.dt[static_cast<std::size_t>(i)] / unit);
   }
   return p;
+}
+
+// A dataset's value of the condition key, after the checks that its pairs can train the
+// same model as the first dataset's: the same system, tiling, boundary and other keys.
+double condition_value(const TrainOptions& o, const io::DatasetReader& d, const ModelInfo& info) {
+  const std::string system = d.attr_string("/", "system");
+  if (system != info.system)
+    throw InputError("--dataset " + d.path() + " is of system " + system + ", the first --dataset of " + info.system);
+  const auto params = resolve_system_params(system, system_params_in_ini(d.attr_string("/", "config")));
+  bool found = false;
+  for (const auto& v : params.values()) {
+    if (v.key == o.condition) {
+      if (v.text) throw InputError("--condition " + o.condition + ": a text key cannot be a condition");
+      found = true;
+      continue;
+    }
+    if (!info.params.has(v.key) || params.text(v) != info.params.text(*std::find_if(
+                                                         info.params.values().begin(), info.params.values().end(),
+                                                         [&](const auto& w) { return w.key == v.key; })))
+      throw InputError("--dataset " + d.path() + " has system." + v.key + " = " + params.text(v) +
+                       ", the first --dataset another value: only --condition " + o.condition + " may differ");
+  }
+  if (!found) throw InputError("--condition " + o.condition + ": system " + system + " has no key " + o.condition);
+  if (d.attr_int("/pairs", "L") != info.L || d.attr_int("/pairs", "patch") != info.patch ||
+      d.attr_int("/pairs", "K") != info.K || d.attr_string("/pairs", "boundary") != info.boundary)
+    throw InputError("--dataset " + d.path() + " has pairs of another tiling or boundary than the first --dataset's");
+  return params.get(o.condition);
+}
+
+// The pairs of every dataset, each with its value of the condition: the first
+// (1 - val_fraction) of each dataset's pairs, then the held-out rest of each.
+void gather_conditioned(const TrainOptions& o, const io::DatasetReader& first, const learn::ExportedEncoder* enc,
+                        PreparedLatents& prep) {
+  ModelInfo& info = prep.info;
+  info.conditions = {o.condition};
+  std::vector<LatentSet> sets;
+  std::vector<double> values{condition_value(o, first, info)};
+  sets.push_back(std::move(prep.set));
+  for (const auto& path : o.more_datasets) {
+    const io::DatasetReader d(path);
+    d.require("/pairs");
+    const double v = condition_value(o, d, info);
+    if (std::find(values.begin(), values.end(), v) != values.end())
+      throw InputError("--dataset " + path + ": another --dataset has the same " + o.condition + " = " + shortest(v));
+    values.push_back(v);
+    sets.push_back(encode_pairs(d, enc, o.max_pairs));
+    log_if(o.progress, "train: %lld latent pairs of %s at %s = %s\n", static_cast<long long>(sets.back().size()),
+        path.c_str(), o.condition.c_str(), shortest(v).c_str());
+  }
+  LatentSet all;
+  all.variables = sets.front().variables;
+  const int d = all.dim();
+  prep.cond.clear();
+  const auto append = [&](const LatentSet& s, double v, std::int64_t b, std::int64_t e) {
+    const auto row = [d](std::int64_t i) { return static_cast<std::ptrdiff_t>(i * d); };
+    all.z0.insert(all.z0.end(), s.z0.begin() + row(b), s.z0.begin() + row(e));
+    all.z1.insert(all.z1.end(), s.z1.begin() + row(b), s.z1.begin() + row(e));
+    all.z1_naive.insert(all.z1_naive.end(), s.z1_naive.begin() + row(b), s.z1_naive.begin() + row(e));
+    all.dt.insert(all.dt.end(), s.dt.begin() + b, s.dt.begin() + e);
+    prep.cond.insert(prep.cond.end(), static_cast<std::size_t>(e - b), v);
+  };
+  std::vector<std::int64_t> held(sets.size());
+  prep.held_out = 0;
+  for (std::size_t i = 0; i < sets.size(); ++i) {
+    held[i] = static_cast<std::int64_t>(std::floor(o.val_fraction * static_cast<double>(sets[i].size())));
+    prep.held_out += held[i];
+    append(sets[i], values[i], 0, sets[i].size() - held[i]);
+  }
+  for (std::size_t i = 0; i < sets.size(); ++i) append(sets[i], values[i], sets[i].size() - held[i], sets[i].size());
+  prep.set = std::move(all);
+  info.condition_values = values;
 }
 
 // What a model depends on: the dataset (path and identity) and every option that
@@ -272,7 +367,15 @@ std::string train_recipe(const TrainOptions& o, const io::DatasetReader& ds) {
   std::ostringstream r;
   r << "--dataset = " << fs::absolute(o.dataset).lexically_normal().string() << "\n"
     << "--dataset created = " << ds.attr_string("/", "created") << "\n"
-    << "--dataset seed = " << ds.attr_uint("/", "seed") << "\n"
+    << "--dataset seed = " << ds.attr_uint("/", "seed") << "\n";
+  for (const auto& more : o.more_datasets) {
+    const io::DatasetReader m(more);
+    r << "--dataset = " << fs::absolute(more).lexically_normal().string() << "\n--dataset created = "
+      << m.attr_string("/", "created") << "\n--dataset seed = " << m.attr_uint("/", "seed") << "\n";
+  }
+  if (!o.condition.empty()) r << "--condition = " << o.condition << "\n";
+  if (o.drift != "mlp") r << "--drift = " << o.drift << "\n";
+  r
     << "--method = " << o.method << "\n--loss-factor = " << shortest(o.loss_factor) << "\n"
     << "--diffusion = " << o.diffusion << "\n--eps = " << shortest(o.eps) << "\n--lr = " << shortest(o.lr) << "\n"
     << "--batch = " << o.batch << "\n--patience = " << o.patience << "\n"
@@ -347,10 +450,49 @@ PreparedLatents prepare_latents(const TrainOptions& o) {
     write_latent(o.latent_cache + ".tmp", ds, prep.set);
     fs::rename(o.latent_cache + ".tmp", o.latent_cache);
   }
+  if (!o.condition.empty()) gather_conditioned(o, ds, enc.get(), prep);
   info.variables = prep.set.variables;
   info.z_star_dim = prep.set.dim() - info.closure_dim;
   return prep;
 }
+
+namespace {
+
+// With conditions: per training value the mean pair duration (training pairs) and the
+// time unit there, and the fit ln(unit) = a + b / c by least squares (a alone for one value).
+void condition_time_units(const PreparedLatents& prep, std::int64_t n_train, ModelInfo& info) {
+  const auto& values = info.condition_values;
+  std::vector<double> sum(values.size(), 0.0), count(values.size(), 0.0);
+  double lo = INFINITY, hi = -INFINITY;
+  for (std::int64_t i = 0; i < n_train; ++i) {
+    const double c = prep.cond[static_cast<std::size_t>(i)];
+    const auto v = static_cast<std::size_t>(std::find(values.begin(), values.end(), c) - values.begin());
+    sum[v] += prep.set.dt[static_cast<std::size_t>(i)];
+    count[v] += 1;
+    lo = std::min(lo, c);
+    hi = std::max(hi, c);
+  }
+  info.condition_offset = {lo};
+  info.condition_scale = {hi > lo ? hi - lo : 1.0};
+  info.condition_pair_dt.clear();
+  info.condition_time_units.clear();
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (std::size_t v = 0; v < values.size(); ++v) {
+    if (count[v] == 0) throw InputError("--val-fraction leaves no training pairs at " + info.conditions[0] + " = " + shortest(values[v]));
+    info.condition_pair_dt.push_back(sum[v] / count[v]);
+    info.condition_time_units.push_back(info.time_unit_kind == "mean_dt" ? sum[v] / count[v] : 1.0);
+    const double x = 1.0 / values[v], y = std::log(info.condition_time_units.back());
+    sx += x, sy += y, sxx += x * x, sxy += x * y;
+  }
+  const double n = static_cast<double>(values.size()), det = n * sxx - sx * sx;
+  info.time_fit_b = n > 1 && det > 0 ? (n * sxy - sx * sy) / det : 0.0;
+  info.time_fit_a = (sy - info.time_fit_b * sx) / n;
+  // The scalar unit and pair duration are those of the first value (at_condition gives any).
+  info.time_unit = info.condition_time_units.front();
+  info.pair_dt = info.condition_pair_dt.front();
+}
+
+}  // namespace
 
 ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prep) {
   const auto start = std::chrono::steady_clock::now();
@@ -359,7 +501,8 @@ ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prep) {
   fs::create_directories(o.out);
   // 3. Split, normalisation and time unit from the training part only.
   const std::int64_t n = set.size();
-  const std::int64_t n_val = static_cast<std::int64_t>(std::floor(o.val_fraction * static_cast<double>(n)));
+  const std::int64_t n_val = prep.held_out >= 0 ? prep.held_out
+                                                : static_cast<std::int64_t>(std::floor(o.val_fraction * static_cast<double>(n)));
   const std::int64_t n_train = n - n_val;
   if (n_train < 1) throw InputError("--val-fraction leaves no training pairs");
   const int d = set.dim();
@@ -398,6 +541,7 @@ ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prep) {
     info.pair_dt = sum / static_cast<double>(n_train);
   }
   if (info.time_unit_kind == "mean_dt") info.time_unit = info.pair_dt;
+  if (!info.conditions.empty()) condition_time_units(prep, n_train, info);
 
   // 4. The SDE.
   info.method = o.method;
@@ -410,12 +554,16 @@ ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prep) {
   info.val_pairs = n_val;
   info.device = learn::resolve_device(o.device);
   const auto& target = o.method == "kscaled" ? set.z1 : set.z1_naive;
-  const auto train_pairs = slice(set, target, 0, n_train, info);
+  info.drift = o.drift;
+  const auto train_pairs = slice(prep, target, 0, n_train, info);
   // Validation: held-out pairs with the same target, factor 1 (only logged, as the reference).
-  const auto val_pairs = slice(set, target, n_train, n, info);
+  const auto val_pairs = slice(prep, target, n_train, n, info);
 
   learn::SdeOptions so;
   so.diffusion = learn::parse_diffusion(o.diffusion);
+  so.drift = learn::parse_drift(o.drift);
+  so.cond_offset = info.condition_offset;
+  so.cond_scale = info.condition_scale;
   so.loss_factor = info.loss_factor;
   so.eps = o.eps;
   so.lr = o.lr;
@@ -427,8 +575,9 @@ ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prep) {
   so.threads = o.threads;
   so.checkpoint = o.out + "/sde.ckpt";
   so.resume = o.resume;
-  log_if(o.progress, "train: SDE (%s, %s diffusion, loss factor %g, eps %g) on %lld pairs, %lld held out, device %s\n",
-      o.method.c_str(), o.diffusion.c_str(), info.loss_factor, o.eps, static_cast<long long>(n_train),
+  log_if(o.progress, "train: SDE (%s, %s drift%s%s, %s diffusion, loss factor %g, eps %g) on %lld pairs, %lld held out, device %s\n",
+      o.method.c_str(), o.drift.c_str(), info.conditions.empty() ? "" : " conditioned on ",
+      info.conditions.empty() ? "" : info.conditions[0].c_str(), o.diffusion.c_str(), info.loss_factor, o.eps, static_cast<long long>(n_train),
       static_cast<long long>(n_val), info.device.c_str());
   bool stopped = false;
   // Loss per epoch for the report and the warnings; a resumed training appends to it.

@@ -5,6 +5,7 @@
 // trained and the SDE checkpoints after every epoch.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "jobs/latent.hpp"
 #include "jobs/model_info.hpp"
@@ -13,6 +14,12 @@ namespace macrodyn::jobs {
 
 struct TrainOptions {
   std::string dataset;
+  // A conditioned SDE (docs/design.md §5.6.1): `condition` names a system key (e.g. T) that
+  // becomes an input of drift and diffusion; the pairs of `dataset` and of every further
+  // dataset (same system, tiling and other keys, one value of the key each) train it at once.
+  std::vector<std::string> more_datasets;
+  std::string condition;
+  std::string drift = "mlp";    // mlp or onsager (the stochastic OnsagerNet)
   std::string out;              // model directory
   std::string method = "kscaled";  // kscaled (loss factor K) or naive (factor 1, naive target)
   double loss_factor = 0;       // > 0 overrides the factor (e.g. a loss-factor study)
@@ -56,6 +63,10 @@ ModelInfo train(const TrainOptions& o);
 struct PreparedLatents {
   ModelInfo info;  // system, tiling, variables, closure and provenance filled in
   LatentSet set;
+  // With conditions: each pair's value of the condition, and how many of the last pairs
+  // are held out (the last --val-fraction of every dataset, gathered at the end).
+  std::vector<double> cond;
+  std::int64_t held_out = -1;  // -1: floor(val_fraction x pairs)
 };
 PreparedLatents prepare_latents(const TrainOptions& o);
 

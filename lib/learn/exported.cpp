@@ -36,6 +36,7 @@ struct ExportedSde::Impl {
   torch::jit::Module drift, diffusion;
   torch::Device device{torch::kCPU};
   int dim = 0;
+  std::vector<float> condition;  // empty: the modules take z alone
 };
 
 ExportedSde::ExportedSde(const std::string& dir, int dim, const std::string& device)
@@ -49,11 +50,18 @@ ExportedSde::~ExportedSde() = default;
 ExportedSde::ExportedSde(ExportedSde&&) noexcept = default;
 int ExportedSde::dim() const { return impl_->dim; }
 
+void ExportedSde::set_condition(const std::vector<float>& c) { impl_->condition = c; }
+
 void ExportedSde::eval(const float* z, std::int64_t B, float* drift, float* sigma) const {
   torch::NoGradGuard no_grad;
   const auto x = torch::from_blob(const_cast<float*>(z), {B, impl_->dim}, torch::kFloat32).to(impl_->device);
-  copy_out(impl_->drift.forward({x}).toTensor(), drift);
-  copy_out(impl_->diffusion.forward({x}).toTensor(), sigma);
+  std::vector<torch::jit::IValue> in{x};
+  if (!impl_->condition.empty()) {
+    const auto q = static_cast<std::int64_t>(impl_->condition.size());
+    in.emplace_back(torch::from_blob(impl_->condition.data(), {1, q}, torch::kFloat32).to(impl_->device).expand({B, q}));
+  }
+  copy_out(impl_->drift.forward(in).toTensor(), drift);
+  copy_out(impl_->diffusion.forward(in).toTensor(), sigma);
 }
 
 struct ExportedEncoder::Impl {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace macrodyn::learn {
 
@@ -15,6 +16,9 @@ class ExportedSde {
   ~ExportedSde();
   ExportedSde(ExportedSde&&) noexcept;
   int dim() const;
+  // A conditioned model's conditions (raw, e.g. T in K), the same for every state evaluated:
+  // the modules are then called as forward(z, c).
+  void set_condition(const std::vector<float>& c);
   // B states [B, d] -> drift [B, d] and sigma [B, d, d] (row-major float32).
   void eval(const float* z, std::int64_t B, float* drift, float* sigma) const;
 

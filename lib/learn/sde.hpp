@@ -16,11 +16,28 @@ enum class Diffusion { full, diagonal, constant };
 Diffusion parse_diffusion(const std::string& name);  // throws std::invalid_argument
 const char* diffusion_name(Diffusion d);
 
+// mlp: d -> 64 -> 64 -> 64 -> d; onsager: the stochastic OnsagerNet drift (M + W) g + 0.1 g +
+// f with g = -grad V, M = L L^T positive semi-definite, W antisymmetric (docs/design.md §1.9.2).
+enum class Drift { mlp, onsager };
+Drift parse_drift(const std::string& name);  // throws std::invalid_argument
+const char* drift_name(Drift d);
+
+// What the networks are. Conditions (e.g. the temperature) are extra inputs of drift and
+// diffusion, constant along a trajectory; the networks see c_n = (c - offset) / scale.
+struct SdeArchitecture {
+  Diffusion diffusion = Diffusion::full;
+  Drift drift = Drift::mlp;
+  int cond_dim = 0;
+  std::vector<double> cond_offset, cond_scale;  // [cond_dim]
+};
+
 // Training pairs in the model's coordinates: z1 is the target (K-scaled or naive).
 struct LatentPairs {
   int dim = 0;
   std::vector<float> z0, z1;  // [n, dim]
   std::vector<double> dt;     // [n], in the model's time unit
+  int cond_dim = 0;
+  std::vector<float> cond;    // [n, cond_dim]: each pair's conditions, raw (e.g. T in K)
   std::int64_t size() const { return static_cast<std::int64_t>(dt.size()); }
 };
 
@@ -37,23 +54,28 @@ class SdeModel {
   // Drift MLP d -> 64 -> 64 -> 64 -> d (ReLU, PyTorch default init); diffusion as chosen
   // (full: the same shape to d*d with Xavier-uniform weights). Initialised from `seed`.
   SdeModel(int dim, Diffusion diffusion, std::uint64_t seed, const std::string& device = "cpu");
+  // Any architecture; with the MLP drift and no condition, the same weights as above.
+  SdeModel(int dim, const SdeArchitecture& arch, std::uint64_t seed, const std::string& device = "cpu");
   ~SdeModel();
   SdeModel(SdeModel&&) noexcept;
   SdeModel& operator=(SdeModel&&) noexcept;
 
   int dim() const;
   Diffusion diffusion() const;
+  const SdeArchitecture& architecture() const;
 
-  // Evaluated on B states (row-major float32): drift [B, d], sigma [B, d, d].
-  void drift(const float* z, std::int64_t B, float* out) const;
-  void sigma(const float* z, std::int64_t B, float* out) const;
+  // Evaluated on B states (row-major float32): drift [B, d], sigma [B, d, d]; `cond`
+  // [B, cond_dim] raw conditions (null without conditions).
+  void drift(const float* z, std::int64_t B, float* out, const float* cond = nullptr) const;
+  void sigma(const float* z, std::int64_t B, float* out, const float* cond = nullptr) const;
 
   // Mean over the pairs of r^T Sigma^-1 r + log det Sigma with r = z1 - z0 - mu(z0) dt and
   // Sigma = c sigma sigma^T dt + eps I (Cholesky, no explicit inverse; no 1/2, no 2 pi).
   double loss(const LatentPairs& pairs, double c, double eps) const;
 
   // TorchScript modules drift.pt (z [B,d] -> [B,d]) and diffusion.pt (z -> [B,d,d]) in
-  // `dir`, loadable by torch::jit::load and Python's torch.jit.load.
+  // `dir`, loadable by torch::jit::load and Python's torch.jit.load. With conditions their
+  // forward is (z, c) with c [B, cond_dim] raw.
   void export_torchscript(const std::string& dir) const;
 
   struct Impl;
@@ -65,6 +87,9 @@ class SdeModel {
 
 struct SdeOptions {
   Diffusion diffusion = Diffusion::full;
+  Drift drift = Drift::mlp;
+  // Normalisation of the pairs' conditions (sizes = LatentPairs::cond_dim).
+  std::vector<double> cond_offset, cond_scale;
   double loss_factor = 1.0;  // c: K for the K-scaled loss, 1 for naive
   double eps = 1e-4;
   double lr = 1e-3;

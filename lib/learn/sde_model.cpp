@@ -26,6 +26,14 @@ const char* diffusion_name(Diffusion d) {
   return "?";
 }
 
+Drift parse_drift(const std::string& name) {
+  if (name == "mlp") return Drift::mlp;
+  if (name == "onsager") return Drift::onsager;
+  throw std::invalid_argument("drift must be mlp or onsager, not '" + name + "'");
+}
+
+const char* drift_name(Drift d) { return d == Drift::onsager ? "onsager" : "mlp"; }
+
 std::string resolve_device(const std::string& want) {
   if (want == "cpu") return "cpu";
   if (want == "cuda") {
@@ -56,26 +64,89 @@ torch::Tensor MlpImpl::forward(torch::Tensor x) {
   return l3(x);
 }
 
-SdeNetImpl::SdeNetImpl(int d, Diffusion diffusion) : dim(d), kind(diffusion) {
-  mu = register_module("mu", Mlp(d, d));
+namespace {
+torch::Tensor onsager_f(const torch::Tensor& s) { return torch::relu(s).pow(2) - torch::relu(s - 0.5).pow(2); }
+torch::Tensor onsager_df(const torch::Tensor& s) { return 2.0 * torch::relu(s) - 2.0 * torch::relu(s - 0.5); }
+constexpr int kOnsagerHidden = 32;
+}  // namespace
+
+OnsagerDriftImpl::OnsagerDriftImpl(int d, int q) : dim(d), cond_dim(q) {
+  const int h = kOnsagerHidden, e = q > 0 ? d : 0;
+  if (q > 0) {
+    emb0 = register_module("emb0", torch::nn::Linear(q, h));
+    emb1 = register_module("emb1", torch::nn::Linear(h, d));
+  }
+  w0 = register_module("w0", torch::nn::Linear(d + e, h));
+  w1 = register_module("w1", torch::nn::Linear(h, h));
+  pot = register_module("pot", torch::nn::Linear(h, d));
+  potlin = register_module("potlin", torch::nn::Linear(d, d));
+  mat = register_module("mat", torch::nn::Linear(h, d * d));
+  lin = register_module("lin", torch::nn::Linear(h, d));
+  // The notes' initialisation at gain 0.1: Xavier weights, biases U(0, 0.05) (the
+  // potential's U(0, 0.1)), the matrix layer's bias a random orthogonal d x d.
+  torch::NoGradGuard no_grad;
+  for (auto* l : {&w0, &w1, &pot, &potlin, &mat, &lin}) {
+    torch::nn::init::xavier_uniform_((*l)->weight, 0.1);
+    (*l)->bias.uniform_(0.0, l == &pot ? 0.1 : 0.05);
+  }
+  mat->bias.copy_(torch::nn::init::orthogonal_(torch::empty({d, d})).reshape({d * d}));
+}
+
+torch::Tensor OnsagerDriftImpl::forward(const torch::Tensor& z, const torch::Tensor& c) {
+  const auto B = z.size(0);
+  const auto x = cond_dim > 0 ? torch::cat({z, emb1(torch::relu(emb0(c)))}, 1) : z;
+  const auto a0 = w0(x);
+  const auto h1 = onsager_f(a0);
+  const auto a1 = w1(h1);
+  const auto h2 = onsager_f(a1) + h1;
+  // grad_z V by the chain rule, backwards through the layers (a vector-Jacobian product).
+  const auto v = 2.0 * (pot(h2) + potlin(z));
+  const auto gh2 = v.matmul(pot->weight);
+  const auto gh1 = gh2 + (onsager_df(a1) * gh2).matmul(w1->weight);
+  const auto gx = (onsager_df(a0) * gh1).matmul(w0->weight);
+  const auto g = -(gx.narrow(1, 0, dim) + v.matmul(potlin->weight) + z);
+  const auto A = mat(h2).reshape({B, dim, dim});
+  const auto lower = torch::tril(A), upper = torch::triu(A, 1);
+  const auto mw = lower.matmul(lower.transpose(1, 2)) + upper - upper.transpose(1, 2);
+  return mw.bmm(g.unsqueeze(2)).squeeze(2) + 0.1 * g + lin(h2);
+}
+
+SdeNetImpl::SdeNetImpl(int d, const SdeArchitecture& a) : dim(d), kind(a.diffusion), arch(a) {
+  const int q = a.cond_dim;
+  if (q < 0 || static_cast<int>(a.cond_offset.size()) != q || static_cast<int>(a.cond_scale.size()) != q)
+    throw std::invalid_argument("the SDE's condition normalisation has the wrong size");
+  if (a.drift == Drift::mlp) mu = register_module("mu", Mlp(d + q, d));
+  else onsager = register_module("onsager", OnsagerDrift(d, q));
   switch (kind) {
     case Diffusion::full:
-      sig = register_module("sigma", Mlp(d, d * d));
+      sig = register_module("sigma", Mlp(d + q, d * d));
       // The reference's `arbitrary` diffusion: Xavier-uniform weights, default biases.
       for (auto* l : {&sig->l0, &sig->l1, &sig->l2, &sig->l3}) torch::nn::init::xavier_uniform_((*l)->weight);
       break;
-    case Diffusion::diagonal: sig = register_module("sigma", Mlp(d, d)); break;
+    case Diffusion::diagonal: sig = register_module("sigma", Mlp(d + q, d)); break;
     case Diffusion::constant: sig_constant = register_parameter("sigma_constant", torch::ones({d})); break;
+  }
+  if (q > 0) {
+    cond_offset = register_buffer("cond_offset", torch::tensor(a.cond_offset, torch::kFloat64).to(torch::kFloat32));
+    cond_scale = register_buffer("cond_scale", torch::tensor(a.cond_scale, torch::kFloat64).to(torch::kFloat32));
   }
 }
 
-torch::Tensor SdeNetImpl::drift(const torch::Tensor& z) { return mu(z); }
+torch::Tensor SdeNetImpl::normalised(const torch::Tensor& c) const { return (c - cond_offset) / cond_scale; }
 
-torch::Tensor SdeNetImpl::sigma(const torch::Tensor& z) {
+torch::Tensor SdeNetImpl::drift(const torch::Tensor& z, const torch::Tensor& c) {
+  if (arch.cond_dim > 0 && !c.defined()) throw std::invalid_argument("this SDE needs its conditions");
+  if (onsager) return onsager(z, arch.cond_dim > 0 ? normalised(c) : c);
+  return mu(arch.cond_dim > 0 ? torch::cat({z, normalised(c)}, 1) : z);
+}
+
+torch::Tensor SdeNetImpl::sigma(const torch::Tensor& z, const torch::Tensor& c) {
   const auto B = z.size(0);
+  if (arch.cond_dim > 0 && !c.defined()) throw std::invalid_argument("this SDE needs its conditions");
+  const auto x = arch.cond_dim > 0 && kind != Diffusion::constant ? torch::cat({z, normalised(c)}, 1) : z;
   switch (kind) {
-    case Diffusion::full: return sig(z).reshape({B, dim, dim});
-    case Diffusion::diagonal: return torch::diag_embed(sig(z));
+    case Diffusion::full: return sig(x).reshape({B, dim, dim});
+    case Diffusion::diagonal: return torch::diag_embed(sig(x));
     case Diffusion::constant: return torch::diag_embed(sig_constant.expand({B, dim}));
   }
   return {};
@@ -134,11 +205,14 @@ torch::Tensor to_tensor(const float* data, std::int64_t n, int d, const torch::D
 }
 
 SdeModel::SdeModel(int dim, Diffusion diffusion, std::uint64_t seed, const std::string& device)
+    : SdeModel(dim, SdeArchitecture{diffusion, Drift::mlp, 0, {}, {}}, seed, device) {}
+
+SdeModel::SdeModel(int dim, const SdeArchitecture& arch, std::uint64_t seed, const std::string& device)
     : impl_(std::make_unique<Impl>()) {
   if (dim < 1) throw std::invalid_argument("the SDE needs a latent dimension >= 1");
   torch::manual_seed(seed);
   impl_->device = torch::Device(resolve_device(device));
-  impl_->net = SdeNet(dim, diffusion);
+  impl_->net = SdeNet(dim, arch);
   impl_->net->to(impl_->device);
 }
 
@@ -148,6 +222,7 @@ SdeModel& SdeModel::operator=(SdeModel&&) noexcept = default;
 
 int SdeModel::dim() const { return impl_->net->dim; }
 Diffusion SdeModel::diffusion() const { return impl_->net->kind; }
+const SdeArchitecture& SdeModel::architecture() const { return impl_->net->arch; }
 
 namespace {
 void copy_out(const torch::Tensor& t, float* out) {
@@ -156,14 +231,18 @@ void copy_out(const torch::Tensor& t, float* out) {
 }
 }  // namespace
 
-void SdeModel::drift(const float* z, std::int64_t B, float* out) const {
+void SdeModel::drift(const float* z, std::int64_t B, float* out, const float* cond) const {
   torch::NoGradGuard no_grad;
-  copy_out(impl_->net->drift(to_tensor(z, B, dim(), impl_->device)), out);
+  const int q = architecture().cond_dim;
+  const auto c = q > 0 && cond ? to_tensor(cond, B, q, impl_->device) : torch::Tensor();
+  copy_out(impl_->net->drift(to_tensor(z, B, dim(), impl_->device), c), out);
 }
 
-void SdeModel::sigma(const float* z, std::int64_t B, float* out) const {
+void SdeModel::sigma(const float* z, std::int64_t B, float* out, const float* cond) const {
   torch::NoGradGuard no_grad;
-  copy_out(impl_->net->sigma(to_tensor(z, B, dim(), impl_->device)), out);
+  const int q = architecture().cond_dim;
+  const auto c = q > 0 && cond ? to_tensor(cond, B, q, impl_->device) : torch::Tensor();
+  copy_out(impl_->net->sigma(to_tensor(z, B, dim(), impl_->device), c), out);
 }
 
 double SdeModel::loss(const LatentPairs& p, double c, double eps) const {
@@ -173,7 +252,8 @@ double SdeModel::loss(const LatentPairs& p, double c, double eps) const {
   const auto z1 = to_tensor(p.z1.data(), p.size(), p.dim, dev);
   const auto dt = torch::from_blob(const_cast<double*>(p.dt.data()), {p.size()}, torch::kFloat64)
                       .to(dev, torch::kFloat32);
-  return sde_nll(impl_->net->drift(z0), impl_->net->sigma(z0), z0, z1, dt, c, eps).mean().item<double>();
+  const auto cond = p.cond_dim > 0 ? to_tensor(p.cond.data(), p.size(), p.cond_dim, dev) : torch::Tensor();
+  return sde_nll(impl_->net->drift(z0, cond), impl_->net->sigma(z0, cond), z0, z1, dt, c, eps).mean().item<double>();
 }
 
 namespace {
@@ -200,16 +280,79 @@ void register_mlp(torch::jit::Module& m, const std::string& prefix, Mlp& mlp) {
 
 }  // namespace
 
+namespace {
+
+void register_linear(torch::jit::Module& m, const std::string& name, torch::nn::Linear& l) {
+  m.register_parameter(name + "_w", l->weight.detach().to(torch::kCPU).clone(), false);
+  m.register_parameter(name + "_b", l->bias.detach().to(torch::kCPU).clone(), false);
+}
+
+std::string linear(const std::string& name, const std::string& x) {
+  return "torch.addmm(self." + name + "_b, " + x + ", self." + name + "_w.t())";
+}
+
+// The forward's head: its arguments, the normalised conditions cn and the MLPs' input x.
+std::string head(const SdeNetImpl& net) {
+  if (net.arch.cond_dim == 0) return "def forward(self, z):\n        x = z\n";
+  return "def forward(self, z, c):\n        cn = (c - self.cond_offset) / self.cond_scale\n"
+         "        x = torch.cat([z, cn], 1)\n";
+}
+
+void register_conditions(torch::jit::Module& m, const SdeNetImpl& net) {
+  if (net.arch.cond_dim == 0) return;
+  m.register_buffer("cond_offset", net.cond_offset.detach().to(torch::kCPU).clone());
+  m.register_buffer("cond_scale", net.cond_scale.detach().to(torch::kCPU).clone());
+}
+
+// OnsagerDriftImpl::forward as TorchScript (the same operations, so the same bits).
+std::string onsager_source(const OnsagerDriftImpl& o) {
+  const std::string d = std::to_string(o.dim);
+  std::string s;
+  if (o.cond_dim > 0)
+    s += "        x = torch.cat([z, " + linear("emb1", "torch.relu(" + linear("emb0", "cn") + ")") + "], 1)\n";
+  s += "        a0 = " + linear("w0", "x") + "\n";
+  s += "        h1 = torch.relu(a0).pow(2) - torch.relu(a0 - 0.5).pow(2)\n";
+  s += "        a1 = " + linear("w1", "h1") + "\n";
+  s += "        h2 = torch.relu(a1).pow(2) - torch.relu(a1 - 0.5).pow(2) + h1\n";
+  s += "        v = 2.0 * (" + linear("pot", "h2") + " + " + linear("potlin", "z") + ")\n";
+  s += "        gh2 = v.matmul(self.pot_w)\n";
+  s += "        gh1 = gh2 + ((2.0 * torch.relu(a1) - 2.0 * torch.relu(a1 - 0.5)) * gh2).matmul(self.w1_w)\n";
+  s += "        gx = ((2.0 * torch.relu(a0) - 2.0 * torch.relu(a0 - 0.5)) * gh1).matmul(self.w0_w)\n";
+  s += "        g = -(gx.narrow(1, 0, " + d + ") + v.matmul(self.potlin_w) + z)\n";
+  s += "        A = " + linear("mat", "h2") + ".reshape(z.size(0), " + d + ", " + d + ")\n";
+  s += "        lower = torch.tril(A)\n        upper = torch.triu(A, 1)\n";
+  s += "        mw = lower.matmul(lower.transpose(1, 2)) + upper - upper.transpose(1, 2)\n";
+  s += "        return mw.bmm(g.unsqueeze(2)).squeeze(2) + 0.1 * g + " + linear("lin", "h2") + "\n";
+  return s;
+}
+
+}  // namespace
+
 void SdeModel::export_torchscript(const std::string& dir) const {
   auto& net = impl_->net;
   torch::jit::Module drift("macrodyn_drift");
-  register_mlp(drift, "mu", net->mu);
-  drift.define("def forward(self, z):\n        x = z\n" + mlp_source("mu") + "        return x\n");
+  register_conditions(drift, *net);
+  if (net->onsager) {
+    auto& o = net->onsager;
+    if (o->cond_dim > 0) {
+      register_linear(drift, "emb0", o->emb0);
+      register_linear(drift, "emb1", o->emb1);
+    }
+    for (auto [name, l] : {std::pair{"w0", &o->w0}, {"w1", &o->w1}, {"pot", &o->pot}, {"potlin", &o->potlin},
+                           {"mat", &o->mat}, {"lin", &o->lin}})
+      register_linear(drift, name, *l);
+    // The OnsagerNet builds its own x = [z; embedding] from z and cn.
+    drift.define(head(*net) + onsager_source(*o));
+  } else {
+    register_mlp(drift, "mu", net->mu);
+    drift.define(head(*net) + mlp_source("mu") + "        return x\n");
+  }
   save_module(drift, dir + "/drift.pt");
 
   torch::jit::Module diffusion("macrodyn_diffusion");
+  register_conditions(diffusion, *net);
   const std::string d = std::to_string(net->dim);
-  std::string body = "def forward(self, z):\n        x = z\n";
+  std::string body = head(*net);
   switch (net->kind) {
     case Diffusion::full:
       register_mlp(diffusion, "sigma", net->sig);

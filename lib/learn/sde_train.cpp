@@ -17,8 +17,10 @@ namespace macrodyn::learn {
 namespace {
 
 struct DeviceData {
-  torch::Tensor z0, z1, dt;
+  torch::Tensor z0, z1, dt, cond;  // cond undefined without conditions
   std::int64_t n = 0;
+  torch::Tensor cond_rows(const torch::Tensor& idx) const { return cond.defined() ? cond.index_select(0, idx) : cond; }
+  torch::Tensor cond_slice(std::int64_t b, std::int64_t e) const { return cond.defined() ? cond.slice(0, b, e) : cond; }
 };
 
 DeviceData upload(const LatentPairs& p, const torch::Device& dev) {
@@ -26,11 +28,14 @@ DeviceData upload(const LatentPairs& p, const torch::Device& dev) {
   if (static_cast<std::int64_t>(p.z0.size()) != p.size() * p.dim ||
       static_cast<std::int64_t>(p.z1.size()) != p.size() * p.dim)
     throw std::invalid_argument("latent pairs: z0, z1 and dt have inconsistent lengths");
+  if (static_cast<std::int64_t>(p.cond.size()) != p.size() * p.cond_dim)
+    throw std::invalid_argument("latent pairs: the conditions have an inconsistent length");
   DeviceData d;
   d.n = p.size();
   d.z0 = to_tensor(p.z0.data(), d.n, p.dim, dev);
   d.z1 = to_tensor(p.z1.data(), d.n, p.dim, dev);
   d.dt = torch::from_blob(const_cast<double*>(p.dt.data()), {d.n}, torch::kFloat64).to(dev, torch::kFloat32);
+  if (p.cond_dim > 0) d.cond = to_tensor(p.cond.data(), d.n, p.cond_dim, dev);
   return d;
 }
 
@@ -42,7 +47,8 @@ double validation_loss(SdeNet& net, const DeviceData& d, double eps) {
   for (std::int64_t b = 0; b < d.n; b += 8192) {
     const auto e = std::min(d.n, b + 8192);
     const auto z0 = d.z0.slice(0, b, e);
-    sum += sde_nll(net->drift(z0), net->sigma(z0), z0, d.z1.slice(0, b, e), d.dt.slice(0, b, e), 1.0, eps)
+    const auto c = d.cond_slice(b, e);
+    sum += sde_nll(net->drift(z0, c), net->sigma(z0, c), z0, d.z1.slice(0, b, e), d.dt.slice(0, b, e), 1.0, eps)
                .sum()
                .item<double>();
   }
@@ -83,10 +89,14 @@ SdeModel train_sde(const LatentPairs& train, const LatentPairs& val, const SdeOp
   if (!(o.loss_factor > 0)) throw std::invalid_argument("the loss factor must be positive");
   if (o.patience < 0) throw std::invalid_argument("the plateau patience must be >= 0");
   if (!(o.eps > 0)) throw std::invalid_argument("epsilon must be positive");
-  if (val.size() && val.dim != train.dim) throw std::invalid_argument("validation pairs have another dimension");
+  if (val.size() && (val.dim != train.dim || val.cond_dim != train.cond_dim))
+    throw std::invalid_argument("validation pairs have another dimension");
+  if (static_cast<int>(o.cond_offset.size()) != train.cond_dim || static_cast<int>(o.cond_scale.size()) != train.cond_dim)
+    throw std::invalid_argument("the conditions' normalisation does not match the pairs' conditions");
   if (o.threads > 0) torch::set_num_threads(o.threads);
 
-  SdeModel model(train.dim, o.diffusion, o.seed, o.device);
+  SdeModel model(train.dim, SdeArchitecture{o.diffusion, o.drift, train.cond_dim, o.cond_offset, o.cond_scale}, o.seed,
+                 o.device);
   auto& net = model.impl().net;
   const auto dev = model.impl().device;
   torch::optim::AdamW opt(net->parameters(),
@@ -120,7 +130,8 @@ SdeModel train_sde(const LatentPairs& train, const LatentPairs& val, const SdeOp
     for (std::int64_t b = 0; b < tr.n; b += o.batch) {
       const auto idx = perm.slice(0, b, std::min(tr.n, b + o.batch));
       const auto z0 = tr.z0.index_select(0, idx);
-      const auto loss = sde_nll(net->drift(z0), net->sigma(z0), z0, tr.z1.index_select(0, idx),
+      const auto c = tr.cond_rows(idx);
+      const auto loss = sde_nll(net->drift(z0, c), net->sigma(z0, c), z0, tr.z1.index_select(0, idx),
                                 tr.dt.index_select(0, idx), o.loss_factor, o.eps)
                             .mean();
       opt.zero_grad();
