@@ -142,3 +142,75 @@ TEST_CASE("nbmota: the notes' upsampling protocol gives their mean partial-evolu
   for (double x : w) CHECK(x == 1.0);  // one vacancy per tile after the relax
 }
 
+
+TEST_CASE("nbmota: one SDE conditioned on T from datasets at several temperatures, used at any T",
+          "[e2e][nbmota][conditions]") {
+  const std::string dir = tmp("alloy_cond_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string cfg = "--config " MACRODYN_SOURCE_DIR "/tests/e2e/tiny-alloy.ini";
+  for (const char* T : {"1800", "2400"}) {
+    const Result g = run("generate " + cfg + " --system.T " + T + " --output.path " + dir + "/T" + T + ".h5");
+    INFO(g.err);
+    REQUIRE(g.code == 0);
+  }
+  const Result s = run("simulate " + cfg + " --system.T 2000 --output.path " + dir + "/truth2000.h5");
+  INFO(s.err);
+  REQUIRE(s.code == 0);
+  const std::string both = "train --dataset " + dir + "/T1800.h5 --dataset " + dir + "/T2400.h5 ";
+  const std::string opts = " --epochs 2 --threads 1 --device cpu --progress false --val-fraction 0.1";
+  for (const char* drift : {"mlp", "onsager"}) {
+    const std::string model = dir + "/model-" + drift;
+    const Result t = run(both + "--condition T --drift " + drift + " --out " + model + opts);
+    INFO(t.err);
+    REQUIRE(t.code == 0);
+    CHECK(t.out.find("conditioned on T at 1800") != std::string::npos);
+    std::ifstream json(model + "/model.json");
+    const std::string text((std::istreambuf_iterator<char>(json)), std::istreambuf_iterator<char>());
+    CHECK(text.find("\"conditions\": [\"T\"]") != std::string::npos);
+    CHECK(text.find("\"condition_values\": [1800, 2400]") != std::string::npos);
+    CHECK(text.find(std::string("\"drift\": \"") + drift + "\"") != std::string::npos);
+    // 2 held out of each dataset's 20 pairs.
+    CHECK(text.find("\"val_pairs\": 4") != std::string::npos);
+    // At 2000 K (between the training temperatures: the fitted time unit) and at 1800 K.
+    for (const char* T : {"2000", "1800"}) {
+      const Result p = run("predict --model " + model + " --condition " + T + " --z0 0,0,0,0,0,0 --steps 5 --ensemble 3 "
+                           "--device cpu --progress false --output " + dir + "/p" + drift + T + ".csv");
+      INFO(p.err);
+      CHECK(p.code == 0);
+    }
+    const Result e = run("evaluate --model " + model + " --truth " + dir + "/truth2000.h5 --output " + dir + "/eval-" +
+                         drift + " --threads 1 --device cpu --no-plots --progress false");
+    INFO(e.err);
+    CHECK(e.code == 0);
+  }
+  // The time unit at 2000 K lies between those at 1800 and 2400 K (faster when hotter).
+  std::ifstream json(dir + "/model-mlp/model.json");
+  const std::string text((std::istreambuf_iterator<char>(json)), std::istreambuf_iterator<char>());
+  const auto units_at = text.find("\"condition_time_units\": [");
+  REQUIRE(units_at != std::string::npos);
+  double u1800 = 0, u2400 = 0;
+  REQUIRE(std::sscanf(text.c_str() + units_at, "\"condition_time_units\": [%lf, %lf]", &u1800, &u2400) == 2);
+  CHECK(u1800 > u2400);
+
+  // Refused with a sentence: no --condition for several datasets; a model with a condition
+  // without its value; the same T twice; another key differing.
+  const Result none = run(both + "--out " + dir + "/x" + opts);
+  CHECK(none.code == 2);
+  CHECK(none.err.find("--condition") != std::string::npos);
+  const Result no_value = run("predict --model " + dir + "/model-mlp --z0 0,0,0,0,0,0 --steps 5 --output " + dir + "/q.csv");
+  CHECK(no_value.code == 2);
+  CHECK(no_value.err.find("--condition is required") != std::string::npos);
+  const Result twice = run("train --dataset " + dir + "/T1800.h5 --dataset " + dir + "/T1800.h5 --condition T --out " +
+                           dir + "/y" + opts);
+  CHECK(twice.code == 2);
+  CHECK(twice.err.find("the same T = 1800") != std::string::npos);
+  const Result other = run("generate " + cfg + " --system.T 2600 --system.waiting_time mean_residence --output.path " +
+                           dir + "/other.h5");
+  REQUIRE(other.code == 0);
+  const Result mixed = run(both + "--dataset " + dir + "/other.h5 --condition T --out " + dir + "/z" + opts);
+  CHECK(mixed.code == 2);
+  CHECK(mixed.err.find("only --condition T may differ") != std::string::npos);
+  const Result bad_key = run(both + "--condition J --out " + dir + "/w" + opts);
+  CHECK(bad_key.code == 2);
+  CHECK(bad_key.err.find("has no key J") != std::string::npos);
+}
