@@ -151,6 +151,9 @@ int cmd_evaluate(int argc, char** argv) {
       "directory (created) for metrics.csv and bands_m0_<m0>.png (required)")(
       "ensemble", po::value<std::int64_t>(&o.ensemble)->default_value(1),
       "predicted trajectories per truth run, each from that run's true initial macrostate (the reference: 1)")(
+      "substeps", po::value<int>(&o.substeps)->default_value(1),
+      "Euler-Maruyama steps per truth frame interval (0 = the fewest that keep the step at or below the model's "
+      "training step, for a truth with frames far apart)")(
       "seed", po::value<std::uint64_t>(&o.seed)->default_value(1), "seed of the Brownian increments")(
       "device", po::value<std::string>(&o.device)->default_value("auto"),
       "auto, cpu or cuda: where the SDE and the encoder run")(

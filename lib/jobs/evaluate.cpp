@@ -69,6 +69,7 @@ std::vector<double> at_time(const std::vector<double>& ens, std::int64_t T, int 
 
 ModelInfo check_evaluate_options(const EvaluateOptions& o) {
   if (o.ensemble < 1) throw InputError("--ensemble must be at least 1, not " + std::to_string(o.ensemble) + ".");
+  if (o.substeps < 0) throw InputError("--substeps must be 0 (automatic) or positive, not " + std::to_string(o.substeps) + ".");
   check_threads(o.threads, "--threads");
   if (o.mmd_stride < 0) throw InputError("--mmd-stride must be 0 (automatic) or positive.");
   if (o.output_dir.empty()) throw InputError("--output is required (a directory for metrics.csv and the plots).");
@@ -208,12 +209,22 @@ EvaluationResult evaluate_truth(const ModelInfo& info, const TruthMacrostates& t
   for (std::int64_t r = 0; r < R; ++r)
     for (std::int64_t e = 0; e < E; ++e)
       std::copy_n(truth.z.begin() + r * T * d, d, z0.begin() + (r * E + e) * d);
-  say(o, "rollout: " + std::to_string(R * E) + " trajectories x " + std::to_string(T - 1) + " steps, dt = " +
-             shortest(res.delta) + " model units");
+  const double train_step = info.pair_dt > 0 ? info.pair_dt / info.time_unit : res.delta;
+  const auto sub = static_cast<std::int64_t>(
+      o.substeps > 0 ? o.substeps : std::max(1.0, std::ceil(res.delta / train_step * (1 - 1e-12))));
+  say(o, "rollout: " + std::to_string(R * E) + " trajectories x " + std::to_string((T - 1) * sub) + " steps, dt = " +
+             shortest(res.delta / static_cast<double>(sub)) + " model units");
   Progress meter("evaluate: rollout", R * E, "trajectories", o.progress);
-  const std::vector<double> pred =
-      macro::euler_maruyama(sde, z0, static_cast<int>(T - 1), res.delta, o.seed, 4096,
+  std::vector<double> pred =
+      macro::euler_maruyama(sde, z0, static_cast<int>((T - 1) * sub), res.delta / static_cast<double>(sub), o.seed, 4096,
                             [&](std::int64_t done, std::int64_t) { meter.update(done); });
+  if (sub > 1) {  // every sub-th point: the truth's grid
+    const std::int64_t fine = (T - 1) * sub + 1;
+    for (std::int64_t j = 0; j < R * E; ++j)
+      for (std::int64_t k = 0; k < T; ++k)
+        std::copy_n(pred.begin() + (j * fine + k * sub) * d, d, pred.begin() + (j * T + k) * d);
+    pred.resize(static_cast<std::size_t>(R * E * T * d));
+  }
   {
     const auto ranges = make_system(info.system, info.params)->observable_ranges();
     std::vector<std::int64_t> outside(static_cast<std::size_t>(d), 0);

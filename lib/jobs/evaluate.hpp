@@ -23,6 +23,10 @@ struct EvaluateOptions {
   // Predicted trajectories per truth run (each from that run's true initial z): the
   // reference's protocol is 1 (20 rollouts from the 20 true initial latents).
   std::int64_t ensemble = 1;
+  // Euler–Maruyama steps per truth frame interval Delta (the rollout samples every
+  // substeps-th point); 0 = the fewest with Delta / substeps <= the model's training step
+  // (model.json pair_dt), for a truth whose frames are far apart.
+  int substeps = 1;
   std::uint64_t seed = 1;
   std::string device = "auto";  // "auto", "cpu" or "cuda"
   int threads = 0;              // 0 = all cores (recomputing z* of the truth, MMD)

@@ -548,3 +548,51 @@ TEST_CASE("predict: the default step is the one the model was trained at", "[eva
   const std::string dir = model_dir("pair_dt", info);
   CHECK(read_model_info(dir).pair_dt == 0.0125);
 }
+
+TEST_CASE("evaluate: substeps refine the rollout's step and keep the truth's grid", "[evaluate]") {
+  const std::string truth = truth_file("known", "curie_weiss", false);
+  ModelInfo info = make_info("curie_weiss", 16, 8, 0);
+  info.offset = {0.0};
+  info.scale = {1.0};
+  info.time_unit = 2.0;
+  info.time_unit_kind = "mean_dt";
+  const std::string dir = model_dir("cw_substeps", info);
+  const auto t = truth_macrostates(info, dir, truth, nullptr, 1);
+  // mu = -lambda z, no noise: Euler's value after n steps of h is z0 (1 - lambda h)^n.
+  const double lambda = 0.3;
+  const macro::SdeFunctions linear{1, [lambda](const float* z, std::int64_t B, float* mu, float* sigma) {
+                                     for (std::int64_t i = 0; i < B; ++i) {
+                                       mu[i] = static_cast<float>(-lambda * z[i]);
+                                       sigma[i] = 0.0f;
+                                     }
+                                   }};
+  std::vector<double> auto_means;
+  for (int s : {1, 3, 0}) {
+    EvaluateOptions o;
+    o.model_dir = dir;
+    o.truth_path = truth;
+    o.output_dir = tmp("out_substeps_" + std::to_string(s));
+    fs::create_directories(o.output_dir);
+    o.plots = false;
+    o.threads = 2;
+    o.substeps = s;
+    if (s == 0) info.pair_dt = 0;  // set below, once Delta is known
+    auto res = evaluate_truth(info, t, linear, o);
+    if (s == 0) {
+      // The training step at Delta / 2.5 model units: 3 substeps, as s = 3.
+      info.pair_dt = res.delta / 2.5 * info.time_unit;
+      res = evaluate_truth(info, t, linear, o);
+      CHECK(res.groups[0].mean_pred == auto_means);
+      continue;
+    }
+    const int sub = s;
+    for (const auto& g : res.groups) {
+      const std::int64_t T = static_cast<std::int64_t>(g.mean_pred.size());
+      REQUIRE(T == static_cast<std::int64_t>(res.times.size()));
+      for (std::int64_t k = 0; k < T; ++k)
+        CHECK(g.mean_pred[k] ==
+              Approx(g.mean_pred[0] * std::pow(1 - lambda * res.delta / sub, static_cast<double>(k * sub))).epsilon(1e-5));
+    }
+    if (s == 3) auto_means = res.groups[0].mean_pred;
+  }
+}
