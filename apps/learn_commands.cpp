@@ -43,7 +43,8 @@ int cmd_train(int argc, char** argv) {
       "progress", value_with_default(&o.progress), "progress lines (per epoch, with rates) on stderr");
   po::options_description sde("Neural SDE");
   sde.add_options()("method", value_with_default(&o.method),
-                    "kscaled (target z0 + patch change, loss factor K) or naive (target g(x_{t+dt,I}), factor 1)")(
+                    "kscaled (target z0 + patch change, loss factor K), naive (target g(x_{t+dt,I}), factor 1) or small "
+                    "(the small-system baseline: consecutive frames of the small runs, factor 1, no closure)")(
       "loss-factor", value_with_default(&o.loss_factor),
       "override the loss factor c (0 = the method's own: K or 1)")(
       "diffusion", value_with_default(&o.diffusion), "full, diagonal or constant")(

@@ -55,6 +55,38 @@ void snapshot_closure(const learn::ExportedEncoder& enc, const std::int8_t* stat
     }
 }
 
+LatentSet small_frame_pairs(const io::DatasetReader& ds, std::int64_t max_pairs) {
+  const auto observables = ds.attr_strings("/small", "observables");
+  const auto d = static_cast<std::int64_t>(observables.size());
+  if (d < 1) throw FileError(ds.path() + ": /small lists no observables");
+  const auto shape = ds.shape("/small/observables");
+  if (shape.size() != 3 || shape[2] != static_cast<std::uint64_t>(d))
+    throw FileError(ds.path() + ": /small/observables is not [runs, frames, " + std::to_string(d) + "]");
+  const auto frames = static_cast<std::int64_t>(shape[1]);
+  ds.require_table("/small/durations", {static_cast<std::uint64_t>(frames)});
+  const auto runs = static_cast<std::int64_t>(ds.rows_committed("/small"));
+  if (runs == 0 || frames < 2) throw FileError(ds.path() + " has no consecutive small-run frames");
+  std::vector<float> g(static_cast<std::size_t>(runs * frames * d));
+  std::vector<double> dur(static_cast<std::size_t>(runs * frames));
+  ds.read_rows("/small/observables", 0, static_cast<std::uint64_t>(runs), io::DType::f32, g.data());
+  ds.read_rows("/small/durations", 0, static_cast<std::uint64_t>(runs), io::DType::f64, dur.data());
+  LatentSet out;
+  out.variables = observables;
+  for (std::int64_t r = 0; r < runs; ++r)
+    for (std::int64_t k = 0; k + 1 < frames; ++k) {
+      if (max_pairs > 0 && out.size() == max_pairs) return out;
+      const float* a = g.data() + (r * frames + k) * d;
+      out.z0.insert(out.z0.end(), a, a + d);
+      out.z1.insert(out.z1.end(), a + d, a + 2 * d);
+      out.z1_naive.insert(out.z1_naive.end(), a + d, a + 2 * d);
+      const double dt = dur[static_cast<std::size_t>(r * frames + k + 1)];
+      if (!(dt > 0 && std::isfinite(dt)))
+        throw FileError(ds.path() + ": /small/durations holds a frame of duration " + std::to_string(dt));
+      out.dt.push_back(dt);
+    }
+  return out;
+}
+
 LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder* enc, std::int64_t max_pairs,
                        const std::function<void(std::int64_t, std::int64_t)>& on_block) {
   // The schema first: every table with the row shape the loops below assume.

@@ -31,6 +31,11 @@ struct LatentSet {
 LatentSet encode_pairs(const io::DatasetReader& ds, const learn::ExportedEncoder* encoder, std::int64_t max_pairs,
                        const std::function<void(std::int64_t, std::int64_t)>& on_block = {});
 
+// The small-system baseline's pairs (train --method small): consecutive frames of the
+// dataset's small runs, z0 = g(x_k), z1 = z1_naive = g(x_{k+1}) over the whole small lattice,
+// dt = the frame's duration; run by run, the first `max_pairs` (all when <= 0). No closure.
+LatentSet small_frame_pairs(const io::DatasetReader& ds, std::int64_t max_pairs);
+
 // The learned closure of n snapshots of side L (the encoder's dimension, its voxel bytes
 // each, as stored): phi_hat = the mean over the K patches (row-major tiling) of the
 // encoder's codes, summed in patch-index order in double, so a snapshot's value does not

@@ -40,8 +40,10 @@ void validate(const TrainOptions& o) {
   if (o.dataset.empty()) throw InputError("--dataset is required");
   if (!fs::exists(o.dataset)) throw InputError("--dataset " + o.dataset + " does not exist");
   if (o.out.empty()) throw InputError("--out (the model directory) is required");
-  if (o.method != "kscaled" && o.method != "naive")
-    throw InputError("--method must be kscaled or naive, not '" + o.method + "'");
+  if (o.method != "kscaled" && o.method != "naive" && o.method != "small")
+    throw InputError("--method must be kscaled, naive or small, not '" + o.method + "'");
+  if (o.method == "small" && !o.latent_cache.empty())
+    throw InputError("--latent-cache holds encoded pairs; --method small reads the small runs' frames instead");
   if (o.loss_factor < 0) throw InputError("--loss-factor must be positive (or 0 for the method's own factor)");
   try {
     learn::parse_diffusion(o.diffusion);
@@ -331,7 +333,7 @@ void gather_conditioned(const TrainOptions& o, const io::DatasetReader& first, c
     if (std::find(values.begin(), values.end(), v) != values.end())
       throw InputError("--dataset " + path + ": another --dataset has the same " + o.condition + " = " + shortest(v));
     values.push_back(v);
-    sets.push_back(encode_pairs(d, enc, o.max_pairs));
+    sets.push_back(o.method == "small" ? small_frame_pairs(d, o.max_pairs) : encode_pairs(d, enc, o.max_pairs));
     log_if(o.progress, "train: %lld latent pairs of %s at %s = %s\n", static_cast<long long>(sets.back().size()),
         path.c_str(), o.condition.c_str(), shortest(v).c_str());
   }
@@ -415,6 +417,17 @@ PreparedLatents prepare_latents(const TrainOptions& o) {
   info.dataset_version = ds.attr_string("/", "macrodyn_version");
   info.dataset_seed = ds.attr_uint("/", "seed");
   const int L = static_cast<int>(info.L), p = static_cast<int>(info.patch);
+
+  // The small-system baseline: consecutive frames of the small runs, no closure.
+  if (o.method == "small") {
+    prep.set = small_frame_pairs(ds, o.max_pairs);
+    log_if(o.progress, "train: %lld consecutive small-run frame pairs (method small, no closure)\n",
+        static_cast<long long>(prep.set.size()));
+    if (!o.condition.empty()) gather_conditioned(o, ds, nullptr, prep);
+    info.variables = prep.set.variables;
+    info.z_star_dim = prep.set.dim();
+    return prep;
+  }
 
   // 1. Closure.
   const bool closure = o.closure_dim > 0 && ds.has("/snapshots/states") && ds.has("/pairs/patch_before");

@@ -192,6 +192,19 @@ TEST_CASE("nbmota: one SDE conditioned on T from datasets at several temperature
   REQUIRE(std::sscanf(text.c_str() + units_at, "\"condition_time_units\": [%lf, %lf]", &u1800, &u2400) == 2);
   CHECK(u1800 > u2400);
 
+  // The small-system baseline: consecutive frames of the 1024-site runs (2 runs x 10
+  // intervals per T, 2 of each T's 20 held out), loss factor 1.
+  const Result small = run(both + "--condition T --method small --out " + dir + "/model-small" + opts);
+  INFO(small.err);
+  REQUIRE(small.code == 0);
+  {
+    std::ifstream f(dir + "/model-small/model.json");
+    const std::string t((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    CHECK(t.find("\"method\": \"small\"") != std::string::npos);
+    CHECK(t.find("\"loss_factor\": 1,") != std::string::npos);
+    CHECK(t.find("\"train_pairs\": 36,") != std::string::npos);
+  }
+
   // Refused with a sentence: no --condition for several datasets; a model with a condition
   // without its value; the same T twice; another key differing.
   const Result none = run(both + "--out " + dir + "/x" + opts);
