@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "core/parallel.hpp"
+#include "jobs/condition_study.hpp"
 #include "jobs/loss_factor_study.hpp"
 #include "jobs/report.hpp"
 #include "jobs/study.hpp"
@@ -22,13 +23,13 @@ namespace po = boost::program_options;
 namespace {
 
 constexpr const char* kKinds =
-    "macrodyn study patch-size --config FILE or macrodyn study loss-factor --config FILE; see macrodyn study "
-    "KIND --help";
+    "macrodyn study patch-size --config FILE, macrodyn study loss-factor --config FILE or macrodyn study "
+    "conditions --config FILE; see macrodyn study KIND --help";
 
 // Parses `study KIND` options (desc) and hands everything else (--config, --section.key)
 // to the config parser. False when --help was asked (printed with `about`).
 bool parse_study(const std::string& kind, const std::string& about, po::options_description& desc, int argc,
-                 char** argv, Config& base) {
+                 char** argv, Config& base, std::vector<std::string>* config_args = nullptr) {
   po::parsed_options parsed = [&] {
     try {
       return po::command_line_parser(argc - 1, argv + 1).options(desc).allow_unregistered().run();
@@ -44,6 +45,7 @@ bool parse_study(const std::string& kind, const std::string& about, po::options_
     throw InputError(e.what());
   }
   std::vector<std::string> rest = po::collect_unrecognized(parsed.options, po::include_positional);
+  if (config_args) *config_args = rest;
   std::vector<char*> cargv{argv[1]};
   for (auto& r : rest) cargv.push_back(r.data());
   const bool help = vm.count("help") > 0;
@@ -165,12 +167,109 @@ int study_loss_factor(int argc, char** argv) {
   return 0;
 }
 
+// "A:section.key=value" -> (A, --section.key, value); throws InputError naming `option`.
+struct Setting {
+  double at = 0;
+  std::string key, value;
+};
+Setting parse_setting(const std::string& option, const std::string& text) {
+  const auto colon = text.find(':'), eq = text.find('=');
+  Setting s;
+  std::istringstream at(text.substr(0, colon));
+  if (colon == std::string::npos || eq == std::string::npos || eq < colon || !(at >> s.at) || !(at >> std::ws).eof() ||
+      text.substr(colon + 1, eq - colon - 1).find('.') == std::string::npos)
+    throw InputError(option + " takes VALUE:section.key=value (e.g. 64:upsample.window=0), not '" + text + "'");
+  s.key = "--" + text.substr(colon + 1, eq - colon - 1);
+  s.value = text.substr(eq + 1);
+  return s;
+}
+
+int study_conditions(int argc, char** argv) {
+  ConditionStudyOptions o;
+  std::string train = "1400,1600,1800,2000,2200,2400,2600,2800,3000", test = "1600,2000,2600", sides = "32",
+              drifts = "mlp";
+  std::vector<std::string> size_set, test_set;
+  bool no_baselines = false;
+  po::options_description desc("Study options (the system comes from --config FILE and --section.key overrides)");
+  desc.add_options()("help", "print this help")("out", po::value(&o.out), "the study directory (default study-conditions)")(
+      "key", value_with_default(&o.key), "the condition: a numeric system key (system.<key>)")(
+      "train-values", po::value(&train)->default_value(train), "values of the key to train at, comma-separated")(
+      "test-values", po::value(&test)->default_value(test), "values of the key to simulate the truth at and test")(
+      "sides", po::value(&sides)->default_value(sides), "target sizes (large.side), comma-separated: one model each")(
+      "size-set", po::value(&size_set)->composing(),
+      "SIDE:section.key=value, a config setting for one target size (repeatable; e.g. 64:upsample.window=0)")(
+      "test-set", po::value(&test_set)->composing(),
+      "VALUE:section.key=value, a truth setting at one test value (repeatable; e.g. 2000:system.frame_time=9.1e-8)")(
+      "drifts", po::value(&drifts)->default_value(drifts), "drifts of the K-scaled model: mlp, onsager or both")(
+      "no-baselines", po::bool_switch(&no_baselines), "skip the naive and small-system baselines")(
+      "epochs", value_with_default(&o.epochs), "SDE epochs")("batch", value_with_default(&o.batch), "SDE batch")(
+      "patience", value_with_default(&o.patience), "ReduceLROnPlateau patience (epochs)")(
+      "lr", value_with_default(&o.lr), "SDE learning rate")("eps", value_with_default(&o.eps), "SDE loss epsilon")(
+      "ensemble", value_with_default(&o.ensemble), "predictions per truth run")(
+      "equilibrium-steps", value_with_default(&o.equilibrium_steps),
+      "steps (at the training step) of the long rollouts from z = 0 at every training value")(
+      "equilibrium-ensemble", value_with_default(&o.equilibrium_ensemble), "trajectories of those rollouts")(
+      "train-seed", value_with_default(&o.seed), "SDE training seed")(
+      "device", value_with_default(&o.device), "auto, cpu or cuda")(
+      "cached-only", po::bool_switch(&o.cached_only), "tabulate and plot the finished evaluations only, compute nothing");
+  Config base;
+  std::vector<std::string> config_args;
+  if (!parse_study("conditions",
+                   "One SDE conditioned on a system key (the alloy's T) from small simulations at several values,\n"
+                   "judged against full-size truth at other values and sizes. Per target size: generate at each\n"
+                   "training value, simulate at each test value, train the K-scaled model (per drift) and the\n"
+                   "naive and small-system baselines on all training values at once (train --condition), and\n"
+                   "evaluate each at each test value. Writes OUT/conditions.csv, equilibrium.csv, report.md,\n"
+                   "bands-L<side>-<key><value>.png and equilibrium-<observable>.png.\n"
+                   "Resumable: rerun the same command and finished stages are reused.\n"
+                   "Example (docs/design.md §8.7.6): macrodyn study conditions --config jobs/configs/nbmota.ini",
+                   desc, argc, argv, base, &config_args))
+    return 0;
+  o.threads = base.threads;
+  o.train_values = parse_list<double>("--train-values", train);
+  o.test_values = parse_list<double>("--test-values", test);
+  o.sides = parse_list<int>("--sides", sides);
+  {
+    std::stringstream ss(drifts);
+    for (std::string d; std::getline(ss, d, ',');) o.drifts.push_back(d);
+    o.drifts.erase(o.drifts.begin());  // the default's "mlp" came first
+  }
+  o.baselines = !no_baselines;
+  if (o.out.empty()) o.out = "study-conditions";
+  o.command_line = command_line(argc, argv);
+  std::vector<Setting> per_size, per_test;
+  for (const auto& s : size_set) per_size.push_back(parse_setting("--size-set", s));
+  for (const auto& s : test_set) per_test.push_back(parse_setting("--test-set", s));
+  const std::string key = o.key;
+  const StudyConfigOf config_of = [&, key](int side, double value, bool truth) {
+    std::vector<std::string> args = config_args;
+    args.insert(args.end(), {"--large.side", std::to_string(side), "--system." + key, shortest(value)});
+    for (const auto& s : per_size)
+      if (s.at == side) args.insert(args.end(), {s.key, s.value});
+    if (truth)
+      for (const auto& s : per_test)
+        if (s.at == value) args.insert(args.end(), {s.key, s.value});
+    std::vector<char*> cargv{argv[1]};
+    for (auto& a : args) cargv.push_back(a.data());
+    Config c;
+    parse_config("study conditions", "", static_cast<int>(cargv.size()), cargv.data(), c);
+    return c;
+  };
+  const auto rows = condition_study(o, config_of, [](const Config& c) { return to_ini(c); });
+  std::printf("%-6s %-18s %-8s %-10s %-10s\n", "side", "model", key.c_str(), "rel_error", "MMD^2");
+  for (const auto& r : rows)
+    std::printf("%-6d %-18s %-8g %-10.4g %-10.4g\n", r.side, r.model.c_str(), r.value, r.rel_error, r.mmd2);
+  std::printf("report: %s/report.md\n", o.out.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int cmd_study(int argc, char** argv) {
   const std::string kind = argc >= 2 ? argv[1] : "";
   if (kind == "patch-size") return study_patch_size(argc, argv);
   if (kind == "loss-factor") return study_loss_factor(argc, argv);
+  if (kind == "conditions") return study_conditions(argc, argv);
   if (kind == "--help" || kind == "-h") {
     std::cout << "usage: " << kKinds << "\n";
     return 0;
