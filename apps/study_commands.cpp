@@ -202,6 +202,7 @@ int study_conditions(int argc, char** argv) {
       "VALUE:section.key=value, a truth setting at one test value (repeatable; e.g. 2000:system.frame_time=9.1e-8)")(
       "drifts", po::value(&drifts)->default_value(drifts), "drifts of the K-scaled model: mlp, onsager or both")(
       "no-baselines", po::bool_switch(&no_baselines), "skip the naive and small-system baselines")(
+      "baseline-drift", value_with_default(&o.baseline_drift), "the baselines' drift: mlp or onsager")(
       "epochs", value_with_default(&o.epochs), "SDE epochs")("batch", value_with_default(&o.batch), "SDE batch")(
       "patience", value_with_default(&o.patience), "ReduceLROnPlateau patience (epochs)")(
       "lr", value_with_default(&o.lr), "SDE learning rate")("eps", value_with_default(&o.eps), "SDE loss epsilon")(

@@ -26,7 +26,8 @@ struct ConditionStudyOptions {
   std::vector<double> train_values, test_values;
   std::vector<int> sides;                    // target sizes (large.side), each its own K
   std::vector<std::string> drifts{"mlp"};    // drifts of the K-scaled model (mlp, onsager)
-  bool baselines = true;                     // the naive and small-system models (MLP drift)
+  bool baselines = true;                     // the naive and small-system models
+  std::string baseline_drift = "mlp";        // their drift
   int epochs = 100, batch = 1024, patience = 5;
   double lr = 1e-3, eps = 1e-4;
   std::int64_t ensemble = 1;                 // predictions per truth run
