@@ -13,11 +13,13 @@
 //    place of the Mo at the origin, tiled to the side asked for with a vacancy at each copy's
 //    origin; start = 1 (or a random initial kind), a random equimolar arrangement with one
 //    vacancy per 1024 sites (at least one) at random sites;
-//  - upsampling: tiling (the notes' shifts, rebalancing and vacancy moves are not in yet);
+//  - upsampling: tiling, then after_upsampling fills each tile with a time-matched small
+//    frame shifted by random even offsets and relabels atoms to exactly equimolar; after the
+//    relax, after_relax moves one vacancy to each tile's centre;
 //  - the observables stay raw (no normalisation, as the notes); the time unit is the mean
-//    duration of the training pairs.
-// The barrier network and the dump are the shipped files; keys naming other files are not
-// in yet.
+//    duration of the training pairs (per temperature for a model conditioned on T).
+// The barrier network and the start are text keys naming files (system.barrier_model,
+// system.start_dump; the shipped ones by default).
 #include <memory>
 #include <vector>
 
