@@ -27,7 +27,7 @@ void usage(std::FILE* to) {
                "  predict    Euler-Maruyama ensembles of the learned SDE from given macrostates\n"
                "  evaluate   compare predicted ensembles with /trajectories ground truth: metrics CSV and plots\n"
 
-               "  study      patch-size or loss-factor studies of any system: simulate, generate, train, evaluate (resumable)\n"
+               "  study      patch-size, loss-factor or conditions studies of any system: simulate, generate, train, evaluate (resumable)\n"
                "  report     (re)write DIR/report.html: verdict, bands, tables, loss curves, provenance in one file\n"
                "  bench      throughput of the kernels (flips/s, pairs/s, snapshots/s)\n"
                "  config-reference  print every configuration key, its default and meaning (Markdown)\n");

@@ -258,9 +258,12 @@ std::vector<ConditionStudyRow> condition_study(const ConditionStudyOptions& o, c
   const std::vector<std::string> names = system->observable_names();
   const bool plots = std::system("gnuplot --version > /dev/null 2>&1") == 0;
 
-  // 1. Data and truth.
-  if (!o.cached_only)
-    for (int side : o.sides) {
+  // Size by size (a size's results come before the next size's data): 1. data and truth,
+  // 2. models, 3. evaluations.
+  std::vector<ConditionStudyRow> rows;
+  std::map<std::string, StoredRow> stored;  // by side/model/value
+  for (int side : o.sides) {
+    if (!o.cached_only) {
       for (double v : o.train_values)
         stage(data_path(o, side, v), "data: side " + std::to_string(side) + ", " + o.key + " = " + shortest(v),
               config_of(side, v, false), ini_of, [](const Config& c) { generate(c); });
@@ -268,11 +271,6 @@ std::vector<ConditionStudyRow> condition_study(const ConditionStudyOptions& o, c
         stage(truth_path(o, side, v), "truth: side " + std::to_string(side) + ", " + o.key + " = " + shortest(v),
               config_of(side, v, true), ini_of, [](const Config& c) { simulate(c); });
     }
-
-  // 2. Models, 3. evaluations.
-  std::vector<ConditionStudyRow> rows;
-  std::map<std::string, StoredRow> stored;  // by side/model/value
-  for (int side : o.sides) {
     const std::int64_t K = Tiling{system->dim(), side, first.patch}.patches();
     for (const auto& name : model_names(o)) {
       const TrainOptions t = train_options(o, side, name);

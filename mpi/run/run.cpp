@@ -336,8 +336,16 @@ Setup set_up(const Config& c) {
     throw InputError("learn.ranks = " + std::to_string(c.learn_ranks) + " leaves none of the " +
                      std::to_string(world_size) + " ranks to simulate (only a single process plays both roles)");
   const int sims = world_size == 1 ? 1 : world_size - c.learn_ranks;
-  const int team_size =
-      c.team_size ? c.team_size : smallest_team_size(dim, c.large_side, c.patch, c.team_max_sites, sims);
+  // A system no team may split (its upsampling or patch choice needs the whole lattice, or
+  // its voxels are wider than the halos' byte) runs in teams of one rank, each making whole
+  // snapshots; refused here on every rank alike, before any rank waits for another.
+  const bool splittable = sys->team_splittable() && sys->state_layout().voxel_bytes() == 1;
+  if (c.team_size > 1 && !splittable)
+    throw InputError("team.size = " + std::to_string(c.team_size) + ": system " + c.system +
+                     " is not split over ranks (each rank makes whole snapshots); use team.size = 1");
+  const int team_size = c.team_size ? c.team_size
+                        : splittable ? smallest_team_size(dim, c.large_side, c.patch, c.team_max_sites, sims)
+                                     : 1;
   Roles roles = Roles::make(world_size == 1 ? 1 : c.learn_ranks, team_size);
   const Decomposition dec = Decomposition::choose(dim, c.large_side, c.patch, team_size);
   const bool closure = c.has_closure() && c.learn_closure_dim > 0;

@@ -91,31 +91,37 @@ TEST_CASE("nbmota: generate, simulate, train and evaluate on the common commands
   CHECK(bad.err.find("start = 2") != std::string::npos);
 }
 
-TEST_CASE("nbmota: run streams generate's pairs bit for bit on 1 and 3 ranks", "[e2e][nbmota][run][mpi]") {
+TEST_CASE("nbmota: run streams generate's pairs bit for bit on 1, 2, 3 and 4 ranks", "[e2e][nbmota][run][mpi]") {
   const std::string dir = tmp("alloy_run_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   const std::string cfg = "--config " MACRODYN_SOURCE_DIR "/tests/e2e/tiny-alloy.ini";
   REQUIRE(run("generate " + cfg + " --output.path " + dir + "/gen.h5").code == 0);
   const std::string job = "run " + cfg + " --truth.runs 0 --learn.steps 20 --learn.min_fill 8 --learn.batch 8";
-  const Result one = run_mpi(0, job + " --learn.out " + dir + "/m1 --stream.save " + dir + "/s1.h5");
-  INFO(one.err);
-  REQUIRE(one.code == 0);
-  const Result three = run_mpi(3, job + " --team.size 1 --learn.out " + dir + "/m3 --stream.save " + dir + "/s3.h5");
-  INFO(three.err);
-  REQUIRE(three.code == 0);
+  // One process, then 1 learner with 1, 2 and 3 simulator ranks (teams of one).
+  for (int ranks : {0, 2, 3, 4}) {
+    const std::string tagged = dir + "/r" + std::to_string(ranks);
+    const Result r = run_mpi(ranks, job + (ranks ? " --team.size 1" : "") + " --learn.out " + tagged + "-m --stream.save " +
+                                        tagged + ".h5");
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+  }
   io::DatasetReader g(dir + "/gen.h5");
   std::vector<float> want(20 * 6), got(20 * 6);
   std::vector<double> wdt(20), gdt(20);
   g.read_rows("/pairs/g_after", 0, 20, io::DType::f32, want.data());
   g.read_rows("/pairs/dt", 0, 20, io::DType::f64, wdt.data());
-  for (const char* s : {"/s1.h5", "/s3.h5"}) {
-    io::DatasetReader r(dir + s);
+  for (int ranks : {0, 2, 3, 4}) {
+    io::DatasetReader r(dir + "/r" + std::to_string(ranks) + ".h5");
     REQUIRE(r.rows_committed("/pairs") == 20);
     r.read_rows("/pairs/g_after", 0, 20, io::DType::f32, got.data());
     r.read_rows("/pairs/dt", 0, 20, io::DType::f64, gdt.data());
     CHECK(got == want);
     CHECK(gdt == wdt);
   }
+  // A team of several ranks is refused with a sentence (the alloy is not split over ranks).
+  const Result split = run_mpi(3, job + " --team.size 2 --learn.out " + dir + "/split-m --stream.save " + dir + "/split.h5");
+  CHECK(split.code == 2);
+  CHECK(split.err.find("team.size = 2") != std::string::npos);
 }
 
 TEST_CASE("nbmota: the notes' upsampling protocol gives their mean partial-evolution time at 2000 K",
