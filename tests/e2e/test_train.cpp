@@ -120,7 +120,8 @@ TEST_CASE("train and encode refuse bad input with one sentence naming the option
   };
   refused("train --out " + model, "--dataset is required");
   refused("train --dataset /nonexistent.h5 --out " + model, "--dataset /nonexistent.h5 does not exist");
-  refused("train --dataset " + dataset() + " --out " + model + " --method clever", "--method must be kscaled or naive");
+  refused("train --dataset " + dataset() + " --out " + model + " --method clever", "--method must be kscaled, naive or small");
+  refused("train --dataset " + dataset() + " --out " + model + " --drift clever", "--drift must be mlp or onsager");
   refused("train --dataset " + dataset() + " --out " + model + " --epochs 0", "--epochs must be >= 1");
   refused("train --dataset " + dataset() + " --out " + model + " --diffusion arbitrary", "full, diagonal or constant");
   refused("train --dataset " + dataset() + " --out " + model + " --device tpu", "--device must be auto, cpu or cuda");

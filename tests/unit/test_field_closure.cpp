@@ -21,9 +21,10 @@ namespace {
 
 std::string tmp_path(const std::string& name) { return std::string(MACRODYN_TEST_TMPDIR) + "/" + name; }
 
-// A tiny 1-D predator-prey dataset with snapshot states: 50 -> 100 cells, K = 5.
-std::string tiny_dataset() {
-  const std::string path = tmp_path("field_closure_pairs.h5");
+// A tiny 1-D predator-prey dataset with snapshot states: 50 -> 100 cells, K = 5. Each test
+// case names its own file: ctest runs the cases as parallel processes.
+std::string tiny_dataset(const std::string& name = "field_closure_pairs.h5") {
+  const std::string path = tmp_path(name);
   jobs::Config c;
   c.system = "predator_prey";
   c.small_side = 50;
@@ -132,8 +133,7 @@ TEST_CASE("train fits the field closure of the autoencoder trained directly, and
 
 TEST_CASE("train refuses a field closure dimension other than the field count", "[field_closure][predator_prey]") {
   jobs::TrainOptions t;
-  t.dataset = tmp_path("field_closure_pairs.h5");
-  if (!std::filesystem::exists(t.dataset)) tiny_dataset();
+  t.dataset = tiny_dataset("field_closure_refused.h5");
   t.out = tmp_path("field_closure_bad");
   t.overwrite = true;
   t.closure_dim = 3;
