@@ -240,7 +240,7 @@ std::vector<Key> keys() {
       plain("large.snapshots", &Config::snapshots, "upsampled snapshots at each level"),
       plain("large.random_configs", &Config::random_configs,
             "also add as many uniformly-random-magnetisation configurations (only when small.side < large.side)"),
-      plain("upsample.factor", &Config::factor, "block replication factor per axis: 2 or 3"),
+      plain("upsample.factor", &Config::factor, "block replication factor per axis: 2 or 3 (2 to 16 for a system that upsamples by tiling)"),
       plain("upsample.window", &Config::relax_window, "LocalRelax window side w (clamped to the level side); 0 = no relax (generate only)"),
       plain("upsample.stride", &Config::relax_stride, "LocalRelax window stride; 0 = w / 2"),
       plain("upsample.offset", &Config::relax_offset,

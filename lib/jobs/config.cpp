@@ -331,7 +331,12 @@ void validate(const Config& c, Job job) {
     if (!why.empty()) fail("small.m0: " + why);
   }
   if (c.snapshots < 1) fail("large.snapshots must be at least 1");
-  if (c.factor != 2 && c.factor != 3) fail("upsample.factor = " + std::to_string(c.factor) + " must be 2 or 3");
+  // Block magnification and interpolation take 2 or 3 per level; tiling copies the small
+  // state any number of times (the alloy's 65 536 sites are 4^3 tiles of one level).
+  const bool tiling = sys->upsampling_rule() == System::UpsamplingRule::tiling;
+  if (tiling ? (c.factor < 2 || c.factor > 16) : (c.factor != 2 && c.factor != 3))
+    fail("upsample.factor = " + std::to_string(c.factor) + " must be " +
+         (tiling ? "between 2 and 16 (system " + c.system + " upsamples by tiling)" : std::string("2 or 3")));
   if (Ls > c.large_side)
     fail("small.side = " + std::to_string(Ls) + " exceeds large.side = " + std::to_string(c.large_side));
   {

@@ -374,6 +374,26 @@ TEST_CASE("nbmota: upsampled snapshots are exactly equimolar with one vacancy at
   }
 }
 
+TEST_CASE("nbmota: one tiling level of factor 4 gives 65 536 sites, exactly equimolar, a vacancy per tile centre",
+          "[nbmota]") {
+  const auto sys = make_system("nbmota");
+  const AlloyCell c = start_with_vacancy();
+  std::vector<std::int8_t> big(64 * 64 * 64);
+  sampling::upsample_level(*sys, reinterpret_cast<const std::int8_t*>(c.codes.data()), 16, 4, big.data(), 3, 1, 0);
+  sys->after_relax(big.data(), 64, 16);
+  const auto* x = reinterpret_cast<const std::uint8_t*>(big.data());
+  int count[256] = {};
+  for (std::size_t i = 0; i < big.size(); ++i) ++count[x[i]];
+  CHECK(count[kNb] == 21824);  // (65 536 - 64) / 3
+  CHECK(count[kMo] == 21824);
+  CHECK(count[kTa] == 21824);
+  CHECK(count[kVacancy] == 64);
+  for (int a = 8; a < 64; a += 16)
+    for (int b = 8; b < 64; b += 16)
+      for (int d = 8; d < 64; d += 16) CHECK(x[voxel(64, a, b, d)] == kVacancy);
+  CHECK(StateCheck(*sys, 64).problem(big.data()) == "");
+}
+
 TEST_CASE("nbmota KMC: run_for advances by exactly the frame time, with Poisson hop counts", "[nbmota][kmc]") {
   // A constant barrier on a cell with one vacancy: R = 8 nu exp(-E0 / k_B T) in every
   // state, so the hops in a frame of duration tau are Poisson(R tau) when dropping the
