@@ -231,9 +231,9 @@ int study_conditions(int argc, char** argv) {
   o.test_values = parse_list<double>("--test-values", test);
   o.sides = parse_list<int>("--sides", sides);
   {
+    o.drifts.clear();
     std::stringstream ss(drifts);
     for (std::string d; std::getline(ss, d, ',');) o.drifts.push_back(d);
-    o.drifts.erase(o.drifts.begin());  // the default's "mlp" came first
   }
   o.baselines = !no_baselines;
   if (o.out.empty()) o.out = "study-conditions";

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -100,10 +101,16 @@ std::string joined(const std::vector<double>& v) {
   for (double x : v) s += (s.empty() ? "" : " ") + shortest(x);
   return s;
 }
+// strtod, not >>: a diverged model's row holds "nan" and "inf", which >> stops at.
 std::vector<double> numbers(const std::string& text) {
   std::vector<double> v;
   std::istringstream in(text);
-  for (double x; in >> x;) v.push_back(x);
+  for (std::string tok; in >> tok;) {
+    char* end = nullptr;
+    const double x = std::strtod(tok.c_str(), &end);
+    if (end == tok.c_str() || *end != '\0') return {};  // not a number: the row is refused
+    v.push_back(x);
+  }
   return v;
 }
 
