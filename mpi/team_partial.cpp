@@ -17,7 +17,7 @@ constexpr std::int64_t kPhiChunk = std::int64_t{1} << 16;
 }  // namespace
 
 TeamPartial::TeamPartial(const TeamGrid& grid, const System& system, const PartialSpec& spec)
-    : grid_(grid), system_(&system), spec_(spec), d_(system.num_observables()) {
+    : grid_(grid), system_(&system), spec_(spec), d_(system.num_observables()), sums_(grid.comm) {
   if (grid.dec.p != spec.patch)
     throw std::invalid_argument("TeamPartial: the decomposition's patch side differs from partial.patch");
   if (spec.boundary == Boundary::global && grid.size() > 1)
@@ -122,11 +122,17 @@ void TeamPartial::macro_observables(const std::int8_t* block, double* phi) {
   check_mpi(MPI_Bcast(phi, d_, MPI_DOUBLE, 0, grid_.comm), "MPI_Bcast");
 }
 
-void TeamPartial::chosen(std::uint64_t seed, std::int64_t snapshot_id, std::int64_t& first, std::int64_t& last) const {
+void TeamPartial::chosen(const std::int8_t* block, std::uint64_t seed, std::int64_t snapshot_id, std::int64_t& first,
+                         std::int64_t& last) {
   first = 0;
   last = count_;
+  weight_ = 1.0;
   if (spec_.pairs != PairsMode::one) return;
-  auto I = chosen_patch(seed, snapshot_id, grid_.dec.tiling().patches());
+  Rng pick = patch_choice_rng(seed, snapshot_id);
+  const System::PatchChoice choice =
+      system_->choose_patch(ConstLatticePart{block, grid_.dim(), grid_.dec.L, grid_.block}, spec_.patch, pick, sums_);
+  weight_ = choice.weight;
+  auto I = choice.index;
   // Its lattice patch coordinates, then its place among this rank's patches (if here).
   Coord q{0, 0, 0};
   for (int d = grid_.dim() - 1; d >= 0; --d) {
@@ -153,7 +159,7 @@ void TeamPartial::evolve(Evolver& evolver, const std::int8_t* block, std::int64_
   const std::int64_t I = patch_index(k);
   rec.snapshot_id = snapshot_id;
   rec.patch_index = static_cast<std::int32_t>(I);
-  rec.weight = 1.0;  // teams take only systems with a uniform choice (team_snapshot.cpp)
+  rec.weight = weight_;
   rec.z_star = phi_;  // reuses the record's storage
   rec.g_before.resize(static_cast<std::size_t>(d_));
   rec.g_after.resize(static_cast<std::size_t>(d_));
@@ -178,7 +184,7 @@ void TeamPartial::run(Evolver& evolver, const std::int8_t* block, std::uint64_t 
                       bool keep_states, std::vector<PairRecord>& out) {
   macro_observables(block, phi_.data());  // also leaves the frozen ring exchanged
   std::int64_t first = 0, last = 0;
-  chosen(seed, snapshot_id, first, last);
+  chosen(block, seed, snapshot_id, first, last);
   out.resize(static_cast<std::size_t>(last - first));
   for (std::int64_t k = first; k < last; ++k)
     evolve(evolver, block, k, seed, snapshot_id, keep_states, out[static_cast<std::size_t>(k - first)]);
@@ -189,7 +195,7 @@ void TeamPartial::run(Evolver& evolver, const std::int8_t* block, std::uint64_t 
   if (chunk < 1) throw std::invalid_argument("TeamPartial::run: chunk must be at least 1");
   macro_observables(block, phi_.data());
   std::int64_t first = 0, last = 0;
-  chosen(seed, snapshot_id, first, last);
+  chosen(block, seed, snapshot_id, first, last);
   const auto most = static_cast<std::int64_t>(chunk);
   if (static_cast<std::int64_t>(chunk_.size()) < std::min(most, last - first))
     chunk_.resize(static_cast<std::size_t>(std::min(most, last - first)));

@@ -4,7 +4,9 @@
 // rank that owns it, with WorkItem{seed, partial_evolution, 0, snapshot, patch}.
 // z* = phi(x_t) needs the whole team: the per-patch g are gathered to team rank 0 in
 // patch-index order, summed there in double exactly as macro_observables does, and
-// broadcast, so z* is bitwise the serial value. The gather goes in chunks of patch
+// broadcast, so z* is bitwise the serial value. With pairs = one the patch is the
+// system's choice (System::choose_patch on this rank's block, summed over the team), so
+// a choice that reads the snapshot (the alloy's vacancies) is the serial one too. The gather goes in chunks of patch
 // indices, so no rank holds the g of all K patches (16 bytes each: 16 MB for K = 2^20).
 //
 // Memory is O(block + chunk): a rank's patches are enumerated from its block geometry
@@ -14,10 +16,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "mpi/team_grid.hpp"
 #include "mpi/team_halo.hpp"
+#include "mpi/team_sums.hpp"
 #include "sampling/partial_evolution.hpp"
 #include "systems/system.hpp"
 
@@ -52,8 +56,10 @@ class TeamPartial {
   Coord patch_origin(std::int64_t k) const;
 
  private:
-  // Range [first, last) of this rank's patches that this snapshot evolves.
-  void chosen(std::uint64_t seed, std::int64_t snapshot_id, std::int64_t& first, std::int64_t& last) const;
+  // Range [first, last) of this rank's patches that this snapshot evolves, and the
+  // weight of their records (weight_). Collective for a choice that reads the snapshot.
+  void chosen(const std::int8_t* block, std::uint64_t seed, std::int64_t snapshot_id, std::int64_t& first,
+              std::int64_t& last);
   // Evolves this rank's k-th patch into rec (phi_ must be current).
   void evolve(systems::Evolver& evolver, const std::int8_t* block, std::int64_t k, std::uint64_t seed,
               std::int64_t snapshot_id, bool keep_states, sampling::PairRecord& rec);
@@ -71,6 +77,8 @@ class TeamPartial {
   std::int64_t count_ = 0;      // patches this rank owns
   Coord origin_in_tile_{0, 0, 0};
   int ring_ = 0;  // `frozen`: the ring read around a patch, the system's interaction range
+  CommSums sums_;
+  double weight_ = 1.0;  // of the records of the current snapshot
   Halo<std::int8_t> halo_;
   std::vector<std::int8_t> tile_;
   std::vector<double> g_mine_, g_chunk_, phi_;

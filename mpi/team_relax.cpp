@@ -21,7 +21,7 @@ int colour_of(int a, int per_axis) {
 
 bool TeamRelax::distributable(const Decomposition& level, const RelaxSpec& spec, int ring) {
   if (spec.boundary == Boundary::global || spec.stride < 1 || level.L % spec.stride != 0 ||
-      2 * spec.stride < spec.window || ring < 1)
+      2 * spec.stride < spec.window || spec.offset < 0 || spec.offset >= spec.stride || ring < 1)
     return false;
   for (int d = 0; d < level.dim; ++d)
     if (level.L % level.ranks_per_axis[d] != 0 || level.extent(d) < spec.window - 1 + ring) return false;
@@ -44,14 +44,15 @@ TeamRelax::TeamRelax(const TeamGrid& grid, const RelaxSpec& spec, int ring)
   const Coord& E = grid.block.extent;
   const Coord& P = grid.dec.ranks_per_axis;
 
-  // The windows of relax_phases, axis by axis: window a has origin a * stride; it
-  // belongs to the rank whose block holds its origin, and reaches into the next block
-  // when it passes the block's end (never further: the extent is at least w).
+  // The windows of relax_phases, axis by axis: window a has origin a * stride + offset
+  // (below L: the offset is below the stride); it belongs to the rank whose block holds
+  // its origin, and reaches into the next block (periodically) when it passes the
+  // block's end (never further: the extent is at least w).
   per_axis_ = grid.dec.L / spec.stride;
   const int colours = per_axis_ == 1 ? 1 : (per_axis_ % 2 == 0 ? 2 : 3);
   for (int d = 0; d < dim; ++d)
     for (int a = 0; a < per_axis_; ++a) {
-      const int origin = a * spec.stride, owner = origin / E[d], o = origin - owner * E[d];
+      const int origin = a * spec.stride + spec.offset, owner = origin / E[d], o = origin - owner * E[d];
       const int c = colour_of(a, per_axis_);
       if (owner == grid.coords[d]) own_[d][c].push_back(AxisWindow{a, o});
       if ((owner + 1) % P[d] == grid.coords[d] && o + w > E[d]) behind_[d][c].push_back(AxisWindow{a, o});

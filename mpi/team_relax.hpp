@@ -28,13 +28,16 @@ namespace macrodyn::mpi {
 class TeamRelax {
  public:
   // Whether a level can be relaxed distributed on this grid: every block extent is at
-  // least the window plus the ring above it (w - 1 + ring), the stride divides the side
-  // and windows of one colour phase are disjoint (2 * stride >= window). `spec` is the
+  // least the window plus the ring above it (w - 1 + ring), the stride divides the side,
+  // the offset is below the stride and windows of one colour phase are disjoint
+  // (2 * stride >= window). `spec` is the
   // level's spec (relax_at_side); `ring` the system's interaction range.
   static bool distributable(const Decomposition& level, const sampling::RelaxSpec& spec, int ring);
 
   // Builds the plan (this rank's windows per phase and what goes to which neighbour).
   // grid: this level's side; spec and ring as for distributable(), which must hold.
+  // spec.events = 0 stands for w^D events per window (local_relax takes the system's
+  // events_per_sweep: TeamSnapshot passes that).
   TeamRelax(const TeamGrid& grid, const sampling::RelaxSpec& spec, int ring);
 
   // Relaxes this rank's block in place; collective over the team.

@@ -9,6 +9,7 @@
 #include "mpi/check.hpp"
 #include "mpi/team_partial.hpp"
 #include "mpi/team_relax.hpp"
+#include "mpi/team_sums.hpp"
 #include "systems/initial_state.hpp"
 #include "sampling/local_relax.hpp"
 #include "sampling/upsample.hpp"
@@ -37,14 +38,9 @@ std::string why_not_split(const System& system, const HierarchySpec& h, const Pa
       return "gives blocks " + std::to_string(dec.extent(d)) + " sites wide, narrower than the " +
              std::to_string(range) + "-site interaction range of system " + system.name() +
              "; use a smaller team.size";
-  if (!system.uniform_patch_choice() && partial.pairs == PairsMode::one)
-    return "splits the lattice over ranks, but system " + system.name() +
-           " chooses the evolved patch from the whole snapshot; use team.size = 1";
-  if (system.upsampling_rule() != System::UpsamplingRule::block_magnification)
-    return "upsamples each rank's block in place, which needs block magnification; system " + system.name() +
-           " upsamples by " +
-           (system.upsampling_rule() == System::UpsamplingRule::tiling ? "tiling" : "linear interpolation") +
-           "; use team.size = 1";
+  if (system.upsampling_rule() == System::UpsamplingRule::linear_interpolation)
+    return "upsamples blocks of the lattice, which linear interpolation does not allow (system " + system.name() +
+           "); use team.size = 1";
   if (partial.boundary == Boundary::global || h.relax.boundary == Boundary::global)
     return "splits the lattice over ranks, but a `global` boundary couples a patch or window to the whole "
            "lattice; use team.size = 1";
@@ -70,7 +66,12 @@ void validate(int size, const System& system, const HierarchySpec& h, const Part
 TeamSnapshot::TeamSnapshot(MPI_Comm team, const System& system, const HierarchySpec& hierarchy,
                            const PartialSpec& partial, std::uint64_t seed, std::int64_t snapshots,
                            const Decomposition& decomposition)
-    : system_(&system), hierarchy_(hierarchy), partial_(partial), seed_(seed), snapshots_(snapshots) {
+    : system_(&system),
+      hierarchy_(hierarchy),
+      partial_(partial),
+      seed_(seed),
+      snapshots_(snapshots),
+      tiling_(system.upsampling_rule() == System::UpsamplingRule::tiling) {
   int size = 0;
   check_mpi(MPI_Comm_size(team, &size), "MPI_Comm_size");
   validate(size, system, hierarchy, partial, seed, snapshots, decomposition);
@@ -79,6 +80,7 @@ TeamSnapshot::TeamSnapshot(MPI_Comm team, const System& system, const HierarchyS
   check_mpi(MPI_Comm_dup(team, &comm_), "MPI_Comm_dup");
   try {
     check_mpi(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+    sums_ = std::make_unique<CommSums>(comm_);
     const int dim = system.dim();
     const auto& sides = hierarchy.sides;
     levels_ = static_cast<int>(sides.size()) - 1;
@@ -89,7 +91,9 @@ TeamSnapshot::TeamSnapshot(MPI_Comm team, const System& system, const HierarchyS
     ancestors_.resize(static_cast<std::size_t>(levels_ + 1));
 
     // Level l is distributed when it and every level above can be relaxed on the grid
-    // (a block at least as wide as the window); below that, levels are small.
+    // (a block at least as wide as the window, or no relax); below that, levels are
+    // small. Tiling fills a level from the whole level below, so only the last level of a
+    // system that tiles is distributed.
     first_distributed_ = levels_ + 1;
     grids_.assign(static_cast<std::size_t>(levels_ + 1), TeamGrid{});
     has_grid_.assign(static_cast<std::size_t>(levels_ + 1), false);
@@ -108,13 +112,18 @@ TeamSnapshot::TeamSnapshot(MPI_Comm team, const System& system, const HierarchyS
     const int ring = system.interaction_range();
     relax_.resize(static_cast<std::size_t>(levels_ + 1));
     if (size > 1 || splittable)
-      for (int l = levels_; l >= 1; --l) {
+      for (int l = levels_; l >= (tiling_ ? std::max(levels_, 1) : 1); --l) {
         const RelaxSpec spec = relax_at_side(hierarchy.relax, sides[l]);
-        if (!has_grid_[l] || !TeamRelax::distributable(grids_[l].dec, spec, ring)) break;
+        if (!has_grid_[l] || (spec.window != 0 && !TeamRelax::distributable(grids_[l].dec, spec, ring))) break;
         first_distributed_ = l;
       }
-    for (int l = first_distributed_; l <= levels_; ++l)
-      relax_[l] = std::make_unique<TeamRelax>(grids_[l], relax_at_side(hierarchy.relax, sides[l]), ring);
+    for (int l = first_distributed_; l <= levels_; ++l) {
+      RelaxSpec spec = relax_at_side(hierarchy.relax, sides[l]);
+      if (spec.window == 0) continue;
+      // Events per window as local_relax counts them: the system's sweep of the window.
+      if (spec.events == 0) spec.events = system.events_per_sweep(ipow(spec.window, dim));
+      relax_[l] = std::make_unique<TeamRelax>(grids_[l], spec, ring);
+    }
     // One rank uses it only for the chunked partial evolution (TeamPartial on one rank
     // equals the serial records bit for bit).
     if (size > 1 || splittable) partial_team_ = std::make_unique<TeamPartial>(grid_, system, partial);
@@ -129,7 +138,7 @@ TeamSnapshot::TeamSnapshot(MPI_Comm team, const System& system, const HierarchyS
     };
     for (int l = 1; l <= last_replicated; ++l)
       if (!(l == levels_ && size == 1)) need(l);
-    if (first_distributed_ <= levels_ && !has_grid_[last_replicated]) need(first_distributed_);
+    if (first_distributed_ <= levels_ && !tiling_ && !has_grid_[last_replicated]) need(first_distributed_);
   } catch (...) {
     MPI_Comm_free(&comm_);
     throw;
@@ -184,7 +193,7 @@ void TeamSnapshot::build(std::int64_t j, const std::int8_t* pool, std::int64_t p
                    static_cast<std::uint64_t>(ancestors_[l]), frames);
     local_relax(*system_, *evolver_, dst, sides[l], relax_at_side(hierarchy_.relax, sides[l]), seed_,
                 static_cast<std::uint32_t>(l), static_cast<std::uint64_t>(ancestors_[l]), stage_copy_);
-    system_->after_relax(dst, sides[l], sides[l - 1]);
+    system_->after_relax(LatticePart::whole(dst, dim, sides[l]), sides[l - 1], SoloSums{});
     cur = dst;
   }
   if (last_replicated == levels_) {
@@ -194,6 +203,11 @@ void TeamSnapshot::build(std::int64_t j, const std::int8_t* pool, std::int64_t p
 
   // Hand-over to the block, then distributed levels: upsample in place, relax as a team.
   int l = first_distributed_;
+  if (tiling_) {  // the last level, from the whole level below
+    tile_block(cur, sides[l - 1], grids_[l]);
+    complete_level(l, cur, l == 1 ? &frames : nullptr);
+    return;
+  }
   if (has_grid_[last_replicated]) {
     copy_block_out(cur, grids_[last_replicated], block_.data());
   } else {
@@ -201,15 +215,51 @@ void TeamSnapshot::build(std::int64_t j, const std::int8_t* pool, std::int64_t p
     upsample_level(*system_, cur, sides[l - 1], m, whole, seed_, static_cast<std::uint32_t>(l),
                    static_cast<std::uint64_t>(ancestors_[l]), frames);
     copy_block_out(whole, grids_[l], block_.data());
-    relax_[l]->run(*evolver_, block_.data(), seed_, static_cast<std::uint32_t>(l),
-                   static_cast<std::uint64_t>(ancestors_[l]));
+    relax_level(l);
+    system_->after_relax(part_at(l), sides[l - 1], *sums_);
     ++l;
   }
   for (; l <= levels_; ++l) {
     upsample_blocks_in_place(block_.data(), dim, grids_[l - 1].block.extent, m);
+    complete_level(l, nullptr, nullptr);  // no rank holds the small state whole
+  }
+}
+
+void TeamSnapshot::tile_block(const std::int8_t* small, int Ls, const TeamGrid& grid) {
+  // Voxel x of the block is small(x mod Ls), as sampling::upsample_tiles fills a whole
+  // lattice (one byte per voxel: teams of several ranks move bytes).
+  const Block& b = grid.block;
+  const int dim = system_->dim();
+  const Coord& o = b.origin;
+  const Coord& n = b.extent;
+  std::int8_t* out = block_.data();
+  for (int x = 0; x < n[0]; ++x)
+    for (int y = 0; y < n[1]; ++y) {
+      // Unused trailing axes have extent 1 and contribute nothing to the source index.
+      std::int64_t row = (o[0] + x) % Ls;
+      if (dim >= 2) row = row * Ls + (o[1] + y) % Ls;
+      if (dim == 3) row *= Ls;
+      for (int z = 0; z < n[2]; ++z) *out++ = small[dim == 3 ? row + (o[2] + z) % Ls : row];
+    }
+}
+
+void TeamSnapshot::complete_level(int l, const std::int8_t* small, const System::FramePool* pool) {
+  const int Ls = hierarchy_.sides[l - 1];
+  const LatticePart part = part_at(l);
+  Rng rng({seed_, Purpose::upsample, static_cast<std::uint32_t>(l), static_cast<std::uint64_t>(ancestors_[l]), 0});
+  system_->after_upsampling(part, Ls, small, rng, pool && pool->frames_per_run > 0 ? pool : nullptr, *sums_);
+  relax_level(l);
+  system_->after_relax(part, Ls, *sums_);
+}
+
+LatticePart TeamSnapshot::part_at(int l) {
+  return LatticePart{block_.data(), system_->dim(), hierarchy_.sides[l], grids_[l].block};
+}
+
+void TeamSnapshot::relax_level(int l) {
+  if (relax_[l])
     relax_[l]->run(*evolver_, block_.data(), seed_, static_cast<std::uint32_t>(l),
                    static_cast<std::uint64_t>(ancestors_[l]));
-  }
 }
 
 void TeamSnapshot::build_random(std::int64_t j) {

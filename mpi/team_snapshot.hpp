@@ -11,11 +11,16 @@
 // window, or a side the rank grid does not divide) are built replicated with the
 // serial functions, every rank keeping its block; from the first distributed level on,
 // UPSAMPLE is rank-local and in place in the block buffer and LOCALRELAX runs
-// distributed (TeamRelax), so no rank ever holds the whole large lattice.
+// distributed (TeamRelax), so no rank ever holds the whole large lattice. A system that
+// upsamples by tiling (the alloy) fills a level from the whole level below: its levels
+// are replicated up to the last, which every rank fills block by block from the one below
+// (1/f^D of it). The system's completions of a level (after_upsampling, after_relax) and its
+// patch choice run on the block with sums over the team (core/lattice_part.hpp).
 //
-// Supports ising2d and ising3d on teams of any size, one rank included (then the
-// "team" path holds one lattice where the serial functions hold two levels); with one
-// rank, other systems (Curie-Weiss) run the serial code.
+// Supports the systems that say team_splittable (the Ising models, the alloy) on teams
+// of any size, one rank included (then the "team" path holds one lattice where the
+// serial functions hold two levels); with one rank, other systems (Curie-Weiss) run the
+// serial code.
 #include <mpi.h>
 
 #include <cstddef>
@@ -32,6 +37,7 @@
 
 namespace macrodyn::mpi {
 
+class CommSums;
 class TeamPartial;
 class TeamRelax;
 
@@ -80,12 +86,22 @@ class TeamSnapshot {
   std::vector<std::int8_t> gather_lattice() const;
 
  private:
+  // Level l's block from the whole side-Ls state below it by periodic tiling.
+  void tile_block(const std::int8_t* small, int Ls, const TeamGrid& grid);
+  // Level l's block just upsampled: the system's completion, the relax, the completion
+  // after it (small: the state below when whole on every rank, else null).
+  void complete_level(int l, const std::int8_t* small, const systems::System::FramePool* pool);
+  void relax_level(int l);
+  LatticePart part_at(int l);  // this rank's block at level l
+
   MPI_Comm comm_ = MPI_COMM_NULL;
   const systems::System* system_;
   sampling::HierarchySpec hierarchy_;
   sampling::PartialSpec partial_;
   std::uint64_t seed_;
   std::int64_t snapshots_;
+  bool tiling_;  // the system upsamples by tiling: only the last level is distributed
+  std::unique_ptr<CommSums> sums_;
   int levels_ = 0;
   int first_distributed_ = 0;
   int vb_ = 1;  // bytes per voxel (systems/state_layout.hpp): a team of one moves any width

@@ -152,7 +152,7 @@ void check_truth_m0(const Config& c, const System& sys) {
       if (!std::isnan(ic[k]))
         fail("truth.m0: an initial condition of system " + c.system + " has " + std::to_string(q) + " value(s) (" +
              join(sys.initial_condition_names(), ":") + "), not more");
-    const std::string why = sys.check_initial_condition(ic);
+    const std::string why = sys.check_initial_condition(ic, c.large_side);
     if (!why.empty()) fail("truth.m0: " + why);
   }
 }
@@ -327,7 +327,7 @@ void validate(const Config& c, Job job) {
   if (c.small_runs < 1) fail("small.runs must be at least 1");
   if (c.small_sweeps < 1) fail("small.sweeps must be at least 1");
   if (c.small_init == InitialKind::given_m0) {
-    const std::string why = sys->check_initial_condition(condition_of(c.small_m0));
+    const std::string why = sys->check_initial_condition(condition_of(c.small_m0), Ls);
     if (!why.empty()) fail("small.m0: " + why);
   }
   if (c.snapshots < 1) fail("large.snapshots must be at least 1");
@@ -375,14 +375,6 @@ void validate(const Config& c, Job job) {
   }
   for (int side : upsampling_sides(c)) check_side(*sys, side);
   if (job == Job::run) {
-    // A team of several ranks relaxes every level as a team (mpi/team_relax.hpp); a system
-    // no team may split (e.g. predator-prey's fields) is run by teams of one, as generate.
-    if (c.relax_window == 0 && sys->team_splittable())
-      fail("upsample.window = 0 (no relax) is for macrodyn generate; macrodyn run relaxes every level of system " +
-           c.system);
-    if (c.relax_offset != 0 && sys->team_splittable())
-      fail("upsample.offset = " + std::to_string(c.relax_offset) + ": macrodyn run's teams relax system " + c.system +
-           " with windows from the origin; use upsample.offset = 0 or macrodyn generate");
     validate_run(c);
     return;
   }

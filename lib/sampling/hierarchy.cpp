@@ -30,7 +30,7 @@ void build_level_snapshot(const System& system, Evolver& evolver, const Hierarch
                  System::FramePool{pool, pool_count, spec.frames_per_run, src});
   local_relax(system, evolver, out, side, relax_at_side(spec.relax, side), spec.seed,
               static_cast<std::uint32_t>(level), static_cast<std::uint64_t>(j), stage_copy);
-  system.after_relax(out, side, src_side);
+  system.after_relax(LatticePart::whole(out, dim, side), src_side, SoloSums{});
 }
 
 std::vector<std::int64_t> draw_without_replacement(std::int64_t pool_count, std::int64_t count,

@@ -18,11 +18,10 @@ namespace macrodyn::sampling {
 struct RelaxSpec {
   int window = 16;
   int stride = 8;
-  std::uint64_t events = 0;  // per window; 0 = one window sweep (window^D events)
+  std::uint64_t events = 0;  // per window; 0 = one sweep of the window (System::events_per_sweep)
   Boundary boundary = Boundary::periodic;
   // Window origins are offset + a * stride (mod L) along every axis: the alloy's windows
-  // straddle the tile seams (offset 8 for tiles of 16). A team of several ranks relaxes
-  // with offset 0 only (mpi/team_relax.hpp).
+  // straddle the tile seams (offset 8 for tiles of 16), in teams too (mpi/team_relax.hpp).
   int offset = 0;
 };
 

@@ -36,7 +36,8 @@ void partial_evolution(const System& system, Evolver& evolver, const std::int8_t
   double weight = 1.0;
   if (spec.pairs == PairsMode::one) {
     Rng pick = patch_choice_rng(seed, snapshot_id);
-    const System::PatchChoice choice = system.choose_patch(x, L, spec.patch, pick);
+    const System::PatchChoice choice =
+        system.choose_patch(ConstLatticePart::whole(x, dim, L), spec.patch, pick, SoloSums{});
     chosen.push_back(choice.index);
     weight = choice.weight;
   } else {

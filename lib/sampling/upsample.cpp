@@ -127,7 +127,8 @@ void upsample_level(const System& system, const std::int8_t* src, int Ls, int m,
                     std::uint32_t level, std::uint64_t item, const System::FramePool& pool) {
   upsample(system, src, Ls, m, dst);
   Rng rng({seed, Purpose::upsample, level, item, 0});
-  system.after_upsampling(dst, Ls * m, Ls, rng, level == 1 && pool.frames_per_run > 0 ? &pool : nullptr);
+  system.after_upsampling(LatticePart::whole(dst, system.dim(), Ls * m), Ls, src, rng,
+                          level == 1 && pool.frames_per_run > 0 ? &pool : nullptr, SoloSums{});
 }
 
 void upsample(const System& system, const std::int8_t* src, int Ls, int m, std::int8_t* dst) {

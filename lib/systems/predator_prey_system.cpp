@@ -234,7 +234,7 @@ class PredatorPreySystem final : public System {
     resolve_predator_prey_condition(params_, kind, c, rng);
     fill(x, n, c[0], c[1]);
   }
-  std::string check_initial_condition(const InitialCondition& c) const override {
+  std::string check_initial_condition(const InitialCondition& c, int) const override {
     if (!std::isfinite(c[0])) return "m = " + shortest(c[0]) + " is not a finite number";
     if (!std::isnan(c[1]) && !std::isfinite(c[1])) return "k is not a finite number";
     // |u|, |v| <= 4 keep the fixed-point means exact (core/fixed_point_sum.hpp).

@@ -17,6 +17,7 @@
 #include "core/dynamics.hpp"
 #include "core/format.hpp"
 #include "core/geometry.hpp"
+#include "core/lattice_part.hpp"
 #include "core/rng.hpp"
 #include "systems/initial_state.hpp"
 #include "systems/params.hpp"
@@ -161,7 +162,7 @@ class System {
   // field u = m + k cos(10 pi x). initial_state fills x[0..n) for condition `kind`:
   // given values are read from c (a NaN entry: the system's default), drawn ones (kind
   // random_m0) written into it, so that c holds the condition used; all randomness from
-  // `rng`. check_initial_condition says what is wrong with given values (one phrase,
+  // `rng`. check_initial_condition says what is wrong with given values for a side-L grid (one phrase,
   // e.g. "m0 = 2 is outside [-1, 1]"), or "". random_configuration: the random states
   // added to the upsampled snapshots (large.random_configs). Defaults: +-1 spins with
   // floor((1 + m0) n / 2) up (make_initial_state), m0 ~ U(-1, 1) when drawn.
@@ -169,7 +170,7 @@ class System {
   virtual void initial_state(std::int8_t* x, std::int64_t n, InitialKind kind, InitialCondition& c, Rng& rng) const {
     c[0] = make_initial_state(x, n, kind, c[0], rng);
   }
-  virtual std::string check_initial_condition(const InitialCondition& c) const {
+  virtual std::string check_initial_condition(const InitialCondition& c, int /*L*/) const {
     if (c[0] >= -1.0 && c[0] <= 1.0) return "";
     return "m0 = " + shortest(c[0]) + " is outside [-1, 1]";
   }
@@ -185,25 +186,28 @@ class System {
   }
 
   // The patch partial evolution evolves when pairs = one (docs/design.md §1.7): its index
-  // among the K side-p patches of the side-L snapshot x, drawn with `rng` only, and the
+  // among the K side-p patches of the side-L snapshot, drawn with `rng` only, and the
   // weight 1 / (K q) of the probability q it had. The K-scaled target adds weight x the
   // patch's change, which keeps its expectation the mean change over the tiling whatever
-  // the choice. A choice that is not uniform may depend on the whole snapshot, so a team
-  // of several ranks refuses it. Default: uniform, rng.below(K), weight exactly 1.
+  // the choice. A choice that is not uniform reads the snapshot: `x` is this rank's part of
+  // it and `team` sums over the parts (core/lattice_part.hpp), so every rank of a team
+  // makes the same choice as one rank holding the whole lattice. Default: uniform,
+  // rng.below(K), weight exactly 1.
   struct PatchChoice {
     std::int64_t index = 0;
     double weight = 1.0;
   };
   virtual bool uniform_patch_choice() const { return true; }
-  virtual PatchChoice choose_patch(const std::int8_t* /*x*/, int L, int p, Rng& rng) const {
-    return {static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(Tiling{dim(), L, p}.patches()))), 1.0};
+  virtual PatchChoice choose_patch(const ConstLatticePart& x, int p, Rng& rng, const TeamSums& /*team*/) const {
+    return {static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(Tiling{dim(), x.L, p}.patches()))), 1.0};
   }
 
   // How a small state becomes a large one (sampling/upsample.hpp): block magnification
   // (every site an f^D block: keeps site averages), tiling (f^D periodic copies: a
   // periodic state's intensive observables are kept) or linear interpolation on cell
-  // centres (fields; f a power of 2). A team of several ranks upsamples a block in place,
-  // which only block magnification allows.
+  // centres (fields; f a power of 2). A team of several ranks upsamples its block in place
+  // (block magnification) or from the whole small state (tiling); linear interpolation
+  // needs the whole lattice.
   enum class UpsamplingRule { block_magnification, tiling, linear_interpolation };
   virtual UpsamplingRule upsampling_rule() const { return UpsamplingRule::block_magnification; }
   // The small frames an upsampled state was drawn from, when they are trajectories: `count`
@@ -213,16 +217,17 @@ class System {
     const std::int8_t* frames = nullptr;
     std::int64_t count = 0, frames_per_run = 0, source = 0;
   };
-  // Completes a side-L state just upsampled by the rule from side Ls, in place, drawing
-  // from `rng` only (keyed by the snapshot: sampling::upsample_level): e.g. the alloy's
-  // tiles from time-matched frames of `pool` (null when there is none), shifted, rebalanced
-  // to equimolar. Called on whole lattices only, so a system that completes its states is
-  // not team_splittable. Default: nothing.
-  virtual void after_upsampling(std::int8_t* /*x*/, int /*L*/, int /*Ls*/, Rng& /*rng*/,
-                                const FramePool* /*pool*/) const {}
+  // Completes a side-L state just upsampled by the rule from the side-Ls state `small`, in
+  // place, drawing from `rng` only (keyed by the snapshot: sampling::upsample_level): e.g.
+  // the alloy's tiles from time-matched frames of `pool` (null when there is none),
+  // shifted, rebalanced to equimolar. `x` is this rank's part of the state and `team` sums
+  // over the parts (core/lattice_part.hpp): a team's ranks together must give the bits of
+  // one rank holding the whole lattice. Default: nothing.
+  virtual void after_upsampling(const LatticePart& /*x*/, int /*Ls*/, const std::int8_t* /*small*/, Rng& /*rng*/,
+                                const FramePool* /*pool*/, const TeamSums& /*team*/) const {}
   // Completes the same state after its LocalRelax (the alloy moves one vacancy to each
-  // tile's centre then, as the reference does). Default: nothing.
-  virtual void after_relax(std::int8_t* /*x*/, int /*L*/, int /*Ls*/) const {}
+  // tile's centre then, as the reference does), on parts as above. Default: nothing.
+  virtual void after_relax(const LatticePart& /*x*/, int /*Ls*/, const TeamSums& /*team*/) const {}
 
   // What is wrong with running this system's evolvers on a side-L grid (one phrase naming
   // the key, e.g. an explicit time step above the stability limit of that grid), or "".

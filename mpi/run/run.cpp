@@ -336,8 +336,8 @@ Setup set_up(const Config& c) {
     throw InputError("learn.ranks = " + std::to_string(c.learn_ranks) + " leaves none of the " +
                      std::to_string(world_size) + " ranks to simulate (only a single process plays both roles)");
   const int sims = world_size == 1 ? 1 : world_size - c.learn_ranks;
-  // A system no team may split (its upsampling or patch choice needs the whole lattice, or
-  // its voxels are wider than the halos' byte) runs in teams of one rank, each making whole
+  // A system no team may split (not team_splittable, e.g. Curie-Weiss's global field, or
+  // voxels wider than the halos' byte) runs in teams of one rank, each making whole
   // snapshots; refused here on every rank alike, before any rank waits for another.
   const bool splittable = sys->team_splittable() && sys->state_layout().voxel_bytes() == 1;
   if (c.team_size > 1 && !splittable)

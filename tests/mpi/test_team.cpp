@@ -101,6 +101,7 @@ bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
 
 bool same_record(const PairRecord& a, const PairRecord& b) {
   return a.snapshot_id == b.snapshot_id && a.patch_index == b.patch_index &&
+         std::memcmp(&a.weight, &b.weight, sizeof(double)) == 0 &&
          std::memcmp(&a.dt, &b.dt, sizeof(double)) == 0 && same_bits(a.z_star, b.z_star) &&
          same_bits(a.g_before, b.g_before) && same_bits(a.g_after, b.g_after) && a.patch_before == b.patch_before &&
          a.patch_after == b.patch_after;
@@ -238,24 +239,40 @@ struct BuildCase {
   int factor, window, stride, patch;
   Boundary relax, partial;
   PairsMode pairs;
+  int offset = 0;                  // of the relax windows
+  std::uint64_t relax_events = 0;  // per window (0: a sweep)
+  std::uint64_t partial_events = 0;
 };
 
+// `count` small frames of side L, the system's random configurations (+-1 spins for the
+// Ising models, random equimolar alloys).
+std::vector<std::int8_t> random_pool(const System& sys, int L, std::int64_t count) {
+  const std::int64_t n = ipow(L, sys.dim());
+  std::vector<std::int8_t> pool(static_cast<std::size_t>(count * n));
+  for (std::int64_t k = 0; k < count; ++k) {
+    Rng rng({77, Purpose::test, 0, static_cast<std::uint64_t>(100 + k), 0});
+    sys.random_configuration(pool.data() + k * n, n, rng);
+  }
+  return pool;
+}
+
 // Builds every snapshot with every team of every size and grid, and compares the
-// lattice and the partial-evolution records with the serial path. Returns how many
-// (snapshot, configuration) comparisons this rank took part in.
-int check_builds(const BuildCase& c, std::int64_t snapshots, const System* given = nullptr) {
-  const auto made = make_system(c.system, SystemParams{{"T", 2.4}, {"h", 0.1}});
+// lattice and the partial-evolution records with the serial path. The small pool is
+// `given_pool` (frames of side sides[0]; frames_per_run > 0: trajectories of that many
+// frames) or 5 random configurations of the system. Returns how many (snapshot,
+// configuration) comparisons this rank took part in.
+int check_builds(const BuildCase& c, std::int64_t snapshots, const System* given = nullptr,
+                 const std::vector<std::int8_t>* given_pool = nullptr, std::int64_t frames_per_run = 0) {
+  std::unique_ptr<System> made;
+  if (!given) made = make_system(c.system, SystemParams{{"T", 2.4}, {"h", 0.1}});
   const System* sys = given ? given : made.get();
   const int dim = sys->dim(), L = c.sides.back();
   const std::uint64_t seed = 1234;
-  const std::int64_t pool_count = 5;
-  std::vector<std::int8_t> pool;
-  for (std::int64_t k = 0; k < pool_count; ++k) {
-    const auto frame = random_lattice(dim, c.sides[0], static_cast<std::uint64_t>(100 + k));
-    pool.insert(pool.end(), frame.begin(), frame.end());
-  }
-  const HierarchySpec h{c.sides, c.factor, RelaxSpec{c.window, c.stride, 0, c.relax}, seed};
-  const PartialSpec pspec{c.patch, c.partial, c.pairs, 0};
+  const std::vector<std::int8_t> pool = given_pool ? *given_pool : random_pool(*sys, c.sides[0], 5);
+  const auto pool_count = static_cast<std::int64_t>(pool.size()) / ipow(c.sides[0], dim);
+  HierarchySpec h{c.sides, c.factor, RelaxSpec{c.window, c.stride, c.relax_events, c.relax, c.offset}, seed};
+  h.frames_per_run = frames_per_run;
+  const PartialSpec pspec{c.patch, c.partial, c.pairs, c.partial_events};
   const auto serial = serial_snapshots(*sys, h, pool, pool_count, snapshots);
   const std::int64_t n = ipow(L, dim);
   auto ev = sys->make_evolver();
@@ -336,6 +353,31 @@ class WideRange final : public System {
   int interaction_range() const override { return range_; }
   UpsamplingRule upsampling_rule() const override { return rule_; }
   bool uniform_patch_choice() const override { return uniform_; }
+  // Not uniform: patch I with probability proportional to 1 + (its up spins), counted
+  // over the rank's part and summed over the team.
+  PatchChoice choose_patch(const ConstLatticePart& x, int p, Rng& rng, const TeamSums& team) const override {
+    if (uniform_) return inner_->choose_patch(x, p, rng, team);
+    const Tiling tiling{dim(), x.L, p};
+    std::vector<std::int64_t> up(static_cast<std::size_t>(tiling.patches()), 0);
+    const Block& b = x.block;
+    std::int64_t i = 0;
+    for (int a0 = 0; a0 < b.extent[0]; ++a0)
+      for (int a1 = 0; a1 < b.extent[1]; ++a1)
+        for (int a2 = 0; a2 < b.extent[2]; ++a2, ++i) {
+          if (x.data[i] != 1) continue;
+          const Coord c{b.origin[0] + a0, b.origin[1] + a1, b.origin[2] + a2};
+          std::int64_t I = 0;
+          for (int d = 0; d < dim(); ++d) I = I * tiling.per_axis() + c[d] / p;
+          ++up[static_cast<std::size_t>(I)];
+        }
+    team.sum(up.data(), up.size());
+    std::int64_t total = 0;
+    for (const std::int64_t u : up) total += 1 + u;
+    auto left = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(total)));
+    std::int64_t I = 0;
+    while (left >= 1 + up[static_cast<std::size_t>(I)]) left -= 1 + up[static_cast<std::size_t>(I++)];
+    return {I, static_cast<double>(total) / (static_cast<double>(tiling.patches()) * static_cast<double>(1 + up[static_cast<std::size_t>(I)]))};
+  }
 
  private:
   std::unique_ptr<System> inner_;
@@ -373,50 +415,37 @@ TEST_CASE("team halos as wide as the interaction range: a range-2 system splits 
                     Catch::Contains("interaction range") && Catch::Contains("team.size"));
 }
 
-TEST_CASE("a system that upsamples by tiling: one rank is the serial path, a team refuses it", "[team]") {
+TEST_CASE("a system that upsamples by tiling splits over a team bit for bit", "[team]") {
   const WideRange tiled(make_system("ising2d", SystemParams{{"T", 2.4}, {"h", 0.1}}), 1,
                         System::UpsamplingRule::tiling);
   Team solo(1);
   if (solo.member()) {
-    // The serial path upsamples by tiling (hierarchy.cpp), so do a team of one's
-    // replicated levels: the same snapshots and pairs.
+    // The rule is used: the serial snapshots differ from block magnification's.
     const HierarchySpec h{{8, 16, 32}, 2, RelaxSpec{8, 4, 0, Boundary::frozen}, 1234};
-    const PartialSpec pspec{8, Boundary::frozen, PairsMode::all, 0};
-    std::vector<std::int8_t> pool;
-    for (std::int64_t k = 0; k < 5; ++k) {
-      const auto frame = random_lattice(2, 8, static_cast<std::uint64_t>(100 + k));
-      pool.insert(pool.end(), frame.begin(), frame.end());
-    }
+    const auto pool = random_pool(tiled, 8, 5);
     const auto serial = serial_snapshots(tiled, h, pool, 5, 2);
     const auto blocks = serial_snapshots(*make_system("ising2d", SystemParams{{"T", 2.4}, {"h", 0.1}}), h, pool, 5, 2);
-    CHECK(serial != blocks);  // the rule is used
-    TeamSnapshot snap(solo.comm, tiled, h, pspec, 1234, 2, Decomposition::choose(2, 32, 8, 1));
-    for (std::int64_t j = 0; j < 2; ++j) {
-      snap.build(j, pool.data(), 5);
-      const auto whole = snap.gather_lattice();
-      CHECK(std::memcmp(whole.data(), serial.data() + j * 1024, 1024) == 0);
-    }
+    CHECK(serial != blocks);
   }
-  const int size = world_size() >= 2 ? 2 : 1;
-  Team team(size);
-  if (!team.member() || size == 1) return;
-  const HierarchySpec h{{16, 32}, 2, RelaxSpec{16, 0, 0, Boundary::periodic}, 3};
-  CHECK_THROWS_WITH(TeamSnapshot(team.comm, tiled, h, PartialSpec{16, Boundary::periodic, PairsMode::one, 0}, 3, 4,
-                                 Decomposition::choose(2, 32, 16, size)),
-                    Catch::Contains("tiling") && Catch::Contains("team.size"));
+  // Levels below the last are replicated; the last is filled block by block from the
+  // whole level below, then relaxed as a team.
+  CHECK(check_builds({"ising2d", {8, 16, 32}, 2, 8, 4, 8, Boundary::frozen, Boundary::frozen, PairsMode::all}, 2,
+                     &tiled) > 0);
+  CHECK(check_builds({"ising2d", {8, 32}, 4, 8, 4, 8, Boundary::periodic, Boundary::periodic, PairsMode::one}, 2,
+                     &tiled) > 0);
 }
 
-TEST_CASE("a system whose patch choice reads the snapshot is refused by a team with pairs = one", "[team]") {
-  const int size = world_size() >= 2 ? 2 : 1;
-  Team team(size);
-  if (!team.member() || size == 1) return;
-  const WideRange chooser(make_system("ising2d"), 1, System::UpsamplingRule::block_magnification, false);
-  const HierarchySpec h{{16, 32}, 2, RelaxSpec{16, 0, 0, Boundary::periodic}, 3};
-  const auto dec = Decomposition::choose(2, 32, 16, size);
-  CHECK_THROWS_WITH(TeamSnapshot(team.comm, chooser, h, PartialSpec{16, Boundary::periodic, PairsMode::one, 0}, 3, 4, dec),
-                    Catch::Contains("chooses the evolved patch") && Catch::Contains("team.size"));
-  // Every patch evolved (pairs = all): no choice to make, the team takes it.
-  CHECK_NOTHROW(TeamSnapshot(team.comm, chooser, h, PartialSpec{16, Boundary::periodic, PairsMode::all, 0}, 3, 4, dec));
+TEST_CASE("a patch choice that reads the snapshot is made alike by every rank of a team", "[team]") {
+  // Weighted by each patch's up spins, summed over the ranks' blocks: the chosen patch and
+  // its weight are the serial ones.
+  const WideRange chooser(make_system("ising2d", SystemParams{{"T", 2.4}, {"h", 0.1}}), 1,
+                          System::UpsamplingRule::block_magnification, false);
+  CHECK(check_builds({"ising2d", {8, 16, 32}, 2, 8, 4, 8, Boundary::frozen, Boundary::frozen, PairsMode::one}, 4,
+                     &chooser) > 0);
+  const WideRange chooser3(make_system("ising3d", SystemParams{{"T", 4.0}, {"h", 0.1}}), 1,
+                           System::UpsamplingRule::block_magnification, false);
+  CHECK(check_builds({"ising3d", {4, 8, 16}, 2, 4, 2, 4, Boundary::periodic, Boundary::periodic, PairsMode::one}, 3,
+                     &chooser3) > 0);
 }
 
 TEST_CASE("team snapshots and pairs equal the serial generate path, 3D", "[team]") {
@@ -497,9 +526,11 @@ Boundary supported_boundary(const System& sys) {
 TEST_CASE("conformance: every registered system splits over a team bit for bit, or is refused", "[team][conformance]") {
   REQUIRE(testing::register_checker_system());  // and the test-only system
   for (const auto& name : system_names()) {
-    SystemParams given;  // a high temperature and a small field, for the systems that have them
+    // A high temperature and a small field for the systems in units of J that have them;
+    // a temperature in kelvin (the alloy's default, 2000 K) is kept.
+    SystemParams given;
     for (const ParamSpec& p : system_param_specs(name))
-      if (p.key == "T" || p.key == "h") given.set(p.key, p.key == "T" ? 2.4 : 0.1);
+      if ((p.key == "T" && p.fallback < 100) || p.key == "h") given.set(p.key, p.key == "T" ? 2.4 : 0.1);
     const auto sys = make_system(name, given);
     INFO("system " << name);
     if (!sys->team_splittable()) {
@@ -516,9 +547,58 @@ TEST_CASE("conformance: every registered system splits over a team bit for bit, 
     for (Boundary b : {Boundary::periodic, Boundary::frozen}) {
       if (!sys->supports(b)) continue;
       if (sys->dim() == 2)
-        CHECK(check_builds({name.c_str(), {8, 16, 32}, 2, 16, 0, 16, b, b, PairsMode::all}, 2) > 0);
+        CHECK(check_builds({name.c_str(), {8, 16, 32}, 2, 16, 0, 16, b, b, PairsMode::all}, 2, sys.get()) > 0);
       else
-        CHECK(check_builds({name.c_str(), {4, 8, 16}, 2, 4, 2, 4, b, b, PairsMode::one}, 2) > 0);
+        CHECK(check_builds({name.c_str(), {4, 8, 16}, 2, 4, 2, 4, b, b, PairsMode::one}, 2, sys.get()) > 0);
     }
   }
+}
+
+TEST_CASE("nbmota: teams of 1, 2 and 4 ranks build the alloy's snapshots and pairs bit for bit", "[team][nbmota]") {
+  // The shipped settings (jobs/configs/nbmota.ini): tiles of 16 from time-matched frames
+  // (2 runs of 4 frames), shifted, relabelled to equimolar, relax windows of 16 across the
+  // seams (offset 8, 7 hops), a vacancy moved to each tile's centre, the tile of a drawn
+  // vacancy evolved for 124 hops. Halos are 4 voxels wide (the barrier network's reach).
+  const auto alloy = make_system("nbmota");
+  REQUIRE(alloy->team_splittable());
+  REQUIRE(alloy->interaction_range() == 4);
+  const auto pool = random_pool(*alloy, 16, 8);
+  const BuildCase shipped{"nbmota", {16, 32}, 2, 16, 16, 16, Boundary::periodic, Boundary::periodic,
+                          PairsMode::one, 8, 7, 124};
+  CHECK(check_builds(shipped, 3, alloy.get(), &pool, 4) > 0);
+  // Two levels: 32 replicated, 64 relaxed as a team (blocks of 32 hold a window and its
+  // 4-voxel halo; windows at 24 and 56 cross blocks and the lattice's end).
+  BuildCase two = shipped;
+  two.sides = {16, 32, 64};
+  CHECK(check_builds(two, 2, alloy.get(), &pool, 4) > 0);
+  // One level of 4^3 tiles, no relax (the notes' 65 536-site setting).
+  BuildCase four = shipped;
+  four.sides = {16, 64};
+  four.factor = 4;
+  four.window = 0;
+  CHECK(check_builds(four, 2, alloy.get(), &pool, 4) > 0);
+  {
+    // The last level is the team's (no rank holds it whole); the ones below are replicated.
+    const int size = world_size() >= 2 ? 2 : 1;
+    Team team(size);
+    if (team.member()) {
+      const PartialSpec pspec{16, Boundary::periodic, PairsMode::one, 124};
+      HierarchySpec h{{16, 32, 64}, 2, RelaxSpec{16, 16, 7, Boundary::periodic, 8}, 1234};
+      CHECK(TeamSnapshot(team.comm, *alloy, h, pspec, 1234, 2, Decomposition::choose(3, 64, 16, size))
+                .first_distributed_level() == 2);
+      h = HierarchySpec{{16, 64}, 4, RelaxSpec{0, 16, 7, Boundary::periodic, 8}, 1234};
+      CHECK(TeamSnapshot(team.comm, *alloy, h, pspec, 1234, 2, Decomposition::choose(3, 64, 16, size))
+                .first_distributed_level() == 1);
+    }
+  }
+  // Frames that are not equimolar (5 Nb made Ta in each): the relabelling draws atoms
+  // from the whole lattice's list, which the team locates without gathering it.
+  auto uneven = pool;
+  for (std::size_t f = 0; f < 8; ++f) {
+    int changed = 0;
+    for (std::size_t v = f * 4096; v < (f + 1) * 4096 && changed < 5; ++v)
+      if (uneven[v] == 1) uneven[v] = 3, ++changed;
+  }
+  CHECK(check_builds(shipped, 2, alloy.get(), &uneven, 4) > 0);
+  CHECK(check_builds(four, 2, alloy.get(), &uneven, 4) > 0);
 }

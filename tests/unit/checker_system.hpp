@@ -206,18 +206,22 @@ class CheckerSystem : public systems::System {
   // A patch choice that is not uniform (the hook no spin system exercises): patch I with
   // probability q_I proportional to 1 + (its up spins), weight 1 / (K q_I).
   bool uniform_patch_choice() const override { return false; }
-  PatchChoice choose_patch(const std::int8_t* x, int L, int p, Rng& rng) const override {
+  PatchChoice choose_patch(const ConstLatticePart& x, int p, Rng& rng, const TeamSums& team) const override {
+    const int L = x.L;
     const Tiling tiling{2, L, p};
     const std::int64_t K = tiling.patches();
+    // Up spins per patch over this rank's part, summed over the team.
+    std::vector<std::int64_t> up(static_cast<std::size_t>(K), 0);
+    for (int i = 0; i < x.block.extent[0]; ++i)
+      for (int j = 0; j < x.block.extent[1]; ++j)
+        if (x.data[static_cast<std::int64_t>(i) * x.block.extent[1] + j] == 1)
+          ++up[static_cast<std::size_t>(((x.block.origin[0] + i) / p) * (L / p) + (x.block.origin[1] + j) / p)];
+    team.sum(up.data(), up.size());
     std::vector<double> q(static_cast<std::size_t>(K));
     double total = 0;
     for (std::int64_t I = 0; I < K; ++I) {
-      const Coord o = tiling.origin(I);
-      int up = 0;
-      for (int i = 0; i < p; ++i)
-        for (int j = 0; j < p; ++j) up += x[(o[0] + i) * L + o[1] + j] == 1;
-      q[static_cast<std::size_t>(I)] = 1.0 + up;
-      total += 1.0 + up;
+      q[static_cast<std::size_t>(I)] = 1.0 + static_cast<double>(up[static_cast<std::size_t>(I)]);
+      total += q[static_cast<std::size_t>(I)];
     }
     const double u = rng.uniform() * total;
     std::int64_t I = 0;

@@ -1,10 +1,15 @@
 // Team decomposition (docs/design.md §6.2): rank grids of whole patches, blocks, owners, patches.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <set>
+#include <stdexcept>
+#include <vector>
 
 #include "core/decomposition.hpp"
 #include "core/error.hpp"
+#include "core/lattice_part.hpp"
+#include "core/rng.hpp"
 
 using namespace macrodyn;
 
@@ -80,4 +85,29 @@ TEST_CASE("Decomposition smallest_team_size finds the fewest ranks that fit the 
   CHECK(smallest_team_size(2, 64, 16, 64 * 64 / 3, 16) == 4);  // 3 ranks cannot split 4 patches
   CHECK(smallest_team_size(3, 64, 16, 32 * 32 * 32, 64) == 8);
   CHECK_THROWS_WITH(smallest_team_size(2, 64, 16, 100, 16), Catch::Contains("team.size"));
+}
+
+TEST_CASE("lattice part: the n-th voxel holding a value, counted in voxel order", "[decomposition]") {
+  // One rank: the part is the whole lattice, the answers those of a plain scan (the
+  // team's sums over several parts are held to the same in tests/mpi/test_team.cpp).
+  for (int dim : {1, 2, 3}) {
+    const int L = dim == 3 ? 12 : 20;
+    std::vector<std::int8_t> x(static_cast<std::size_t>(ipow(L, dim)));
+    Rng rng({5, Purpose::test, 0, static_cast<std::uint64_t>(dim), 0});
+    for (auto& v : x) v = static_cast<std::int8_t>(rng.below(3));
+    const ConstLatticePart part = ConstLatticePart::whole(x.data(), dim, L);
+    std::vector<std::int64_t> where;
+    for (std::int64_t i = 0; i < static_cast<std::int64_t>(x.size()); ++i)
+      if (x[static_cast<std::size_t>(i)] == 2) where.push_back(i);
+    CHECK(count_holding(part, {2, 0, 7}, SoloSums{}) ==
+          std::vector<std::int64_t>{static_cast<std::int64_t>(where.size()),
+                                    static_cast<std::int64_t>(std::count(x.begin(), x.end(), 0)), 0});
+    CHECK(voxels_holding(part, 2, SoloSums{}) == where);
+    const std::vector<std::int64_t> nths{0, 7, static_cast<std::int64_t>(where.size()) - 1, 3, 7};
+    std::vector<std::int64_t> want;
+    for (const std::int64_t n : nths) want.push_back(where[static_cast<std::size_t>(n)]);
+    CHECK(nth_voxels_holding(part, 2, nths, SoloSums{}) == want);
+    CHECK_THROWS_AS(nth_voxels_holding(part, 2, {static_cast<std::int64_t>(where.size())}, SoloSums{}),
+                    std::out_of_range);
+  }
 }

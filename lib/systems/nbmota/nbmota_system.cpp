@@ -15,6 +15,7 @@
 #include "systems/nbmota/kmc.hpp"
 #include "systems/nbmota/lattice.hpp"
 #include "systems/nbmota/sro.hpp"
+#include "systems/nbmota/tiling.hpp"
 
 namespace macrodyn::systems {
 
@@ -87,88 +88,6 @@ void dump_start(const AlloyCell& s, std::uint8_t* x, int L) {
   for (int a = 0; a < L; a += s.N)
     for (int b = 0; b < L; b += s.N)
       for (int c = 0; c < L; c += s.N) x[voxel(L, a, b, c)] = kVacancy;
-}
-
-// Relabels atoms of species a to b (or back) at random until a has `target` atoms.
-void balance(std::uint8_t* x, std::int64_t n, std::uint8_t a, std::uint8_t b, std::int64_t target, Rng& rng) {
-  std::int64_t count = 0;
-  for (std::int64_t i = 0; i < n; ++i) count += x[i] == a;
-  if (count == target) return;
-  const std::uint8_t from = count > target ? a : b, to = count > target ? b : a;
-  std::vector<std::int64_t> where;
-  for (std::int64_t i = 0; i < n; ++i)
-    if (x[i] == from) where.push_back(i);
-  const std::int64_t moves = count > target ? count - target : target - count;
-  for (std::int64_t k = 0; k < moves && k < static_cast<std::int64_t>(where.size()); ++k) {
-    // A partial Fisher-Yates draw: distinct atoms, each chosen uniformly.
-    const auto pick = k + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(where.size()) - static_cast<std::uint64_t>(k)));
-    std::swap(where[static_cast<std::size_t>(k)], where[static_cast<std::size_t>(pick)]);
-    x[where[static_cast<std::size_t>(k)]] = to;
-  }
-}
-
-// The notes' upsampling after tiling (method notes §6, steps 1 to 3): every tile a frame of
-// the small runs time-matched to the drawn one (the small state itself when the frames are
-// not trajectories), cyclically shifted by 2 U{0 .. Ls/2 - 1} voxels per axis (even shifts
-// keep the BCC sites), then the composition relabelled to exactly equimolar (Nb against
-// Mo, then Mo against Ta).
-void complete_tiling(std::uint8_t* x, int L, int Ls, Rng& rng, const System::FramePool* pool) {
-  if (L == Ls) return;
-  const int f = L / Ls;
-  const std::int64_t frame_voxels = static_cast<std::int64_t>(Ls) * Ls * Ls;
-  std::vector<std::uint8_t> small(static_cast<std::size_t>(frame_voxels));
-  for (int i = 0; i < Ls; ++i)
-    for (int j = 0; j < Ls; ++j)
-      for (int k = 0; k < Ls; ++k) small[static_cast<std::size_t>(voxel(Ls, i, j, k))] = x[voxel(L, i, j, k)];
-  for (int a = 0; a < f; ++a)
-    for (int b = 0; b < f; ++b)
-      for (int c = 0; c < f; ++c) {
-        if (pool && pool->frames_per_run > 0) {
-          // A time-matched frame per tile: any run, a frame index within [t - 10, t + 10)
-          // of the drawn frame's t, clipped to the run (method notes §6, step 1).
-          const std::int64_t F = pool->frames_per_run, runs = pool->count / F, t = pool->source % F;
-          const std::int64_t lo = std::max<std::int64_t>(0, t - 10), hi = std::min<std::int64_t>(F, t + 10);
-          const auto run = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(runs)));
-          const std::int64_t tt = lo + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(hi - lo)));
-          const auto* frame = reinterpret_cast<const std::uint8_t*>(pool->frames) + (run * F + tt) * frame_voxels;
-          std::copy(frame, frame + frame_voxels, small.begin());
-        }
-        int shift[3];
-        for (int& s : shift) s = 2 * static_cast<int>(rng.below(static_cast<std::uint64_t>(Ls / 2)));
-        for (int i = 0; i < Ls; ++i)
-          for (int j = 0; j < Ls; ++j)
-            for (int k = 0; k < Ls; ++k)
-              x[voxel(L, a * Ls + i, b * Ls + j, c * Ls + k)] =
-                  small[static_cast<std::size_t>(voxel(Ls, i + shift[0], j + shift[1], k + shift[2]))];
-      }
-  const std::int64_t n = static_cast<std::int64_t>(L) * L * L;
-  std::int64_t atoms = 0;
-  for (std::int64_t i = 0; i < n; ++i) atoms += x[i] >= kNb && x[i] <= kTa;
-  if (atoms % 3 == 0) {
-    balance(x, n, kNb, kMo, atoms / 3, rng);
-    balance(x, n, kMo, kTa, atoms / 3, rng);
-  }
-}
-
-// Method notes §6, step 5 (after the relax): the i-th vacancy (voxel order) moved to the
-// centre of tile i by a swap, when there is one vacancy per tile of side Ls.
-void place_vacancies(std::uint8_t* x, int L, int Ls) {
-  if (L == Ls || Ls % 4 != 0) return;
-  const int f = L / Ls;
-  const std::int64_t n = static_cast<std::int64_t>(L) * L * L;
-  std::vector<std::int64_t> vacancies;
-  for (std::int64_t i = 0; i < n; ++i)
-    if (x[i] == kVacancy) vacancies.push_back(i);
-  if (static_cast<std::int64_t>(vacancies.size()) != static_cast<std::int64_t>(f) * f * f) return;
-  for (std::size_t i = 0; i < vacancies.size(); ++i) {
-    const int t = static_cast<int>(i);
-    const std::int64_t centre = voxel(L, (t / (f * f)) * Ls + Ls / 2, ((t / f) % f) * Ls + Ls / 2, (t % f) * Ls + Ls / 2);
-    const std::int64_t from = vacancies[i];
-    std::swap(x[from], x[centre]);
-    // A vacancy that sat on this centre now sits where vacancy i was.
-    for (std::size_t j = i + 1; j < vacancies.size(); ++j)
-      if (vacancies[j] == centre) vacancies[j] = from;
-  }
 }
 
 class AlloyEvolver final : public Evolver {
@@ -252,7 +171,10 @@ class AlloySystem final : public System {
         for (int z = 0; z < L; ++z) mask[voxel(L, x, y, z)] = is_site(x, y, z) ? 1 : 0;
   }
   std::vector<std::string> initial_condition_names() const override { return {"start"}; }
-  std::string check_initial_condition(const InitialCondition& c) const override {
+  std::string check_initial_condition(const InitialCondition& c, int L) const override {
+    if ((std::isnan(c[0]) || c[0] == 0.0) && L % start_->N != 0)
+      return "start = 0 (the shipped start, " + std::to_string(start_->N) + " voxels per axis) tiles only sides that are "
+             "multiples of " + std::to_string(start_->N) + ", not " + std::to_string(L) + "; use start = 1 (random)";
     if (std::isnan(c[0]) || c[0] == 0.0 || c[0] == 1.0) return "";
     return "start = " + shortest(c[0]) + " is neither 0 (the shipped 1024-atom start) nor 1 (a random equimolar alloy)";
   }
@@ -266,37 +188,26 @@ class AlloySystem final : public System {
   void random_configuration(std::int8_t* x, std::int64_t n, Rng& rng) const override {
     random_alloy(reinterpret_cast<std::uint8_t*>(x), side_of(n), rng);
   }
-  // The notes draw one vacancy and evolve the tile around it: patch I with probability
-  // q_I = (vacancies in I) / (all vacancies), weight 1 / (K q_I) (exactly 1 when every tile
-  // holds one vacancy, as upsampled snapshots do). A tile without a vacancy cannot change.
+  // The notes draw one vacancy and evolve the tile around it (nbmota/tiling.hpp): weight
+  // exactly 1 when every tile holds one vacancy, as upsampled snapshots do. A tile without
+  // a vacancy cannot change.
   bool uniform_patch_choice() const override { return false; }
-  PatchChoice choose_patch(const std::int8_t* x, int L, int p, Rng& rng) const override {
-    const Tiling tiling{3, L, p};
-    const auto* codes = reinterpret_cast<const std::uint8_t*>(x);
-    std::vector<std::int64_t> tile_of_vacancy;
-    std::vector<std::int64_t> per_tile(static_cast<std::size_t>(tiling.patches()), 0);
-    const int per_axis = L / p;
-    for (int a = 0; a < L; ++a)
-      for (int b = 0; b < L; ++b)
-        for (int c = 0; c < L; ++c)
-          if (codes[voxel(L, a, b, c)] == kVacancy) {
-            const std::int64_t I = (static_cast<std::int64_t>(a / p) * per_axis + b / p) * per_axis + c / p;
-            tile_of_vacancy.push_back(I);
-            ++per_tile[static_cast<std::size_t>(I)];
-          }
-    if (tile_of_vacancy.empty())
-      return {static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(tiling.patches()))), 1.0};
-    const std::int64_t I = tile_of_vacancy[static_cast<std::size_t>(rng.below(tile_of_vacancy.size()))];
-    const double q = static_cast<double>(per_tile[static_cast<std::size_t>(I)]) / static_cast<double>(tile_of_vacancy.size());
-    return {I, 1.0 / (static_cast<double>(tiling.patches()) * q)};
+  PatchChoice choose_patch(const ConstLatticePart& x, int p, Rng& rng, const TeamSums& team) const override {
+    return choose_vacancy_tile(x, p, rng, team);
   }
   UpsamplingRule upsampling_rule() const override { return UpsamplingRule::tiling; }
-  void after_upsampling(std::int8_t* x, int L, int Ls, Rng& rng, const FramePool* pool) const override {
-    complete_tiling(reinterpret_cast<std::uint8_t*>(x), L, Ls, rng, pool);
+  void after_upsampling(const LatticePart& x, int Ls, const std::int8_t* small, Rng& rng, const FramePool* pool,
+                        const TeamSums& team) const override {
+    complete_tiling(x, Ls, reinterpret_cast<const std::uint8_t*>(small), rng, pool, team);
   }
-  void after_relax(std::int8_t* x, int L, int Ls) const override {
-    place_vacancies(reinterpret_cast<std::uint8_t*>(x), L, Ls);
+  void after_relax(const LatticePart& x, int Ls, const TeamSums& team) const override {
+    place_vacancies(x, Ls, team);
   }
+  // Teams split the lattice: every box the alloy evolves (relax window, tile) is its own
+  // torus, and the steps that read the whole lattice sum over the team (nbmota/tiling.hpp).
+  // Halos are as wide as the barrier network's reach, the environment a hop's rates read.
+  bool team_splittable() const override { return true; }
+  int interaction_range() const override { return BarrierModel::kReach; }
   // One hop per site (a quarter of the voxels): 1024 hops a frame at 1024 sites, near the
   // notes' 1000. (Frames at fixed physical times are not in yet.)
   std::uint64_t events_per_sweep(std::int64_t voxels) const override {

@@ -15,7 +15,9 @@
 //    vacancy per 1024 sites (at least one) at random sites;
 //  - upsampling: tiling, then after_upsampling fills each tile with a time-matched small
 //    frame shifted by random even offsets and relabels atoms to exactly equimolar; after the
-//    relax, after_relax moves one vacancy to each tile's centre;
+//    relax, after_relax moves one vacancy to each tile's centre (nbmota/tiling.hpp, on a
+//    rank's part of the lattice: teams split the alloy, with halos of the barrier network's
+//    reach);
 //  - the observables stay raw (no normalisation, as the notes); the time unit is the mean
 //    duration of the training pairs (per temperature for a model conditioned on T).
 // The barrier network and the start are text keys naming files (system.barrier_model,
