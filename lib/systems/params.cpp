@@ -34,6 +34,11 @@ SystemParams SystemParams::resolve(const std::string& system, const std::vector<
     if (s.text) {
       const std::string t = !g ? s.text_default : g->word.empty() ? shortest(g->value) : g->word;
       if (t.empty()) throw InputError("system." + s.key + " is empty; it must name a file (" + s.help + ")");
+      // Datasets and models keep the config as INI text, which reads '#' and ';' as the start
+      // of a comment: such a path would come back cut.
+      if (t.find_first_of("#;") != std::string::npos)
+        throw InputError("system." + s.key + " = " + t +
+                         " holds '#' or ';', which the configs macrodyn stores read as a comment; rename the file");
       out.values_.push_back({s.key, 0.0, false, t, true});
       continue;
     }

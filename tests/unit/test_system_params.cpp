@@ -76,3 +76,17 @@ TEST_CASE("every registered system: its keys are documented, resolved and reach 
   }
   CHECK_THROWS_WITH(make_system("no_such_system"), Contains("unknown system 'no_such_system'"));
 }
+
+TEST_CASE("system parameters: a file key whose path holds '#' or ';' is refused", "[params]") {
+  // Stored configs are INI text, where either starts a comment: the path would come back cut.
+  ParamSpec file{"model", 0.0, "a file"};
+  file.text = true;
+  file.text_default = "model.h5";
+  const std::vector<ParamSpec> specs{file};
+  CHECK(SystemParams::resolve("gas", specs, {}).text("model") == "model.h5");
+  for (const char* bad : {"runs/a#b.h5", "runs/a;b.h5"}) {
+    SystemParams given;
+    given.set_word("model", bad);
+    CHECK_THROWS_WITH(SystemParams::resolve("gas", specs, given), Contains("system.model") && Contains("comment"));
+  }
+}
