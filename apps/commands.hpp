@@ -10,6 +10,7 @@ int cmd_report(int argc, char** argv);
 int cmd_train(int argc, char** argv);     // learn_commands.cpp
 int cmd_encode(int argc, char** argv);    // learn_commands.cpp
 int cmd_study(int argc, char** argv);     // study_commands.cpp
+int cmd_calibrate(int argc, char** argv); // study_commands.cpp
 int cmd_predict(int argc, char** argv);   // evaluate_commands.cpp
 int cmd_evaluate(int argc, char** argv);  // evaluate_commands.cpp
 int cmd_run(int argc, char** argv);       // run_command.cpp (MPI)

@@ -1,5 +1,7 @@
 // macrodyn train and encode: parse, validate, call lib/jobs.
 #include <boost/program_options.hpp>
+#include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -28,6 +30,7 @@ namespace po = boost::program_options;
 
 int cmd_train(int argc, char** argv) {
   TrainOptions o;
+  std::string loss_factor = "auto";
   std::string schedule;
   std::vector<std::string> datasets;
   po::options_description io("Input and output");
@@ -45,8 +48,10 @@ int cmd_train(int argc, char** argv) {
   sde.add_options()("method", value_with_default(&o.method),
                     "kscaled (target z0 + patch change, loss factor K), naive (target g(x_{t+dt,I}), factor 1) or small "
                     "(the small-system baseline: consecutive frames of the small runs, factor 1, no closure)")(
-      "loss-factor", value_with_default(&o.loss_factor),
-      "override the loss factor c (0 = the method's own: K or 1)")(
+      "loss-factor", po::value(&loss_factor)->default_value("auto"),
+      "the loss factor c: auto (the method's own: K or 1), K, measured (c* of --calibration) or a number")(
+      "calibration", po::value(&o.calibration),
+      "macrodyn calibrate's calibrate.csv, for --loss-factor measured (its row at horizon 1, the dataset's boundary and K)")(
       "diffusion", value_with_default(&o.diffusion), "full, diagonal or constant")(
       "eps", value_with_default(&o.eps), "epsilon added to the covariance in the loss")(
       "lr", value_with_default(&o.lr), "AdamW learning rate")(
@@ -89,6 +94,16 @@ int cmd_train(int argc, char** argv) {
   po::options_description all;
   all.add(io).add(sde).add(ae).add(run);
   const auto vm = parse_args(argc, argv, all);
+  if (loss_factor == "measured") {
+    o.loss_factor_measured = true;
+  } else if (loss_factor != "auto" && loss_factor != "K") {
+    char* end = nullptr;
+    o.loss_factor = std::strtod(loss_factor.c_str(), &end);
+    if (end == loss_factor.c_str() || *end != '\0' || !(o.loss_factor >= 0) || !std::isfinite(o.loss_factor))
+      throw InputError("--loss-factor must be auto, K, measured or a positive number, not '" + loss_factor + "'");
+  } else if (loss_factor == "K" && o.method != "kscaled") {
+    throw InputError("--loss-factor K is the K-scaled loss's factor; --method " + o.method + " has factor 1");
+  }
   if (vm.count("help")) {
     std::cout << "usage: macrodyn train --dataset FILE --out DIR [options]\n\n"
                  "Fits the system's closure autoencoder to the dataset's snapshot states (a CNN for 2D\n"

@@ -27,7 +27,9 @@ void usage(std::FILE* to) {
                "  predict    Euler-Maruyama ensembles of the learned SDE from given macrostates\n"
                "  evaluate   compare predicted ensembles with /trajectories ground truth: metrics CSV and plots\n"
 
-               "  study      patch-size, loss-factor or conditions studies of any system: simulate, generate, train, evaluate (resumable)\n"
+               "  study      patch-size, loss-factor or conditions studies of any system: simulate, generate, train, evaluate (resumable);\n"
+               "             equilibrium: the equilibrium ground truth of finite-size scaling (Wolff)\n"
+               "  calibrate  the loss factor measured: patch against whole-lattice increment covariances over the same time\n"
                "  report     (re)write DIR/report.html: verdict, bands, tables, loss curves, provenance in one file\n"
                "  bench      throughput of the kernels (flips/s, pairs/s, snapshots/s)\n"
                "  config-reference  print every configuration key, its default and meaning (Markdown)\n");
@@ -78,6 +80,7 @@ int main(int argc, char** argv) {
     if (cmd == "predict") return macrodyn::app::cmd_predict(argc - 1, argv + 1);
     if (cmd == "evaluate") return macrodyn::app::cmd_evaluate(argc - 1, argv + 1);
     if (cmd == "study") return macrodyn::app::cmd_study(argc - 1, argv + 1);
+    if (cmd == "calibrate") return macrodyn::app::cmd_calibrate(argc - 1, argv + 1);
     if (cmd == "run") return macrodyn::app::cmd_run(argc - 1, argv + 1);
     if (cmd == "fields")  // the old name of simulate for the predator-prey fields
       throw macrodyn::InputError(

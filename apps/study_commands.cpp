@@ -1,13 +1,18 @@
-// macrodyn study patch-size | loss-factor: parse, validate, call lib/jobs.
+// macrodyn study patch-size | loss-factor | conditions | equilibrium, and macrodyn calibrate:
+// parse, validate, call lib/jobs.
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
 #include "commands.hpp"
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/parallel.hpp"
+#include "jobs/calibrate.hpp"
 #include "jobs/condition_study.hpp"
+#include "jobs/equilibrium.hpp"
 #include "jobs/loss_factor_study.hpp"
 #include "jobs/report.hpp"
 #include "jobs/study.hpp"
@@ -23,8 +28,8 @@ namespace po = boost::program_options;
 namespace {
 
 constexpr const char* kKinds =
-    "macrodyn study patch-size --config FILE, macrodyn study loss-factor --config FILE or macrodyn study "
-    "conditions --config FILE; see macrodyn study KIND --help";
+    "macrodyn study patch-size --config FILE, macrodyn study loss-factor --config FILE, macrodyn study "
+    "conditions --config FILE or macrodyn study equilibrium --config FILE; see macrodyn study KIND --help";
 
 // Parses `study KIND` options (desc) and hands everything else (--config, --section.key)
 // to the config parser. False when --help was asked (printed with `about`).
@@ -49,8 +54,9 @@ bool parse_study(const std::string& kind, const std::string& about, po::options_
   std::vector<char*> cargv{argv[1]};
   for (auto& r : rest) cargv.push_back(r.data());
   const bool help = vm.count("help") > 0;
-  if (help) std::cout << "usage: macrodyn study " << kind << " --config FILE [options]\n\n" << about << "\n\n" << desc << "\n";
-  return parse_config("study " + kind, "", static_cast<int>(cargv.size()), cargv.data(), base) && !help;
+  const std::string command = kind == "calibrate" ? kind : "study " + kind;
+  if (help) std::cout << "usage: macrodyn " << command << " --config FILE [options]\n\n" << about << "\n\n" << desc << "\n";
+  return parse_config(command, "", static_cast<int>(cargv.size()), cargv.data(), base) && !help;
 }
 
 template <class T>
@@ -266,8 +272,105 @@ int study_conditions(int argc, char** argv) {
 
 }  // namespace
 
+int study_equilibrium(int argc, char** argv) {
+  EquilibriumSpec spec;
+  std::string out = "study-equilibrium", sides = "16,32,64", temperatures = "2.25,2.26,2.27,2.28,2.29";
+  po::options_description desc("Study options (the system comes from --config FILE and --section.key overrides)");
+  desc.add_options()("help", "print this help")("out", po::value(&out)->default_value(out), "the study directory")(
+      "sides", po::value(&sides)->default_value(sides), "lattice sides L, comma-separated")(
+      "temperatures", po::value(&temperatures)->default_value(temperatures), "temperatures T, comma-separated")(
+      "runs", value_with_default(&spec.runs), "independent chains per (L, T): the errors are their spread (>= 2)")(
+      "sweeps", value_with_default(&spec.sweeps), "measured sweeps per chain (a sweep: as many site changes as sites)")(
+      "thermalise", value_with_default(&spec.thermalise), "sweeps dropped first")(
+      "seed", value_with_default(&spec.seed), "the chains' seed (mixed with T: a row does not depend on the lists)")(
+      "threads", value_with_default(&spec.threads), "threads over the chains (0 = all cores)");
+  Config base;
+  if (!parse_study("equilibrium",
+                   "The ground truth of finite-size scaling: the equilibrium law at each side L and temperature T\n"
+                   "from the system's equilibrium sampler (Wolff's cluster algorithm for ising2d and ising3d at\n"
+                   "system.h = 0), which needs no dynamics: <|m|>, <m^2>, <m^4>, the energy per site,\n"
+                   "chi' = (N/T)(<m^2> - <|m|>^2), chi = (N/T)<m^2>, the Binder cumulant U = 1 - <m^4>/(3<m^2>^2)\n"
+                   "and dU/dT from the fluctuation formula, each with a jackknife error over the chains.\n"
+                   "Writes OUT/equilibrium.csv row by row; rerun the same command and finished rows are kept.\n"
+                   "Example: macrodyn study equilibrium --config jobs/configs/ising-critical.ini --sides 16,32,64",
+                   desc, argc, argv, base))
+    return 0;
+  std::error_code ec;
+  std::filesystem::create_directories(out, ec);
+  if (ec) throw FileError("cannot create the study directory " + out + ": " + ec.message());
+  std::fprintf(stderr, "macrodyn study equilibrium: system %s, %s\n", base.system.c_str(),
+               equilibrium_recipe(base.system, spec).substr(2).c_str());
+  const auto rows = run_equilibrium(base.system, resolved_system_params(base), parse_list<int>("--sides", sides),
+                                    parse_list<double>("--temperatures", temperatures), spec, out + "/equilibrium.csv");
+  std::printf("wrote %s/equilibrium.csv (%zu rows)\n", out.c_str(), rows.size());
+  return 0;
+}
+
+// macrodyn calibrate: like a study, options of its own plus --config and overrides.
+int cmd_calibrate(int argc, char** argv) {
+  CalibrateSpec spec;
+  std::string out = "calibrate", horizons = "1", boundaries;
+  po::options_description desc("Calibrate options (the pipeline comes from --config FILE and --section.key overrides)");
+  desc.add_options()("help", "print this help")("out", po::value(&out)->default_value(out), "the output directory")(
+      "snapshots", value_with_default(&spec.snapshots), "upsampled snapshots (large.snapshots of generate)")(
+      "replicas", value_with_default(&spec.replicas), "independent evolutions of each snapshot (>= 2)")(
+      "horizons", po::value(&horizons)->default_value(horizons),
+      "patch evolutions in units of the training one (partial.events), comma-separated")(
+      "boundaries", po::value(&boundaries), "patch boundaries, comma-separated (default: partial.boundary)")(
+      "bootstrap", value_with_default(&spec.bootstrap), "bootstrap resamples of the snapshots for the interval")(
+      "threads", value_with_default(&spec.threads), "threads over the snapshots (0 = all cores)");
+  // parse_study prints "macrodyn study KIND": calibrate has its own usage line.
+  const std::string about =
+      "The loss factor measured instead of assumed (docs/design.md §1.12). On the snapshots generate would\n"
+      "build, each evolved `replicas` times: one patch as in training (its boundary, horizon x\n"
+      "partial.events) and the whole lattice for exactly the patch's physical time. With u and v the\n"
+      "patch's and the lattice's increments of the observables over sqrt(dt), C_I = E Cov(u | snapshot)\n"
+      "and C_full = E Cov(v | snapshot), the factor is c* = (1/n) tr(C_full^-1 C_I): K when the K patches\n"
+      "evolve independently. Per-observable ratios, the same across snapshots, and 95 % bootstrap\n"
+      "intervals beside it. Writes OUT/calibrate.csv; train takes the factor with --loss-factor measured\n"
+      "--calibration OUT/calibrate.csv.\n"
+      "Example: macrodyn calibrate --config jobs/configs/quickstart.ini --horizons 0.5,1,2 --boundaries periodic,frozen";
+  Config base;
+  // parse_study reads the options after argv[1] (a study's kind): calibrate has none.
+  std::vector<char*> args{argv[0], argv[0]};
+  for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
+  if (!parse_study("calibrate", about, desc, static_cast<int>(args.size()), args.data(), base)) return 0;
+  spec.horizons = parse_list<double>("--horizons", horizons);
+  std::stringstream bs(boundaries);
+  for (std::string tok; std::getline(bs, tok, ',');) {
+    if (tok == "periodic") spec.boundaries.push_back(Boundary::periodic);
+    else if (tok == "frozen") spec.boundaries.push_back(Boundary::frozen);
+    else throw InputError("--boundaries: '" + tok + "' is neither periodic nor frozen");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(out, ec);
+  if (ec) throw FileError("cannot create the output directory " + out + ": " + ec.message());
+  const auto rows = calibrate(base, spec);
+  const auto names = make_system(base.system, base.system_params)->observable_names();
+  std::string recipe = "macrodyn calibrate";
+  for (int i = 1; i < argc; ++i) recipe += " " + std::string(argv[i]);
+  const std::string csv = calibration_csv(rows, names, recipe);
+  write_file_atomically(out + "/calibrate.csv", csv.data(), csv.size());
+  std::printf("%-8s %-9s %5s %10s %22s %8s   %s\n", "horizon", "boundary", "K", "c*", "95 % interval", "c*/K",
+              "per observable (conditional)");
+  for (const auto& r : rows) {
+    std::string per;
+    for (std::size_t k = 0; k < names.size(); ++k) {
+      char cell[64];
+      std::snprintf(cell, sizeof cell, "%s %.4g  ", names[k].c_str(), r.ratio[k]);
+      per += cell;
+    }
+    std::printf("%-8s %-9s %5lld %10.4g [%9.4g, %9.4g] %8.3f   %s\n", shortest(r.horizon).c_str(), to_string(r.boundary),
+                static_cast<long long>(r.K), r.c_star, r.c_lo, r.c_hi, r.c_star / static_cast<double>(r.K), per.c_str());
+  }
+  std::printf("wrote %s/calibrate.csv (%lld snapshots x %d replicas)\n", out.c_str(),
+              static_cast<long long>(spec.snapshots), spec.replicas);
+  return 0;
+}
+
 int cmd_study(int argc, char** argv) {
   const std::string kind = argc >= 2 ? argv[1] : "";
+  if (kind == "equilibrium") return study_equilibrium(argc, argv);
   if (kind == "patch-size") return study_patch_size(argc, argv);
   if (kind == "loss-factor") return study_loss_factor(argc, argv);
   if (kind == "conditions") return study_conditions(argc, argv);

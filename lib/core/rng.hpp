@@ -36,6 +36,8 @@ enum class Purpose : std::uint32_t {
   field_noise = 13,  // reaction-diffusion noise: one Philox block per (item, step, cell)
   field_initial = 14,  // reaction-diffusion initial conditions (m, k)
   upsample = 15,       // a system's completion of an upsampled state (System::after_upsampling)
+  equilibrium = 16,    // an equilibrium sampler's chain (jobs/equilibrium.hpp): item = run, sub = side
+  calibrate = 17,      // the measured loss factor's evolutions (jobs/calibrate.hpp): item = snapshot
 };
 
 struct WorkItem {

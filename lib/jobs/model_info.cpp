@@ -89,6 +89,7 @@ void write_model_info(const std::string& dir, const ModelInfo& m) {
     << "  \"drift\": " << quote(m.drift) << ",\n"
     << "  \"method\": " << quote(m.method) << ",\n"
     << "  \"loss_factor\": " << num(m.loss_factor) << ",\n"
+    << "  \"loss_factor_source\": " << quote(m.loss_factor_source) << ",\n"
     << "  \"eps\": " << num(m.eps) << ",\n"
     << "  \"diffusion\": " << quote(m.diffusion) << ",\n"
     << "  \"epochs\": " << m.epochs << ",\n"
@@ -169,6 +170,7 @@ ModelInfo read_model_info(const std::string& dir) {
     m.drift = t.get<std::string>("drift", "mlp");
     m.method = t.get<std::string>("method");
     m.loss_factor = t.get<double>("loss_factor");
+    m.loss_factor_source = t.get<std::string>("loss_factor_source", m.method == "kscaled" ? "K" : "naive");
     m.eps = t.get<double>("eps");
     m.diffusion = t.get<std::string>("diffusion");
     m.epochs = t.get<std::int64_t>("epochs");

@@ -47,6 +47,9 @@ struct ModelInfo {
   std::string drift = "mlp";  // "mlp" or "onsager"
   std::string method;  // "kscaled" or "naive"
   double loss_factor = 1, eps = 1e-4;
+  // How the loss factor was set: "K" (the method's K-scaled factor), "naive" (1), "given"
+  // (a number), or "measured: ..." (macrodyn calibrate's c*, its file and interval).
+  std::string loss_factor_source = "K";
   std::string diffusion;
   std::int64_t epochs = 0, train_pairs = 0, val_pairs = 0;
   std::uint64_t seed = 0;

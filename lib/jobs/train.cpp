@@ -1,5 +1,7 @@
 #include "jobs/train.hpp"
 
+#include "jobs/calibrate.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -45,6 +47,14 @@ void validate(const TrainOptions& o) {
   if (o.method == "small" && !o.latent_cache.empty())
     throw InputError("--latent-cache holds encoded pairs; --method small reads the small runs' frames instead");
   if (o.loss_factor < 0) throw InputError("--loss-factor must be positive (or 0 for the method's own factor)");
+  if (o.loss_factor_measured && o.calibration.empty())
+    throw InputError("--loss-factor measured needs --calibration FILE (the calibrate.csv of macrodyn calibrate)");
+  if (!o.calibration.empty() && !o.loss_factor_measured)
+    throw InputError("--calibration is read only with --loss-factor measured");
+  if (!o.calibration.empty() && !fs::exists(o.calibration))
+    throw InputError("--calibration " + o.calibration + " does not exist");
+  if (o.loss_factor_measured && o.method != "kscaled")
+    throw InputError("--loss-factor measured is the K-scaled loss's factor; --method " + o.method + " has factor 1");
   try {
     learn::parse_diffusion(o.diffusion);
   } catch (const std::invalid_argument& e) {
@@ -377,6 +387,8 @@ std::string train_recipe(const TrainOptions& o, const io::DatasetReader& ds) {
   }
   if (!o.condition.empty()) r << "--condition = " << o.condition << "\n";
   if (o.drift != "mlp") r << "--drift = " << o.drift << "\n";
+  if (o.loss_factor_measured)
+    r << "--loss-factor = measured\n--calibration = " << fs::absolute(o.calibration).lexically_normal().string() << "\n";
   r
     << "--method = " << o.method << "\n--loss-factor = " << shortest(o.loss_factor) << "\n"
     << "--diffusion = " << o.diffusion << "\n--eps = " << shortest(o.eps) << "\n--lr = " << shortest(o.lr) << "\n"
@@ -559,6 +571,14 @@ ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prep) {
   // 4. The SDE.
   info.method = o.method;
   info.loss_factor = o.loss_factor > 0 ? o.loss_factor : (o.method == "kscaled" ? static_cast<double>(info.K) : 1.0);
+  info.loss_factor_source = o.loss_factor > 0 ? "given" : o.method == "kscaled" ? "K" : "naive";
+  if (o.loss_factor_measured) {
+    const MeasuredFactor f = read_measured_factor(o.calibration, info.K, info.boundary);
+    info.loss_factor = f.c_star;
+    info.loss_factor_source = "measured: " + fs::absolute(o.calibration).string() + ", c* = " + shortest(f.c_star) +
+                              " [" + shortest(f.c_lo) + ", " + shortest(f.c_hi) + "] at horizon 1, boundary " +
+                              info.boundary + ", K = " + std::to_string(info.K);
+  }
   info.eps = o.eps;
   info.diffusion = o.diffusion;
   info.epochs = o.epochs;

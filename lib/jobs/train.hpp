@@ -23,6 +23,10 @@ struct TrainOptions {
   std::string out;              // model directory
   std::string method = "kscaled";  // kscaled (loss factor K) or naive (factor 1, naive target)
   double loss_factor = 0;       // > 0 overrides the factor (e.g. a loss-factor study)
+  // --loss-factor measured: the factor c* of macrodyn calibrate's table (jobs/calibrate.hpp)
+  // at the training horizon and the dataset's boundary and K.
+  bool loss_factor_measured = false;
+  std::string calibration;
   std::string diffusion = "full";
   double eps = 1e-4;
   double lr = 1e-3;

@@ -1,5 +1,7 @@
 #include "systems/ising.hpp"
 
+#include "systems/ising_wolff.hpp"
+
 namespace macrodyn::systems {
 
 void ising_patch_observables(int dim, const std::int8_t* x, int L, const Coord& o, int p,
@@ -71,6 +73,15 @@ class IsingSystem final : public System {
   void patch_observables(const std::int8_t* x, int L, const Coord& o, int p, Boundary b,
                          double* g) const override {
     ising_patch_observables(D, x, L, o, p, b, g);
+  }
+  // Wolff's cluster algorithm (systems/ising_wolff.hpp), which needs h = 0.
+  std::unique_ptr<EquilibriumSampler> make_equilibrium_sampler(int L) const override {
+    if (params_.get("h") != 0.0) return nullptr;
+    return std::make_unique<WolffSampler>(D, L, 1.0 / params_.get("T"));
+  }
+  std::string why_no_equilibrium_sampler() const override {
+    return "system " + name() + " samples its equilibrium with Wolff's cluster algorithm, which needs system.h = 0 (got " +
+           shortest(params_.get("h")) + ")";
   }
 
  private:

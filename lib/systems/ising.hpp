@@ -9,6 +9,7 @@
 // member uniformly, flips it and re-files it and its 2D neighbours: O(1) per event.
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 #include "systems/system.hpp"
@@ -57,30 +58,34 @@ class IsingEvolver final : public Evolver {
     return run(n, rng, [](double) {});
   }
 
+  // Exactly `duration` of physical time (Evolver::run_for): each waiting time is drawn
+  // before its event, which happens only if it ends within the duration (the crossing
+  // wait is dropped: memorylessness). The same law as run_events' events, other draws.
+  double run_for(double duration, Rng& rng) override {
+    if (!(duration >= 0) || !std::isfinite(duration))
+      throw std::invalid_argument("IsingEvolver::run_for: the duration must be finite and >= 0");
+    double t = 0.0;
+    for (;;) {
+      double cum[NC];
+      const double R = cumulative_rates(cum);
+      if (!(R > 0)) break;
+      const double dt = rng.exponential() / R;
+      if (t + dt > duration) break;
+      t += dt;
+      flip(chosen_site(cum, rng.uniform() * R));
+    }
+    return duration;
+  }
+
   // Same as run_events; on_wait(dt) is called with each waiting time while the state it
   // applies to is still current (for time-weighted averages in tests).
   template <class OnWait>
   double run(std::uint64_t n, Rng& rng, OnWait&& on_wait) {
     double t = 0.0;
     for (std::uint64_t e = 0; e < n; ++e) {
-      // Cumulative class weights; R is the last one. Selection is branchless: the class
-      // is the number of cumulative weights <= x (empty classes are skipped because
-      // their cumulative weight equals the previous one).
       double cum[NC];
-      double R = 0.0;
-      for (int c = 0; c < NC; ++c) {
-        R += static_cast<double>(count_[c]) * rate_[c];
-        cum[c] = R;
-      }
-      const double x = rng.uniform() * R;
-      int c = 0;
-      for (int k = 0; k < NC - 1; ++k) c += x >= cum[k];
-      while (count_[c] == 0) --c;  // rounding at the top end: last non-empty class
-      const double acc = c > 0 ? cum[c - 1] : 0.0;
-      std::int64_t k = static_cast<std::int64_t>((x - acc) * inv_rate_[c]);
-      if (k >= count_[c]) k = count_[c] - 1;
-      if (k < 0) k = 0;
-      const std::int32_t site = list_[c][k];
+      const double R = cumulative_rates(cum);
+      const std::int32_t site = chosen_site(cum, rng.uniform() * R);
       const double dt = rng.exponential() / R;
       on_wait(dt);
       t += dt;
@@ -122,6 +127,29 @@ class IsingEvolver final : public Evolver {
   }
 
  private:
+  // Cumulative class weights into cum; returns R, the last one.
+  double cumulative_rates(double* cum) const {
+    double R = 0.0;
+    for (int c = 0; c < NC; ++c) {
+      R += static_cast<double>(count_[c]) * rate_[c];
+      cum[c] = R;
+    }
+    return R;
+  }
+  // The site at x in [0, R): its class is the number of cumulative weights <= x (branchless;
+  // empty classes are skipped because their cumulative weight equals the previous one),
+  // then a member uniformly from the remainder.
+  std::int32_t chosen_site(const double* cum, double x) const {
+    int c = 0;
+    for (int k = 0; k < NC - 1; ++k) c += x >= cum[k];
+    while (count_[c] == 0) --c;  // rounding at the top end: last non-empty class
+    const double acc = c > 0 ? cum[c - 1] : 0.0;
+    std::int64_t k = static_cast<std::int64_t>((x - acc) * inv_rate_[c]);
+    if (k >= count_[c]) k = count_[c] - 1;
+    if (k < 0) k = 0;
+    return list_[c][k];
+  }
+
   static int class_of(int s, int nsum) { return (s > 0 ? 0 : Z + 1) + (nsum + Z) / 2; }
 
   // Neighbour table for side w under boundary b: periodic wraps inside the box; frozen

@@ -19,6 +19,7 @@
 #include "core/geometry.hpp"
 #include "core/lattice_part.hpp"
 #include "core/rng.hpp"
+#include "systems/equilibrium.hpp"
 #include "systems/initial_state.hpp"
 #include "systems/params.hpp"
 #include "systems/state_layout.hpp"
@@ -249,6 +250,15 @@ class System {
   // runs), or 0: a frame is events_per_sweep events. With a positive value frames are at
   // fixed physical times (Evolver::run_for). Default: 0.
   virtual double frame_time() const { return 0.0; }
+
+  // A sampler of the equilibrium law on a periodic side-L lattice (systems/equilibrium.hpp)
+  // for the ground truths that need only that law (macrodyn equilibrium, docs/design.md
+  // §8.5.8), or null, and then why_no_equilibrium_sampler() says why (one phrase).
+  // Default: none.
+  virtual std::unique_ptr<EquilibriumSampler> make_equilibrium_sampler(int /*L*/) const { return nullptr; }
+  virtual std::string why_no_equilibrium_sampler() const {
+    return "system " + name() + " has no equilibrium sampler (a chain with its stationary law)";
+  }
 
   int num_observables() const { return static_cast<int>(observable_names().size()); }
 };

@@ -1,0 +1,378 @@
+#include "jobs/calibrate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <memory>
+#include <stdexcept>
+
+#include "core/error.hpp"
+#include "core/format.hpp"
+#include "core/parallel.hpp"
+#include "core/progress.hpp"
+#include "sampling/hierarchy.hpp"
+#include "sampling/partial_evolution.hpp"
+#include "sampling/trajectory.hpp"
+#include "systems/system.hpp"
+
+using namespace macrodyn::sampling;
+using namespace macrodyn::systems;
+
+namespace macrodyn::jobs {
+
+namespace {
+
+using Matrix = std::vector<std::vector<double>>;
+
+// Unbiased covariance of rows[i][k] over i (rows.size() >= 2).
+Matrix covariance(const std::vector<const std::vector<double>*>& rows, int n) {
+  const auto m = static_cast<double>(rows.size());
+  std::vector<double> mean(static_cast<std::size_t>(n), 0.0);
+  for (const auto* r : rows)
+    for (int k = 0; k < n; ++k) mean[static_cast<std::size_t>(k)] += (*r)[static_cast<std::size_t>(k)] / m;
+  Matrix c(static_cast<std::size_t>(n), std::vector<double>(static_cast<std::size_t>(n), 0.0));
+  for (const auto* r : rows)
+    for (int a = 0; a < n; ++a)
+      for (int b = 0; b < n; ++b)
+        c[a][b] += ((*r)[a] - mean[a]) * ((*r)[b] - mean[b]) / (m - 1);
+  return c;
+}
+
+// (1/n) tr(F^-1 I) by Gauss-Jordan elimination with partial pivoting on [F | I].
+double scalar_factor(Matrix F, Matrix I) {
+  const std::size_t n = F.size();
+  for (std::size_t col = 0; col < n; ++col) {
+    std::size_t piv = col;
+    for (std::size_t r = col + 1; r < n; ++r)
+      if (std::fabs(F[r][col]) > std::fabs(F[piv][col])) piv = r;
+    if (!(std::fabs(F[piv][col]) > 0)) return std::nan("");
+    std::swap(F[piv], F[col]);
+    std::swap(I[piv], I[col]);
+    const double d = F[col][col];
+    for (std::size_t k = 0; k < n; ++k) F[col][k] /= d, I[col][k] /= d;
+    for (std::size_t r = 0; r < n; ++r) {
+      if (r == col) continue;
+      const double f = F[r][col];
+      for (std::size_t k = 0; k < n; ++k) F[r][k] -= f * F[col][k], I[r][k] -= f * I[col][k];
+    }
+  }
+  double tr = 0;
+  for (std::size_t k = 0; k < n; ++k) tr += I[k][k];
+  return tr / static_cast<double>(n);
+}
+
+// The conditional (replica) and marginal (across snapshots) covariances of u and v over
+// the snapshots `pick` (indices, repeats allowed: the bootstrap).
+struct Covariances {
+  Matrix cond_u, cond_v, marg_u, marg_v;
+};
+Covariances covariances(const std::vector<std::vector<std::vector<double>>>& u,
+                        const std::vector<std::vector<std::vector<double>>>& v, const std::vector<std::size_t>& pick,
+                        int n) {
+  Covariances c;
+  const Matrix zero(static_cast<std::size_t>(n), std::vector<double>(static_cast<std::size_t>(n), 0.0));
+  c.cond_u = c.cond_v = zero;
+  std::vector<const std::vector<double>*> ru, rv, mu, mv;
+  for (const std::size_t j : pick) {
+    ru.clear();
+    rv.clear();
+    for (std::size_t r = 0; r < u[j].size(); ++r) ru.push_back(&u[j][r]), rv.push_back(&v[j][r]);
+    const Matrix a = covariance(ru, n), b = covariance(rv, n);
+    for (int x = 0; x < n; ++x)
+      for (int y = 0; y < n; ++y) {
+        c.cond_u[x][y] += a[x][y] / static_cast<double>(pick.size());
+        c.cond_v[x][y] += b[x][y] / static_cast<double>(pick.size());
+      }
+    mu.push_back(&u[j][0]);
+    mv.push_back(&v[j][0]);
+  }
+  c.marg_u = covariance(mu, n);
+  c.marg_v = covariance(mv, n);
+  return c;
+}
+
+double percentile(std::vector<double> x, double q) {
+  std::sort(x.begin(), x.end());
+  const double at = q * static_cast<double>(x.size() - 1);
+  const auto i = static_cast<std::size_t>(at);
+  const double f = at - static_cast<double>(i);
+  return i + 1 < x.size() ? x[i] * (1 - f) + x[i + 1] * f : x[i];
+}
+
+// The key of a (horizon, boundary) measurement: the seed mixed with the horizon's bits,
+// so a row does not depend on the lists it was asked in.
+std::uint64_t key_of(std::uint64_t seed, double horizon) {
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, &horizon, sizeof bits);
+  std::uint64_t z = seed ^ (bits + 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+void estimate_factor(const std::vector<std::vector<std::vector<double>>>& u,
+                     const std::vector<std::vector<std::vector<double>>>& v, int bootstrap, std::uint64_t seed,
+                     const std::vector<std::string>& names, CalibrationRow& row) {
+  const int n = static_cast<int>(names.size());
+  const std::size_t S = u.size();
+  if (S < 2 || v.size() != S) throw std::invalid_argument("estimate_factor: needs at least 2 snapshots");
+  std::vector<std::size_t> all(S);
+  for (std::size_t j = 0; j < S; ++j) all[j] = j;
+  const Covariances c = covariances(u, v, all, n);
+  for (int k = 0; k < n; ++k)
+    if (!(c.cond_v[k][k] > 0) || !(c.marg_v[k][k] > 0))
+      throw InputError("calibrate: observable " + names[static_cast<std::size_t>(k)] +
+                       " of the whole lattice never changed over the patch's duration; its factor is undefined "
+                       "(a longer --horizons or more replicas)");
+  row.snapshots = static_cast<std::int64_t>(S);
+  row.replicas = static_cast<int>(u[0].size());
+  row.c_star = scalar_factor(c.cond_v, c.cond_u);
+  row.c_marginal = scalar_factor(c.marg_v, c.marg_u);
+  row.ratio.clear();
+  row.ratio_marginal.clear();
+  for (int k = 0; k < n; ++k) {
+    row.ratio.push_back(c.cond_u[k][k] / c.cond_v[k][k]);
+    row.ratio_marginal.push_back(c.marg_u[k][k] / c.marg_v[k][k]);
+  }
+  row.c_lo = row.c_hi = row.c_star;
+  row.c_marginal_lo = row.c_marginal_hi = row.c_marginal;
+  row.c_se = 0;
+  if (bootstrap < 2) return;
+  Rng rng({seed, Purpose::calibrate, 255, 0, 0});
+  std::vector<double> cs, ms;
+  std::vector<std::size_t> pick(S);
+  for (int b = 0; b < bootstrap; ++b) {
+    for (auto& j : pick) j = static_cast<std::size_t>(rng.below(S));
+    const Covariances cb = covariances(u, v, pick, n);
+    const double x = scalar_factor(cb.cond_v, cb.cond_u), y = scalar_factor(cb.marg_v, cb.marg_u);
+    if (std::isfinite(x)) cs.push_back(x);
+    if (std::isfinite(y)) ms.push_back(y);
+  }
+  if (cs.size() >= 2) {
+    row.c_lo = percentile(cs, 0.025);
+    row.c_hi = percentile(cs, 0.975);
+    double m = 0, ss = 0;
+    for (const double x : cs) m += x / static_cast<double>(cs.size());
+    for (const double x : cs) ss += (x - m) * (x - m);
+    row.c_se = std::sqrt(ss / static_cast<double>(cs.size() - 1));
+  }
+  if (ms.size() >= 2) {
+    row.c_marginal_lo = percentile(ms, 0.025);
+    row.c_marginal_hi = percentile(ms, 0.975);
+  }
+}
+
+std::vector<CalibrationRow> calibrate(const Config& c, const CalibrateSpec& spec, const System* given) {
+  std::unique_ptr<System> made;
+  if (!given) made = make_system(c.system, c.system_params);
+  const System* sys = given ? given : made.get();
+  const int dim = sys->dim(), L = c.large_side, p = c.patch, d = sys->num_observables();
+  if (sys->state_layout().voxel_bytes() != 1)
+    throw InputError("calibrate: system " + c.system + " has states wider than a byte per voxel, which it does not take yet");
+  if (spec.snapshots < 4) throw InputError("--snapshots = " + std::to_string(spec.snapshots) + " must be at least 4");
+  if (spec.replicas < 2) throw InputError("--replicas = " + std::to_string(spec.replicas) + " must be at least 2 (the covariances are over replicas)");
+  if (spec.bootstrap < 0) throw InputError("--bootstrap must be >= 0");
+  if (spec.horizons.empty()) throw InputError("--horizons must name at least one horizon");
+  for (const double h : spec.horizons)
+    if (!(h > 0) || !std::isfinite(h)) throw InputError("--horizons: " + shortest(h) + " must be positive");
+  std::vector<Boundary> boundaries = spec.boundaries.empty() ? std::vector<Boundary>{c.partial_boundary} : spec.boundaries;
+  for (const Boundary b : boundaries)
+    if (b == Boundary::global || !sys->supports(b))
+      throw InputError("--boundaries: system " + c.system + " does not evolve a patch with boundary " + to_string(b));
+  if (c.large_side % p != 0) throw InputError("partial.patch = " + std::to_string(p) + " does not divide large.side");
+  check_threads(spec.threads, "--threads");
+  const int threads = resolve_threads(spec.threads);
+  // The whole lattice is run for a physical time: a jump process's evolver does it.
+  {
+    auto probe = sys->make_evolver();
+    std::vector<std::int8_t> x(static_cast<std::size_t>(ipow(p, dim)));
+    Rng rng({c.seed, Purpose::test, 0, 0, 0});
+    sys->random_configuration(x.data(), static_cast<std::int64_t>(x.size()), rng);
+    probe->load(x.data(), p, Coord{0, 0, 0}, p, Boundary::periodic, x.data());
+    try {
+      probe->run_for(0.0, rng);
+    } catch (const std::logic_error&) {
+      throw InputError("calibrate: system " + c.system + " cannot evolve the whole lattice for a given physical time (Evolver::run_for), which the measured factor needs");
+    }
+  }
+  std::vector<std::unique_ptr<Evolver>> evolvers;
+  std::vector<std::vector<std::int8_t>> stage(static_cast<std::size_t>(threads));
+  for (int t = 0; t < threads; ++t) evolvers.push_back(sys->make_evolver());
+
+  // 1. The small runs, as generate makes them (same keys: the same frames).
+  const int Ls = c.resolved_small_side();
+  const std::int64_t frames = c.small_sweeps + 1, fbytes = ipow(Ls, dim);
+  std::vector<std::int8_t> pool(static_cast<std::size_t>(c.small_runs * frames * fbytes));
+  {
+    const TrajectorySpec run{Ls, static_cast<std::uint64_t>(c.small_sweeps), c.small_dynamics, c.small_init,
+                             condition_of(c.small_m0)};
+    Progress progress("calibrate: small runs", c.small_runs, "runs", c.progress);
+    std::vector<std::vector<std::int8_t>> scratch(static_cast<std::size_t>(threads), std::vector<std::int8_t>(static_cast<std::size_t>(fbytes)));
+    std::vector<std::vector<double>> dur(static_cast<std::size_t>(threads), std::vector<double>(static_cast<std::size_t>(frames)));
+    std::vector<std::vector<double>> obs(static_cast<std::size_t>(threads), std::vector<double>(static_cast<std::size_t>(frames * d)));
+    parallel_for(0, c.small_runs, threads, [&](std::int64_t r, int w) {
+      TrajectoryOut o{pool.data() + r * frames * fbytes, dur[static_cast<std::size_t>(w)].data(), obs[static_cast<std::size_t>(w)].data(), {}};
+      run_trajectory(*sys, *evolvers[static_cast<std::size_t>(w)], run, c.seed, Purpose::small_dynamics,
+                     static_cast<std::uint64_t>(r), scratch[static_cast<std::size_t>(w)].data(), o);
+    });
+    progress.update(c.small_runs);
+  }
+  // 2. The upsampled snapshots, as generate builds them with large.snapshots = --snapshots.
+  HierarchySpec h{upsampling_sides(c), c.factor,
+                  RelaxSpec{c.relax_window, c.relax_stride, c.relax_events, c.relax_boundary, c.relax_offset}, c.seed,
+                  c.small_sweeps + 1};
+  const int levels = static_cast<int>(h.sides.size()) - 1;
+  const std::int64_t S = spec.snapshots, n = ipow(L, dim);
+  std::int64_t pool_count = c.small_runs * frames;
+  std::vector<std::int8_t> snaps;
+  if (levels == 0) {
+    const auto chosen = draw_without_replacement(pool_count, S, c.seed);
+    snaps.resize(static_cast<std::size_t>(S * n));
+    for (std::int64_t j = 0; j < S; ++j)
+      std::memcpy(snaps.data() + j * n, pool.data() + chosen[static_cast<std::size_t>(j)] * n, static_cast<std::size_t>(n));
+  }
+  for (int level = 1; level <= levels; ++level) {
+    const std::int64_t m = ipow(h.sides[level], dim);
+    std::vector<std::int8_t> next(static_cast<std::size_t>(S * m));
+    parallel_for(0, S, threads, [&](std::int64_t j, int w) {
+      build_level_snapshot(*sys, *evolvers[static_cast<std::size_t>(w)], h, level, pool.data(), pool_count, j,
+                           next.data() + j * m, stage[static_cast<std::size_t>(w)]);
+    });
+    pool.swap(next);
+    pool_count = S;
+    if (level == levels) snaps.swap(pool);
+  }
+  pool.clear();
+  pool.shrink_to_fit();
+
+  // 3. Per horizon and boundary: the replicated patch and whole-lattice increments.
+  const Tiling tiling{dim, L, p};
+  const std::int64_t K = tiling.patches();
+  const std::uint64_t base_events = c.partial_events ? c.partial_events : sys->events_per_sweep(ipow(p, dim));
+  const auto names = sys->observable_names();
+  std::vector<CalibrationRow> rows;
+  for (const double horizon : spec.horizons)
+    for (const Boundary b : boundaries) {
+      CalibrationRow row;
+      row.horizon = horizon;
+      row.boundary = b;
+      row.K = K;
+      row.events = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::llround(horizon * static_cast<double>(base_events))));
+      const std::uint64_t key = key_of(c.seed, horizon);
+      std::vector<std::vector<std::vector<double>>> u(static_cast<std::size_t>(S)), v(static_cast<std::size_t>(S));
+      std::vector<double> dt_sum(static_cast<std::size_t>(S), 0.0);
+      std::vector<std::vector<std::int8_t>> copy(static_cast<std::size_t>(threads), std::vector<std::int8_t>(static_cast<std::size_t>(n)));
+      Progress progress("calibrate: horizon " + shortest(horizon) + ", " + to_string(b), S, "snapshots", c.progress);
+      parallel_for(0, S, threads, [&](std::int64_t j, int w) {
+        Evolver& ev = *evolvers[static_cast<std::size_t>(w)];
+        const std::int8_t* x = snaps.data() + j * n;
+        std::vector<double> phi0(static_cast<std::size_t>(d)), phi1(static_cast<std::size_t>(d)),
+            g0(static_cast<std::size_t>(d)), g1(static_cast<std::size_t>(d));
+        macro_observables(*sys, x, L, p, b, phi0.data());
+        Rng pick({key, Purpose::calibrate, static_cast<std::uint32_t>(b), static_cast<std::uint64_t>(j), 0});
+        const auto I = static_cast<std::int64_t>(pick.below(static_cast<std::uint64_t>(K)));
+        auto& uj = u[static_cast<std::size_t>(j)];
+        auto& vj = v[static_cast<std::size_t>(j)];
+        for (int r = 0; r < spec.replicas; ++r) {
+          Rng patch_rng({key, Purpose::calibrate, static_cast<std::uint32_t>(b), static_cast<std::uint64_t>(j),
+                         static_cast<std::uint32_t>(2 * r + 1)});
+          ev.load(x, L, tiling.origin(I), p, b, x);
+          ev.observables(g0.data());
+          const double dt = ev.run_events(row.events, patch_rng);
+          ev.observables(g1.data());
+          Rng full_rng({key, Purpose::calibrate, static_cast<std::uint32_t>(b), static_cast<std::uint64_t>(j),
+                        static_cast<std::uint32_t>(2 * r + 2)});
+          std::int8_t* y = copy[static_cast<std::size_t>(w)].data();
+          std::memcpy(y, x, static_cast<std::size_t>(n));
+          ev.load(y, L, Coord{0, 0, 0}, L, Boundary::periodic, y);
+          ev.run_for(dt, full_rng);
+          ev.store(y, L, Coord{0, 0, 0});
+          macro_observables(*sys, y, L, p, b, phi1.data());
+          const double s = 1.0 / std::sqrt(dt);
+          std::vector<double> ur(static_cast<std::size_t>(d)), vr(static_cast<std::size_t>(d));
+          for (int k = 0; k < d; ++k) {
+            ur[static_cast<std::size_t>(k)] = (g1[static_cast<std::size_t>(k)] - g0[static_cast<std::size_t>(k)]) * s;
+            vr[static_cast<std::size_t>(k)] = (phi1[static_cast<std::size_t>(k)] - phi0[static_cast<std::size_t>(k)]) * s;
+          }
+          uj.push_back(std::move(ur));
+          vj.push_back(std::move(vr));
+          dt_sum[static_cast<std::size_t>(j)] += dt;
+        }
+      });
+      progress.update(S);
+      double dts = 0;
+      for (const double t : dt_sum) dts += t;
+      row.mean_dt = dts / static_cast<double>(S * spec.replicas);
+      estimate_factor(u, v, spec.bootstrap, key, names, row);
+      rows.push_back(row);
+    }
+  return rows;
+}
+
+MeasuredFactor read_measured_factor(const std::string& path, std::int64_t K, const std::string& boundary) {
+  std::ifstream in(path);
+  if (!in) throw InputError("--calibration " + path + " cannot be read");
+  std::string line;
+  std::vector<std::string> header;
+  auto cells = [](const std::string& l) {
+    std::vector<std::string> out;
+    std::stringstream ss(l);
+    for (std::string c; std::getline(ss, c, ',');) out.push_back(c);
+    return out;
+  };
+  auto column = [&](const std::string& name) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    if (it == header.end()) throw InputError("--calibration " + path + " is not a calibrate.csv (no column " + name + ")");
+    return static_cast<std::size_t>(it - header.begin());
+  };
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    if (header.empty()) {
+      header = cells(line);
+      column("c_star");
+      continue;
+    }
+    const auto row = cells(line);
+    if (row.size() != header.size()) throw InputError("--calibration " + path + " has a row of " + std::to_string(row.size()) + " cells under a header of " + std::to_string(header.size()));
+    const double horizon = std::strtod(row[column("horizon")].c_str(), nullptr);
+    if (horizon != 1.0 || row[column("boundary")] != boundary ||
+        std::strtoll(row[column("K")].c_str(), nullptr, 10) != K)
+      continue;
+    MeasuredFactor f{std::strtod(row[column("c_star")].c_str(), nullptr), std::strtod(row[column("c_lo")].c_str(), nullptr),
+                     std::strtod(row[column("c_hi")].c_str(), nullptr)};
+    if (!(f.c_star > 0) || !std::isfinite(f.c_star))
+      throw InputError("--calibration " + path + ": c* = " + row[column("c_star")] + " is not a positive factor");
+    return f;
+  }
+  if (header.empty()) throw InputError("--calibration " + path + " is not a calibrate.csv (no header)");
+  throw InputError("--calibration " + path + " has no row at horizon 1 with boundary " + boundary + " and K = " +
+                   std::to_string(K) + " (the dataset's); run macrodyn calibrate with the dataset's configuration");
+}
+
+std::string calibration_csv(const std::vector<CalibrationRow>& rows, const std::vector<std::string>& names,
+                            const std::string& recipe) {
+  std::string s = "# " + recipe + "\n# c_star: (1/n) tr(C_full^-1 C_I) of covariances conditional on the snapshot "
+                  "(replicated noise); marginal: across snapshots (first replica); intervals: 95 % bootstrap over "
+                  "snapshots\nhorizon,boundary,K,events,mean_dt,snapshots,replicas,c_star,c_lo,c_hi,c_se,c_over_K,"
+                  "c_marginal,c_marginal_lo,c_marginal_hi";
+  for (const auto& nm : names) s += ",ratio_" + nm;
+  for (const auto& nm : names) s += ",ratio_marginal_" + nm;
+  s += "\n";
+  for (const auto& r : rows) {
+    s += shortest(r.horizon) + "," + to_string(r.boundary) + "," + std::to_string(r.K) + "," + std::to_string(r.events) +
+         "," + shortest(r.mean_dt) + "," + std::to_string(r.snapshots) + "," + std::to_string(r.replicas) + "," +
+         shortest(r.c_star) + "," + shortest(r.c_lo) + "," + shortest(r.c_hi) + "," + shortest(r.c_se) + "," +
+         shortest(r.c_star / static_cast<double>(r.K)) + "," + shortest(r.c_marginal) + "," + shortest(r.c_marginal_lo) +
+         "," + shortest(r.c_marginal_hi);
+    for (const double x : r.ratio) s += "," + shortest(x);
+    for (const double x : r.ratio_marginal) s += "," + shortest(x);
+    s += "\n";
+  }
+  return s;
+}
+
+}  // namespace macrodyn::jobs

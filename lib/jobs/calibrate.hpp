@@ -1,0 +1,76 @@
+#pragma once
+// macrodyn calibrate (docs/design.md §1.12): the loss factor measured instead of assumed.
+//
+// The K-scaled loss treats the increment of one evolved patch, g(x_I') - g(x_I) over its
+// duration dt, as c times as variable as the increment of the whole lattice's macrostate
+// phi over the same time, with c = K when the K patches evolve independently. Here both
+// are measured on the same upsampled snapshots (built exactly as generate builds them):
+//   u = (g(patch after) - g(patch before)) / sqrt(dt)  -- patch I evolved as in training
+//       (its boundary, `horizon` x the training events), dt its physical duration;
+//   v = (phi(lattice after) - phi(lattice before)) / sqrt(dt)  -- the whole lattice
+//       evolved for exactly the same physical time dt (Evolver::run_for; exact for a jump
+//       process), phi the mean of g over the tiling as training computes z*.
+// Each snapshot is evolved `replicas` times with independent noise (patch I drawn once
+// per snapshot), so the covariances are conditional on the snapshot, as the SDE's
+// diffusion is: C_I = E_x Cov(u | x, I), C_full = E_x Cov(v | x). The factor is the
+// maximum-likelihood scalar c* = (1/n) tr(C_full^-1 C_I) (n observables), with the
+// per-observable ratios C_I[k][k] / C_full[k][k] beside it; the same from the first
+// replica of each snapshot across snapshots (marginal, drift variation included) is
+// reported too. The interval is a percentile bootstrap over snapshots.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/boundary.hpp"
+#include "jobs/config.hpp"
+#include "systems/system.hpp"
+
+namespace macrodyn::jobs {
+
+struct CalibrateSpec {
+  std::int64_t snapshots = 64;
+  int replicas = 16;
+  std::vector<double> horizons{1.0};      // x the training events per patch (partial.events)
+  std::vector<Boundary> boundaries;       // empty: the training boundary (partial.boundary)
+  int bootstrap = 400;
+  int threads = 0;
+};
+
+struct CalibrationRow {
+  double horizon = 1;
+  Boundary boundary = Boundary::periodic;
+  std::int64_t K = 1;
+  std::uint64_t events = 0;  // per patch evolution
+  double mean_dt = 0;        // mean patch duration
+  double c_star = 0, c_lo = 0, c_hi = 0, c_se = 0;  // conditional; bootstrap 95 % interval and SE
+  double c_marginal = 0, c_marginal_lo = 0, c_marginal_hi = 0;
+  std::vector<double> ratio;           // conditional, per observable
+  std::vector<double> ratio_marginal;  // across snapshots, per observable
+  std::int64_t snapshots = 0;
+  int replicas = 0;
+};
+
+// The estimator on measured increments: u[j][r][k], v[j][r][k] for snapshot j, replica r,
+// observable k. Fills the c and ratio fields (and snapshots, replicas); the bootstrap
+// draws from `seed`. Throws InputError when an observable never changes (C_full singular).
+void estimate_factor(const std::vector<std::vector<std::vector<double>>>& u,
+                     const std::vector<std::vector<std::vector<double>>>& v, int bootstrap, std::uint64_t seed,
+                     const std::vector<std::string>& names, CalibrationRow& row);
+
+// The whole command on the configuration's pipeline (small runs, upsampling to
+// large.side, partial.* for the patch): one row per (horizon, boundary). `given`: a
+// system object to use instead of c.system's (tests' synthetic systems).
+std::vector<CalibrationRow> calibrate(const Config& c, const CalibrateSpec& spec,
+                                      const systems::System* given = nullptr);
+
+// The factor of a calibrate.csv for a model: the row at horizon 1 with this boundary and K.
+// InputError naming the file when it is not such a table or has no such row.
+struct MeasuredFactor {
+  double c_star = 0, c_lo = 0, c_hi = 0;
+};
+MeasuredFactor read_measured_factor(const std::string& path, std::int64_t K, const std::string& boundary);
+
+std::string calibration_csv(const std::vector<CalibrationRow>& rows, const std::vector<std::string>& names,
+                            const std::string& recipe);
+
+}  // namespace macrodyn::jobs

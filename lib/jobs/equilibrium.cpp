@@ -1,0 +1,216 @@
+#include "jobs/equilibrium.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "core/format.hpp"
+#include "core/parallel.hpp"
+
+namespace macrodyn::jobs {
+
+namespace {
+
+// The per-run means a row is made of, in this order.
+enum Mean { kAbsM, kM2, kM4, kE, kAbsME, kM2E, kM4E, kCluster, kMeans };
+
+// The chain's key: the user's seed mixed with T's bits (splitmix64), so that a row is
+// the same whatever list of temperatures it was computed in.
+std::uint64_t key_of(std::uint64_t seed, double T) {
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, &T, sizeof bits);
+  std::uint64_t z = seed ^ (bits + 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+EquilibriumRow measure_equilibrium(const systems::System& system, int L, double T, const EquilibriumSpec& spec) {
+  if (spec.runs < 2) throw InputError("--runs = " + std::to_string(spec.runs) + " must be at least 2 (the errors come from the spread over runs)");
+  if (spec.sweeps < 1) throw InputError("--sweeps must be at least 1");
+  if (spec.thermalise < 0) throw InputError("--thermalise must be >= 0");
+  if (!system.make_equilibrium_sampler(L)) throw InputError(system.why_no_equilibrium_sampler());
+  const std::int64_t N = ipow(L, system.dim());
+  const std::uint64_t key = key_of(spec.seed, T);
+  std::vector<std::vector<double>> means(static_cast<std::size_t>(spec.runs), std::vector<double>(kMeans, 0.0));
+  parallel_for(0, spec.runs, resolve_threads(spec.threads), [&](std::int64_t run, int) {
+    auto sampler = system.make_equilibrium_sampler(L);
+    Rng rng({key, Purpose::equilibrium, 0, static_cast<std::uint64_t>(run), static_cast<std::uint32_t>(L)});
+    std::vector<std::int8_t> x(static_cast<std::size_t>(N));
+    for (auto& s : x) s = rng.below(2) ? 1 : -1;
+    sampler->load(x.data());
+    // Thermalisation in sweeps of site changes; measurements every `per` updates, a count
+    // fixed from the thermalisation's mean cluster size (about one sweep). Not "after each
+    // sweep of changes": that stopping rule measures right after large flips more often,
+    // and large clusters go with ordered states (a bias of 0.03 in e at L = 16, T_c).
+    std::int64_t flipped = 0, updates = 0;
+    for (std::int64_t changed = 0; changed < spec.thermalise * N || updates < 16; ++updates) {
+      const std::int64_t c = sampler->update(rng);
+      changed += c;
+      flipped += c;
+    }
+    const std::int64_t per = std::max<std::int64_t>(1, std::llround(static_cast<double>(N) * static_cast<double>(updates) / static_cast<double>(flipped)));
+    flipped = updates = 0;
+    auto sweep = [&] {
+      for (std::int64_t k = 0; k < per; ++k, ++updates) flipped += sampler->update(rng);
+    };
+    std::vector<double>& a = means[static_cast<std::size_t>(run)];
+    for (std::int64_t s = 0; s < spec.sweeps; ++s) {
+      sweep();
+      const double m = std::fabs(sampler->magnetisation()), m2 = m * m, m4 = m2 * m2;
+      const double e = sampler->energy() / static_cast<double>(N);
+      a[kAbsM] += m;
+      a[kM2] += m2;
+      a[kM4] += m4;
+      a[kE] += e;
+      a[kAbsME] += m * e;
+      a[kM2E] += m2 * e;
+      a[kM4E] += m4 * e;
+    }
+    for (int k = 0; k < kCluster; ++k) a[static_cast<std::size_t>(k)] /= static_cast<double>(spec.sweeps);
+    a[kCluster] = static_cast<double>(flipped) / static_cast<double>(updates) / static_cast<double>(N);
+  });
+
+  EquilibriumRow r;
+  r.L = L;
+  r.T = T;
+  r.samples = spec.runs * spec.sweeps;
+  const double n = static_cast<double>(N), T2 = T * T;
+  r.abs_m = jackknife(means, [](const std::vector<double>& v) { return v[kAbsM]; });
+  r.m2 = jackknife(means, [](const std::vector<double>& v) { return v[kM2]; });
+  r.m4 = jackknife(means, [](const std::vector<double>& v) { return v[kM4]; });
+  r.e = jackknife(means, [](const std::vector<double>& v) { return v[kE]; });
+  r.chi_prime = jackknife(means, [&](const std::vector<double>& v) { return n / T * (v[kM2] - v[kAbsM] * v[kAbsM]); });
+  r.chi = jackknife(means, [&](const std::vector<double>& v) { return n / T * v[kM2]; });
+  r.binder = jackknife(means, [](const std::vector<double>& v) { return 1.0 - v[kM4] / (3.0 * v[kM2] * v[kM2]); });
+  // d<A>/dT = (<A E> - <A><E>) / T^2 with E = N e.
+  r.dbinder_dt = jackknife(means, [&](const std::vector<double>& v) {
+    const double dm2 = n * (v[kM2E] - v[kM2] * v[kE]) / T2, dm4 = n * (v[kM4E] - v[kM4] * v[kE]) / T2;
+    return -(dm4 / (v[kM2] * v[kM2]) - 2.0 * v[kM4] * dm2 / (v[kM2] * v[kM2] * v[kM2])) / 3.0;
+  });
+  double cluster = 0;
+  for (const auto& a : means) cluster += a[kCluster] / static_cast<double>(spec.runs);
+  r.cluster_fraction = cluster;
+  return r;
+}
+
+std::string equilibrium_recipe(const std::string& system, const EquilibriumSpec& spec) {
+  return "# macrodyn equilibrium: system " + system + ", runs " + std::to_string(spec.runs) + ", sweeps " +
+         std::to_string(spec.sweeps) + ", thermalise " + std::to_string(spec.thermalise) + ", seed " +
+         std::to_string(spec.seed);
+}
+
+std::string equilibrium_csv_header() {
+  return "L,T,samples,abs_m,abs_m_se,m2,m2_se,m4,m4_se,e,e_se,chi_prime,chi_prime_se,chi,chi_se,U,U_se,dU_dT,dU_dT_se,"
+         "cluster_fraction";
+}
+
+std::string equilibrium_csv_row(const EquilibriumRow& r) {
+  std::string s = std::to_string(r.L) + "," + shortest(r.T) + "," + std::to_string(r.samples);
+  for (const Estimate* e : {&r.abs_m, &r.m2, &r.m4, &r.e, &r.chi_prime, &r.chi, &r.binder, &r.dbinder_dt})
+    s += "," + shortest(e->value) + "," + shortest(e->se);
+  return s + "," + shortest(r.cluster_fraction);
+}
+
+namespace {
+
+// A row of the CSV read back (the values as written: shortest round-trip text).
+bool parse_row(const std::string& line, EquilibriumRow& r) {
+  std::vector<double> v;
+  std::stringstream in(line);
+  std::string cell;
+  while (std::getline(in, cell, ',')) {
+    char* end = nullptr;
+    const double x = std::strtod(cell.c_str(), &end);
+    if (end == cell.c_str() || *end != '\0') return false;
+    v.push_back(x);
+  }
+  if (v.size() != 20) return false;
+  r.L = static_cast<int>(v[0]);
+  r.T = v[1];
+  r.samples = static_cast<std::int64_t>(v[2]);
+  std::size_t k = 3;
+  for (Estimate* e : {&r.abs_m, &r.m2, &r.m4, &r.e, &r.chi_prime, &r.chi, &r.binder, &r.dbinder_dt}) {
+    e->value = v[k++];
+    e->se = v[k++];
+  }
+  r.cluster_fraction = v[19];
+  return true;
+}
+
+}  // namespace
+
+std::vector<EquilibriumRow> run_equilibrium(const std::string& system, const systems::SystemParams& params,
+                                            const std::vector<int>& sides, const std::vector<double>& temperatures,
+                                            const EquilibriumSpec& spec, const std::string& out) {
+  if (sides.empty() || temperatures.empty()) throw InputError("--sides and --temperatures must name at least one value");
+  const std::string recipe = equilibrium_recipe(system, spec);
+  // Validation before any work: the system at every T, a sampler at every side.
+  std::vector<std::unique_ptr<systems::System>> at_T;
+  for (const double T : temperatures) {
+    if (!(T > 0) || !std::isfinite(T)) throw InputError("--temperatures: T = " + shortest(T) + " must be positive");
+    systems::SystemParams p = params;
+    p.set("T", T);
+    at_T.push_back(systems::make_system(system, p));
+    for (const int L : sides) {
+      if (L < 2) throw InputError("--sides: L = " + std::to_string(L) + " must be at least 2");
+      const std::string why = at_T.back()->check_side(L);
+      if (!why.empty()) throw InputError("--sides: " + why);
+      if (!at_T.back()->make_equilibrium_sampler(L)) throw InputError(at_T.back()->why_no_equilibrium_sampler());
+    }
+  }
+  if (spec.runs < 2) throw InputError("--runs = " + std::to_string(spec.runs) + " must be at least 2 (the errors come from the spread over runs)");
+  if (spec.sweeps < 1) throw InputError("--sweeps must be at least 1");
+  if (spec.thermalise < 0) throw InputError("--thermalise must be >= 0");
+  check_threads(spec.threads, "--threads");
+
+  // Rows already made under this recipe.
+  std::vector<EquilibriumRow> done;
+  if (std::ifstream in{out}) {
+    std::string line;
+    std::getline(in, line);
+    if (line != recipe)
+      throw InputError("--output " + out + " holds " + (line.rfind("# macrodyn equilibrium", 0) == 0 ? "rows of another recipe (" + line.substr(2) + ")" : std::string("something else than macrodyn equilibrium's table")) +
+                       "; name a new file or rerun with the same options");
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      EquilibriumRow r;
+      if (!line.empty() && parse_row(line, r)) done.push_back(r);
+    }
+  }
+  std::vector<EquilibriumRow> rows;
+  std::string text = recipe + "\n" + equilibrium_csv_header() + "\n";
+  for (std::size_t t = 0; t < temperatures.size(); ++t)
+    for (const int L : sides) {
+      const double T = temperatures[t];
+      const EquilibriumRow* kept = nullptr;
+      for (const auto& r : done)
+        if (r.L == L && r.T == T) kept = &r;
+      EquilibriumRow row = kept ? *kept : measure_equilibrium(*at_T[t], L, T, spec);
+      std::fprintf(stderr, "  L = %d, T = %s: <|m|> = %.5f +- %.5f, chi' = %.4g +- %.2g, U = %.5f +- %.5f, dU/dT = %.4g +- %.2g%s\n",
+                   L, shortest(T).c_str(), row.abs_m.value, row.abs_m.se, row.chi_prime.value, row.chi_prime.se,
+                   row.binder.value, row.binder.se, row.dbinder_dt.value, row.dbinder_dt.se, kept ? " (kept)" : "");
+      rows.push_back(row);
+      text += equilibrium_csv_row(row) + "\n";
+      // Rows of the old file not asked for this time stay too.
+      std::string all = text;
+      for (const auto& r : done) {
+        bool asked = false;
+        for (const auto& w : rows) asked |= w.L == r.L && w.T == r.T;
+        bool later = false;
+        for (const double T2 : temperatures)
+          for (const int L2 : sides) later |= r.L == L2 && r.T == T2;
+        if (!asked && !later) all += equilibrium_csv_row(r) + "\n";
+      }
+      write_file_atomically(out, all.data(), all.size());
+    }
+  return rows;
+}
+
+}  // namespace macrodyn::jobs

@@ -1,0 +1,175 @@
+// The measured loss factor (jobs/calibrate.hpp): c* = (1/n) tr(C_full^-1 C_I) equals K when
+// the patches evolve independently -- exactly in law for a synthetic system whose sites are
+// independent and whose events take a fixed time, within 10 % for the Ising model at T = 5
+// -- and its bootstrap interval shrinks with more snapshots.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "core/error.hpp"
+#include "jobs/calibrate.hpp"
+#include "systems/system.hpp"
+
+using namespace macrodyn;
+using namespace macrodyn::jobs;
+using namespace macrodyn::systems;
+
+namespace {
+
+// Independent +-1 spins: an event is one step of duration 1 in which every site of the
+// box flips with probability 0.1, whatever its neighbours. A patch evolved for n events
+// and the whole lattice run for the same time n make the same steps, and the K patches of
+// the lattice are independent by construction: E C_I = K E C_full exactly.
+class IndependentEvolver final : public Evolver {
+ public:
+  void load(const std::int8_t* x, int L, const Coord& o, int w, Boundary, const std::int8_t*) override {
+    w_ = w;
+    s_.resize(static_cast<std::size_t>(w) * w);
+    for (int i = 0; i < w; ++i)
+      for (int j = 0; j < w; ++j) s_[static_cast<std::size_t>(i * w + j)] = x[((o[0] + i) % L) * L + (o[1] + j) % L];
+  }
+  double run_events(std::uint64_t n, Rng& rng) override {
+    for (std::uint64_t e = 0; e < n; ++e)
+      for (auto& s : s_)
+        if (rng.uniform() < 0.1) s = static_cast<std::int8_t>(-s);
+    return static_cast<double>(n);
+  }
+  double run_for(double duration, Rng& rng) override {
+    run_events(static_cast<std::uint64_t>(std::llround(duration)), rng);
+    return duration;
+  }
+  void heatbath_sweep(Rng&) override { throw std::logic_error("no heat bath"); }
+  const std::int8_t* box() const override { return s_.data(); }
+  int side() const override { return w_; }
+  void observables(double* g) const override { observe(s_.data(), w_, g); }
+  void store(std::int8_t* x, int L, const Coord& o) const override {
+    for (int i = 0; i < w_; ++i)
+      for (int j = 0; j < w_; ++j) x[((o[0] + i) % L) * L + (o[1] + j) % L] = s_[static_cast<std::size_t>(i * w_ + j)];
+  }
+  // m and the magnetisation of the even sites (i + j even).
+  static void observe(const std::int8_t* s, int w, double* g) {
+    double m = 0, even = 0;
+    for (int i = 0; i < w; ++i)
+      for (int j = 0; j < w; ++j) {
+        m += s[i * w + j];
+        if ((i + j) % 2 == 0) even += s[i * w + j];
+      }
+    g[0] = m / (w * w);
+    g[1] = 2 * even / (w * w);
+  }
+
+ private:
+  int w_ = 0;
+  std::vector<std::int8_t> s_;
+};
+
+class IndependentSpins final : public System {
+ public:
+  std::string name() const override { return "independent_spins"; }
+  int dim() const override { return 2; }
+  const SystemParams& params() const override { return params_; }
+  std::vector<std::string> observable_names() const override { return {"m", "m_even"}; }
+  bool supports(Boundary b) const override { return b != Boundary::global; }
+  std::unique_ptr<Evolver> make_evolver() const override { return std::make_unique<IndependentEvolver>(); }
+  void patch_observables(const std::int8_t* x, int L, const Coord& o, int p, Boundary, double* g) const override {
+    std::vector<std::int8_t> box(static_cast<std::size_t>(p) * p);
+    for (int i = 0; i < p; ++i)
+      for (int j = 0; j < p; ++j) box[static_cast<std::size_t>(i * p + j)] = x[((o[0] + i) % L) * L + (o[1] + j) % L];
+    IndependentEvolver::observe(box.data(), p, g);
+  }
+  std::uint64_t events_per_sweep(std::int64_t) const override { return 1; }  // a step updates every site
+
+ private:
+  SystemParams params_;
+};
+
+Config small_pipeline(const std::string& system, int L, int p) {
+  Config c;
+  c.system = system;
+  c.large_side = L;
+  c.patch = p;
+  c.small_side = p;
+  c.small_runs = 4;
+  c.small_sweeps = 10;
+  c.relax_window = 0;
+  c.progress = false;
+  c.seed = 21;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("calibrate: patches independent by construction give c* = K in law, and the interval narrows",
+          "[calibrate]") {
+  const IndependentSpins sys;
+  const Config c = small_pipeline("independent_spins", 32, 8);  // K = 16
+  CalibrateSpec spec;
+  spec.replicas = 16;
+  spec.bootstrap = 400;
+  spec.threads = 2;
+  spec.snapshots = 32;
+  const CalibrationRow few = calibrate(c, spec, &sys).at(0);
+  spec.snapshots = 256;
+  const CalibrationRow many = calibrate(c, spec, &sys).at(0);
+  for (const CalibrationRow* r : {&few, &many}) {
+    INFO(r->snapshots << " snapshots: c* = " << r->c_star << " +- " << r->c_se << " [" << r->c_lo << ", " << r->c_hi
+                      << "], ratios " << r->ratio[0] << ", " << r->ratio[1]);
+    CHECK(r->K == 16);
+    CHECK(r->events == 1);
+    CHECK(r->mean_dt == 1.0);
+    CHECK(r->c_se > 0);
+    CHECK(std::fabs(r->c_star - 16.0) <= 4 * r->c_se);
+    for (const double ratio : r->ratio) CHECK(std::fabs(ratio - 16.0) <= 4 * r->c_se * 2);
+    CHECK(r->c_lo < r->c_star);
+    CHECK(r->c_hi > r->c_star);
+  }
+  // More snapshots, a narrower interval: about sqrt(8) times.
+  CHECK(many.c_hi - many.c_lo < 0.6 * (few.c_hi - few.c_lo));
+  std::cout << "[calibrate] independent spins, K = 16: c* = " << few.c_star << " [" << few.c_lo << ", " << few.c_hi
+            << "] from 32 snapshots, " << many.c_star << " [" << many.c_lo << ", " << many.c_hi << "] from 256\n";
+}
+
+TEST_CASE("calibrate: the Ising model at T = 5 has nearly independent patches, c* = K within 10 %", "[calibrate]") {
+  Config c = small_pipeline("ising2d", 32, 16);  // K = 4
+  c.system_params.set("T", 5.0);
+  c.system_params.set("h", 0.0);
+  c.relax_window = 16;
+  CalibrateSpec spec;
+  spec.snapshots = 256;  // a 95 % interval of about +-4 %
+  spec.replicas = 16;
+  spec.bootstrap = 200;
+  spec.threads = 2;
+  spec.horizons = {1.0, 0.25};
+  const auto rows = calibrate(c, spec);
+  REQUIRE(rows.size() == 2);
+  for (const CalibrationRow& r : rows) {
+    INFO("horizon " << r.horizon << ": c* = " << r.c_star << " +- " << r.c_se << " [" << r.c_lo << ", " << r.c_hi << "]");
+    CHECK(r.K == 4);
+    CHECK(std::fabs(r.c_star / 4.0 - 1.0) <= 0.10);
+    std::cout << "[calibrate] Ising T = 5, K = 4, horizon " << r.horizon << ": c* = " << r.c_star << " [" << r.c_lo
+              << ", " << r.c_hi << "], m " << r.ratio[0] << ", rho " << r.ratio[1] << "; marginal " << r.c_marginal << "\n";
+  }
+  CHECK(rows[0].events == 256);
+  CHECK(rows[1].events == 64);
+}
+
+TEST_CASE("calibrate: refusals before any work", "[calibrate]") {
+  Config c = small_pipeline("ising2d", 32, 16);
+  CalibrateSpec spec;
+  spec.replicas = 1;
+  CHECK_THROWS_WITH(calibrate(c, spec), Catch::Contains("--replicas"));
+  spec.replicas = 4;
+  spec.snapshots = 2;
+  CHECK_THROWS_WITH(calibrate(c, spec), Catch::Contains("--snapshots"));
+  spec.snapshots = 8;
+  spec.horizons = {0.0};
+  CHECK_THROWS_WITH(calibrate(c, spec), Catch::Contains("--horizons"));
+  spec.horizons = {1.0};
+  Config cw = small_pipeline("curie_weiss", 32, 16);
+  spec.boundaries = {Boundary::periodic};
+  CHECK_THROWS_AS(calibrate(cw, spec), InputError);
+}
