@@ -298,8 +298,7 @@ int study_equilibrium(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::create_directories(out, ec);
   if (ec) throw FileError("cannot create the study directory " + out + ": " + ec.message());
-  std::fprintf(stderr, "macrodyn study equilibrium: system %s, %s\n", base.system.c_str(),
-               equilibrium_recipe(base.system, spec).substr(2).c_str());
+  std::fprintf(stderr, "%s\n", equilibrium_recipe(base.system, spec).substr(2).c_str());
   const auto rows = run_equilibrium(base.system, resolved_system_params(base), parse_list<int>("--sides", sides),
                                     parse_list<double>("--temperatures", temperatures), spec, out + "/equilibrium.csv");
   std::printf("wrote %s/equilibrium.csv (%zu rows)\n", out.c_str(), rows.size());
@@ -318,7 +317,8 @@ int cmd_calibrate(int argc, char** argv) {
       "patch evolutions in units of the training one (partial.events), comma-separated")(
       "boundaries", po::value(&boundaries), "patch boundaries, comma-separated (default: partial.boundary)")(
       "bootstrap", value_with_default(&spec.bootstrap), "bootstrap resamples of the snapshots for the interval")(
-      "threads", value_with_default(&spec.threads), "threads over the snapshots (0 = all cores)");
+      "threads", value_with_default(&spec.threads), "threads over the snapshots (0 = all cores)")(
+      "bins", value_with_default(&spec.bins), "bins of the first observable for OUT/binned.csv (drift and diffusion)");
   // parse_study prints "macrodyn study KIND": calibrate has its own usage line.
   const std::string about =
       "The loss factor measured instead of assumed (docs/design.md §1.12). On the snapshots generate would\n"
@@ -327,7 +327,9 @@ int cmd_calibrate(int argc, char** argv) {
       "patch's and the lattice's increments of the observables over sqrt(dt), C_I = E Cov(u | snapshot)\n"
       "and C_full = E Cov(v | snapshot), the factor is c* = (1/n) tr(C_full^-1 C_I): K when the K patches\n"
       "evolve independently. Per-observable ratios, the same across snapshots, and 95 % bootstrap\n"
-      "intervals beside it. Writes OUT/calibrate.csv; train takes the factor with --loss-factor measured\n"
+      "intervals beside it. Writes OUT/calibrate.csv, and OUT/binned.csv: the whole lattice's drift and\n"
+      "diffusion (the truth's) against the patch's, binned in the first observable. train takes the\n"
+      "factor with --loss-factor measured\n"
       "--calibration OUT/calibrate.csv.\n"
       "Example: macrodyn calibrate --config jobs/configs/quickstart.ini --horizons 0.5,1,2 --boundaries periodic,frozen";
   Config base;
@@ -351,6 +353,8 @@ int cmd_calibrate(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) recipe += " " + std::string(argv[i]);
   const std::string csv = calibration_csv(rows, names, recipe);
   write_file_atomically(out + "/calibrate.csv", csv.data(), csv.size());
+  const std::string binned = binned_csv(rows, names, recipe);
+  write_file_atomically(out + "/binned.csv", binned.data(), binned.size());
   std::printf("%-8s %-9s %5s %10s %22s %8s   %s\n", "horizon", "boundary", "K", "c*", "95 % interval", "c*/K",
               "per observable (conditional)");
   for (const auto& r : rows) {

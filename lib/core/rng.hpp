@@ -16,6 +16,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 
 namespace macrodyn {
@@ -60,6 +61,18 @@ inline r123::Philox4x32::ctr_type philox_counter(const WorkItem& w, std::uint32_
   return {{block, w.sub, static_cast<std::uint32_t>(w.item),
            (static_cast<std::uint32_t>(w.purpose) << 24) | (w.level << 16) |
                static_cast<std::uint32_t>(w.item >> 32)}};
+}
+
+// A seed mixed with the bits of a value (splitmix64's finaliser): a stream keyed by a
+// parameter's value (a temperature, a horizon) rather than its place in a list, so a
+// result does not depend on the list it was computed in.
+inline std::uint64_t seed_for_value(std::uint64_t seed, double value) {
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, &value, sizeof bits);
+  std::uint64_t z = seed ^ (bits + 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
 }
 
 // Uniform double in the open interval (0, 1) with 53 random bits from two 32-bit words.

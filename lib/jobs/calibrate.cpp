@@ -101,15 +101,73 @@ double percentile(std::vector<double> x, double q) {
   return i + 1 < x.size() ? x[i] * (1 - f) + x[i + 1] * f : x[i];
 }
 
-// The key of a (horizon, boundary) measurement: the seed mixed with the horizon's bits,
-// so a row does not depend on the lists it was asked in.
-std::uint64_t key_of(std::uint64_t seed, double horizon) {
-  std::uint64_t bits = 0;
-  std::memcpy(&bits, &horizon, sizeof bits);
-  std::uint64_t z = seed ^ (bits + 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
+// BinRow (calibrate.hpp) for every bin of the first observable's range (finite ends) or of
+// the range its values span.
+std::vector<BinRow> bin_rates(const std::vector<std::vector<std::vector<double>>>& u,
+                              const std::vector<std::vector<std::vector<double>>>& v,
+                              const std::vector<std::vector<double>>& dts, const std::vector<std::vector<double>>& start,
+                              int bins, std::int64_t K, const ObservableRange& range) {
+  std::vector<BinRow> out;
+  if (bins < 1 || u.empty()) return out;
+  const std::size_t S = u.size(), R = u[0].size(), d = u[0][0].size();
+  double lo = range.lo, hi = range.hi;
+  if (!std::isfinite(lo) || !std::isfinite(hi)) {
+    lo = hi = start[0][0];
+    for (const auto& s : start) lo = std::min(lo, s[0]), hi = std::max(hi, s[0]);
+    hi = std::nextafter(hi, INFINITY);
+  }
+  const double width = (hi - lo) / bins;
+  out.resize(static_cast<std::size_t>(bins) * d);
+  for (int bi = 0; bi < bins; ++bi)
+    for (std::size_t k = 0; k < d; ++k) {
+      BinRow& r = out[static_cast<std::size_t>(bi) * d + k];
+      r.lo = lo + bi * width;
+      r.hi = bi + 1 == bins ? hi : lo + (bi + 1) * width;
+      r.observable = static_cast<int>(k);
+    }
+  for (std::size_t j = 0; j < S; ++j) {
+    int bi = static_cast<int>(std::floor((start[j][0] - lo) / width));
+    bi = std::clamp(bi, 0, bins - 1);
+    double T = 0;
+    for (const double t : dts[j]) T += t;
+    for (std::size_t k = 0; k < d; ++k) {
+      double dg = 0, dphi = 0, mu = 0, mv = 0;
+      for (std::size_t r = 0; r < R; ++r) {
+        const double s = std::sqrt(dts[j][r]);
+        dg += u[j][r][k] * s;
+        dphi += v[j][r][k] * s;
+        mu += u[j][r][k] / static_cast<double>(R);
+        mv += v[j][r][k] / static_cast<double>(R);
+      }
+      double vu = 0, vv = 0;
+      for (std::size_t r = 0; r < R; ++r) {
+        vu += (u[j][r][k] - mu) * (u[j][r][k] - mu) / static_cast<double>(R - 1);
+        vv += (v[j][r][k] - mv) * (v[j][r][k] - mv) / static_cast<double>(R - 1);
+      }
+      BinRow& b = out[static_cast<std::size_t>(bi) * d + k];
+      b.snapshots += 1;
+      b.mean += start[j][k];
+      b.drift_full += dphi / T;
+      b.drift_patch += dg / T;
+      b.drift_bias += (dg - dphi) / T;
+      b.sq_full += (dphi / T) * (dphi / T);
+      b.sq_patch += (dg / T) * (dg / T);
+      b.sq_bias += ((dg - dphi) / T) * ((dg - dphi) / T);
+      b.diffusion_full += vv;
+      b.diffusion_patch_over_K += vu / static_cast<double>(K);
+    }
+  }
+  for (BinRow& b : out)
+    if (b.snapshots > 0) {
+      const auto n = static_cast<double>(b.snapshots);
+      b.mean /= n, b.drift_full /= n, b.drift_patch /= n, b.diffusion_full /= n, b.diffusion_patch_over_K /= n;
+      b.drift_bias /= n;
+      auto se = [n](double sq, double mean) { return n > 1 ? std::sqrt(std::max(0.0, sq / n - mean * mean) / (n - 1)) : 0.0; };
+      b.drift_full_se = se(b.sq_full, b.drift_full);
+      b.drift_patch_se = se(b.sq_patch, b.drift_patch);
+      b.drift_bias_se = se(b.sq_bias, b.drift_bias);
+    }
+  return out;
 }
 
 }  // namespace
@@ -262,9 +320,10 @@ std::vector<CalibrationRow> calibrate(const Config& c, const CalibrateSpec& spec
       row.boundary = b;
       row.K = K;
       row.events = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::llround(horizon * static_cast<double>(base_events))));
-      const std::uint64_t key = key_of(c.seed, horizon);
+      const std::uint64_t key = seed_for_value(c.seed, horizon);
       std::vector<std::vector<std::vector<double>>> u(static_cast<std::size_t>(S)), v(static_cast<std::size_t>(S));
       std::vector<double> dt_sum(static_cast<std::size_t>(S), 0.0);
+      std::vector<std::vector<double>> start(static_cast<std::size_t>(S)), dts(static_cast<std::size_t>(S));
       std::vector<std::vector<std::int8_t>> copy(static_cast<std::size_t>(threads), std::vector<std::int8_t>(static_cast<std::size_t>(n)));
       Progress progress("calibrate: horizon " + shortest(horizon) + ", " + to_string(b), S, "snapshots", c.progress);
       parallel_for(0, S, threads, [&](std::int64_t j, int w) {
@@ -273,6 +332,7 @@ std::vector<CalibrationRow> calibrate(const Config& c, const CalibrateSpec& spec
         std::vector<double> phi0(static_cast<std::size_t>(d)), phi1(static_cast<std::size_t>(d)),
             g0(static_cast<std::size_t>(d)), g1(static_cast<std::size_t>(d));
         macro_observables(*sys, x, L, p, b, phi0.data());
+        start[static_cast<std::size_t>(j)] = phi0;
         Rng pick({key, Purpose::calibrate, static_cast<std::uint32_t>(b), static_cast<std::uint64_t>(j), 0});
         const auto I = static_cast<std::int64_t>(pick.below(static_cast<std::uint64_t>(K)));
         auto& uj = u[static_cast<std::size_t>(j)];
@@ -301,13 +361,15 @@ std::vector<CalibrationRow> calibrate(const Config& c, const CalibrateSpec& spec
           uj.push_back(std::move(ur));
           vj.push_back(std::move(vr));
           dt_sum[static_cast<std::size_t>(j)] += dt;
+          dts[static_cast<std::size_t>(j)].push_back(dt);
         }
       });
       progress.update(S);
-      double dts = 0;
-      for (const double t : dt_sum) dts += t;
-      row.mean_dt = dts / static_cast<double>(S * spec.replicas);
+      double total_dt = 0;
+      for (const double t : dt_sum) total_dt += t;
+      row.mean_dt = total_dt / static_cast<double>(S * spec.replicas);
       estimate_factor(u, v, spec.bootstrap, key, names, row);
+      row.bins = bin_rates(u, v, dts, start, spec.bins, K, sys->observable_ranges()[0]);
       rows.push_back(row);
     }
   return rows;
@@ -351,6 +413,25 @@ MeasuredFactor read_measured_factor(const std::string& path, std::int64_t K, con
   if (header.empty()) throw InputError("--calibration " + path + " is not a calibrate.csv (no header)");
   throw InputError("--calibration " + path + " has no row at horizon 1 with boundary " + boundary + " and K = " +
                    std::to_string(K) + " (the dataset's); run macrodyn calibrate with the dataset's configuration");
+}
+
+std::string binned_csv(const std::vector<CalibrationRow>& rows, const std::vector<std::string>& names,
+                       const std::string& recipe) {
+  std::string s = "# " + recipe + "\n# per bin of " + names[0] + " (the snapshot's value): drift = mean change / mean dt over the "
+                  "replicas, diffusion = variance over replicas of change / sqrt(dt); full: the whole lattice (the truth), "
+                  "patch: the evolved patch (drift as the K-scaled target estimates it, diffusion / K as the loss assumes)\n"
+                  "horizon,boundary,bin_lo,bin_hi,snapshots,observable,mean,drift_full,drift_full_se,drift_patch,"
+                  "drift_patch_se,drift_bias,drift_bias_se,diffusion_full,diffusion_patch_over_K\n";
+  for (const auto& r : rows)
+    for (const BinRow& b : r.bins) {
+      if (b.snapshots == 0) continue;
+      s += shortest(r.horizon) + "," + to_string(r.boundary) + "," + shortest(b.lo) + "," + shortest(b.hi) + "," +
+           std::to_string(b.snapshots) + "," + names[static_cast<std::size_t>(b.observable)] + "," + shortest(b.mean) +
+           "," + shortest(b.drift_full) + "," + shortest(b.drift_full_se) + "," + shortest(b.drift_patch) + "," +
+           shortest(b.drift_patch_se) + "," + shortest(b.drift_bias) + "," + shortest(b.drift_bias_se) + "," +
+           shortest(b.diffusion_full) + "," + shortest(b.diffusion_patch_over_K) + "\n";
+    }
+  return s;
 }
 
 std::string calibration_csv(const std::vector<CalibrationRow>& rows, const std::vector<std::string>& names,

@@ -34,6 +34,25 @@ struct CalibrateSpec {
   std::vector<Boundary> boundaries;       // empty: the training boundary (partial.boundary)
   int bootstrap = 400;
   int threads = 0;
+  int bins = 10;  // of the first observable, for the binned drift and diffusion
+};
+
+// The truth's drift and diffusion against the patch's, binned in the first observable x
+// (m for spins) over its range: per snapshot, the drift of observable k is the mean change
+// over the mean duration of its replicas, the diffusion the variance over replicas of the
+// change over sqrt(dt) -- of the whole lattice (the truth's), and of the patch (its drift
+// as the K-scaled target estimates it; its diffusion divided by K, as the loss assumes);
+// averaged over the snapshots whose x falls in the bin.
+struct BinRow {
+  double lo = 0, hi = 0;
+  std::int64_t snapshots = 0;
+  int observable = 0;
+  double mean = 0, drift_full = 0, drift_patch = 0, diffusion_full = 0, diffusion_patch_over_K = 0;
+  // Standard errors over the bin's snapshots; drift_bias: the mean of drift_patch - drift_full
+  // per snapshot (paired: the same snapshot, the same patch).
+  double drift_full_se = 0, drift_patch_se = 0, drift_bias = 0, drift_bias_se = 0;
+  // Sums for the errors (kept while the bins fill).
+  double sq_full = 0, sq_patch = 0, sq_bias = 0;
 };
 
 struct CalibrationRow {
@@ -48,6 +67,7 @@ struct CalibrationRow {
   std::vector<double> ratio_marginal;  // across snapshots, per observable
   std::int64_t snapshots = 0;
   int replicas = 0;
+  std::vector<BinRow> bins;  // bins x observables, bin-major
 };
 
 // The estimator on measured increments: u[j][r][k], v[j][r][k] for snapshot j, replica r,
@@ -69,6 +89,9 @@ struct MeasuredFactor {
   double c_star = 0, c_lo = 0, c_hi = 0;
 };
 MeasuredFactor read_measured_factor(const std::string& path, std::int64_t K, const std::string& boundary);
+
+std::string binned_csv(const std::vector<CalibrationRow>& rows, const std::vector<std::string>& names,
+                       const std::string& recipe);
 
 std::string calibration_csv(const std::vector<CalibrationRow>& rows, const std::vector<std::string>& names,
                             const std::string& recipe);

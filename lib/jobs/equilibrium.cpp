@@ -18,17 +18,6 @@ namespace {
 // The per-run means a row is made of, in this order.
 enum Mean { kAbsM, kM2, kM4, kE, kAbsME, kM2E, kM4E, kCluster, kMeans };
 
-// The chain's key: the user's seed mixed with T's bits (splitmix64), so that a row is
-// the same whatever list of temperatures it was computed in.
-std::uint64_t key_of(std::uint64_t seed, double T) {
-  std::uint64_t bits = 0;
-  std::memcpy(&bits, &T, sizeof bits);
-  std::uint64_t z = seed ^ (bits + 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 }  // namespace
 
 EquilibriumRow measure_equilibrium(const systems::System& system, int L, double T, const EquilibriumSpec& spec) {
@@ -37,7 +26,7 @@ EquilibriumRow measure_equilibrium(const systems::System& system, int L, double 
   if (spec.thermalise < 0) throw InputError("--thermalise must be >= 0");
   if (!system.make_equilibrium_sampler(L)) throw InputError(system.why_no_equilibrium_sampler());
   const std::int64_t N = ipow(L, system.dim());
-  const std::uint64_t key = key_of(spec.seed, T);
+  const std::uint64_t key = seed_for_value(spec.seed, T);
   std::vector<std::vector<double>> means(static_cast<std::size_t>(spec.runs), std::vector<double>(kMeans, 0.0));
   parallel_for(0, spec.runs, resolve_threads(spec.threads), [&](std::int64_t run, int) {
     auto sampler = system.make_equilibrium_sampler(L);

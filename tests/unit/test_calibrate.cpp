@@ -127,6 +127,20 @@ TEST_CASE("calibrate: patches independent by construction give c* = K in law, an
     CHECK(r->c_lo < r->c_star);
     CHECK(r->c_hi > r->c_star);
   }
+  // The binned rates cover every snapshot, and in law the patch's diffusion over K is the
+  // lattice's: pooled over the bins, the ratio is c*/K's (the same covariances, per observable).
+  for (int k = 0; k < 2; ++k) {
+    std::int64_t n = 0;
+    double patch = 0, full = 0;
+    for (const BinRow& b : many.bins)
+      if (b.observable == k) {
+        n += b.snapshots;
+        patch += b.diffusion_patch_over_K * static_cast<double>(b.snapshots);
+        full += b.diffusion_full * static_cast<double>(b.snapshots);
+      }
+    CHECK(n == 256);
+    CHECK(patch / full == Approx(many.ratio[static_cast<std::size_t>(k)] / 16.0).epsilon(1e-9));
+  }
   // More snapshots, a narrower interval: about sqrt(8) times.
   CHECK(many.c_hi - many.c_lo < 0.6 * (few.c_hi - few.c_lo));
   std::cout << "[calibrate] independent spins, K = 16: c* = " << few.c_star << " [" << few.c_lo << ", " << few.c_hi
