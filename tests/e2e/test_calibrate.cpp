@@ -14,7 +14,7 @@ using namespace macrodyn;
 using namespace macrodyn::e2e;
 
 
-TEST_CASE("calibrate measures the loss factor; train takes it and records where it came from",
+TEST_CASE("calibrate measures the loss factor, and train takes it and records where it came from",
           "[e2e][calibrate]") {
   const std::string dir = tmp("calibrate_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);

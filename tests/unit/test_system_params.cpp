@@ -77,7 +77,7 @@ TEST_CASE("every registered system: its keys are documented, resolved and reach 
   CHECK_THROWS_WITH(make_system("no_such_system"), Contains("unknown system 'no_such_system'"));
 }
 
-TEST_CASE("system parameters: a file key whose path holds '#' or ';' is refused", "[params]") {
+TEST_CASE("system parameters: a file key whose path holds a hash or a semicolon is refused", "[params]") {
   // Stored configs are INI text, where either starts a comment: the path would come back cut.
   ParamSpec file{"model", 0.0, "a file"};
   file.text = true;
