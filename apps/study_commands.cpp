@@ -318,7 +318,9 @@ int cmd_calibrate(int argc, char** argv) {
       "boundaries", po::value(&boundaries), "patch boundaries, comma-separated (default: partial.boundary)")(
       "bootstrap", value_with_default(&spec.bootstrap), "bootstrap resamples of the snapshots for the interval")(
       "threads", value_with_default(&spec.threads), "threads over the snapshots (0 = all cores)")(
-      "bins", value_with_default(&spec.bins), "bins of the first observable for OUT/binned.csv (drift and diffusion)");
+      "bins", value_with_default(&spec.bins), "bins of the first observable for OUT/binned.csv (drift and diffusion)")(
+      "model", po::value(&spec.model),
+      "a model directory with a learned closure (macrodyn train): its encoder's codes join the observables");
   // parse_study prints "macrodyn study KIND": calibrate has its own usage line.
   const std::string about =
       "The loss factor measured instead of assumed (docs/design.md §1.12). On the snapshots generate would\n"
@@ -348,7 +350,7 @@ int cmd_calibrate(int argc, char** argv) {
   std::filesystem::create_directories(out, ec);
   if (ec) throw FileError("cannot create the output directory " + out + ": " + ec.message());
   const auto rows = calibrate(base, spec);
-  const auto names = make_system(base.system, base.system_params)->observable_names();
+  const auto names = calibration_names(base, spec);
   std::string recipe = "macrodyn calibrate";
   for (int i = 1; i < argc; ++i) recipe += " " + std::string(argv[i]);
   const std::string csv = calibration_csv(rows, names, recipe);

@@ -12,6 +12,9 @@
 #include "core/format.hpp"
 #include "core/parallel.hpp"
 #include "core/progress.hpp"
+#include "jobs/latent.hpp"
+#include "jobs/model_dir.hpp"
+#include "learn/exported.hpp"
 #include "sampling/hierarchy.hpp"
 #include "sampling/partial_evolution.hpp"
 #include "sampling/trajectory.hpp"
@@ -257,6 +260,24 @@ std::vector<CalibrationRow> calibrate(const Config& c, const CalibrateSpec& spec
       throw InputError("calibrate: system " + c.system + " cannot evolve the whole lattice for a given physical time (Evolver::run_for), which the measured factor needs");
     }
   }
+  // The learned closure's encoder, checked before any work.
+  std::unique_ptr<learn::ExportedEncoder> encoder;
+  int q = 0;
+  if (!spec.model.empty()) {
+    const ModelInfo info = read_model_dir(spec.model);
+    if (info.closure_dim < 1)
+      throw InputError("--model " + spec.model + " has no learned closure (closure_dim = 0); without --model calibrate "
+                       "measures the system's observables");
+    if (info.system != c.system || info.patch != p)
+      throw InputError("--model " + spec.model + " was trained on system " + info.system + " with patches of " +
+                       std::to_string(info.patch) + ", not on " + c.system + " with partial.patch = " + std::to_string(p));
+    try {
+      encoder = std::make_unique<learn::ExportedEncoder>(spec.model + "/encoder.pt", p, static_cast<int>(info.closure_dim));
+    } catch (const std::exception& e) {
+      throw InputError("--model " + spec.model + ": " + e.what());
+    }
+    q = static_cast<int>(info.closure_dim);
+  }
   std::vector<std::unique_ptr<Evolver>> evolvers;
   std::vector<std::vector<std::int8_t>> stage(static_cast<std::size_t>(threads));
   for (int t = 0; t < threads; ++t) evolvers.push_back(sys->make_evolver());
@@ -311,7 +332,9 @@ std::vector<CalibrationRow> calibrate(const Config& c, const CalibrateSpec& spec
   const Tiling tiling{dim, L, p};
   const std::int64_t K = tiling.patches();
   const std::uint64_t base_events = c.partial_events ? c.partial_events : sys->events_per_sweep(ipow(p, dim));
-  const auto names = sys->observable_names();
+  auto names = sys->observable_names();
+  for (int k = 0; k < q; ++k) names.push_back("closure" + std::to_string(k + 1));
+  const std::int64_t patch_voxels = ipow(p, dim);
   std::vector<CalibrationRow> rows;
   for (const double horizon : spec.horizons)
     for (const Boundary b : boundaries) {
@@ -324,6 +347,13 @@ std::vector<CalibrationRow> calibrate(const Config& c, const CalibrateSpec& spec
       std::vector<std::vector<std::vector<double>>> u(static_cast<std::size_t>(S)), v(static_cast<std::size_t>(S));
       std::vector<double> dt_sum(static_cast<std::size_t>(S), 0.0);
       std::vector<std::vector<double>> start(static_cast<std::size_t>(S)), dts(static_cast<std::size_t>(S));
+      // With a closure: the patch before and after each replica, and the lattice after,
+      // encoded once the evolutions are done (the encoder runs on this thread).
+      std::vector<std::int8_t> patches_kept, lattices_kept;
+      if (encoder) {
+        patches_kept.resize(static_cast<std::size_t>(S * (spec.replicas + 1) * patch_voxels));
+        lattices_kept.resize(static_cast<std::size_t>(S * spec.replicas * n));
+      }
       std::vector<std::vector<std::int8_t>> copy(static_cast<std::size_t>(threads), std::vector<std::int8_t>(static_cast<std::size_t>(n)));
       Progress progress("calibrate: horizon " + shortest(horizon) + ", " + to_string(b), S, "snapshots", c.progress);
       parallel_for(0, S, threads, [&](std::int64_t j, int w) {
@@ -342,8 +372,11 @@ std::vector<CalibrationRow> calibrate(const Config& c, const CalibrateSpec& spec
                          static_cast<std::uint32_t>(2 * r + 1)});
           ev.load(x, L, tiling.origin(I), p, b, x);
           ev.observables(g0.data());
+          std::int8_t* kept = encoder ? patches_kept.data() + (j * (spec.replicas + 1)) * patch_voxels : nullptr;
+          if (kept && r == 0) std::memcpy(kept, ev.box(), static_cast<std::size_t>(patch_voxels));
           const double dt = ev.run_events(row.events, patch_rng);
           ev.observables(g1.data());
+          if (kept) std::memcpy(kept + (r + 1) * patch_voxels, ev.box(), static_cast<std::size_t>(patch_voxels));
           Rng full_rng({key, Purpose::calibrate, static_cast<std::uint32_t>(b), static_cast<std::uint64_t>(j),
                         static_cast<std::uint32_t>(2 * r + 2)});
           std::int8_t* y = copy[static_cast<std::size_t>(w)].data();
@@ -352,6 +385,8 @@ std::vector<CalibrationRow> calibrate(const Config& c, const CalibrateSpec& spec
           ev.run_for(dt, full_rng);
           ev.store(y, L, Coord{0, 0, 0});
           macro_observables(*sys, y, L, p, b, phi1.data());
+          if (encoder)
+            std::memcpy(lattices_kept.data() + (j * spec.replicas + r) * n, y, static_cast<std::size_t>(n));
           const double s = 1.0 / std::sqrt(dt);
           std::vector<double> ur(static_cast<std::size_t>(d)), vr(static_cast<std::size_t>(d));
           for (int k = 0; k < d; ++k) {
@@ -365,6 +400,30 @@ std::vector<CalibrationRow> calibrate(const Config& c, const CalibrateSpec& spec
         }
       });
       progress.update(S);
+      if (encoder) {  // the closure's increments join u and v (and its phi_hat the starts)
+        std::vector<float> psi(static_cast<std::size_t>((spec.replicas + 1) * q));
+        std::vector<double> phi(static_cast<std::size_t>((spec.replicas + 1) * q));
+        std::vector<std::int8_t> lattices(static_cast<std::size_t>((spec.replicas + 1) * n)), scratch;
+        std::vector<float> codes;
+        for (std::int64_t j = 0; j < S; ++j) {
+          encoder->encode(patches_kept.data() + j * (spec.replicas + 1) * patch_voxels, spec.replicas + 1, psi.data());
+          std::memcpy(lattices.data(), snaps.data() + j * n, static_cast<std::size_t>(n));
+          std::memcpy(lattices.data() + n, lattices_kept.data() + j * spec.replicas * n,
+                      static_cast<std::size_t>(spec.replicas * n));
+          snapshot_closure(*encoder, lattices.data(), spec.replicas + 1, L, scratch, codes, phi.data());
+          auto& sj = start[static_cast<std::size_t>(j)];
+          for (int k = 0; k < q; ++k) sj.push_back(phi[static_cast<std::size_t>(k)]);
+          for (int r = 0; r < spec.replicas; ++r) {
+            const double s = 1.0 / std::sqrt(dts[static_cast<std::size_t>(j)][static_cast<std::size_t>(r)]);
+            auto& ur = u[static_cast<std::size_t>(j)][static_cast<std::size_t>(r)];
+            auto& vr = v[static_cast<std::size_t>(j)][static_cast<std::size_t>(r)];
+            for (int k = 0; k < q; ++k) {
+              ur.push_back((psi[static_cast<std::size_t>((r + 1) * q + k)] - psi[static_cast<std::size_t>(k)]) * s);
+              vr.push_back((phi[static_cast<std::size_t>((r + 1) * q + k)] - phi[static_cast<std::size_t>(k)]) * s);
+            }
+          }
+        }
+      }
       double total_dt = 0;
       for (const double t : dt_sum) total_dt += t;
       row.mean_dt = total_dt / static_cast<double>(S * spec.replicas);
@@ -373,6 +432,15 @@ std::vector<CalibrationRow> calibrate(const Config& c, const CalibrateSpec& spec
       rows.push_back(row);
     }
   return rows;
+}
+
+std::vector<std::string> calibration_names(const Config& c, const CalibrateSpec& spec) {
+  auto names = make_system(c.system, c.system_params)->observable_names();
+  if (!spec.model.empty()) {
+    const ModelInfo info = read_model_dir(spec.model);
+    for (std::int64_t k = 0; k < info.closure_dim; ++k) names.push_back("closure" + std::to_string(k + 1));
+  }
+  return names;
 }
 
 MeasuredFactor read_measured_factor(const std::string& path, std::int64_t K, const std::string& boundary) {

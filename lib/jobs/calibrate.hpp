@@ -35,6 +35,10 @@ struct CalibrateSpec {
   int bootstrap = 400;
   int threads = 0;
   int bins = 10;  // of the first observable, for the binned drift and diffusion
+  // A model directory with a learned closure: its encoder's codes join the observables
+  // (psi of the evolved patch; the mean of psi over the tiling for the lattice), as
+  // training encodes the pairs. Empty: the system's observables only.
+  std::string model;
 };
 
 // The truth's drift and diffusion against the patch's, binned in the first observable x
@@ -82,6 +86,10 @@ void estimate_factor(const std::vector<std::vector<std::vector<double>>>& u,
 // system object to use instead of c.system's (tests' synthetic systems).
 std::vector<CalibrationRow> calibrate(const Config& c, const CalibrateSpec& spec,
                                       const systems::System* given = nullptr);
+
+// The names of the measured variables: the system's observables, then closure1 ... closureN
+// for a model with a learned closure (spec.model).
+std::vector<std::string> calibration_names(const Config& c, const CalibrateSpec& spec);
 
 // The factor of a calibrate.csv for a model: the row at horizon 1 with this boundary and K.
 // InputError naming the file when it is not such a table or has no such row.

@@ -60,6 +60,19 @@ TEST_CASE("calibrate measures the loss factor, and train takes it and records wh
   const Result bnd = run("calibrate " + cfg + " --boundaries torus --out " + dir + "/bad");
   CHECK(bnd.code == 2);
   CHECK(bnd.err.find("--boundaries") != std::string::npos);
+
+  // With a learned closure the encoder's codes join the observables (train's z).
+  const std::string ccfg = "--config " MACRODYN_SOURCE_DIR "/tests/e2e/tiny.ini --system.T 5";
+  REQUIRE(run("generate " + ccfg + " --large.snapshots 200 --output.path " + dir + "/closure.h5").code == 0);
+  REQUIRE(run("train --dataset " + dir + "/closure.h5 --epochs 1 --ae-epochs 1 --out " + dir + "/mc").code == 0);
+  const Result cc = run("calibrate " + ccfg + " --snapshots 16 --replicas 4 --bootstrap 20 --model " + dir + "/mc --out " +
+                        dir + "/calc");
+  INFO(cc.err);
+  REQUIRE(cc.code == 0);
+  CHECK(slurp(dir + "/calc/calibrate.csv").find(",ratio_m,ratio_rho,ratio_closure1,ratio_closure2,") != std::string::npos);
+  const Result no_closure = run("calibrate " + cfg + " --snapshots 8 --replicas 2 --model " + dir + "/m --out " + dir + "/bad");
+  CHECK(no_closure.code == 2);
+  CHECK(no_closure.err.find("has no learned closure") != std::string::npos);
 }
 
 TEST_CASE("study equilibrium writes the Wolff ground truth row by row and resumes", "[e2e][equilibrium]") {
