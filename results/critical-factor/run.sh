@@ -3,7 +3,7 @@
 # §8.5): macrodyn calibrate on jobs/configs/ising-critical.ini for every (L, T) of the
 # notes' finite-size study, beside the factor the authors tuned by hand. Resumable: a cell
 # whose calibrate.csv exists is kept.
-#   results/critical-factor/run.sh [MACRODYN] [OUT]     # about 3 minutes on 2 cores
+#   results/critical-factor/run.sh [MACRODYN] [OUT]     # about 6 minutes on 2 cores
 set -euo pipefail
 bin=${1:-build/apps/macrodyn}
 out=${2:-results/critical-factor}
@@ -37,6 +37,16 @@ for L in 32 64; do
   [ -f "$d/binned.csv" ] || "$bin" calibrate $base --snapshots 1024 --large.side $L --upsample.factor 2 --system.T 2.27 \
       --boundaries periodic,frozen --bins 10 --out "$d" > "$d.log" 2>&1
 done
+# With a learned closure (L = 32, T = 2.27): a model trained on 4000 snapshots (5 autoencoder and
+# 5 SDE epochs), its encoder's codes measured beside m and rho.
+d=$out/closure-L32
+if [ ! -f "$d/calibrate.csv" ]; then
+  mkdir -p "$d/work"
+  "$bin" generate --config $src/jobs/configs/ising-critical.ini --run.progress false --large.snapshots 4000 \
+      --output.path "$d/work/L32.h5" > "$d/work/gen.log" 2>&1
+  "$bin" train --dataset "$d/work/L32.h5" --out "$d/work/model" --epochs 5 --ae-epochs 5 --progress 0 > "$d/work/train.log" 2>&1
+  "$bin" calibrate $cfg --model "$d/work/model" --boundaries periodic,frozen --out "$d" > "$d.log" 2>&1
+fi
 # One table: L, T, K, c*, its interval, c*/K, the per-observable ratios, the tuned factor.
 tuned() {
   case "$1-$2" in
