@@ -298,6 +298,7 @@ int study_equilibrium(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::create_directories(out, ec);
   if (ec) throw FileError("cannot create the study directory " + out + ": " + ec.message());
+  spec.progress = base.progress;
   std::fprintf(stderr, "%s\n", equilibrium_recipe(base.system, spec).substr(2).c_str());
   const auto rows = run_equilibrium(base.system, resolved_system_params(base), parse_list<int>("--sides", sides),
                                     parse_list<double>("--temperatures", temperatures), spec, out + "/equilibrium.csv");
@@ -349,26 +350,28 @@ int cmd_calibrate(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::create_directories(out, ec);
   if (ec) throw FileError("cannot create the output directory " + out + ": " + ec.message());
-  const auto rows = calibrate(base, spec);
-  const auto names = calibration_names(base, spec);
+  const Calibration cal = calibrate(base, spec);
+  const auto& names = cal.names;
   std::string recipe = "macrodyn calibrate";
   for (int i = 1; i < argc; ++i) recipe += " " + std::string(argv[i]);
-  const std::string csv = calibration_csv(rows, names, recipe);
+  const std::string csv = calibration_csv(cal.rows, names, recipe);
   write_file_atomically(out + "/calibrate.csv", csv.data(), csv.size());
-  const std::string binned = binned_csv(rows, names, recipe);
+  const std::string binned = binned_csv(cal.rows, names, recipe);
   write_file_atomically(out + "/binned.csv", binned.data(), binned.size());
   std::printf("%-8s %-9s %5s %10s %22s %8s   %s\n", "horizon", "boundary", "K", "c*", "95 % interval", "c*/K",
               "per observable (conditional)");
-  for (const auto& r : rows) {
+  for (const auto& r : cal.rows) {
     std::string per;
     for (std::size_t k = 0; k < names.size(); ++k) {
-      char cell[64];
-      std::snprintf(cell, sizeof cell, "%s %.4g  ", names[k].c_str(), r.ratio[k]);
+      char cell[80];
+      std::snprintf(cell, sizeof cell, "%s %.4g +- %.2g  ", names[k].c_str(), r.ratio[k], r.ratio_se[k]);
       per += cell;
     }
     std::printf("%-8s %-9s %5lld %10.4g [%9.4g, %9.4g] %8.3f   %s\n", shortest(r.horizon).c_str(), to_string(r.boundary),
                 static_cast<long long>(r.K), r.c_star, r.c_lo, r.c_hi, r.c_star / static_cast<double>(r.K), per.c_str());
   }
+  std::printf("\nverdict:\n");
+  for (const auto& r : cal.rows) std::printf("  %s\n", calibration_verdict(r).c_str());
   std::printf("wrote %s/calibrate.csv (%lld snapshots x %d replicas)\n", out.c_str(),
               static_cast<long long>(spec.snapshots), spec.replicas);
   return 0;

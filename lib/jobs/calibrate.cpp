@@ -14,6 +14,7 @@
 #include "core/progress.hpp"
 #include "jobs/latent.hpp"
 #include "jobs/model_dir.hpp"
+#include "jobs/run_writer.hpp"
 #include "learn/exported.hpp"
 #include "sampling/hierarchy.hpp"
 #include "sampling/partial_evolution.hpp"
@@ -202,9 +203,11 @@ void estimate_factor(const std::vector<std::vector<std::vector<double>>>& u,
   row.c_lo = row.c_hi = row.c_star;
   row.c_marginal_lo = row.c_marginal_hi = row.c_marginal;
   row.c_se = 0;
+  row.ratio_se.assign(static_cast<std::size_t>(n), 0.0);
   if (bootstrap < 2) return;
   Rng rng({seed, Purpose::calibrate, 255, 0, 0});
   std::vector<double> cs, ms;
+  std::vector<std::vector<double>> ratios(static_cast<std::size_t>(n));
   std::vector<std::size_t> pick(S);
   for (int b = 0; b < bootstrap; ++b) {
     for (auto& j : pick) j = static_cast<std::size_t>(rng.below(S));
@@ -212,14 +215,20 @@ void estimate_factor(const std::vector<std::vector<std::vector<double>>>& u,
     const double x = scalar_factor(cb.cond_v, cb.cond_u), y = scalar_factor(cb.marg_v, cb.marg_u);
     if (std::isfinite(x)) cs.push_back(x);
     if (std::isfinite(y)) ms.push_back(y);
+    for (int k = 0; k < n; ++k)
+      if (cb.cond_v[k][k] > 0) ratios[static_cast<std::size_t>(k)].push_back(cb.cond_u[k][k] / cb.cond_v[k][k]);
   }
+  auto std_dev = [](const std::vector<double>& x) {
+    double m = 0, ss = 0;
+    for (const double v : x) m += v / static_cast<double>(x.size());
+    for (const double v : x) ss += (v - m) * (v - m);
+    return x.size() >= 2 ? std::sqrt(ss / static_cast<double>(x.size() - 1)) : 0.0;
+  };
+  for (int k = 0; k < n; ++k) row.ratio_se[static_cast<std::size_t>(k)] = std_dev(ratios[static_cast<std::size_t>(k)]);
   if (cs.size() >= 2) {
     row.c_lo = percentile(cs, 0.025);
     row.c_hi = percentile(cs, 0.975);
-    double m = 0, ss = 0;
-    for (const double x : cs) m += x / static_cast<double>(cs.size());
-    for (const double x : cs) ss += (x - m) * (x - m);
-    row.c_se = std::sqrt(ss / static_cast<double>(cs.size() - 1));
+    row.c_se = std_dev(cs);
   }
   if (ms.size() >= 2) {
     row.c_marginal_lo = percentile(ms, 0.025);
@@ -227,7 +236,7 @@ void estimate_factor(const std::vector<std::vector<std::vector<double>>>& u,
   }
 }
 
-std::vector<CalibrationRow> calibrate(const Config& c, const CalibrateSpec& spec, const System* given) {
+Calibration calibrate(const Config& c, const CalibrateSpec& spec, const System* given) {
   std::unique_ptr<System> made;
   if (!given) made = make_system(c.system, c.system_params);
   const System* sys = given ? given : made.get();
@@ -235,16 +244,22 @@ std::vector<CalibrationRow> calibrate(const Config& c, const CalibrateSpec& spec
   if (sys->state_layout().voxel_bytes() != 1)
     throw InputError("calibrate: system " + c.system + " has states wider than a byte per voxel, which it does not take yet");
   if (spec.snapshots < 4) throw InputError("--snapshots = " + std::to_string(spec.snapshots) + " must be at least 4");
+  // The pipeline's keys as generate checks them (with large.snapshots = --snapshots, the last
+  // level kept whole in the memory estimate); a test's own system is not in the registry.
+  Config pipeline = c;
+  pipeline.snapshots = spec.snapshots;
+  if (!given) validate(pipeline, Job::calibrate);
+  if (spec.bins < 0) throw InputError("--bins must be >= 0 (0: no binned rates)");
   if (spec.replicas < 2) throw InputError("--replicas = " + std::to_string(spec.replicas) + " must be at least 2 (the covariances are over replicas)");
   if (spec.bootstrap < 0) throw InputError("--bootstrap must be >= 0");
   if (spec.horizons.empty()) throw InputError("--horizons must name at least one horizon");
   for (const double h : spec.horizons)
-    if (!(h > 0) || !std::isfinite(h)) throw InputError("--horizons: " + shortest(h) + " must be positive");
+    if (!(h > 0) || !(h <= 1e4))
+      throw InputError("--horizons: " + shortest(h) + " must be positive and at most 10000 training evolutions");
   std::vector<Boundary> boundaries = spec.boundaries.empty() ? std::vector<Boundary>{c.partial_boundary} : spec.boundaries;
   for (const Boundary b : boundaries)
     if (b == Boundary::global || !sys->supports(b))
       throw InputError("--boundaries: system " + c.system + " does not evolve a patch with boundary " + to_string(b));
-  if (c.large_side % p != 0) throw InputError("partial.patch = " + std::to_string(p) + " does not divide large.side");
   check_threads(spec.threads, "--threads");
   const int threads = resolve_threads(spec.threads);
   // The whole lattice is run for a physical time: a jump process's evolver does it.
@@ -282,31 +297,13 @@ std::vector<CalibrationRow> calibrate(const Config& c, const CalibrateSpec& spec
   std::vector<std::vector<std::int8_t>> stage(static_cast<std::size_t>(threads));
   for (int t = 0; t < threads; ++t) evolvers.push_back(sys->make_evolver());
 
-  // 1. The small runs, as generate makes them (same keys: the same frames).
-  const int Ls = c.resolved_small_side();
-  const std::int64_t frames = c.small_sweeps + 1, fbytes = ipow(Ls, dim);
-  std::vector<std::int8_t> pool(static_cast<std::size_t>(c.small_runs * frames * fbytes));
-  {
-    const TrajectorySpec run{Ls, static_cast<std::uint64_t>(c.small_sweeps), c.small_dynamics, c.small_init,
-                             condition_of(c.small_m0)};
-    Progress progress("calibrate: small runs", c.small_runs, "runs", c.progress);
-    std::vector<std::vector<std::int8_t>> scratch(static_cast<std::size_t>(threads), std::vector<std::int8_t>(static_cast<std::size_t>(fbytes)));
-    std::vector<std::vector<double>> dur(static_cast<std::size_t>(threads), std::vector<double>(static_cast<std::size_t>(frames)));
-    std::vector<std::vector<double>> obs(static_cast<std::size_t>(threads), std::vector<double>(static_cast<std::size_t>(frames * d)));
-    parallel_for(0, c.small_runs, threads, [&](std::int64_t r, int w) {
-      TrajectoryOut o{pool.data() + r * frames * fbytes, dur[static_cast<std::size_t>(w)].data(), obs[static_cast<std::size_t>(w)].data(), {}};
-      run_trajectory(*sys, *evolvers[static_cast<std::size_t>(w)], run, c.seed, Purpose::small_dynamics,
-                     static_cast<std::uint64_t>(r), scratch[static_cast<std::size_t>(w)].data(), o);
-    });
-    progress.update(c.small_runs);
-  }
-  // 2. The upsampled snapshots, as generate builds them with large.snapshots = --snapshots.
-  HierarchySpec h{upsampling_sides(c), c.factor,
-                  RelaxSpec{c.relax_window, c.relax_stride, c.relax_events, c.relax_boundary, c.relax_offset}, c.seed,
-                  c.small_sweeps + 1};
+  // 1. The small runs and 2. the upsampled snapshots, as generate builds them with
+  // large.snapshots = --snapshots (the same keys: the same snapshots).
+  std::vector<std::int8_t> pool = small_pool(c, *sys, evolvers);
+  const HierarchySpec h = hierarchy_spec(c);
   const int levels = static_cast<int>(h.sides.size()) - 1;
   const std::int64_t S = spec.snapshots, n = ipow(L, dim);
-  std::int64_t pool_count = c.small_runs * frames;
+  std::int64_t pool_count = c.small_runs * (c.small_sweeps + 1);
   std::vector<std::int8_t> snaps;
   if (levels == 0) {
     const auto chosen = draw_without_replacement(pool_count, S, c.seed);
@@ -335,7 +332,9 @@ std::vector<CalibrationRow> calibrate(const Config& c, const CalibrateSpec& spec
   auto names = sys->observable_names();
   for (int k = 0; k < q; ++k) names.push_back("closure" + std::to_string(k + 1));
   const std::int64_t patch_voxels = ipow(p, dim);
-  std::vector<CalibrationRow> rows;
+  Calibration out;
+  out.names = names;
+  std::vector<CalibrationRow>& rows = out.rows;
   for (const double horizon : spec.horizons)
     for (const Boundary b : boundaries) {
       CalibrationRow row;
@@ -431,16 +430,27 @@ std::vector<CalibrationRow> calibrate(const Config& c, const CalibrateSpec& spec
       row.bins = bin_rates(u, v, dts, start, spec.bins, K, sys->observable_ranges()[0]);
       rows.push_back(row);
     }
-  return rows;
+  return out;
 }
 
-std::vector<std::string> calibration_names(const Config& c, const CalibrateSpec& spec) {
-  auto names = make_system(c.system, c.system_params)->observable_names();
-  if (!spec.model.empty()) {
-    const ModelInfo info = read_model_dir(spec.model);
-    for (std::int64_t k = 0; k < info.closure_dim; ++k) names.push_back("closure" + std::to_string(k + 1));
-  }
-  return names;
+namespace {
+std::string three(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3f", v);
+  return b;
+}
+}  // namespace
+
+std::string calibration_verdict(const CalibrationRow& r) {
+  const double K = static_cast<double>(r.K);
+  std::string s = "horizon " + shortest(r.horizon) + ", " + to_string(r.boundary) + ": c*/K = " + three(r.c_star / K) +
+                  " [" + three(r.c_lo / K) + ", " + three(r.c_hi / K) + "]: ";
+  if (r.c_lo <= K && K <= r.c_hi) s += "K is inside the interval (the patches act as independent)";
+  else if (r.c_hi < K) s += "below K (the patches' increments are correlated: a loss with c = K would make the noise too small)";
+  else s += "above K (one patch varies more than its share of the lattice)";
+  if (r.c_hi - r.c_lo > 0.2 * r.c_star)
+    s += "; WARNING: the interval is wider than 20 % of c*, too wide to tell; raise --snapshots";
+  return s;
 }
 
 MeasuredFactor read_measured_factor(const std::string& path, std::int64_t K, const std::string& boundary) {
@@ -510,6 +520,7 @@ std::string calibration_csv(const std::vector<CalibrationRow>& rows, const std::
                   "c_marginal,c_marginal_lo,c_marginal_hi";
   for (const auto& nm : names) s += ",ratio_" + nm;
   for (const auto& nm : names) s += ",ratio_marginal_" + nm;
+  for (const auto& nm : names) s += ",ratio_se_" + nm;
   s += "\n";
   for (const auto& r : rows) {
     s += shortest(r.horizon) + "," + to_string(r.boundary) + "," + std::to_string(r.K) + "," + std::to_string(r.events) +
@@ -519,6 +530,7 @@ std::string calibration_csv(const std::vector<CalibrationRow>& rows, const std::
          "," + shortest(r.c_marginal_hi);
     for (const double x : r.ratio) s += "," + shortest(x);
     for (const double x : r.ratio_marginal) s += "," + shortest(x);
+    for (const double x : r.ratio_se) s += "," + shortest(x);
     s += "\n";
   }
   return s;

@@ -68,6 +68,7 @@ struct CalibrationRow {
   double c_star = 0, c_lo = 0, c_hi = 0, c_se = 0;  // conditional; bootstrap 95 % interval and SE
   double c_marginal = 0, c_marginal_lo = 0, c_marginal_hi = 0;
   std::vector<double> ratio;           // conditional, per observable
+  std::vector<double> ratio_se;        // their bootstrap standard errors
   std::vector<double> ratio_marginal;  // across snapshots, per observable
   std::int64_t snapshots = 0;
   int replicas = 0;
@@ -82,14 +83,19 @@ void estimate_factor(const std::vector<std::vector<std::vector<double>>>& u,
                      const std::vector<std::string>& names, CalibrationRow& row);
 
 // The whole command on the configuration's pipeline (small runs, upsampling to
-// large.side, partial.* for the patch): one row per (horizon, boundary). `given`: a
-// system object to use instead of c.system's (tests' synthetic systems).
-std::vector<CalibrationRow> calibrate(const Config& c, const CalibrateSpec& spec,
-                                      const systems::System* given = nullptr);
+// large.side, partial.* for the patch, validated as generate validates it): one row per
+// (horizon, boundary), and the names of the measured variables (the system's
+// observables, then closure1 ... closureN with spec.model). `given`: a system object to
+// use instead of c.system's (tests' synthetic systems, not in the registry).
+struct Calibration {
+  std::vector<std::string> names;
+  std::vector<CalibrationRow> rows;
+};
+Calibration calibrate(const Config& c, const CalibrateSpec& spec, const systems::System* given = nullptr);
 
-// The names of the measured variables: the system's observables, then closure1 ... closureN
-// for a model with a learned closure (spec.model).
-std::vector<std::string> calibration_names(const Config& c, const CalibrateSpec& spec);
+// One line per row for the end of the command: c* against K and what it means, with a
+// warning when the interval is too wide to tell.
+std::string calibration_verdict(const CalibrationRow& row);
 
 // The factor of a calibrate.csv for a model: the row at horizon 1 with this boundary and K.
 // InputError naming the file when it is not such a table or has no such row.

@@ -84,8 +84,9 @@ void check_memory(const Config& c, Job job, const System& sys) {
       if (level > bytes / 2) what = "large.snapshots upsampled snapshots of side " + std::to_string(sides[l]);
       bytes = std::max(bytes, level) + level;
     }
-    // The last level is streamed in blocks of 1024 snapshots.
-    bytes += 3.0 * 1024 * vb * static_cast<double>(ipow(c.large_side, dim)) +
+    // The last level is streamed in blocks of 1024 snapshots; calibrate keeps it whole.
+    const double last = job == Job::calibrate ? static_cast<double>(c.snapshots) : 3.0 * 1024;
+    bytes += last * vb * static_cast<double>(ipow(c.large_side, dim)) +
              threads * evolver_bytes_per_site(dim) * static_cast<double>(ipow(c.large_side, dim));
   }
   const double physical = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
@@ -282,6 +283,13 @@ std::vector<int> upsampling_sides(const Config& c) {
   return sides;
 }
 
+sampling::HierarchySpec hierarchy_spec(const Config& c) {
+  return sampling::HierarchySpec{
+      upsampling_sides(c), c.factor,
+      sampling::RelaxSpec{c.relax_window, c.relax_stride, c.relax_events, c.relax_boundary, c.relax_offset}, c.seed,
+      c.small_sweeps + 1};
+}
+
 std::int64_t random_snapshots(const Config& c) {
   return c.random_configs && upsampling_sides(c).size() > 1 ? c.snapshots : 0;
 }
@@ -379,7 +387,7 @@ void validate(const Config& c, Job job) {
     return;
   }
   check_memory(c, job, *sys);
-  check_output(c);
+  if (job != Job::calibrate) check_output(c);
 }
 
 }  // namespace macrodyn::jobs

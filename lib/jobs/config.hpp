@@ -8,6 +8,7 @@
 
 #include "core/boundary.hpp"
 #include "systems/initial_state.hpp"
+#include "sampling/hierarchy.hpp"
 #include "sampling/partial_evolution.hpp"
 #include "sampling/trajectory.hpp"
 #include "systems/params.hpp"
@@ -102,7 +103,9 @@ struct Config {
   int resolved_threads() const;
 };
 
-enum class Job { generate, simulate, run };
+// calibrate: generate's pipeline without an output file, its last level kept whole
+// (large.snapshots = --snapshots).
+enum class Job { generate, simulate, run, calibrate };
 
 // Throws InputError with one sentence naming the option when the configuration is
 // impossible for `job` (checked before any work, including the output path).
@@ -117,6 +120,9 @@ systems::SystemParams resolved_system_params(const Config& c);
 
 // Level sides of the hierarchical upsampling, small side first, large side last.
 std::vector<int> upsampling_sides(const Config& c);
+// The hierarchy generate builds (sides, factor, relax, seed, small frames per run); run's
+// teams and calibrate build the same.
+sampling::HierarchySpec hierarchy_spec(const Config& c);
 // Uniformly-random-magnetisation snapshots added after the upsampled ones (ids
 // snapshots .. snapshots + random_snapshots - 1): large.snapshots of them when
 // large.random_configs is on and the large system is upsampled, else none.

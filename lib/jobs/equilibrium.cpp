@@ -1,15 +1,19 @@
 #include "jobs/equilibrium.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <unistd.h>
 #include <sstream>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/format.hpp"
 #include "core/parallel.hpp"
+#include "core/progress.hpp"
 
 namespace macrodyn::jobs {
 
@@ -20,14 +24,32 @@ enum Mean { kAbsM, kM2, kM4, kE, kAbsME, kM2E, kM4E, kCluster, kMeans };
 
 }  // namespace
 
-EquilibriumRow measure_equilibrium(const systems::System& system, int L, double T, const EquilibriumSpec& spec) {
-  if (spec.runs < 2) throw InputError("--runs = " + std::to_string(spec.runs) + " must be at least 2 (the errors come from the spread over runs)");
+void check_equilibrium_spec(const EquilibriumSpec& spec, int dim, int L) {
+  if (spec.runs < 2)
+    throw InputError("--runs = " + std::to_string(spec.runs) + " must be at least 2 (the errors come from the spread over runs)");
   if (spec.sweeps < 1) throw InputError("--sweeps must be at least 1");
   if (spec.thermalise < 0) throw InputError("--thermalise must be >= 0");
+  check_threads(spec.threads, "--threads");
+  if (L < 2) throw InputError("--sides: L = " + std::to_string(L) + " must be at least 2");
+  // A chain holds its spins and a cluster stack of up to N indices: 9 bytes per site.
+  const double chains = std::min(spec.runs, resolve_threads(spec.threads));
+  const double bytes = chains * 9.0 * std::pow(static_cast<double>(L), dim);
+  const double physical = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  if (physical > 0 && bytes > 0.8 * physical)
+    throw InputError("--sides: L = " + std::to_string(L) + " needs about " + shortest(std::round(bytes / (1 << 20))) +
+                     " MiB for the chains running at once, more than 80% of this machine's memory");
+}
+
+EquilibriumRow measure_equilibrium(const systems::System& system, int L, double T, const EquilibriumSpec& spec) {
+  check_equilibrium_spec(spec, system.dim(), L);
   if (!system.make_equilibrium_sampler(L)) throw InputError(system.why_no_equilibrium_sampler());
   const std::int64_t N = ipow(L, system.dim());
   const std::uint64_t key = seed_for_value(spec.seed, T);
   std::vector<std::vector<double>> means(static_cast<std::size_t>(spec.runs), std::vector<double>(kMeans, 0.0));
+  Progress progress("equilibrium: L = " + std::to_string(L) + ", T = " + shortest(T), spec.runs, "chains",
+                    spec.progress, 10.0);
+  std::mutex progress_mutex;
+  std::int64_t finished = 0;
   parallel_for(0, spec.runs, resolve_threads(spec.threads), [&](std::int64_t run, int) {
     auto sampler = system.make_equilibrium_sampler(L);
     Rng rng({key, Purpose::equilibrium, 0, static_cast<std::uint64_t>(run), static_cast<std::uint32_t>(L)});
@@ -64,6 +86,8 @@ EquilibriumRow measure_equilibrium(const systems::System& system, int L, double 
     }
     for (int k = 0; k < kCluster; ++k) a[static_cast<std::size_t>(k)] /= static_cast<double>(spec.sweeps);
     a[kCluster] = static_cast<double>(flipped) / static_cast<double>(updates) / static_cast<double>(N);
+    const std::lock_guard<std::mutex> lock(progress_mutex);
+    progress.update(++finished);
   });
 
   EquilibriumRow r;
@@ -140,7 +164,8 @@ std::vector<EquilibriumRow> run_equilibrium(const std::string& system, const sys
                                             const EquilibriumSpec& spec, const std::string& out) {
   if (sides.empty() || temperatures.empty()) throw InputError("--sides and --temperatures must name at least one value");
   const std::string recipe = equilibrium_recipe(system, spec);
-  // Validation before any work: the system at every T, a sampler at every side.
+  // Validation before any work: the spec at every side, the system at every T, a sampler
+  // at every side.
   std::vector<std::unique_ptr<systems::System>> at_T;
   for (const double T : temperatures) {
     if (!(T > 0) || !std::isfinite(T)) throw InputError("--temperatures: T = " + shortest(T) + " must be positive");
@@ -148,56 +173,48 @@ std::vector<EquilibriumRow> run_equilibrium(const std::string& system, const sys
     p.set("T", T);
     at_T.push_back(systems::make_system(system, p));
     for (const int L : sides) {
-      if (L < 2) throw InputError("--sides: L = " + std::to_string(L) + " must be at least 2");
+      check_equilibrium_spec(spec, at_T.back()->dim(), L);
       const std::string why = at_T.back()->check_side(L);
       if (!why.empty()) throw InputError("--sides: " + why);
       if (!at_T.back()->make_equilibrium_sampler(L)) throw InputError(at_T.back()->why_no_equilibrium_sampler());
     }
   }
-  if (spec.runs < 2) throw InputError("--runs = " + std::to_string(spec.runs) + " must be at least 2 (the errors come from the spread over runs)");
-  if (spec.sweeps < 1) throw InputError("--sweeps must be at least 1");
-  if (spec.thermalise < 0) throw InputError("--thermalise must be >= 0");
-  check_threads(spec.threads, "--threads");
 
-  // Rows already made under this recipe.
-  std::vector<EquilibriumRow> done;
+  // The table so far: rows already made under this recipe (a row that does not parse, e.g.
+  // cut by a crash, is made again); rows not asked for this time stay.
+  std::vector<EquilibriumRow> table;
   if (std::ifstream in{out}) {
     std::string line;
     std::getline(in, line);
     if (line != recipe)
-      throw InputError("--output " + out + " holds " + (line.rfind("# macrodyn equilibrium", 0) == 0 ? "rows of another recipe (" + line.substr(2) + ")" : std::string("something else than macrodyn equilibrium's table")) +
-                       "; name a new file or rerun with the same options");
+      throw InputError(out + " holds " +
+                       (line.rfind("# macrodyn equilibrium", 0) == 0 ? "rows of another recipe (" + line.substr(2) + ")"
+                                                                    : std::string("something else than macrodyn equilibrium's table")) +
+                       "; choose another --out or rerun with the same options");
     std::getline(in, line);  // header
     while (std::getline(in, line)) {
       EquilibriumRow r;
-      if (!line.empty() && parse_row(line, r)) done.push_back(r);
+      if (!line.empty() && parse_row(line, r)) table.push_back(r);
     }
   }
   std::vector<EquilibriumRow> rows;
-  std::string text = recipe + "\n" + equilibrium_csv_header() + "\n";
   for (std::size_t t = 0; t < temperatures.size(); ++t)
     for (const int L : sides) {
       const double T = temperatures[t];
-      const EquilibriumRow* kept = nullptr;
-      for (const auto& r : done)
-        if (r.L == L && r.T == T) kept = &r;
-      EquilibriumRow row = kept ? *kept : measure_equilibrium(*at_T[t], L, T, spec);
+      auto at = std::find_if(table.begin(), table.end(), [&](const EquilibriumRow& r) { return r.L == L && r.T == T; });
+      const bool kept = at != table.end();
+      if (!kept) {
+        table.push_back(measure_equilibrium(*at_T[t], L, T, spec));
+        at = table.end() - 1;
+        std::string text = recipe + "\n" + equilibrium_csv_header() + "\n";
+        for (const auto& r : table) text += equilibrium_csv_row(r) + "\n";
+        write_file_atomically(out, text.data(), text.size());
+      }
+      const EquilibriumRow& row = *at;
       std::fprintf(stderr, "  L = %d, T = %s: <|m|> = %.5f +- %.5f, chi' = %.4g +- %.2g, U = %.5f +- %.5f, dU/dT = %.4g +- %.2g%s\n",
                    L, shortest(T).c_str(), row.abs_m.value, row.abs_m.se, row.chi_prime.value, row.chi_prime.se,
                    row.binder.value, row.binder.se, row.dbinder_dt.value, row.dbinder_dt.se, kept ? " (kept)" : "");
       rows.push_back(row);
-      text += equilibrium_csv_row(row) + "\n";
-      // Rows of the old file not asked for this time stay too.
-      std::string all = text;
-      for (const auto& r : done) {
-        bool asked = false;
-        for (const auto& w : rows) asked |= w.L == r.L && w.T == r.T;
-        bool later = false;
-        for (const double T2 : temperatures)
-          for (const int L2 : sides) later |= r.L == L2 && r.T == T2;
-        if (!asked && !later) all += equilibrium_csv_row(r) + "\n";
-      }
-      write_file_atomically(out, all.data(), all.size());
     }
   return rows;
 }

@@ -13,7 +13,9 @@
 //   dynamics spaced in events.
 // Each run's chain is keyed by (seed mixed with T, equilibrium, run, side): a row does not
 // depend on the list it was computed in or on the thread count.
+#include <cmath>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -27,7 +29,12 @@ struct EquilibriumSpec {
   std::int64_t thermalise = 400;
   std::uint64_t seed = 1;
   int threads = 0;  // 0 = all cores
+  bool progress = false;  // a line on stderr as chains finish
 };
+
+// InputError naming the option when the spec is impossible, or when `runs` chains of
+// side-L lattices in `dim` dimensions run at once would not fit in memory.
+void check_equilibrium_spec(const EquilibriumSpec& spec, int dim, int L);
 
 struct Estimate {
   double value = 0, se = 0;
@@ -48,7 +55,30 @@ EquilibriumRow measure_equilibrium(const systems::System& system, int L, double 
 // The jackknife over runs: f of the means of `per_run` (rows = runs, each a vector of
 // the same length), its value on all runs and its standard error.
 template <class F>
-Estimate jackknife(const std::vector<std::vector<double>>& per_run, F&& f);
+Estimate jackknife(const std::vector<std::vector<double>>& per_run, F&& f) {
+  const std::size_t R = per_run.size();
+  if (R < 2) throw std::invalid_argument("jackknife: needs at least 2 runs");
+  const std::size_t q = per_run[0].size();
+  std::vector<double> all(q, 0.0), left(q);
+  for (const auto& r : per_run)
+    for (std::size_t k = 0; k < q; ++k) all[k] += r[k];
+  std::vector<double> mean(q);
+  for (std::size_t k = 0; k < q; ++k) mean[k] = all[k] / static_cast<double>(R);
+  Estimate e;
+  e.value = f(mean);
+  std::vector<double> loo(R);
+  double m = 0;
+  for (std::size_t i = 0; i < R; ++i) {
+    for (std::size_t k = 0; k < q; ++k) left[k] = (all[k] - per_run[i][k]) / static_cast<double>(R - 1);
+    loo[i] = f(left);
+    m += loo[i] / static_cast<double>(R);
+  }
+  double ss = 0;
+  for (const double v : loo) ss += (v - m) * (v - m);
+  e.se = std::sqrt(ss * static_cast<double>(R - 1) / static_cast<double>(R));
+  return e;
+}
+
 
 // The CSV of macrodyn equilibrium: a recipe line, a header and one row per (L, T).
 std::string equilibrium_recipe(const std::string& system, const EquilibriumSpec& spec);
@@ -63,5 +93,3 @@ std::vector<EquilibriumRow> run_equilibrium(const std::string& system, const sys
                                             const EquilibriumSpec& spec, const std::string& out);
 
 }  // namespace macrodyn::jobs
-
-#include "jobs/equilibrium_jackknife.hpp"

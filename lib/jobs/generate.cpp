@@ -152,8 +152,7 @@ JobSummary generate(const Config& c) {
   std::int64_t pool_count = c.small_runs * (c.small_sweeps + 1);
   summary.small_frames = pool_count;
 
-  HierarchySpec h{upsampling_sides(c), c.factor,
-                  RelaxSpec{c.relax_window, c.relax_stride, c.relax_events, c.relax_boundary, c.relax_offset}, c.seed, c.small_sweeps + 1};
+  const HierarchySpec h = hierarchy_spec(c);
   const int levels = static_cast<int>(h.sides.size()) - 1;
 
   // Intermediate levels are kept whole: each is the pool of the next.

@@ -47,6 +47,24 @@ void simulate_run(const System& system, Evolver& evolver, const RunsSpec& s, std
   std::copy(o.condition.begin(), o.condition.begin() + system.initial_condition_names().size(), initial);
 }
 
+std::vector<std::int8_t> small_pool(const Config& c, const System& system,
+                                    std::vector<std::unique_ptr<Evolver>>& evolvers) {
+  const int dim = system.dim(), Ls = c.resolved_small_side(), d = system.num_observables();
+  const std::int64_t n = ipow(Ls, dim) * system.state_layout().voxel_bytes(), frames = c.small_sweeps + 1;  // bytes
+  const TrajectorySpec spec{Ls, static_cast<std::uint64_t>(c.small_sweeps), c.small_dynamics, c.small_init,
+                            condition_of(c.small_m0)};
+  const auto threads = static_cast<int>(evolvers.size());
+  std::vector<std::int8_t> pool(static_cast<std::size_t>(c.small_runs * frames * n));
+  std::vector<std::vector<std::int8_t>> scratch(evolvers.size(), std::vector<std::int8_t>(static_cast<std::size_t>(n)));
+  std::vector<double> durations(static_cast<std::size_t>(threads * frames)), obs(static_cast<std::size_t>(threads * frames * d));
+  parallel_for(0, c.small_runs, threads, [&](std::int64_t r, int w) {
+    TrajectoryOut o{pool.data() + r * frames * n, durations.data() + w * frames, obs.data() + w * frames * d, {}};
+    run_trajectory(system, *evolvers[static_cast<std::size_t>(w)], spec, c.seed, Purpose::small_dynamics,
+                   static_cast<std::uint64_t>(r), scratch[static_cast<std::size_t>(w)].data(), o);
+  });
+  return pool;
+}
+
 std::vector<std::int8_t> run_and_write(const System& system,
                                        std::vector<std::unique_ptr<Evolver>>& evolvers,
                                        const RunsSpec& s, io::DatasetWriter& out) {

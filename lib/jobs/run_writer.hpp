@@ -53,6 +53,12 @@ RunsSpec truth_runs_spec(const Config& c, const systems::System& system);
 
 // Runs them in blocks over `evolvers` (one per thread), appending and committing each
 // block. Returns all runs' states [runs, frames, side^D] if keep_all_states, else {}.
+// The small runs of a configuration in memory, as generate computes them (the same keys,
+// so the same frames): small.runs x (small.sweeps + 1) frames, run-major. For the jobs
+// that need the pool but write no dataset of it (run's simulators, calibrate).
+std::vector<std::int8_t> small_pool(const Config& c, const systems::System& system,
+                                    std::vector<std::unique_ptr<systems::Evolver>>& evolvers);
+
 std::vector<std::int8_t> run_and_write(const systems::System& system,
                                        std::vector<std::unique_ptr<systems::Evolver>>& evolvers,
                                        const RunsSpec& spec, io::DatasetWriter& out);

@@ -2,10 +2,9 @@
 
 #include <cstring>
 
-#include "core/parallel.hpp"
+#include "jobs/run_writer.hpp"
 #include "learn/exported.hpp"
 #include "mpi/check.hpp"
-#include "sampling/trajectory.hpp"
 
 using namespace macrodyn::jobs;
 using namespace macrodyn::sampling;
@@ -17,34 +16,22 @@ Simulator::Simulator(const Config& c, const System& system, MPI_Comm team, int t
                      const Decomposition& dec)
     : c_(c), system_(system), comm_(team), team_(team_index), teams_(teams) {
   check_mpi(MPI_Comm_rank(team, &team_rank_), "MPI_Comm_rank");
-  // The small runs, exactly as generate computes them (lib/jobs/generate.cpp).
-  const int dim = system.dim(), Ls = c.resolved_small_side();
-  const std::int64_t n = ipow(Ls, dim) * system.state_layout().voxel_bytes(), frames = c.small_sweeps + 1;  // bytes
-  pool_count_ = c.small_runs * frames;
-  pool_.resize(static_cast<std::size_t>(pool_count_ * n));
-  const TrajectorySpec spec{Ls, static_cast<std::uint64_t>(c.small_sweeps), c.small_dynamics, c.small_init,
-                            condition_of(c.small_m0)};
-  const int threads = c.resolved_threads();
-  std::vector<std::unique_ptr<Evolver>> evolvers;
-  for (int t = 0; t < threads; ++t) evolvers.push_back(system.make_evolver());
-  std::vector<std::vector<std::int8_t>> scratch(static_cast<std::size_t>(threads), std::vector<std::int8_t>(static_cast<std::size_t>(n)));
-  const int d = system.num_observables();
-  std::vector<double> durations(static_cast<std::size_t>(threads * frames)), obs(static_cast<std::size_t>(threads * frames * d));
-  parallel_for(0, c.small_runs, threads, [&](std::int64_t r, int w) {
-    TrajectoryOut o{pool_.data() + r * frames * n, durations.data() + w * frames, obs.data() + w * frames * d, 0.0};
-    run_trajectory(system, *evolvers[static_cast<std::size_t>(w)], spec, c.seed, Purpose::small_dynamics,
-                   static_cast<std::uint64_t>(r), scratch[static_cast<std::size_t>(w)].data(), o);
-  });
+  // The small runs, exactly as generate computes them (jobs/run_writer.hpp).
+  {
+    std::vector<std::unique_ptr<Evolver>> evolvers;
+    for (int t = 0; t < c.resolved_threads(); ++t) evolvers.push_back(system.make_evolver());
+    pool_ = small_pool(c, system, evolvers);
+  }
+  pool_count_ = c.small_runs * (c.small_sweeps + 1);
 
-  HierarchySpec h{upsampling_sides(c), c.factor,
-                  RelaxSpec{c.relax_window, c.relax_stride, c.relax_events, c.relax_boundary, c.relax_offset}, c.seed, c.small_sweeps + 1};
+  const HierarchySpec h = hierarchy_spec(c);
   const PartialSpec ps{c.patch, c.partial_boundary, c.pairs, c.partial_events};
   snap_ = std::make_unique<TeamSnapshot>(team, system, h, ps, c.seed, c.snapshots, dec);
 
   layout_.ds = system.num_observables();
   const bool closure = c.has_closure() && c.learn_closure_dim > 0;
   layout_.d = layout_.ds + (closure ? c.learn_closure_dim : 0);
-  layout_.ps = closure ? ipow(c.patch, dim) * system.state_layout().voxel_bytes() : 0;
+  layout_.ps = closure ? ipow(c.patch, system.dim()) * system.state_layout().voxel_bytes() : 0;
   row_.assign(layout_.bytes(), 0);
   if (closure) my_patches_ = dec.patches(team_rank_);  // only snapshot_closure needs them
 }

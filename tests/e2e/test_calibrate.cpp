@@ -24,6 +24,7 @@ TEST_CASE("calibrate measures the loss factor, and train takes it and records wh
   INFO(c.err);
   REQUIRE(c.code == 0);
   CHECK(c.out.find("c*/K") != std::string::npos);
+  CHECK(c.out.find("verdict:") != std::string::npos);
   const std::string csv = slurp(dir + "/cal/calibrate.csv");
   CHECK(csv.find("horizon,boundary,K,events") != std::string::npos);
   CHECK(csv.find("\n1,periodic,4,256,") != std::string::npos);
@@ -51,6 +52,10 @@ TEST_CASE("calibrate measures the loss factor, and train takes it and records wh
   CHECK(no_file.err.find("--calibration") != std::string::npos);
   const Result other_K = run("calibrate " + cfg + " --large.side 64 --snapshots 8 --replicas 2 --out " + dir + "/cal64");
   REQUIRE(other_K.code == 0);
+  CHECK(other_K.out.find("WARNING: the interval is wider than 20 %") != std::string::npos);  // 8 snapshots
+  const Result zero = run("calibrate " + cfg + " --small.runs 0 --out " + dir + "/bad");
+  CHECK(zero.code == 2);
+  CHECK(zero.err.find("small.runs") != std::string::npos);
   const Result wrong = run(train + dir + "/x --loss-factor measured --calibration " + dir + "/cal64/calibrate.csv");
   CHECK(wrong.code == 2);
   CHECK(wrong.err.find("K = 4") != std::string::npos);
