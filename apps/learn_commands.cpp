@@ -49,9 +49,10 @@ int cmd_train(int argc, char** argv) {
                     "kscaled (target z0 + patch change, loss factor K), naive (target g(x_{t+dt,I}), factor 1) or small "
                     "(the small-system baseline: consecutive frames of the small runs, factor 1, no closure)")(
       "loss-factor", po::value(&loss_factor)->default_value("auto"),
-      "the loss factor c: auto (the method's own: K or 1), K, measured (c* of --calibration) or a number")(
+      "the loss factor c: auto (the method's own: K or 1), K, measured (c* of --calibration), stationary "
+      "(c_stationary of --calibration: c* corrected by the patch's drift ratio, docs/design.md §8.5.9) or a number")(
       "calibration", po::value(&o.calibration),
-      "macrodyn calibrate's calibrate.csv, for --loss-factor measured (its row at horizon 1, the dataset's boundary and K)")(
+      "macrodyn calibrate's calibrate.csv, for --loss-factor measured or stationary (its row at horizon 1, the dataset's boundary and K)")(
       "diffusion", value_with_default(&o.diffusion), "full, diagonal or constant")(
       "eps", value_with_default(&o.eps), "epsilon added to the covariance in the loss")(
       "lr", value_with_default(&o.lr), "AdamW learning rate")(
@@ -94,13 +95,14 @@ int cmd_train(int argc, char** argv) {
   po::options_description all;
   all.add(io).add(sde).add(ae).add(run);
   const auto vm = parse_args(argc, argv, all);
-  if (loss_factor == "measured") {
+  if (loss_factor == "measured" || loss_factor == "stationary") {
     o.loss_factor_measured = true;
+    if (loss_factor == "stationary") o.measured_factor = "c_stationary";
   } else if (loss_factor != "auto" && loss_factor != "K") {
     char* end = nullptr;
     o.loss_factor = std::strtod(loss_factor.c_str(), &end);
     if (end == loss_factor.c_str() || *end != '\0' || !(o.loss_factor >= 0) || !std::isfinite(o.loss_factor))
-      throw InputError("--loss-factor must be auto, K, measured or a positive number, not '" + loss_factor + "'");
+      throw InputError("--loss-factor must be auto, K, measured, stationary or a positive number, not '" + loss_factor + "'");
   } else if (loss_factor == "K" && o.method != "kscaled") {
     throw InputError("--loss-factor K is the K-scaled loss's factor; --method " + o.method + " has factor 1");
   }

@@ -1,4 +1,4 @@
-// macrodyn study patch-size | loss-factor | conditions | equilibrium, and macrodyn calibrate:
+// macrodyn study patch-size | loss-factor | conditions | equilibrium | fss, and macrodyn calibrate:
 // parse, validate, call lib/jobs.
 #include <boost/program_options.hpp>
 #include <cstdio>
@@ -13,6 +13,7 @@
 #include "jobs/calibrate.hpp"
 #include "jobs/condition_study.hpp"
 #include "jobs/equilibrium.hpp"
+#include "jobs/fss_study.hpp"
 #include "jobs/loss_factor_study.hpp"
 #include "jobs/report.hpp"
 #include "jobs/study.hpp"
@@ -29,7 +30,8 @@ namespace {
 
 constexpr const char* kKinds =
     "macrodyn study patch-size --config FILE, macrodyn study loss-factor --config FILE, macrodyn study "
-    "conditions --config FILE or macrodyn study equilibrium --config FILE; see macrodyn study KIND --help";
+    "conditions --config FILE, macrodyn study equilibrium --config FILE or macrodyn study fss --config FILE; see "
+    "macrodyn study KIND --help";
 
 // Parses `study KIND` options (desc) and hands everything else (--config, --section.key)
 // to the config parser. False when --help was asked (printed with `about`).
@@ -306,6 +308,81 @@ int study_equilibrium(int argc, char** argv) {
   return 0;
 }
 
+int study_fss(int argc, char** argv) {
+  FssOptions o;
+  std::string sides = "16,32,48,64", temperatures = "2.25,2.26,2.27,2.28,2.29", extra = "128@2.27",
+              factors = "K,measured,stationary,tuned", seeds = "0,1,2";
+  po::options_description desc("Study options (the system comes from --config FILE and --section.key overrides)");
+  desc.add_options()("help", "print this help")("out", po::value(&o.out), "the study directory (default study-fss)")(
+      "sides", po::value(&sides)->default_value(sides), "lattice sides L of the grid, comma-separated")(
+      "temperatures", po::value(&temperatures)->default_value(temperatures), "temperatures T of the grid, comma-separated")(
+      "extra-cells", po::value(&extra)->default_value(extra), "cells beside the grid, L@T comma-separated ('' for none)")(
+      "slope-temperature", value_with_default(&o.slope_temperature), "T of the log-log fits of <|m|> and chi' against L")(
+      "factors", po::value(&factors)->default_value(factors),
+      "ways of setting the loss factor: K, measured (calibrate's c* per cell), stationary (c* over the patch's drift "
+      "ratio, calibrate's c_stationary per cell), tuned (the authors' table)")(
+      "train-seeds", po::value(&seeds)->default_value(seeds), "SDE training seeds, comma-separated")(
+      "ae-epochs", value_with_default(&o.ae_epochs), "closure autoencoder epochs (one autoencoder for every cell)")(
+      "epochs", value_with_default(&o.epochs), "SDE epochs")("batch", value_with_default(&o.batch), "SDE batch")(
+      "lr", value_with_default(&o.lr), "SDE learning rate (0 = the system's reference value)")(
+      "eps", value_with_default(&o.eps), "SDE loss epsilon")(
+      "calibrate-snapshots", value_with_default(&o.calibrate_snapshots), "snapshots of the measured factor per cell")(
+      "calibrate-replicas", value_with_default(&o.calibrate_replicas), "replicas per snapshot of the measured factor")(
+      "truth-runs", value_with_default(&o.truth_runs), "equilibrium chains per cell (the truth's errors)")(
+      "truth-sweeps", value_with_default(&o.truth_sweeps), "measurements per chain")(
+      "truth-thermalise", value_with_default(&o.truth_thermalise), "sweeps dropped first per chain")(
+      "starts", value_with_default(&o.starts), "rollout starts: the dataset's states, spread over its pairs")(
+      "copies", value_with_default(&o.copies), "rollouts per start")(
+      "steps", value_with_default(&o.steps), "rollout steps (of the training pairs' mean dt)")(
+      "burn", value_with_default(&o.burn), "fraction of each rollout dropped before the statistics")(
+      "bins", value_with_default(&o.bins), "|m| histogram bins")(
+      "binder-degree", value_with_default(&o.binder_degree), "degree of the polynomial fitted to U(T) per side")(
+      "max-hours", value_with_default(&o.max_hours), "start no new stage after this many hours (0 = no cap); rerun to go on")(
+      "device", value_with_default(&o.device), "auto, cpu or cuda")(
+      "cached-only", po::bool_switch(&o.cached_only), "tabulate and plot the finished models only, compute nothing");
+  Config base;
+  if (!parse_study("fss",
+                   "Finite-size scaling from patch simulations (docs/design.md §8.5.9). Per cell (L, T): the\n"
+                   "equilibrium truth (Wolff, with the |m| histogram), a dataset (generate at L, T), the measured\n"
+                   "loss factor (calibrate), and per way of setting the factor and training seed a neural SDE\n"
+                   "whose long rollouts from the dataset's states give <|m|>, chi' = (N/T)(<m^2> - <|m|>^2) and\n"
+                   "U. Beside the truth's from the same fit on the same sides: the log-log exponents of <|m|>\n"
+                   "and chi' at --slope-temperature, the exponent of |dU/dT| at T_c (U(T) fitted per side),\n"
+                   "Binder crossings, collapses and histograms, and a verdict per setting (each exponent within\n"
+                   "2 combined standard errors). Writes OUT/fss-models.csv, fss-cells.csv, exponents.csv,\n"
+                   "binder-crossings.csv, verdict.txt, warnings.txt, plots and report.html. Resumable seed by\n"
+                   "seed over the cells; --max-hours caps a run.\n"
+                   "Example: macrodyn study fss --config jobs/configs/ising-critical.ini --sides 16,32,64 "
+                   "--temperatures 2.27 --extra-cells ''",
+                   desc, argc, argv, base))
+    return 0;
+  o.threads = base.threads;
+  o.sides = sides.empty() ? std::vector<int>{} : parse_list<int>("--sides", sides);
+  o.temperatures = temperatures.empty() ? std::vector<double>{} : parse_list<double>("--temperatures", temperatures);
+  o.extra_cells.clear();
+  std::stringstream es(extra);
+  for (std::string tok; std::getline(es, tok, ',');) {
+    const auto at = tok.find('@');
+    std::istringstream l(tok.substr(0, at)), t(at == std::string::npos ? "" : tok.substr(at + 1));
+    int L = 0;
+    double T = 0;
+    if (at == std::string::npos || !(l >> L) || !(l >> std::ws).eof() || !(t >> T) || !(t >> std::ws).eof())
+      throw InputError("--extra-cells takes L@T, comma-separated (e.g. 128@2.27), not '" + tok + "'");
+    o.extra_cells.emplace_back(L, T);
+  }
+  o.factors.clear();
+  std::stringstream fs_(factors);
+  for (std::string tok; std::getline(fs_, tok, ',');) o.factors.push_back(tok);
+  o.seeds = parse_list<std::uint64_t>("--train-seeds", seeds);
+  if (o.out.empty()) o.out = "study-fss";
+  o.command_line = command_line(argc, argv);
+  const auto verdict = fss_study(base, o, [](const Config& c) { return to_ini(c); });
+  std::printf("verdict:\n");
+  for (const auto& line : verdict) std::printf("  %s\n", line.c_str());
+  std::printf("report: %s\n", write_report(o.out).c_str());
+  return 0;
+}
+
 // macrodyn calibrate: like a study, options of its own plus --config and overrides.
 int cmd_calibrate(int argc, char** argv) {
   CalibrateSpec spec;
@@ -383,6 +460,7 @@ int cmd_study(int argc, char** argv) {
   if (kind == "patch-size") return study_patch_size(argc, argv);
   if (kind == "loss-factor") return study_loss_factor(argc, argv);
   if (kind == "conditions") return study_conditions(argc, argv);
+  if (kind == "fss") return study_fss(argc, argv);
   if (kind == "--help" || kind == "-h") {
     std::cout << "usage: " << kKinds << "\n";
     return 0;

@@ -39,6 +39,7 @@ enum class Purpose : std::uint32_t {
   upsample = 15,       // a system's completion of an upsampled state (System::after_upsampling)
   equilibrium = 16,    // an equilibrium sampler's chain (jobs/equilibrium.hpp): item = run, sub = side
   calibrate = 17,      // the measured loss factor's evolutions (jobs/calibrate.hpp): item = snapshot
+  fss = 18,            // study fss's analysis draws (Binder crossing errors, jobs/fss_analysis.hpp)
 };
 
 struct WorkItem {

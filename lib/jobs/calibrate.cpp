@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -236,6 +237,81 @@ void estimate_factor(const std::vector<std::vector<std::vector<double>>>& u,
   }
 }
 
+namespace {
+
+// lambda of CalibrationRow on the snapshots `pick`: NaN when the denominator is not positive.
+double drift_ratio_of(const std::vector<double>& p, const std::vector<double>& fa, const std::vector<double>& fb,
+                      const std::vector<std::size_t>& pick) {
+  double num = 0, den = 0;
+  for (const std::size_t j : pick) {
+    num += p[j] * 0.5 * (fa[j] + fb[j]);
+    den += fa[j] * fb[j];
+  }
+  return den > 0 ? num / den : std::numeric_limits<double>::quiet_NaN();
+}
+
+}  // namespace
+
+void estimate_drift_ratio(const std::vector<std::vector<std::vector<double>>>& u,
+                          const std::vector<std::vector<std::vector<double>>>& v,
+                          const std::vector<std::vector<double>>& dts, int bootstrap, std::uint64_t seed,
+                          CalibrationRow& row) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  row.drift_ratio = row.drift_ratio_lo = row.drift_ratio_hi = nan;
+  row.c_stationary = row.c_stationary_lo = row.c_stationary_hi = nan;
+  const std::size_t S = u.size();
+  if (S < 2 || u[0].size() < 4) return;
+  // Per snapshot: the patch's drift from every replica, the lattice's from the even and the
+  // odd replicas (increments back from u = change / sqrt(dt)).
+  std::vector<double> p(S), fa(S), fb(S);
+  for (std::size_t j = 0; j < S; ++j) {
+    double dp = 0, da = 0, db = 0, t = 0, ta = 0, tb = 0;
+    for (std::size_t r = 0; r < u[j].size(); ++r) {
+      const double dt = dts[j][r], s = std::sqrt(dt);
+      dp += u[j][r][0] * s;
+      t += dt;
+      if (r % 2 == 0) da += v[j][r][0] * s, ta += dt;
+      else db += v[j][r][0] * s, tb += dt;
+    }
+    p[j] = dp / t;
+    fa[j] = da / ta;
+    fb[j] = db / tb;
+  }
+  std::vector<std::size_t> all(S);
+  for (std::size_t j = 0; j < S; ++j) all[j] = j;
+  row.drift_ratio = drift_ratio_of(p, fa, fb, all);
+  row.c_stationary = row.drift_ratio > 0 ? row.ratio[0] / row.drift_ratio : nan;
+  if (bootstrap < 2) return;
+  // The same resamples for the ratio and c_stationary: the first observable's variance ratio
+  // recomputed on each (conditional, over replicas).
+  Rng rng({seed, Purpose::calibrate, 254, 0, 0});
+  std::vector<double> lambdas, cs;
+  std::vector<std::size_t> pick(S);
+  for (int b = 0; b < bootstrap; ++b) {
+    for (auto& j : pick) j = static_cast<std::size_t>(rng.below(S));
+    const double l = drift_ratio_of(p, fa, fb, pick);
+    double cu = 0, cv = 0;
+    for (const std::size_t j : pick) {
+      const auto R = static_cast<double>(u[j].size());
+      double mu = 0, mv = 0;
+      for (std::size_t r = 0; r < u[j].size(); ++r) mu += u[j][r][0] / R, mv += v[j][r][0] / R;
+      for (std::size_t r = 0; r < u[j].size(); ++r)
+        cu += (u[j][r][0] - mu) * (u[j][r][0] - mu) / (R - 1), cv += (v[j][r][0] - mv) * (v[j][r][0] - mv) / (R - 1);
+    }
+    if (!std::isfinite(l)) continue;
+    lambdas.push_back(l);
+    if (l > 0 && cv > 0) cs.push_back(cu / cv / l);
+  }
+  if (lambdas.size() >= 2) {
+    row.drift_ratio_lo = percentile(lambdas, 0.025);
+    row.drift_ratio_hi = percentile(lambdas, 0.975);
+  }
+  if (cs.size() >= 2) {
+    row.c_stationary_lo = percentile(cs, 0.025);
+    row.c_stationary_hi = percentile(cs, 0.975);
+  }
+}
+
 Calibration calibrate(const Config& c, const CalibrateSpec& spec, const System* given) {
   std::unique_ptr<System> made;
   if (!given) made = make_system(c.system, c.system_params);
@@ -427,6 +503,7 @@ Calibration calibrate(const Config& c, const CalibrateSpec& spec, const System* 
       for (const double t : dt_sum) total_dt += t;
       row.mean_dt = total_dt / static_cast<double>(S * spec.replicas);
       estimate_factor(u, v, spec.bootstrap, key, names, row);
+      estimate_drift_ratio(u, v, dts, spec.bootstrap, key, row);
       row.bins = bin_rates(u, v, dts, start, spec.bins, K, sys->observable_ranges()[0]);
       rows.push_back(row);
     }
@@ -450,10 +527,15 @@ std::string calibration_verdict(const CalibrationRow& r) {
   else s += "above K (one patch varies more than its share of the lattice)";
   if (r.c_hi - r.c_lo > 0.2 * r.c_star)
     s += "; WARNING: the interval is wider than 20 % of c*, too wide to tell; raise --snapshots";
+  if (std::isfinite(r.drift_ratio))
+    s += "; drift of the patch / the lattice's = " + three(r.drift_ratio) + " [" + three(r.drift_ratio_lo) + ", " +
+         three(r.drift_ratio_hi) + "], c_stationary/K = " + three(r.c_stationary / K);
   return s;
 }
 
-MeasuredFactor read_measured_factor(const std::string& path, std::int64_t K, const std::string& boundary) {
+MeasuredFactor read_measured_factor(const std::string& path, std::int64_t K, const std::string& boundary,
+                                    const std::string& which) {
+  const bool stationary = which == "c_stationary";
   std::ifstream in(path);
   if (!in) throw InputError("--calibration " + path + " cannot be read");
   std::string line;
@@ -482,10 +564,12 @@ MeasuredFactor read_measured_factor(const std::string& path, std::int64_t K, con
     if (horizon != 1.0 || row[column("boundary")] != boundary ||
         std::strtoll(row[column("K")].c_str(), nullptr, 10) != K)
       continue;
-    MeasuredFactor f{std::strtod(row[column("c_star")].c_str(), nullptr), std::strtod(row[column("c_lo")].c_str(), nullptr),
-                     std::strtod(row[column("c_hi")].c_str(), nullptr)};
+    const std::string lo = stationary ? "c_stationary_lo" : "c_lo", hi = stationary ? "c_stationary_hi" : "c_hi";
+    MeasuredFactor f{std::strtod(row[column(which)].c_str(), nullptr), std::strtod(row[column(lo)].c_str(), nullptr),
+                     std::strtod(row[column(hi)].c_str(), nullptr)};
     if (!(f.c_star > 0) || !std::isfinite(f.c_star))
-      throw InputError("--calibration " + path + ": c* = " + row[column("c_star")] + " is not a positive factor");
+      throw InputError("--calibration " + path + ": " + which + " = " + row[column(which)] + " is not a positive factor" +
+                       (stationary ? " (a drift ratio needs at least 4 replicas and a lattice drift above its noise)" : ""));
     return f;
   }
   if (header.empty()) throw InputError("--calibration " + path + " is not a calibrate.csv (no header)");
@@ -516,8 +600,10 @@ std::string calibration_csv(const std::vector<CalibrationRow>& rows, const std::
                             const std::string& recipe) {
   std::string s = "# " + recipe + "\n# c_star: (1/n) tr(C_full^-1 C_I) of covariances conditional on the snapshot "
                   "(replicated noise); marginal: across snapshots (first replica); intervals: 95 % bootstrap over "
-                  "snapshots\nhorizon,boundary,K,events,mean_dt,snapshots,replicas,c_star,c_lo,c_hi,c_se,c_over_K,"
-                  "c_marginal,c_marginal_lo,c_marginal_hi";
+                  "snapshots; drift_ratio: the first observable's drift of the patch over the lattice's; c_stationary = ratio of the "
+                  "first observable / drift_ratio\nhorizon,boundary,K,events,mean_dt,snapshots,replicas,c_star,c_lo,c_hi,c_se,c_over_K,"
+                  "c_marginal,c_marginal_lo,c_marginal_hi,drift_ratio,drift_ratio_lo,drift_ratio_hi,c_stationary,"
+                  "c_stationary_lo,c_stationary_hi";
   for (const auto& nm : names) s += ",ratio_" + nm;
   for (const auto& nm : names) s += ",ratio_marginal_" + nm;
   for (const auto& nm : names) s += ",ratio_se_" + nm;
@@ -528,6 +614,8 @@ std::string calibration_csv(const std::vector<CalibrationRow>& rows, const std::
          shortest(r.c_star) + "," + shortest(r.c_lo) + "," + shortest(r.c_hi) + "," + shortest(r.c_se) + "," +
          shortest(r.c_star / static_cast<double>(r.K)) + "," + shortest(r.c_marginal) + "," + shortest(r.c_marginal_lo) +
          "," + shortest(r.c_marginal_hi);
+    for (const double x : {r.drift_ratio, r.drift_ratio_lo, r.drift_ratio_hi, r.c_stationary, r.c_stationary_lo, r.c_stationary_hi})
+      s += "," + shortest(x);
     for (const double x : r.ratio) s += "," + shortest(x);
     for (const double x : r.ratio_marginal) s += "," + shortest(x);
     for (const double x : r.ratio_se) s += "," + shortest(x);

@@ -67,6 +67,15 @@ struct CalibrationRow {
   double mean_dt = 0;        // mean patch duration
   double c_star = 0, c_lo = 0, c_hi = 0, c_se = 0;  // conditional; bootstrap 95 % interval and SE
   double c_marginal = 0, c_marginal_lo = 0, c_marginal_hi = 0;
+  // The first observable's drift: the patch's (as the K-scaled target estimates it) over the
+  // lattice's, a slope over snapshots, lambda = sum_j p_j (f_j^A + f_j^B) / 2 / sum_j f_j^A f_j^B
+  // with f^A and f^B the lattice's drift from two halves of the replicas (their noises are
+  // independent, so the noise does not bias the denominator). For a restoring drift, the
+  // stationary variance goes as diffusion / drift: a model with the patch's drift has the
+  // right stationary variance with c_stationary = ratio[0] / lambda instead of c*
+  // (docs/design.md §8.5.9). Bootstrap intervals as for c*; NaN with fewer than 4 replicas.
+  double drift_ratio = 0, drift_ratio_lo = 0, drift_ratio_hi = 0;
+  double c_stationary = 0, c_stationary_lo = 0, c_stationary_hi = 0;
   std::vector<double> ratio;           // conditional, per observable
   std::vector<double> ratio_se;        // their bootstrap standard errors
   std::vector<double> ratio_marginal;  // across snapshots, per observable
@@ -81,6 +90,12 @@ struct CalibrationRow {
 void estimate_factor(const std::vector<std::vector<std::vector<double>>>& u,
                      const std::vector<std::vector<std::vector<double>>>& v, int bootstrap, std::uint64_t seed,
                      const std::vector<std::string>& names, CalibrationRow& row);
+// The drift ratio and c_stationary of the row (after estimate_factor) from the same
+// increments and the replicas' durations dts[j][r].
+void estimate_drift_ratio(const std::vector<std::vector<std::vector<double>>>& u,
+                          const std::vector<std::vector<std::vector<double>>>& v,
+                          const std::vector<std::vector<double>>& dts, int bootstrap, std::uint64_t seed,
+                          CalibrationRow& row);
 
 // The whole command on the configuration's pipeline (small runs, upsampling to
 // large.side, partial.* for the patch, validated as generate validates it): one row per
@@ -99,10 +114,12 @@ std::string calibration_verdict(const CalibrationRow& row);
 
 // The factor of a calibrate.csv for a model: the row at horizon 1 with this boundary and K.
 // InputError naming the file when it is not such a table or has no such row.
+// `which`: "c_star" or "c_stationary" (the factor with the drift ratio, see CalibrationRow).
 struct MeasuredFactor {
   double c_star = 0, c_lo = 0, c_hi = 0;
 };
-MeasuredFactor read_measured_factor(const std::string& path, std::int64_t K, const std::string& boundary);
+MeasuredFactor read_measured_factor(const std::string& path, std::int64_t K, const std::string& boundary,
+                                    const std::string& which = "c_star");
 
 std::string binned_csv(const std::vector<CalibrationRow>& rows, const std::vector<std::string>& names,
                        const std::string& recipe);

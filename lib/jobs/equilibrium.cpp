@@ -46,6 +46,8 @@ EquilibriumRow measure_equilibrium(const systems::System& system, int L, double 
   const std::int64_t N = ipow(L, system.dim());
   const std::uint64_t key = seed_for_value(spec.seed, T);
   std::vector<std::vector<double>> means(static_cast<std::size_t>(spec.runs), std::vector<double>(kMeans, 0.0));
+  const std::size_t bins = static_cast<std::size_t>(std::max(0, spec.histogram_bins));
+  std::vector<std::vector<double>> counts(static_cast<std::size_t>(spec.runs), std::vector<double>(bins, 0.0));
   Progress progress("equilibrium: L = " + std::to_string(L) + ", T = " + shortest(T), spec.runs, "chains",
                     spec.progress, 10.0);
   std::mutex progress_mutex;
@@ -83,6 +85,7 @@ EquilibriumRow measure_equilibrium(const systems::System& system, int L, double 
       a[kAbsME] += m * e;
       a[kM2E] += m2 * e;
       a[kM4E] += m4 * e;
+      if (bins > 0) counts[static_cast<std::size_t>(run)][std::min(bins - 1, static_cast<std::size_t>(m * static_cast<double>(bins)))] += 1;
     }
     for (int k = 0; k < kCluster; ++k) a[static_cast<std::size_t>(k)] /= static_cast<double>(spec.sweeps);
     a[kCluster] = static_cast<double>(flipped) / static_cast<double>(updates) / static_cast<double>(N);
@@ -110,6 +113,10 @@ EquilibriumRow measure_equilibrium(const systems::System& system, int L, double 
   double cluster = 0;
   for (const auto& a : means) cluster += a[kCluster] / static_cast<double>(spec.runs);
   r.cluster_fraction = cluster;
+  r.abs_m_histogram.assign(bins, 0.0);
+  for (const auto& h : counts)
+    for (std::size_t b = 0; b < bins; ++b)
+      r.abs_m_histogram[b] += h[b] / static_cast<double>(r.samples);
   return r;
 }
 

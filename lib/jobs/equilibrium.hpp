@@ -30,6 +30,7 @@ struct EquilibriumSpec {
   std::uint64_t seed = 1;
   int threads = 0;  // 0 = all cores
   bool progress = false;  // a line on stderr as chains finish
+  int histogram_bins = 0;  // > 0: the histogram of |m| in that many bins of [0, 1] (study fss)
 };
 
 // InputError naming the option when the spec is impossible, or when `runs` chains of
@@ -46,6 +47,7 @@ struct EquilibriumRow {
   std::int64_t samples = 0;  // runs x sweeps
   Estimate abs_m, m2, m4, e, chi_prime, chi, binder, dbinder_dt;
   double cluster_fraction = 0;  // mean cluster size / N (how the chain moves)
+  std::vector<double> abs_m_histogram;  // fractions per bin (spec.histogram_bins; not in the CSV)
 };
 
 // One (L, T): `system` made at temperature T (its sampler reads T from it). Throws

@@ -48,11 +48,13 @@ void validate(const TrainOptions& o) {
     throw InputError("--latent-cache holds encoded pairs; --method small reads the small runs' frames instead");
   if (o.loss_factor < 0) throw InputError("--loss-factor must be positive (or 0 for the method's own factor)");
   if (o.loss_factor_measured && o.calibration.empty())
-    throw InputError("--loss-factor measured needs --calibration FILE (the calibrate.csv of macrodyn calibrate)");
+    throw InputError("--loss-factor measured and stationary need --calibration FILE (the calibrate.csv of macrodyn calibrate)");
   if (!o.calibration.empty() && !o.loss_factor_measured)
-    throw InputError("--calibration is read only with --loss-factor measured");
+    throw InputError("--calibration is read only with --loss-factor measured or stationary");
   if (!o.calibration.empty() && !fs::exists(o.calibration))
     throw InputError("--calibration " + o.calibration + " does not exist");
+  if (o.measured_factor != "c_star" && o.measured_factor != "c_stationary")
+    throw InputError("train: the measured factor is c_star or c_stationary, not '" + o.measured_factor + "'");
   if (o.loss_factor_measured && o.method != "kscaled")
     throw InputError("--loss-factor measured is the K-scaled loss's factor; --method " + o.method + " has factor 1");
   try {
@@ -388,7 +390,8 @@ std::string train_recipe(const TrainOptions& o, const io::DatasetReader& ds) {
   if (!o.condition.empty()) r << "--condition = " << o.condition << "\n";
   if (o.drift != "mlp") r << "--drift = " << o.drift << "\n";
   if (o.loss_factor_measured)
-    r << "--loss-factor = measured\n--calibration = " << fs::absolute(o.calibration).lexically_normal().string() << "\n";
+    r << "--loss-factor = " << (o.measured_factor == "c_stationary" ? "stationary" : "measured")
+      << "\n--calibration = " << fs::absolute(o.calibration).lexically_normal().string() << "\n";
   r
     << "--method = " << o.method << "\n--loss-factor = " << shortest(o.loss_factor) << "\n"
     << "--diffusion = " << o.diffusion << "\n--eps = " << shortest(o.eps) << "\n--lr = " << shortest(o.lr) << "\n"
@@ -573,9 +576,11 @@ ModelInfo fit_sde(const TrainOptions& o, const PreparedLatents& prep) {
   info.loss_factor = o.loss_factor > 0 ? o.loss_factor : (o.method == "kscaled" ? static_cast<double>(info.K) : 1.0);
   info.loss_factor_source = o.loss_factor > 0 ? "given" : o.method == "kscaled" ? "K" : "naive";
   if (o.loss_factor_measured) {
-    const MeasuredFactor f = read_measured_factor(o.calibration, info.K, info.boundary);
+    const MeasuredFactor f = read_measured_factor(o.calibration, info.K, info.boundary, o.measured_factor);
     info.loss_factor = f.c_star;
-    info.loss_factor_source = "measured: " + fs::absolute(o.calibration).string() + ", c* = " + shortest(f.c_star) +
+    info.loss_factor_source = std::string(o.measured_factor == "c_stationary" ? "measured (stationary): " : "measured: ") +
+                              fs::absolute(o.calibration).string() +
+                              (o.measured_factor == "c_stationary" ? ", c_stationary = " : ", c* = ") + shortest(f.c_star) +
                               " [" + shortest(f.c_lo) + ", " + shortest(f.c_hi) + "] at horizon 1, boundary " +
                               info.boundary + ", K = " + std::to_string(info.K);
   }

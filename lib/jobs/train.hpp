@@ -27,6 +27,9 @@ struct TrainOptions {
   // at the training horizon and the dataset's boundary and K.
   bool loss_factor_measured = false;
   std::string calibration;
+  // Which measured factor: "c_star", or "c_stationary" (c* corrected by the patch's drift
+  // ratio, --loss-factor stationary).
+  std::string measured_factor = "c_star";
   std::string diffusion = "full";
   double eps = 1e-4;
   double lr = 1e-3;

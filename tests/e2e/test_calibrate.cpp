@@ -38,6 +38,11 @@ TEST_CASE("calibrate measures the loss factor, and train takes it and records wh
   const std::string model = slurp(dir + "/m/model.json");
   CHECK(model.find("\"loss_factor_source\": \"measured: ") != std::string::npos);
   CHECK(model.find("K = 4") != std::string::npos);
+  CHECK(csv.find("drift_ratio,drift_ratio_lo,drift_ratio_hi,c_stationary") != std::string::npos);
+  const Result st = run(train + dir + "/ms --loss-factor stationary --calibration " + dir + "/cal/calibrate.csv");
+  INFO(st.err);
+  REQUIRE(st.code == 0);
+  CHECK(slurp(dir + "/ms/model.json").find("\"loss_factor_source\": \"measured (stationary): ") != std::string::npos);
   const Result k = run(train + dir + "/mk --loss-factor K");
   REQUIRE(k.code == 0);
   CHECK(slurp(dir + "/mk/model.json").find("\"loss_factor\": 4,") != std::string::npos);
