@@ -59,9 +59,9 @@ TEST_CASE("study fss: every cell's truth, models and rollouts, exponents beside 
   INFO(first.out << first.err);
   REQUIRE(first.code == 0);
 
-  // 5 cells x 3 settings x 2 seeds; at L = 16 (K = 1) every setting is c = 1 and one model.
+  // 5 cells x 4 settings x 2 seeds; at L = 16 (K = 1) every setting is c = 1 and one model.
   const auto models = table(out + "/fss-models.csv", "L,");
-  REQUIRE(models.size() == 30);
+  REQUIRE(models.size() == 40);
   std::map<std::string, std::string> abs_m16;
   for (const auto& r : models) {
     const double m = std::stod(r.at("abs_m")), chi = std::stod(r.at("chi_prime"));
@@ -96,9 +96,9 @@ TEST_CASE("study fss: every cell's truth, models and rollouts, exponents beside 
 
   // The truth: one row per cell with its histogram; exponents fitted alike for every setting.
   const auto cells = table(out + "/fss-cells.csv", "L,");
-  CHECK(cells.size() == 15);
+  CHECK(cells.size() == 20);
   const auto exps = table(out + "/exponents.csv", "setting,");
-  REQUIRE(exps.size() == 9);  // 3 settings x (<|m|>, chi', dU/dT)
+  REQUIRE(exps.size() == 12);  // 4 settings x (<|m|>, chi', dU/dT)
   for (const auto& e : exps) {
     CHECK(e.at("sides") == "16 32");
     CHECK(e.at("truth_slope") == exps[e.at("quantity") == exps[0].at("quantity") ? 0 : e.at("quantity") == exps[1].at("quantity") ? 1 : 2].at("truth_slope"));
@@ -106,11 +106,13 @@ TEST_CASE("study fss: every cell's truth, models and rollouts, exponents beside 
   CHECK(std::stod(exps[0].at("truth_slope")) < 0);  // <|m|> falls with L at T_c
   CHECK(std::stod(exps[1].at("truth_slope")) > 1);  // chi' grows faster than L
   const auto crossings = table(out + "/binder-crossings.csv", "setting,");
-  CHECK(crossings.size() == 4);  // truth and 3 settings, sides 16 and 32
+  CHECK(crossings.size() == 5);  // truth and 4 settings, sides 16 and 32
   const std::string verdict = slurp(out + "/verdict.txt");
   CHECK(verdict.find("c = K: ") != std::string::npos);
   CHECK(verdict.find("c = measured: ") != std::string::npos);
   CHECK(verdict.find("c = tuned: ") != std::string::npos);
+  CHECK(verdict.find("c = stationary: ") != std::string::npos);
+  CHECK(slurp(out + "/L32-T2.27/stationary-s0/model.json").find("measured (stationary): ") != std::string::npos);
   CHECK(first.out.find("report: ") != std::string::npos);
 
   // Every stage is kept: a second run trains nothing and writes the same tables.
@@ -124,6 +126,17 @@ TEST_CASE("study fss: every cell's truth, models and rollouts, exponents beside 
   const Result other = run(study(out, "--steps 300"));
   CHECK(other.code == 2);
   CHECK(other.err.find("--steps") != std::string::npos);
+
+  // Too few replicas for a drift ratio: the stationary setting is left out, with the reason.
+  const Result no_ratio = run("study fss --config " MACRODYN_SOURCE_DIR "/tests/e2e/tiny.ini --out " + out +
+                              "_v --system.h 0 --sides 32 --temperatures 2.27 --extra-cells '' --factors stationary"
+                              " --train-seeds 0 --epochs 1 --ae-epochs 1 --steps 50 --starts 4 --truth-runs 2"
+                              " --truth-sweeps 50 --calibrate-snapshots 4 --calibrate-replicas 3 --threads 1"
+                              " --device cpu --run.progress false");
+  INFO(no_ratio.err);
+  CHECK(no_ratio.code == 0);
+  CHECK(no_ratio.err.find("left out: --calibration") != std::string::npos);
+  CHECK(!fs::exists(out + "_v/L32-T2.27/stationary-s0"));
 
   // Bad input: one sentence, before any work.
   const Result factors = run(study(out + "_y", "--factors K,best"));
