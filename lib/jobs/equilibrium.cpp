@@ -138,10 +138,7 @@ std::string equilibrium_csv_row(const EquilibriumRow& r) {
   return s + "," + shortest(r.cluster_fraction);
 }
 
-namespace {
-
-// A row of the CSV read back (the values as written: shortest round-trip text).
-bool parse_row(const std::string& line, EquilibriumRow& r) {
+bool parse_equilibrium_row(const std::string& line, EquilibriumRow& r) {
   std::vector<double> v;
   std::stringstream in(line);
   std::string cell;
@@ -163,8 +160,6 @@ bool parse_row(const std::string& line, EquilibriumRow& r) {
   r.cluster_fraction = v[19];
   return true;
 }
-
-}  // namespace
 
 std::vector<EquilibriumRow> run_equilibrium(const std::string& system, const systems::SystemParams& params,
                                             const std::vector<int>& sides, const std::vector<double>& temperatures,
@@ -201,7 +196,7 @@ std::vector<EquilibriumRow> run_equilibrium(const std::string& system, const sys
     std::getline(in, line);  // header
     while (std::getline(in, line)) {
       EquilibriumRow r;
-      if (!line.empty() && parse_row(line, r)) table.push_back(r);
+      if (!line.empty() && parse_equilibrium_row(line, r)) table.push_back(r);
     }
   }
   std::vector<EquilibriumRow> rows;

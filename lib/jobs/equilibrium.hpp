@@ -86,6 +86,8 @@ Estimate jackknife(const std::vector<std::vector<double>>& per_run, F&& f) {
 std::string equilibrium_recipe(const std::string& system, const EquilibriumSpec& spec);
 std::string equilibrium_csv_header();
 std::string equilibrium_csv_row(const EquilibriumRow& r);
+// A row read back (the values as written: shortest round-trip text); false when it is not one.
+bool parse_equilibrium_row(const std::string& line, EquilibriumRow& r);
 
 // The whole command: every (L, T) of the lists, rows written to `out` (atomically after
 // each row); rows already in `out` under the same recipe are kept, not recomputed (the

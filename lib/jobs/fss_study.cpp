@@ -164,18 +164,11 @@ bool read_law(const std::string& path, int bins, FssModelLaw& m) {
 bool read_truth(const std::string& path, int bins, EquilibriumRow& r) {
   std::ifstream in(path);
   if (!in) return false;
-  std::vector<double> v, h;
-  if (!read_numbers(in, v) || v.size() != 20 || !read_numbers(in, h) || h.size() != static_cast<std::size_t>(bins))
+  std::string row;
+  std::vector<double> h;
+  if (!std::getline(in, row) || !parse_equilibrium_row(row, r) || !read_numbers(in, h) ||
+      h.size() != static_cast<std::size_t>(bins))
     throw FileError(path + " is not a truth row of this study; delete it to redo the truth");
-  r.L = static_cast<int>(v[0]);
-  r.T = v[1];
-  r.samples = static_cast<std::int64_t>(v[2]);
-  std::size_t k = 3;
-  for (Estimate* e : {&r.abs_m, &r.m2, &r.m4, &r.e, &r.chi_prime, &r.chi, &r.binder, &r.dbinder_dt}) {
-    e->value = v[k++];
-    e->se = v[k++];
-  }
-  r.cluster_fraction = v[19];
   r.abs_m_histogram = h;
   return true;
 }
