@@ -240,18 +240,25 @@ std::vector<std::string> write_fss_tables(const Config& base, const FssOptions& 
     for (const auto& [setting, per] : stats) {
       std::map<int, std::map<double, Estimate>> U;
       for (const auto& [i, s] : per) U[cells[i].L][cells[i].T] = s.U;
+      // Each side against the next larger one with at least two temperatures in common (a side
+      // run at one temperature only, like 48 at 2.27 alone, is passed over).
       for (auto a = U.begin(); a != U.end(); ++a) {
-        const auto b = std::next(a);
-        if (b == U.end()) break;
         std::vector<double> T;
         std::vector<Estimate> ua, ub;
-        for (const auto& [t, e] : a->second)
-          if (b->second.count(t)) {
-            T.push_back(t);
-            ua.push_back(e);
-            ub.push_back(b->second.at(t));
-          }
-        if (T.size() < 2) continue;
+        auto b = std::next(a);
+        for (; b != U.end(); ++b) {
+          T.clear();
+          ua.clear();
+          ub.clear();
+          for (const auto& [t, e] : a->second)
+            if (b->second.count(t)) {
+              T.push_back(t);
+              ua.push_back(e);
+              ub.push_back(b->second.at(t));
+            }
+          if (T.size() >= 2) break;
+        }
+        if (b == U.end()) continue;
         const Estimate x = binder_crossing(T, ua, ub, std::min<int>(o.binder_degree, static_cast<int>(T.size()) - 1));
         f << setting << "," << a->first << "," << b->first << "," << shortest(x.value) << "," << shortest(x.se) << "\n";
       }
