@@ -379,7 +379,7 @@ Calibration calibrate(const Config& c, const CalibrateSpec& spec, const System* 
   const HierarchySpec h = hierarchy_spec(c);
   const int levels = static_cast<int>(h.sides.size()) - 1;
   const std::int64_t S = spec.snapshots, n = ipow(L, dim);
-  std::int64_t pool_count = c.small_runs * (c.small_sweeps + 1);
+  std::int64_t pool_count = c.small_runs * c.small_frames();
   std::vector<std::int8_t> snaps;
   if (levels == 0) {
     const auto chosen = draw_without_replacement(pool_count, S, c.seed);

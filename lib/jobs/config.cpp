@@ -75,9 +75,9 @@ void check_memory(const Config& c, Job job, const System& sys) {
     what = "truth runs of side " + std::to_string(c.large_side) + (c.has_closure() ? " with their states" : "");
   } else {
     const auto sides = upsampling_sides(c);
-    const double frames = static_cast<double>(c.small_runs) * static_cast<double>(c.small_sweeps + 1);
+    const double frames = static_cast<double>(c.small_runs) * static_cast<double>(c.small_frames());
     bytes = frames * vb * static_cast<double>(ipow(sides.front(), dim));  // the small-frame pool
-    what = "small.runs x (small.sweeps + 1) frames of side " + std::to_string(sides.front());
+    what = "small.runs x the small runs' frames of side " + std::to_string(sides.front());
     // Intermediate levels are kept whole (each is the next level's pool), two at a time.
     for (std::size_t l = 1; l + 1 < sides.size(); ++l) {
       const double level = static_cast<double>(c.snapshots) * vb * static_cast<double>(ipow(sides[l], dim));
@@ -131,6 +131,8 @@ void check_counts(const Config& c, int dim) {
   for (const auto& [key, value] : counts) check_count(key, value);
   check_product("small.runs x (small.sweeps + 1)",
                 static_cast<double>(c.small_runs) * (static_cast<double>(c.small_sweeps) + 1.0));
+  if (c.small_frame_stride < 1) fail("small.frame_stride must be at least 1 (1: a frame after every sweep)");
+  if (c.small_dense_sweeps < 0) fail("small.dense_sweeps must be >= 0");
   check_product("truth.runs x (truth.sweeps + 1) x truth.m0 values",
                 static_cast<double>(c.truth_runs) * (static_cast<double>(c.truth_sweeps) + 1.0) *
                     static_cast<double>(std::max<std::size_t>(1, c.truth_m0.size())));
@@ -277,6 +279,20 @@ SystemParams resolved_system_params(const Config& c) {
 
 int Config::resolved_threads() const { return resolve_threads(threads); }
 
+std::int64_t Config::small_frames() const {
+  return sampling::frame_count(static_cast<std::uint64_t>(std::max<std::int64_t>(0, small_sweeps)),
+                               static_cast<std::uint64_t>(std::max<std::int64_t>(0, small_dense_sweeps)),
+                               static_cast<std::uint64_t>(std::max<std::int64_t>(1, small_frame_stride)));
+}
+
+sampling::TrajectorySpec small_trajectory(const Config& c) {
+  sampling::TrajectorySpec t{c.resolved_small_side(), static_cast<std::uint64_t>(c.small_sweeps), c.small_dynamics,
+                             c.small_init, systems::condition_of(c.small_m0)};
+  t.dense = static_cast<std::uint64_t>(c.small_dense_sweeps);
+  t.stride = static_cast<std::uint64_t>(c.small_frame_stride);
+  return t;
+}
+
 std::vector<int> upsampling_sides(const Config& c) {
   std::vector<int> sides{c.resolved_small_side()};
   while (sides.back() < c.large_side) sides.push_back(sides.back() * c.factor);
@@ -287,7 +303,7 @@ sampling::HierarchySpec hierarchy_spec(const Config& c) {
   return sampling::HierarchySpec{
       upsampling_sides(c), c.factor,
       sampling::RelaxSpec{c.relax_window, c.relax_stride, c.relax_events, c.relax_boundary, c.relax_offset}, c.seed,
-      c.small_sweeps + 1};
+      c.small_frames()};
 }
 
 std::int64_t random_snapshots(const Config& c) {
@@ -355,7 +371,7 @@ void validate(const Config& c, Job job) {
            " times a power of upsample.factor = " + std::to_string(c.factor));
   }
   if (Ls == c.large_side) {
-    const std::int64_t pool = c.small_runs * (c.small_sweeps + 1);
+    const std::int64_t pool = c.small_runs * c.small_frames();
     if (c.snapshots > pool)
       fail("large.snapshots = " + std::to_string(c.snapshots) + " exceeds the " + std::to_string(pool) +
            " small frames it is drawn from without replacement when small.side = large.side");

@@ -25,6 +25,10 @@ struct Config {
   int small_side = 0;  // 0 = partial.patch (the paper's protocol L_s = p)
   std::int64_t small_runs = 20;
   std::int64_t small_sweeps = 20;
+  // Thinned frames (method notes §4): every sweep before small.dense_sweeps, then every
+  // small.frame_stride-th (sampling/trajectory.hpp); stride 1 keeps every sweep.
+  std::int64_t small_dense_sweeps = 0;
+  std::int64_t small_frame_stride = 1;
   Dynamics small_dynamics = Dynamics::continuous_time;
   systems::InitialKind small_init = systems::InitialKind::random_m0;
   double small_m0 = 0.0;
@@ -98,6 +102,8 @@ struct Config {
   std::string config_file;
 
   int resolved_small_side() const { return small_side ? small_side : patch; }
+  // Frames per small run (small.sweeps + 1 unless thinned).
+  std::int64_t small_frames() const;
   int resolved_stride() const { return relax_stride ? relax_stride : relax_window / 2; }
   bool has_closure() const { return closure != "none"; }
   int resolved_threads() const;
@@ -120,6 +126,8 @@ systems::SystemParams resolved_system_params(const Config& c);
 
 // Level sides of the hierarchical upsampling, small side first, large side last.
 std::vector<int> upsampling_sides(const Config& c);
+// The small runs' trajectory (side, sweeps, dynamics, start, frame schedule).
+sampling::TrajectorySpec small_trajectory(const Config& c);
 // The hierarchy generate builds (sides, factor, relax, seed, small frames per run); run's
 // teams and calibrate build the same.
 sampling::HierarchySpec hierarchy_spec(const Config& c);

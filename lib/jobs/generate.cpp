@@ -55,9 +55,9 @@ std::vector<std::int8_t> write_small_runs(const Config& c, const System& sys, Wo
   spec.info = io::GroupInfo{1, Ls, Ls, "periodic", sys.observable_names()};
   spec.side = Ls;
   spec.sweeps = c.small_sweeps;
+  spec.frames = c.small_frames();
   spec.runs = c.small_runs;
-  const TrajectorySpec run{Ls, static_cast<std::uint64_t>(c.small_sweeps), c.small_dynamics, c.small_init,
-                           condition_of(c.small_m0)};
+  const TrajectorySpec run = small_trajectory(c);
   spec.spec_of = [run](std::int64_t) { return run; };
   spec.purpose = Purpose::small_dynamics;
   spec.seed = c.seed;
@@ -149,7 +149,7 @@ JobSummary generate(const Config& c) {
   summary.path = c.output;
 
   std::vector<std::int8_t> pool = write_small_runs(c, *sys, workers, out);
-  std::int64_t pool_count = c.small_runs * (c.small_sweeps + 1);
+  std::int64_t pool_count = c.small_runs * c.small_frames();
   summary.small_frames = pool_count;
 
   const HierarchySpec h = hierarchy_spec(c);

@@ -13,7 +13,7 @@ namespace macrodyn::jobs {
 void create_run_tables(const System& system, const RunsSpec& s, io::DatasetWriter& out) {
   using io::DType;
   const int d = system.num_observables();
-  const auto f = static_cast<std::uint64_t>(s.sweeps + 1);
+  const auto f = static_cast<std::uint64_t>(s.frames_per_run());
   out.create_group(s.group, s.info);
   if (s.store_states) {
     std::vector<std::uint64_t> shape = state_shape(system, s.side);
@@ -30,7 +30,7 @@ void create_run_tables(const System& system, const RunsSpec& s, io::DatasetWrite
 
 void append_runs(const System& system, const RunsSpec& s, const RunBlock& b, io::DatasetWriter& out) {
   const auto d = static_cast<std::size_t>(system.num_observables());
-  const auto frames = static_cast<std::size_t>(s.sweeps + 1);
+  const auto frames = static_cast<std::size_t>(s.frames_per_run());
   if (s.store_states) out.append(s.group + "/states", b.states, b.rows);
   out.append(s.group + "/durations", b.durations, b.rows);
   std::vector<float> obs32(b.rows * frames * d);
@@ -50,9 +50,8 @@ void simulate_run(const System& system, Evolver& evolver, const RunsSpec& s, std
 std::vector<std::int8_t> small_pool(const Config& c, const System& system,
                                     std::vector<std::unique_ptr<Evolver>>& evolvers) {
   const int dim = system.dim(), Ls = c.resolved_small_side(), d = system.num_observables();
-  const std::int64_t n = ipow(Ls, dim) * system.state_layout().voxel_bytes(), frames = c.small_sweeps + 1;  // bytes
-  const TrajectorySpec spec{Ls, static_cast<std::uint64_t>(c.small_sweeps), c.small_dynamics, c.small_init,
-                            condition_of(c.small_m0)};
+  const std::int64_t n = ipow(Ls, dim) * system.state_layout().voxel_bytes(), frames = c.small_frames();  // bytes
+  const TrajectorySpec spec = small_trajectory(c);
   const auto threads = static_cast<int>(evolvers.size());
   std::vector<std::int8_t> pool(static_cast<std::size_t>(c.small_runs * frames * n));
   std::vector<std::vector<std::int8_t>> scratch(evolvers.size(), std::vector<std::int8_t>(static_cast<std::size_t>(n)));
@@ -70,7 +69,7 @@ std::vector<std::int8_t> run_and_write(const System& system,
                                        const RunsSpec& s, io::DatasetWriter& out) {
   const int dim = system.dim(), d = system.num_observables();
   // n: bytes per state (systems/state_layout.hpp).
-  const std::int64_t n = ipow(s.side, dim) * system.state_layout().voxel_bytes(), frames = s.sweeps + 1;
+  const std::int64_t n = ipow(s.side, dim) * system.state_layout().voxel_bytes(), frames = s.frames_per_run();
   create_run_tables(system, s, out);
 
   // A block of runs at a time: 4 per thread, so that a commit follows every few runs.

@@ -21,6 +21,7 @@ struct RunsSpec {
   io::GroupInfo info;
   int side = 0;
   std::int64_t sweeps = 0;
+  std::int64_t frames = 0;                           // per run; 0 = sweeps + 1 (every sweep)
   std::int64_t runs = 0;
   std::function<sampling::TrajectorySpec(std::int64_t run)> spec_of;
   Purpose purpose = Purpose::small_dynamics;          // dynamics stream of the runs
@@ -30,6 +31,7 @@ struct RunsSpec {
   int threads = 1;
   bool progress = true;
   std::string what;                                  // for progress and stop messages
+  std::int64_t frames_per_run() const { return frames > 0 ? frames : sweeps + 1; }
 };
 
 // The pieces, for callers that spread the runs over processes (macrodyn run's truth):

@@ -6,6 +6,15 @@ using namespace macrodyn::systems;
 
 namespace macrodyn::sampling {
 
+std::int64_t frame_count(std::uint64_t sweeps, std::uint64_t dense, std::uint64_t stride) {
+  if (stride <= 1 || dense > sweeps) return static_cast<std::int64_t>(sweeps) + 1;
+  return static_cast<std::int64_t>(dense + (sweeps - dense) / stride + 1);
+}
+
+bool is_frame(std::uint64_t sweep, std::uint64_t dense, std::uint64_t stride) {
+  return stride <= 1 || sweep < dense || (sweep - dense) % stride == 0;
+}
+
 void run_trajectory(const System& system, Evolver& evolver, const TrajectorySpec& spec,
                     std::uint64_t seed, Purpose dynamics_purpose, std::uint64_t item,
                     std::int8_t* scratch, TrajectoryOut& out) {
@@ -20,20 +29,24 @@ void run_trajectory(const System& system, Evolver& evolver, const TrajectorySpec
   evolver.load(scratch, spec.side, Coord{0, 0, 0}, spec.side, Boundary::periodic, nullptr);
 
   Rng rng({seed, dynamics_purpose, 0, item, 0});
-  for (std::uint64_t k = 0; k <= spec.sweeps; ++k) {
-    double dt = 0.0;
-    if (k > 0) {
+  double dt = 0.0;  // since the last frame
+  std::int64_t k = 0;
+  for (std::uint64_t sweep = 0; sweep <= spec.sweeps; ++sweep) {
+    if (sweep > 0) {
       if (spec.dynamics == Dynamics::continuous_time) {
         const double frame = system.frame_time();
-        dt = frame > 0 ? evolver.run_for(frame, rng) : evolver.run_events(system.events_per_sweep(n), rng);
+        dt += frame > 0 ? evolver.run_for(frame, rng) : evolver.run_events(system.events_per_sweep(n), rng);
       } else {
         evolver.heatbath_sweep(rng);
-        dt = 1.0;
+        dt += 1.0;
       }
     }
+    if (!is_frame(sweep, spec.dense, spec.stride)) continue;
     out.durations[k] = dt;
+    dt = 0.0;
     evolver.observables(out.observables + k * d);
     if (out.states) std::memcpy(out.states + k * bytes, evolver.box(), static_cast<std::size_t>(bytes));
+    ++k;
   }
 }
 

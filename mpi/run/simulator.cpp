@@ -22,7 +22,7 @@ Simulator::Simulator(const Config& c, const System& system, MPI_Comm team, int t
     for (int t = 0; t < c.resolved_threads(); ++t) evolvers.push_back(system.make_evolver());
     pool_ = small_pool(c, system, evolvers);
   }
-  pool_count_ = c.small_runs * (c.small_sweeps + 1);
+  pool_count_ = c.small_runs * c.small_frames();
 
   const HierarchySpec h = hierarchy_spec(c);
   const PartialSpec ps{c.patch, c.partial_boundary, c.pairs, c.partial_events};
