@@ -251,6 +251,8 @@ std::vector<Key> keys() {
             "LocalRelax window origins offset + a x stride per axis (e.g. windows across tile seams); 0 <= offset < "
             "stride; teams of several ranks relax with 0"),
       plain("upsample.events", &Config::relax_events, "events per window; 0 = one window sweep (w^D)"),
+      plain("upsample.last_events", &Config::relax_last_events,
+            "events per window at the last level; 0 = upsample.events (the notes: 32 at L = 128)"),
       choice("upsample.boundary", &Config::relax_boundary, kBoundaries, "LocalRelax window boundary: periodic or frozen"),
       plain("partial.patch", &Config::patch, "patch side p (divides large.side); K = (L/p)^D"),
       choice("partial.boundary", &Config::partial_boundary, kBoundaries,

@@ -31,7 +31,7 @@ class TeamRelax {
   // least the window plus the ring above it (w - 1 + ring), the stride divides the side,
   // the offset is below the stride and windows of one colour phase are disjoint
   // (2 * stride >= window). `spec` is the
-  // level's spec (relax_at_side); `ring` the system's interaction range.
+  // level's spec (relax_at_level); `ring` the system's interaction range.
   static bool distributable(const Decomposition& level, const sampling::RelaxSpec& spec, int ring);
 
   // Builds the plan (this rank's windows per phase and what goes to which neighbour).

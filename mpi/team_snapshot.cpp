@@ -113,12 +113,12 @@ TeamSnapshot::TeamSnapshot(MPI_Comm team, const System& system, const HierarchyS
     relax_.resize(static_cast<std::size_t>(levels_ + 1));
     if (size > 1 || splittable)
       for (int l = levels_; l >= (tiling_ ? std::max(levels_, 1) : 1); --l) {
-        const RelaxSpec spec = relax_at_side(hierarchy.relax, sides[l]);
+        const RelaxSpec spec = relax_at_level(hierarchy, l);
         if (!has_grid_[l] || (spec.window != 0 && !TeamRelax::distributable(grids_[l].dec, spec, ring))) break;
         first_distributed_ = l;
       }
     for (int l = first_distributed_; l <= levels_; ++l) {
-      RelaxSpec spec = relax_at_side(hierarchy.relax, sides[l]);
+      RelaxSpec spec = relax_at_level(hierarchy, l);
       if (spec.window == 0) continue;
       // Events per window as local_relax counts them: the system's sweep of the window.
       if (spec.events == 0) spec.events = system.events_per_sweep(ipow(spec.window, dim));
@@ -191,7 +191,7 @@ void TeamSnapshot::build(std::int64_t j, const std::int8_t* pool, std::int64_t p
     std::int8_t* dst = (l == levels_ && alone) ? block_.data() : scratch_[l % 2].data();
     upsample_level(*system_, cur, sides[l - 1], m, dst, seed_, static_cast<std::uint32_t>(l),
                    static_cast<std::uint64_t>(ancestors_[l]), frames);
-    local_relax(*system_, *evolver_, dst, sides[l], relax_at_side(hierarchy_.relax, sides[l]), seed_,
+    local_relax(*system_, *evolver_, dst, sides[l], relax_at_level(hierarchy_, l), seed_,
                 static_cast<std::uint32_t>(l), static_cast<std::uint64_t>(ancestors_[l]), stage_copy_);
     system_->after_relax(LatticePart::whole(dst, dim, sides[l]), sides[l - 1], SoloSums{});
     cur = dst;

@@ -300,10 +300,12 @@ std::vector<int> upsampling_sides(const Config& c) {
 }
 
 sampling::HierarchySpec hierarchy_spec(const Config& c) {
-  return sampling::HierarchySpec{
+  sampling::HierarchySpec h{
       upsampling_sides(c), c.factor,
       sampling::RelaxSpec{c.relax_window, c.relax_stride, c.relax_events, c.relax_boundary, c.relax_offset}, c.seed,
       c.small_frames()};
+  h.last_events = c.relax_last_events;
+  return h;
 }
 
 std::int64_t random_snapshots(const Config& c) {

@@ -42,6 +42,7 @@ struct Config {
   int relax_stride = 0;             // 0 = window / 2
   int relax_offset = 0;             // window origins offset + a * stride
   std::uint64_t relax_events = 0;   // 0 = one window sweep
+  std::uint64_t relax_last_events = 0;  // at the last level; 0 = relax_events
   Boundary relax_boundary = Boundary::periodic;
   // [partial]
   int patch = 16;

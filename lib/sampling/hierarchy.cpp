@@ -17,6 +17,12 @@ RelaxSpec relax_at_side(const RelaxSpec& relax, int side) {
   return r;
 }
 
+RelaxSpec relax_at_level(const HierarchySpec& spec, int level) {
+  RelaxSpec r = relax_at_side(spec.relax, spec.sides[static_cast<std::size_t>(level)]);
+  if (spec.last_events > 0 && level + 1 == static_cast<int>(spec.sides.size())) r.events = spec.last_events;
+  return r;
+}
+
 void build_level_snapshot(const System& system, Evolver& evolver, const HierarchySpec& spec, int level,
                           const std::int8_t* pool, std::int64_t pool_count, std::int64_t j,
                           std::int8_t* out, std::vector<std::int8_t>& stage_copy) {
@@ -28,7 +34,7 @@ void build_level_snapshot(const System& system, Evolver& evolver, const Hierarch
   upsample_level(system, pool + src * ipow(src_side, dim) * system.state_layout().voxel_bytes(), src_side, spec.factor,
                  out, spec.seed, static_cast<std::uint32_t>(level), static_cast<std::uint64_t>(j),
                  System::FramePool{pool, pool_count, spec.frames_per_run, src});
-  local_relax(system, evolver, out, side, relax_at_side(spec.relax, side), spec.seed,
+  local_relax(system, evolver, out, side, relax_at_level(spec, level), spec.seed,
               static_cast<std::uint32_t>(level), static_cast<std::uint64_t>(j), stage_copy);
   system.after_relax(LatticePart::whole(out, dim, side), src_side, SoloSums{});
 }

@@ -19,10 +19,16 @@ struct HierarchySpec {
   // Frames per small run in the level-1 pool (run-major), so that a system may draw
   // time-matched frames (System::FramePool); 0 = not trajectories.
   std::int64_t frames_per_run = 0;
+  // Events per window at the last level when > 0 (method notes §4: 32 at L = 128), else
+  // relax.events there too.
+  std::uint64_t last_events = 0;
 };
 
 // The relax spec actually used at a level of side `side`.
 RelaxSpec relax_at_side(const RelaxSpec& relax, int side);
+// The relax spec of level `level` (1 .. sides.size() - 1): relax_at_side, with last_events
+// at the last level.
+RelaxSpec relax_at_level(const HierarchySpec& spec, int level);
 
 // Builds snapshot j of level `level` (>= 1) from `pool` (pool_count configurations of
 // side sides[level - 1]) into out (sides[level]^D sites). The source is drawn from

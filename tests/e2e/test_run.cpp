@@ -105,6 +105,11 @@ TEST_CASE("run streams generate's pairs bit for bit with 1, 2 and 3 ranks, two t
   const std::string one = "--partial.pairs one", all = "--partial.pairs all";
   const std::string ref_one = generate_reference("run_ref_one", one);
   const std::string ref_all = generate_reference("run_ref_all", all);
+  // Events per window at the last level (here the only one): the team relaxes with them too.
+  const std::string last = all + " --upsample.last_events 7";
+  const std::string ref_last = generate_reference("run_ref_last", last);
+  CHECK(column<float>(io::DatasetReader(ref_last), "/pairs/z_star", io::DType::f32) !=
+        column<float>(io::DatasetReader(ref_all), "/pairs/z_star", io::DType::f32));  // the key has an effect
   struct Case {
     int ranks;
     std::string extra;
@@ -114,7 +119,8 @@ TEST_CASE("run streams generate's pairs bit for bit with 1, 2 and 3 ranks, two t
                                 {2, one, &ref_one},
                                 {3, one + " --team.size 1", &ref_one},  // two teams
                                 {3, all + " --team.size 2", &ref_all},  // one team of 2: halo, relax, reductions
-                                {0, all, &ref_all}};
+                                {0, all, &ref_all},
+                                {3, last + " --team.size 2", &ref_last}};
   int k = 0;
   for (const Case& c : cases) {
     const std::string name = "run_repro" + std::to_string(k++);
@@ -345,7 +351,7 @@ TEST_CASE("run streams predator-prey's fields with their closure as generate doe
   const Result three = run_mpi(3, pp_job("pp_run_3", "--team.size 1"));
   INFO(three.err);
   REQUIRE(three.code == 0);
-  for (const std::string& name : {"pp_run_1", "pp_run_3"}) {
+  for (const char* name : {"pp_run_1", "pp_run_3"}) {
     io::DatasetReader a(unique(name) + ".h5"), b(gen);
     REQUIRE(a.rows_committed("/pairs") == 800);  // 400 upsampled snapshots, 400 random ones
     for (const char* t : {"/pairs/z_star", "/pairs/g_before", "/pairs/g_after", "/pairs/patch_before",
