@@ -252,7 +252,7 @@ void validate(const Config& base, const FssOptions& o) {
 std::vector<std::string> fss_study(const Config& base, const FssOptions& o,
                                    const std::function<std::string(const Config&)>& ini_of) {
   // The cells' directories first: generate's validation asks for its output's directory.
-  if (!o.out.empty() && !o.sides.empty() == !o.temperatures.empty())
+  if (!o.out.empty())
     for (const FssCell& cell : cells_of(base, o)) fs::create_directories(cell.dir);
   validate(base, o);
   const std::vector<std::string> unread{"learn", "stream", "team", "verdict", "truth"};

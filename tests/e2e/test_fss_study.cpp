@@ -127,9 +127,10 @@ TEST_CASE("study fss: every cell's truth, models and rollouts, exponents beside 
   CHECK(other.code == 2);
   CHECK(other.err.find("--steps") != std::string::npos);
 
-  // Too few replicas for a drift ratio: the stationary setting is left out, with the reason.
+  // Too few replicas for a drift ratio: the stationary setting is left out, with the reason
+  // (and a study of extra cells only).
   const Result no_ratio = run("study fss --config " MACRODYN_SOURCE_DIR "/tests/e2e/tiny.ini --out " + out +
-                              "_v --system.h 0 --sides 32 --temperatures 2.27 --extra-cells '' --factors stationary"
+                              "_v --system.h 0 --sides '' --extra-cells 32@2.27 --factors stationary"
                               " --train-seeds 0 --epochs 1 --ae-epochs 1 --steps 50 --starts 4 --truth-runs 2"
                               " --truth-sweeps 50 --calibrate-snapshots 4 --calibrate-replicas 3 --threads 1"
                               " --device cpu --run.progress false");
