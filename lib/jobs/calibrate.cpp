@@ -284,6 +284,17 @@ void estimate_drift_ratio(const std::vector<std::vector<std::vector<double>>>& u
   if (bootstrap < 2) return;
   // The same resamples for the ratio and c_stationary: the first observable's variance ratio
   // recomputed on each (conditional, over replicas).
+  // Each snapshot's variances over replicas, once; a resample only sums them.
+  std::vector<double> var_u(S), var_v(S);
+  for (std::size_t j = 0; j < S; ++j) {
+    const auto R = static_cast<double>(u[j].size());
+    double mu = 0, mv = 0;
+    for (std::size_t r = 0; r < u[j].size(); ++r) mu += u[j][r][0] / R, mv += v[j][r][0] / R;
+    for (std::size_t r = 0; r < u[j].size(); ++r) {
+      var_u[j] += (u[j][r][0] - mu) * (u[j][r][0] - mu) / (R - 1);
+      var_v[j] += (v[j][r][0] - mv) * (v[j][r][0] - mv) / (R - 1);
+    }
+  }
   Rng rng({seed, Purpose::calibrate, 254, 0, 0});
   std::vector<double> lambdas, cs;
   std::vector<std::size_t> pick(S);
@@ -291,13 +302,7 @@ void estimate_drift_ratio(const std::vector<std::vector<std::vector<double>>>& u
     for (auto& j : pick) j = static_cast<std::size_t>(rng.below(S));
     const double l = drift_ratio_of(p, fa, fb, pick);
     double cu = 0, cv = 0;
-    for (const std::size_t j : pick) {
-      const auto R = static_cast<double>(u[j].size());
-      double mu = 0, mv = 0;
-      for (std::size_t r = 0; r < u[j].size(); ++r) mu += u[j][r][0] / R, mv += v[j][r][0] / R;
-      for (std::size_t r = 0; r < u[j].size(); ++r)
-        cu += (u[j][r][0] - mu) * (u[j][r][0] - mu) / (R - 1), cv += (v[j][r][0] - mv) * (v[j][r][0] - mv) / (R - 1);
-    }
+    for (const std::size_t j : pick) cu += var_u[j], cv += var_v[j];
     if (!std::isfinite(l)) continue;
     lambdas.push_back(l);
     if (l > 0 && cv > 0) cs.push_back(cu / cv / l);

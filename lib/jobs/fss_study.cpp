@@ -397,6 +397,10 @@ std::vector<std::string> fss_study(const Config& base, const FssOptions& o,
         PredictOptions po;
         po.model_dir = dir;
         po.z0 = read_starts(starts);
+        for (const auto& z : po.z0)  // a starts file of another model's dimension, or cut short
+          if (static_cast<int>(z.size()) != info.dim())
+            throw FileError(starts + " holds a start of " + std::to_string(z.size()) + " numbers, not the model's " +
+                            std::to_string(info.dim()) + "; delete it to pick the starts again");
         po.steps = o.steps;
         po.ensemble = o.copies;
         po.seed = 1000 + seed;

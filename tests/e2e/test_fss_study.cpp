@@ -127,6 +127,13 @@ TEST_CASE("study fss: every cell's truth, models and rollouts, exponents beside 
   CHECK(other.code == 2);
   CHECK(other.err.find("--steps") != std::string::npos);
 
+  // A starts file cut short: the rollout is refused naming it, not handed on.
+  fs::remove(out + "/L32-T2.27/K-s0/stationary.txt");
+  std::ofstream(out + "/L32-T2.27/starts.csv") << "0.5,0.1\n";
+  const Result cut = run(study(out));
+  CHECK(cut.code == 3);
+  CHECK(cut.err.find("starts.csv holds a start of 2 numbers") != std::string::npos);
+
   // Too few replicas for a drift ratio: the stationary setting is left out, with the reason
   // (and a study of extra cells only).
   const Result no_ratio = run("study fss --config " MACRODYN_SOURCE_DIR "/tests/e2e/tiny.ini --out " + out +
